@@ -1,0 +1,115 @@
+//! The command line, as clap parses it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use nmf_driver::config::OutputFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nmf",
+    version,
+    about = "Finds PyTorch code that calls .forward() on an nn.Module directly, skipping its hooks.",
+    after_help = "Exit status: 0 no findings, 1 findings, 2 usage or configuration error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check files and folders (default: the current folder).
+    Check(CheckArgs),
+    /// Show a rule's documentation.
+    Rule(RuleArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools, reason = "each flag is its own switch")]
+pub struct CheckArgs {
+    /// Files or folders to check; `-` reads standard input.
+    pub paths: Vec<PathBuf>,
+
+    /// Rules to enable, replacing the configured `select` (codes, prefixes such as `NMF`, or `ALL`).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub select: Option<Vec<String>>,
+    /// Rules to enable in addition to those selected.
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub extend_select: Vec<String>,
+    /// Rules to disable.
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub ignore: Vec<String>,
+    /// Glob patterns of files and folders to skip, replacing the configured `exclude`.
+    #[arg(long, value_delimiter = ',', value_name = "GLOB")]
+    pub exclude: Option<Vec<String>>,
+    /// Glob patterns to skip in addition to `exclude`.
+    #[arg(long, value_delimiter = ',', value_name = "GLOB")]
+    pub extend_exclude: Vec<String>,
+    /// Rules to disable for files matching a glob, as `PATTERN:CODE[,CODE...]`.
+    #[arg(long, value_name = "PATTERN:CODES")]
+    pub per_file_ignores: Vec<String>,
+    /// Report `.forward()` calls only on receivers known to be `nn.Module`s.
+    #[arg(long, overrides_with = "no_known_modules_only")]
+    pub known_modules_only: bool,
+    #[arg(long, overrides_with = "known_modules_only", hide = true)]
+    pub no_known_modules_only: bool,
+
+    /// How to print findings.
+    #[arg(long, value_name = "FORMAT", value_parser = output_format)]
+    pub output_format: Option<OutputFormat>,
+    /// Colour the output: `auto` colours a terminal (honouring NO_COLOR and FORCE_COLOR).
+    #[arg(long, value_enum, value_name = "WHEN", num_args = 0..=1, default_value = "auto", default_missing_value = "always")]
+    pub color: ColorChoice,
+    /// Print the number of findings per rule instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Print findings only: no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print how many files were checked and parsed, and how long it took, on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Exit with status 0 even when there are findings.
+    #[arg(long)]
+    pub exit_zero: bool,
+
+    /// Use this configuration file for every checked file, instead of discovering them.
+    #[arg(long, value_name = "PATH", conflicts_with = "isolated")]
+    pub config: Option<PathBuf>,
+    /// Ignore all configuration files.
+    #[arg(long)]
+    pub isolated: bool,
+    /// The name of the file read from standard input, for output, configuration and
+    /// `per-file-ignores`.
+    #[arg(long, value_name = "PATH")]
+    pub stdin_filename: Option<PathBuf>,
+    /// Parse every file, also those that cannot contain a finding; slower, but syntax errors
+    /// are reported in every file.
+    #[arg(long)]
+    pub no_prefilter: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// A rule code (`NMF001`) or name (`module-forward-call`).
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub rule: Option<String>,
+    /// Show every rule.
+    #[arg(long)]
+    pub all: bool,
+}
+
+fn output_format(text: &str) -> Result<OutputFormat, String> {
+    text.parse().map_err(|error: String| {
+        let known: Vec<&str> = OutputFormat::ALL.iter().map(|(name, _)| *name).collect();
+        format!("{error}; expected one of: {}", known.join(", "))
+    })
+}

@@ -1,0 +1,57 @@
+//! `nmf rule CODE` and `nmf rule --all`: the rules' documentation, as Markdown.
+
+use std::io::Write;
+
+use nmf_linter::registry::{ALL_RULES, FixAvailability, RuleInfo, find_rule};
+
+use crate::args::RuleArgs;
+use crate::{EXIT_CLEAN, EXIT_USAGE, Error};
+
+pub fn run(args: &RuleArgs) -> Result<u8, Error> {
+    let mut out = std::io::stdout().lock();
+    if args.all {
+        for (index, rule) in ALL_RULES.iter().enumerate() {
+            if index > 0 {
+                writeln!(out)?;
+            }
+            write!(out, "{}", render(rule))?;
+        }
+        return Ok(EXIT_CLEAN);
+    }
+    let wanted = args.rule.as_deref().unwrap_or_default();
+    match find_rule(wanted) {
+        Some(rule) => {
+            write!(out, "{}", render(rule))?;
+            Ok(EXIT_CLEAN)
+        }
+        None => {
+            let known: Vec<&str> = ALL_RULES.iter().map(|rule| rule.code).collect();
+            eprintln!(
+                "nmf: error: unknown rule `{wanted}`; known rules: {}",
+                known.join(", ")
+            );
+            Ok(EXIT_USAGE)
+        }
+    }
+}
+
+/// A rule's page: title, fix availability, then its documentation.
+pub fn render(rule: &RuleInfo) -> String {
+    let fix = match rule.fix {
+        FixAvailability::None => "Fix is not available.",
+        FixAvailability::Sometimes => "Fix is sometimes available.",
+        FixAvailability::Always => "Fix is always available.",
+    };
+    let docs: String = rule
+        .docs
+        .lines()
+        .map(|line| line.strip_prefix(' ').unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!(
+        "# {} ({})\n\n{fix}\n\n{}\n",
+        rule.name,
+        rule.code,
+        docs.trim_end()
+    )
+}

@@ -1,0 +1,62 @@
+//! The `nmf` command line. The binary and the Python package's `nmf` script both call [`run`].
+
+mod args;
+mod commands;
+mod printer;
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use clap::Parser;
+
+pub use args::Cli;
+
+/// Exit status: no findings.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit status: findings (syntax and read errors included).
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit status: bad usage or configuration.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Runs `nmf` with `args` (the first being the program name) and returns the exit status.
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            // `--help` and `--version` are not errors.
+            let status = if error.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_CLEAN
+            };
+            let _ = error.print();
+            return status;
+        }
+    };
+    let outcome = match cli.command {
+        args::Command::Check(check) => commands::check::run(check),
+        args::Command::Rule(rule) => commands::rule::run(&rule),
+    };
+    match outcome {
+        Ok(status) => status,
+        Err(error) if is_broken_pipe(&error) => EXIT_CLEAN,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "nmf: error: {error}");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// What a command can fail with; configuration errors and I/O errors alike.
+pub(crate) type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `nmf check ... | head` closes the pipe early; that is not an error worth a message.
+fn is_broken_pipe(error: &Error) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}

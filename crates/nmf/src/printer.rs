@@ -1,0 +1,304 @@
+//! Findings in every output format nmf offers.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use nmf_driver::config::OutputFormat;
+use nmf_driver::run::Message;
+use nmf_linter::registry::ALL_RULES;
+use serde_json::{Value, json};
+
+/// Terminal styles, empty when colour is off.
+struct Style {
+    bold: &'static str,
+    cyan: &'static str,
+    red: &'static str,
+    reset: &'static str,
+}
+
+impl Style {
+    fn new(color: bool) -> Self {
+        if color {
+            Self {
+                bold: "\x1b[1m",
+                cyan: "\x1b[36m",
+                red: "\x1b[1;31m",
+                reset: "\x1b[0m",
+            }
+        } else {
+            Self {
+                bold: "",
+                cyan: "",
+                red: "",
+                reset: "",
+            }
+        }
+    }
+}
+
+/// Writes the findings in `format`.
+pub fn print_messages(
+    out: &mut dyn Write,
+    messages: &[Message],
+    format: OutputFormat,
+    color: bool,
+    quiet: bool,
+) -> io::Result<()> {
+    match format {
+        OutputFormat::Concise => concise(out, messages, color),
+        OutputFormat::Full => full(out, messages, color, quiet),
+        OutputFormat::Json => {
+            let list: Vec<Value> = messages.iter().map(message_json).collect();
+            serde_json::to_writer_pretty(&mut *out, &list)?;
+            writeln!(out)
+        }
+        OutputFormat::JsonLines => {
+            for message in messages {
+                serde_json::to_writer(&mut *out, &message_json(message))?;
+                writeln!(out)?;
+            }
+            Ok(())
+        }
+        OutputFormat::Github => github(out, messages),
+        OutputFormat::Sarif => {
+            serde_json::to_writer_pretty(&mut *out, &sarif(messages))?;
+            writeln!(out)
+        }
+    }
+}
+
+/// flake8's default format: `path:line:col: CODE message`.
+fn concise(out: &mut dyn Write, messages: &[Message], color: bool) -> io::Result<()> {
+    let s = Style::new(color);
+    for m in messages {
+        writeln!(
+            out,
+            "{}{}{}{}:{}{}{}:{}{}:{} {}{}{} {}",
+            s.bold,
+            m.path,
+            s.reset,
+            s.cyan,
+            s.reset,
+            m.start.line,
+            s.cyan,
+            s.reset,
+            m.start.column,
+            s.reset,
+            s.red,
+            m.code,
+            s.reset,
+            m.message
+        )?;
+    }
+    Ok(())
+}
+
+fn full(out: &mut dyn Write, messages: &[Message], color: bool, quiet: bool) -> io::Result<()> {
+    for m in messages {
+        match &m.frame {
+            Some(frame) => writeln!(out, "{frame}")?,
+            // Unreadable files have no source to frame.
+            None => {
+                let s = Style::new(color);
+                writeln!(
+                    out,
+                    "{}{}{} {}\n --> {}:{}:{}\n",
+                    s.red, m.code, s.reset, m.message, m.path, m.start.line, m.start.column
+                )?;
+            }
+        }
+    }
+    if !quiet {
+        summary(out, messages)?;
+    }
+    Ok(())
+}
+
+/// `Found 3 errors.` and how many `--fix` would repair, as ruff ends its full output.
+pub fn summary(out: &mut dyn Write, messages: &[Message]) -> io::Result<()> {
+    match messages.len() {
+        0 => writeln!(out, "All checks passed!"),
+        count => {
+            let plural = if count == 1 { "" } else { "s" };
+            writeln!(out, "Found {count} error{plural}.")?;
+            let safe = messages
+                .iter()
+                .filter(|m| {
+                    m.fix
+                        .as_ref()
+                        .is_some_and(|fix| fix.applicability == "safe")
+                })
+                .count();
+            let unsafe_ = messages
+                .iter()
+                .filter(|m| {
+                    m.fix
+                        .as_ref()
+                        .is_some_and(|fix| fix.applicability == "unsafe")
+                })
+                .count();
+            if safe > 0 {
+                writeln!(out, "[*] {safe} fixable with the `--fix` option.")?;
+            }
+            if unsafe_ > 0 {
+                writeln!(
+                    out,
+                    "{unsafe_} hidden fix{} can be enabled with the `--unsafe-fixes` option.",
+                    if unsafe_ == 1 { "" } else { "es" }
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// One line per code: count, code, whether fixes exist, rule name.
+pub fn print_statistics(out: &mut dyn Write, messages: &[Message]) -> io::Result<()> {
+    let mut counts: BTreeMap<&str, (usize, bool, &str)> = BTreeMap::new();
+    for m in messages {
+        let name = m.rule.map_or_else(|| error_name(m.code), |rule| rule.name);
+        let entry = counts.entry(m.code).or_insert((0, false, name));
+        entry.0 += 1;
+        entry.1 |= m.fix.is_some();
+    }
+    let width = counts
+        .values()
+        .map(|(count, ..)| count.to_string().len())
+        .max()
+        .unwrap_or(1);
+    for (code, (count, fixable, name)) in counts {
+        let marker = if fixable { "[*]" } else { "[ ]" };
+        writeln!(out, "{count:>width$}\t{code}\t{marker} {name}")?;
+    }
+    Ok(())
+}
+
+fn error_name(code: &str) -> &'static str {
+    match code {
+        "E902" => "io-error",
+        "E999" => "syntax-error",
+        _ => "error",
+    }
+}
+
+fn location_json(location: nmf_linter::render::Location) -> Value {
+    json!({ "row": location.line, "column": location.column })
+}
+
+fn message_json(m: &Message) -> Value {
+    json!({
+        "code": m.code,
+        "name": m.rule.map_or_else(|| error_name(m.code), |rule| rule.name),
+        "message": m.message,
+        "filename": m.path,
+        "location": location_json(m.start),
+        "end_location": location_json(m.end),
+        "noqa_row": m.start.line,
+        "fix": m.fix.as_ref().map(|fix| json!({
+            "applicability": fix.applicability,
+            "message": m.fix_title,
+            "edits": fix.edits.iter().map(|edit| json!({
+                "content": edit.content,
+                "location": location_json(edit.start),
+                "end_location": location_json(edit.end),
+            })).collect::<Vec<_>>(),
+        })),
+        "url": m.rule.map(|rule| rule_url(rule.code)),
+    })
+}
+
+fn rule_url(code: &str) -> String {
+    format!(
+        "https://github.com/mrsndmn/flake8-no-model-forward-call/blob/main/docs/rules.md#{}",
+        code.to_ascii_lowercase()
+    )
+}
+
+/// GitHub Actions workflow commands: each finding becomes an annotation on the pull request.
+fn github(out: &mut dyn Write, messages: &[Message]) -> io::Result<()> {
+    for m in messages {
+        writeln!(
+            out,
+            "::error title=nmf ({code}),file={file},line={line},col={col},endLine={end_line},endColumn={end_col}::{path}:{line}:{col}: {code} {message}",
+            code = m.code,
+            file = escape_property(&m.path),
+            line = m.start.line,
+            col = m.start.column,
+            end_line = m.end.line,
+            end_col = m.end.column,
+            path = escape_data(&m.path),
+            message = escape_data(&m.message),
+        )?;
+    }
+    Ok(())
+}
+
+/// Escapes for the message part of a workflow command.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes for a property of a workflow command.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A SARIF 2.1.0 log: one run, every rule described, one result per finding.
+fn sarif(messages: &[Message]) -> Value {
+    let rules: Vec<Value> = ALL_RULES
+        .iter()
+        .map(|rule| {
+            json!({
+                "id": rule.code,
+                "name": rule.name,
+                "shortDescription": { "text": rule.summary() },
+                "fullDescription": { "text": rule.docs },
+                "help": { "text": rule.docs, "markdown": rule.docs },
+                "helpUri": rule_url(rule.code),
+                "defaultConfiguration": { "level": "error" },
+            })
+        })
+        .collect();
+    let results: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let mut result = json!({
+                "ruleId": m.code,
+                "level": "error",
+                "message": { "text": m.message },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": m.path.replace('\\', "/") },
+                        "region": {
+                            "startLine": m.start.line,
+                            "startColumn": m.start.column,
+                            "endLine": m.end.line,
+                            "endColumn": m.end.column,
+                        }
+                    }
+                }],
+            });
+            if let Some(index) = ALL_RULES.iter().position(|rule| rule.code == m.code) {
+                result["ruleIndex"] = json!(index);
+            }
+            result
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "nmf",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "informationUri": "https://github.com/mrsndmn/flake8-no-model-forward-call",
+                    "rules": rules,
+                }
+            },
+            "results": results,
+        }]
+    })
+}

@@ -1,0 +1,515 @@
+//! Configuration: `[tool.nmf]` in `pyproject.toml`, or `nmf.toml` / `.nmf.toml`, found the way
+//! ruff finds its own, merged with command-line overrides.
+//!
+//! For each file, the closest folder (the file's own, then its parents) holding `.nmf.toml`,
+//! `nmf.toml`, or a `pyproject.toml` with a `[tool.nmf]` table supplies the settings, in that
+//! order of preference. Configurations do not merge across folders. Unknown keys and unknown
+//! rule codes are errors that name the file and the key.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use globset::{Glob, GlobMatcher};
+use nmf_linter::registry::{RuleSelector, RuleSet, resolve_rules};
+use nmf_linter::settings::LinterSettings;
+use serde::Deserialize;
+
+/// The files a folder may hold configuration in, most preferred first.
+pub const CONFIG_FILES: [&str; 3] = [".nmf.toml", "nmf.toml", "pyproject.toml"];
+
+/// Folders never worth checking, as in ruff's defaults.
+pub const DEFAULT_EXCLUDE: &[&str] = &[
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".git-rewrite",
+    ".hg",
+    ".ipynb_checkpoints",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pyenv",
+    ".pytest_cache",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    ".vscode",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
+];
+
+/// How findings are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputFormat {
+    /// `path:line:col: CODE message`, as flake8 prints.
+    #[default]
+    Concise,
+    /// A code frame per finding, with the help line, as ruff's full format.
+    Full,
+    Json,
+    JsonLines,
+    /// GitHub Actions workflow annotations.
+    Github,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+}
+
+impl OutputFormat {
+    /// Every format with its name, as written in configuration and on the command line.
+    pub const ALL: [(&'static str, OutputFormat); 6] = [
+        ("concise", OutputFormat::Concise),
+        ("full", OutputFormat::Full),
+        ("json", OutputFormat::Json),
+        ("json-lines", OutputFormat::JsonLines),
+        ("github", OutputFormat::Github),
+        ("sarif", OutputFormat::Sarif),
+    ];
+}
+
+impl FromStr for OutputFormat {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, format)| *format)
+            .ok_or_else(|| format!("unknown output format `{name}`"))
+    }
+}
+
+/// The keys of `[tool.nmf]` / `nmf.toml`, as written.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    pub select: Option<Vec<String>>,
+    pub extend_select: Option<Vec<String>>,
+    pub ignore: Option<Vec<String>>,
+    pub exclude: Option<Vec<String>>,
+    pub extend_exclude: Option<Vec<String>>,
+    pub per_file_ignores: Option<BTreeMap<String, Vec<String>>>,
+    pub output_format: Option<OutputFormat>,
+    pub known_modules_only: Option<bool>,
+    pub fix: Option<bool>,
+    pub unsafe_fixes: Option<bool>,
+    pub respect_gitignore: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct Pyproject {
+    tool: Option<PyprojectTools>,
+}
+
+#[derive(Deserialize)]
+struct PyprojectTools {
+    nmf: Option<Options>,
+}
+
+/// A configuration problem: exit status 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: Option<PathBuf>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "{}: {}", path.display(), self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Reads one configuration file. A `pyproject.toml` without `[tool.nmf]` gives `None`.
+pub fn load_options(path: &Path) -> Result<Option<Options>, ConfigError> {
+    let error = |message: String| ConfigError {
+        path: Some(path.to_path_buf()),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
+    let is_pyproject = path
+        .file_name()
+        .is_some_and(|name| name == "pyproject.toml");
+    if is_pyproject {
+        let pyproject: Pyproject = toml::from_str(&text).map_err(|e| {
+            error(format!(
+                "invalid configuration in `[tool.nmf]`: {}",
+                describe(&e)
+            ))
+        })?;
+        Ok(pyproject.tool.and_then(|tool| tool.nmf))
+    } else {
+        toml::from_str(&text)
+            .map(Some)
+            .map_err(|e| error(format!("invalid configuration: {}", describe(&e))))
+    }
+}
+
+fn describe(error: &toml::de::Error) -> String {
+    error.message().trim().to_string()
+}
+
+/// The configuration file in `folder`, if any, in order of preference.
+pub fn find_config_in(folder: &Path) -> Result<Option<(PathBuf, Options)>, ConfigError> {
+    for name in CONFIG_FILES {
+        let candidate = folder.join(name);
+        if !candidate.is_file() {
+            continue;
+        }
+        if let Some(options) = load_options(&candidate)? {
+            return Ok(Some((candidate, options)));
+        }
+    }
+    Ok(None)
+}
+
+/// Values given on the command line; they override every configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub select: Option<Vec<String>>,
+    pub extend_select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub exclude: Option<Vec<String>>,
+    pub extend_exclude: Vec<String>,
+    /// `PATTERN:CODE[,CODE...]`
+    pub per_file_ignores: Vec<String>,
+    pub output_format: Option<OutputFormat>,
+    pub known_modules_only: Option<bool>,
+    pub fix: Option<bool>,
+    pub unsafe_fixes: Option<bool>,
+}
+
+/// A glob from `exclude` or `per-file-ignores`: it matches a file's name, or its path relative
+/// to the folder of the configuration that wrote it.
+#[derive(Debug, Clone)]
+pub struct FilePattern {
+    pub pattern: String,
+    basename: GlobMatcher,
+    absolute: GlobMatcher,
+}
+
+impl FilePattern {
+    pub fn new(pattern: &str, root: &Path) -> Result<Self, String> {
+        let trimmed = pattern.trim_start_matches("./");
+        let basename = Glob::new(trimmed)
+            .map_err(|e| format!("invalid glob `{pattern}`: {e}"))?
+            .compile_matcher();
+        let absolute_text = root.join(trimmed).to_string_lossy().into_owned();
+        let absolute = Glob::new(&absolute_text)
+            .map_err(|e| format!("invalid glob `{pattern}`: {e}"))?
+            .compile_matcher();
+        Ok(Self {
+            pattern: pattern.to_string(),
+            basename,
+            absolute,
+        })
+    }
+
+    /// `path` must be absolute.
+    pub fn matches(&self, path: &Path) -> bool {
+        path.file_name()
+            .is_some_and(|name| self.basename.is_match(name))
+            || self.absolute.is_match(path)
+    }
+}
+
+/// Everything that decides how the files under one configuration are checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The folder of the configuration file (or the working folder without one).
+    pub root: PathBuf,
+    /// The configuration file, if any.
+    pub config_file: Option<PathBuf>,
+    pub linter: LinterSettings,
+    pub exclude: Vec<FilePattern>,
+    pub per_file_ignores: Vec<(FilePattern, RuleSet)>,
+    pub respect_gitignore: bool,
+    pub output_format: OutputFormat,
+    pub fix: bool,
+    pub unsafe_fixes: bool,
+}
+
+impl Settings {
+    /// Resolves file options and command-line overrides; errors name the key at fault.
+    pub fn resolve(
+        root: &Path,
+        config_file: Option<&Path>,
+        options: &Options,
+        overrides: &Overrides,
+        working_dir: &Path,
+    ) -> Result<Self, ConfigError> {
+        let error = |message: String| ConfigError {
+            path: config_file.map(Path::to_path_buf),
+            message,
+        };
+        let cli_error = |message: String| ConfigError {
+            path: None,
+            message,
+        };
+        let from_file = |key: &str, codes: &[String]| {
+            parse_selectors(codes).map_err(|e| error(format!("`{key}`: {e}")))
+        };
+        let from_cli = |flag: &str, codes: &[String]| {
+            parse_selectors(codes).map_err(|e| cli_error(format!("`--{flag}`: {e}")))
+        };
+        let select = match &overrides.select {
+            Some(codes) => from_cli("select", codes)?,
+            None => match &options.select {
+                Some(codes) => from_file("select", codes)?,
+                None => vec![RuleSelector::Prefix("NMF".to_string())],
+            },
+        };
+        let mut extend_select = from_file(
+            "extend-select",
+            options.extend_select.as_deref().unwrap_or_default(),
+        )?;
+        extend_select.extend(from_cli("extend-select", &overrides.extend_select)?);
+        let mut ignore = from_file("ignore", options.ignore.as_deref().unwrap_or_default())?;
+        ignore.extend(from_cli("ignore", &overrides.ignore)?);
+        let rules = resolve_rules(&select, &extend_select, &ignore);
+
+        let patterns = |key: &str, globs: &[String], base: &Path, from_cli: bool| {
+            globs
+                .iter()
+                .map(|glob| {
+                    FilePattern::new(glob, base).map_err(|e| {
+                        if from_cli {
+                            cli_error(format!("`--{key}`: {e}"))
+                        } else {
+                            error(format!("`{key}`: {e}"))
+                        }
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let mut exclude = match (&overrides.exclude, &options.exclude) {
+            (Some(globs), _) => patterns("exclude", globs, working_dir, true)?,
+            (None, Some(globs)) => patterns("exclude", globs, root, false)?,
+            (None, None) => {
+                let defaults: Vec<String> = DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect();
+                patterns("exclude", &defaults, root, false)?
+            }
+        };
+        exclude.extend(patterns(
+            "extend-exclude",
+            options.extend_exclude.as_deref().unwrap_or_default(),
+            root,
+            false,
+        )?);
+        exclude.extend(patterns(
+            "extend-exclude",
+            &overrides.extend_exclude,
+            working_dir,
+            true,
+        )?);
+
+        let mut per_file_ignores = Vec::new();
+        for (glob, codes) in options.per_file_ignores.iter().flatten() {
+            let pattern = patterns("per-file-ignores", std::slice::from_ref(glob), root, false)?;
+            let selectors = from_file("per-file-ignores", codes)?;
+            per_file_ignores.extend(pattern.into_iter().map(|p| (p, union(&selectors))));
+        }
+        for entry in &overrides.per_file_ignores {
+            let Some((glob, codes)) = entry.rsplit_once(':') else {
+                return Err(cli_error(format!(
+                    "`--per-file-ignores`: expected `PATTERN:CODE[,CODE...]`, got `{entry}`"
+                )));
+            };
+            let codes: Vec<String> = codes.split(',').map(str::to_string).collect();
+            let selectors = from_cli("per-file-ignores", &codes)?;
+            let pattern = patterns("per-file-ignores", &[glob.to_string()], working_dir, true)?;
+            per_file_ignores.extend(pattern.into_iter().map(|p| (p, union(&selectors))));
+        }
+
+        Ok(Self {
+            root: root.to_path_buf(),
+            config_file: config_file.map(Path::to_path_buf),
+            linter: LinterSettings {
+                rules,
+                known_modules_only: overrides
+                    .known_modules_only
+                    .or(options.known_modules_only)
+                    .unwrap_or(false),
+            },
+            exclude,
+            per_file_ignores,
+            respect_gitignore: options.respect_gitignore.unwrap_or(true),
+            output_format: overrides
+                .output_format
+                .or(options.output_format)
+                .unwrap_or_default(),
+            fix: overrides.fix.or(options.fix).unwrap_or(false),
+            unsafe_fixes: overrides
+                .unsafe_fixes
+                .or(options.unsafe_fixes)
+                .unwrap_or(false),
+        })
+    }
+
+    /// The linter settings for one file, with its `per-file-ignores` applied.
+    pub fn linter_for(&self, path: &Path) -> LinterSettings {
+        let ignored = self
+            .per_file_ignores
+            .iter()
+            .filter(|(pattern, _)| pattern.matches(path))
+            .fold(RuleSet::empty(), |set, (_, rules)| set.union(*rules));
+        LinterSettings {
+            rules: self.linter.rules.difference(ignored),
+            ..self.linter.clone()
+        }
+    }
+
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        self.exclude.iter().any(|pattern| pattern.matches(path))
+    }
+}
+
+fn parse_selectors(codes: &[String]) -> Result<Vec<RuleSelector>, String> {
+    codes
+        .iter()
+        .map(|code| RuleSelector::from_str(code).map_err(|e| e.to_string()))
+        .collect()
+}
+
+fn union(selectors: &[RuleSelector]) -> RuleSet {
+    selectors.iter().fold(RuleSet::empty(), |set, selector| {
+        set.union(selector.rules())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(dir.path(), "nmf.toml", "selekt = [\"NMF001\"]\n");
+        let error = load_options(&path).expect_err("unknown key");
+        assert!(error.to_string().contains("selekt"), "{error}");
+        let path = write(dir.path(), "pyproject.toml", "[tool.nmf]\nignor = []\n");
+        let error = load_options(&path).expect_err("unknown key");
+        assert!(error.to_string().contains("ignor"), "{error}");
+    }
+
+    #[test]
+    fn pyproject_without_a_table_is_not_a_configuration() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(
+            dir.path(),
+            "pyproject.toml",
+            "[project]\nname = \"x\"\n[tool.black]\nline-length = 1\n",
+        );
+        assert!(find_config_in(dir.path()).expect("valid").is_none());
+        write(dir.path(), "nmf.toml", "ignore = [\"NMF002\"]\n");
+        let (found, options) = find_config_in(dir.path()).expect("valid").expect("found");
+        assert!(found.ends_with("nmf.toml"));
+        assert_eq!(options.ignore, Some(vec!["NMF002".to_string()]));
+        write(dir.path(), ".nmf.toml", "select = [\"NMF001\"]\n");
+        let (found, _) = find_config_in(dir.path()).expect("valid").expect("found");
+        assert!(found.ends_with(".nmf.toml"));
+    }
+
+    #[test]
+    fn invalid_codes_name_the_key_and_the_code() {
+        let options = Options {
+            extend_select: Some(vec!["NMF999".to_string()]),
+            ..Options::default()
+        };
+        let error = Settings::resolve(
+            Path::new("/p"),
+            Some(Path::new("/p/nmf.toml")),
+            &options,
+            &Overrides::default(),
+            Path::new("/p"),
+        )
+        .expect_err("invalid code");
+        assert_eq!(
+            error.to_string(),
+            "/p/nmf.toml: `extend-select`: unknown rule selector `NMF999`: expected `ALL`, a rule code such as `NMF001`, or a code prefix such as `NMF`"
+        );
+    }
+
+    #[test]
+    fn command_line_overrides_configuration() {
+        let options = Options {
+            select: Some(vec!["NMF002".to_string()]),
+            ignore: Some(vec!["NMF002".to_string()]),
+            ..Options::default()
+        };
+        let overrides = Overrides {
+            select: Some(vec!["NMF".to_string()]),
+            ..Overrides::default()
+        };
+        let settings =
+            Settings::resolve(Path::new("/p"), None, &options, &overrides, Path::new("/p"))
+                .expect("valid");
+        let codes: Vec<_> = settings.linter.rules.iter().map(|rule| rule.code).collect();
+        assert_eq!(codes, ["NMF001"]);
+    }
+
+    #[test]
+    fn per_file_ignores_match_names_and_relative_paths() {
+        let mut table = BTreeMap::new();
+        table.insert("tests/*.py".to_string(), vec!["NMF001".to_string()]);
+        table.insert("conftest.py".to_string(), vec!["NMF".to_string()]);
+        let options = Options {
+            per_file_ignores: Some(table),
+            ..Options::default()
+        };
+        let settings = Settings::resolve(
+            Path::new("/p"),
+            None,
+            &options,
+            &Overrides::default(),
+            Path::new("/p"),
+        )
+        .expect("valid");
+        let codes = |path: &str| -> Vec<&str> {
+            settings
+                .linter_for(Path::new(path))
+                .rules
+                .iter()
+                .map(|rule| rule.code)
+                .collect()
+        };
+        assert_eq!(codes("/p/tests/test_a.py"), ["NMF002"]);
+        assert!(codes("/p/src/conftest.py").is_empty());
+        assert_eq!(codes("/p/src/a.py"), ["NMF001", "NMF002"]);
+    }
+
+    #[test]
+    fn default_excludes_prune_virtualenvs_by_name() {
+        let settings = Settings::resolve(
+            Path::new("/p"),
+            None,
+            &Options::default(),
+            &Overrides::default(),
+            Path::new("/p"),
+        )
+        .expect("valid");
+        assert!(settings.is_excluded(Path::new("/p/.venv")));
+        assert!(settings.is_excluded(Path::new("/p/sub/node_modules")));
+        assert!(!settings.is_excluded(Path::new("/p/src")));
+    }
+}

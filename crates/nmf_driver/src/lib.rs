@@ -1,0 +1,11 @@
+//! Runs nmf's rules over files: reading and decoding, the prefilter, parsing, `noqa`.
+//!
+//! The driver never knows what a rule checks; it asks the registry whether a file could hold a
+//! finding, parses it, and hands the tree to the linter's checker.
+
+pub mod check;
+pub mod source;
+
+pub use check::{CheckOptions, FileDiagnostics, check_source, check_text};
+pub mod config;
+pub mod run;

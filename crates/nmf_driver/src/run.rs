@@ -1,0 +1,450 @@
+//! Checking a whole tree: find the files, resolve each one's settings, check them in parallel,
+//! and return every finding with its position, sorted.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use ignore::{WalkBuilder, WalkState};
+use nmf_linter::checker::FileContext;
+use nmf_linter::diagnostic::{Diagnostic, error_codes};
+use nmf_linter::registry::RuleInfo;
+use nmf_linter::render::{Location, SourceLocator, render_code_frame};
+use nmf_linter::semantic::infer::NoProject;
+use rayon::prelude::*;
+use ruff_text_size::{Ranged, TextRange};
+use rustc_hash::FxHashMap;
+
+use crate::check::{CheckOptions, check_text};
+use crate::config::{ConfigError, Options, Overrides, Settings, find_config_in, load_options};
+use crate::source::{SourceError, decode_source, read_source};
+
+/// Where settings come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// The closest configuration file of each checked file.
+    Discover,
+    /// One file for everything (`--config`).
+    File(PathBuf),
+    /// No configuration files at all (`--isolated`).
+    Isolated,
+}
+
+/// Finds and caches the settings of each folder.
+pub struct SettingsResolver {
+    source: ConfigSource,
+    overrides: Overrides,
+    working_dir: PathBuf,
+    /// Settings for `--config`, `--isolated`, and folders with no configuration above them.
+    fallback: Arc<Settings>,
+    folders: Mutex<FxHashMap<PathBuf, Result<Arc<Settings>, ConfigError>>>,
+}
+
+impl SettingsResolver {
+    pub fn new(
+        source: ConfigSource,
+        overrides: Overrides,
+        working_dir: PathBuf,
+    ) -> Result<Self, ConfigError> {
+        let fallback = match &source {
+            ConfigSource::File(path) => {
+                let options = load_options(path)?.ok_or_else(|| ConfigError {
+                    path: Some(path.clone()),
+                    message: "has no `[tool.nmf]` table".to_string(),
+                })?;
+                let root = path
+                    .parent()
+                    .map_or_else(|| working_dir.clone(), Path::to_path_buf);
+                Settings::resolve(&root, Some(path), &options, &overrides, &working_dir)?
+            }
+            ConfigSource::Discover | ConfigSource::Isolated => Settings::resolve(
+                &working_dir,
+                None,
+                &Options::default(),
+                &overrides,
+                &working_dir,
+            )?,
+        };
+        Ok(Self {
+            source,
+            overrides,
+            working_dir,
+            fallback: Arc::new(fallback),
+            folders: Mutex::new(FxHashMap::default()),
+        })
+    }
+
+    pub fn working_dir(&self) -> &Path {
+        &self.working_dir
+    }
+
+    /// The settings that apply to files in `folder` (absolute).
+    pub fn for_folder(&self, folder: &Path) -> Result<Arc<Settings>, ConfigError> {
+        if self.source != ConfigSource::Discover {
+            return Ok(self.fallback.clone());
+        }
+        if let Some(found) = self.lock().get(folder) {
+            return found.clone();
+        }
+        let found = match find_config_in(folder) {
+            Err(error) => Err(error),
+            Ok(Some((path, options))) => Settings::resolve(
+                folder,
+                Some(&path),
+                &options,
+                &self.overrides,
+                &self.working_dir,
+            )
+            .map(Arc::new),
+            Ok(None) => match folder.parent() {
+                Some(parent) => self.for_folder(parent),
+                None => Ok(self.fallback.clone()),
+            },
+        };
+        self.lock().insert(folder.to_path_buf(), found.clone());
+        found
+    }
+
+    /// The settings for the run as a whole (output format, fix mode): those of the working
+    /// folder, as ruff takes them.
+    pub fn global(&self) -> Result<Arc<Settings>, ConfigError> {
+        self.for_folder(&self.working_dir.clone())
+    }
+
+    /// The settings of a file (absolute path).
+    pub fn for_file(&self, path: &Path) -> Result<Arc<Settings>, ConfigError> {
+        match path.parent() {
+            Some(folder) => self.for_folder(folder),
+            None => Ok(self.fallback.clone()),
+        }
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, FxHashMap<PathBuf, Result<Arc<Settings>, ConfigError>>> {
+        // A panic while holding the lock cannot leave the map half-written: recover it.
+        self.folders
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// One finding, located, ready to print.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// The path as printed: relative to the working folder when inside it.
+    pub path: String,
+    pub rule: Option<&'static RuleInfo>,
+    pub code: &'static str,
+    pub message: String,
+    pub start: Location,
+    pub end: Location,
+    pub fix_title: Option<String>,
+    pub note: Option<String>,
+    /// The fix's edits with their positions, when the finding has one.
+    pub fix: Option<MessageFix>,
+    /// The code frame, rendered when the output format shows one.
+    pub frame: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageFix {
+    pub applicability: &'static str,
+    pub edits: Vec<MessageEdit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageEdit {
+    pub start: Location,
+    pub end: Location,
+    pub content: String,
+}
+
+/// How a run renders and checks, beyond per-folder settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    pub check: CheckOptions,
+    /// Render code frames (the `full` format).
+    pub frames: bool,
+    pub color: bool,
+}
+
+/// What checking a set of paths gave.
+#[derive(Debug, Default)]
+pub struct RunResult {
+    pub messages: Vec<Message>,
+    pub files_checked: usize,
+    pub files_parsed: usize,
+    /// Problems that are not findings, printed on stderr: a path that does not exist.
+    pub errors: Vec<String>,
+}
+
+/// Finds the Python files under `paths`. Paths named explicitly are always checked; folders
+/// are walked with `.gitignore`, `.ignore`, hidden folders and `exclude` respected.
+pub fn discover(
+    paths: &[PathBuf],
+    resolver: &Arc<SettingsResolver>,
+) -> Result<(Vec<PathBuf>, Vec<String>), ConfigError> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let mut folders = Vec::new();
+    for path in paths {
+        let absolute = absolutize(path, resolver.working_dir());
+        match std::fs::symlink_metadata(&absolute) {
+            Err(_) => errors.push(format!("{}: No such file or directory", path.display())),
+            Ok(metadata) if metadata.is_dir() => folders.push(absolute),
+            Ok(_) if absolute.is_dir() => folders.push(absolute),
+            Ok(_) => files.push(absolute),
+        }
+    }
+    if !folders.is_empty() {
+        let first_error: Arc<Mutex<Option<ConfigError>>> = Arc::new(Mutex::new(None));
+        let found: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+        let respect_gitignore = resolver.global()?.respect_gitignore;
+        let mut builder = WalkBuilder::new(&folders[0]);
+        for folder in &folders[1..] {
+            builder.add(folder);
+        }
+        let filter_resolver = Arc::clone(resolver);
+        let filter_error = Arc::clone(&first_error);
+        builder
+            .hidden(true)
+            .parents(true)
+            .ignore(respect_gitignore)
+            .git_ignore(respect_gitignore)
+            .git_global(respect_gitignore)
+            .git_exclude(respect_gitignore)
+            .require_git(false)
+            .follow_links(false)
+            .filter_entry(move |entry| {
+                if entry.depth() == 0 {
+                    return true;
+                }
+                let path = entry.path();
+                match filter_resolver.for_file(path) {
+                    Ok(settings) => !settings.is_excluded(path),
+                    Err(error) => {
+                        let mut slot = filter_error
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        slot.get_or_insert(error);
+                        false
+                    }
+                }
+            });
+        builder.build_parallel().run(|| {
+            Box::new(|entry| {
+                let Ok(entry) = entry else {
+                    return WalkState::Continue;
+                };
+                let is_python = entry.path().extension().is_some_and(|ext| ext == "py");
+                let is_file = match entry.file_type() {
+                    Some(kind) if kind.is_dir() => false,
+                    // A link is checked unless it leads to a folder; a dangling one is
+                    // reported when it cannot be read.
+                    Some(kind) if kind.is_symlink() => !entry.path().is_dir(),
+                    _ => true,
+                };
+                if is_python && is_file {
+                    found
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(entry.into_path());
+                }
+                WalkState::Continue
+            })
+        });
+        let first_error = first_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(error) = first_error {
+            return Err(error);
+        }
+        files.extend(
+            found
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+    }
+    files.sort();
+    files.dedup();
+    // Configuration errors surface even for files named explicitly.
+    for file in &files {
+        resolver.for_file(file)?;
+    }
+    Ok((files, errors))
+}
+
+/// Checks files in parallel.
+pub fn check_files(
+    files: &[PathBuf],
+    resolver: &SettingsResolver,
+    options: RunOptions,
+) -> Result<RunResult, ConfigError> {
+    let results: Vec<Result<(Vec<Message>, bool), ConfigError>> = files
+        .par_iter()
+        .map(|path| {
+            let settings = resolver.for_file(path)?;
+            let display = display_path(path, resolver.working_dir());
+            let checked = match read_source(path) {
+                Ok(source) => check_one(&source.text, path, &display, &settings, options),
+                Err(error) => (vec![io_error_message(&display, &error)], false),
+            };
+            Ok(checked)
+        })
+        .collect();
+    let mut run = RunResult {
+        files_checked: files.len(),
+        ..RunResult::default()
+    };
+    for result in results {
+        let (messages, parsed) = result?;
+        run.messages.extend(messages);
+        run.files_parsed += usize::from(parsed);
+    }
+    sort_messages(&mut run.messages);
+    Ok(run)
+}
+
+/// Checks source text read from standard input. `filename` names it in the output and
+/// decides which configuration and `per-file-ignores` apply.
+pub fn check_stdin(
+    bytes: Vec<u8>,
+    filename: Option<&Path>,
+    resolver: &SettingsResolver,
+    options: RunOptions,
+) -> Result<RunResult, ConfigError> {
+    let (absolute, display) = match filename {
+        Some(name) => {
+            let absolute = absolutize(name, resolver.working_dir());
+            let display = display_path(&absolute, resolver.working_dir());
+            (absolute, display)
+        }
+        None => (resolver.working_dir().join("-"), "-".to_string()),
+    };
+    let settings = resolver.for_file(&absolute)?;
+    let (messages, parsed) = match decode_source(bytes) {
+        Ok(source) => check_one(&source.text, &absolute, &display, &settings, options),
+        Err(error) => (vec![io_error_message(&display, &error)], false),
+    };
+    Ok(RunResult {
+        messages,
+        files_checked: 1,
+        files_parsed: usize::from(parsed),
+        errors: Vec::new(),
+    })
+}
+
+fn check_one(
+    text: &str,
+    path: &Path,
+    display: &str,
+    settings: &Settings,
+    options: RunOptions,
+) -> (Vec<Message>, bool) {
+    let linter = settings.linter_for(path);
+    let file = FileContext {
+        module_name: None,
+        is_package: false,
+        project: &NoProject,
+    };
+    let checked = check_text(text, &linter, &file, options.check);
+    let messages = if checked.diagnostics.is_empty() {
+        Vec::new()
+    } else {
+        let locator = SourceLocator::new(text);
+        checked
+            .diagnostics
+            .iter()
+            .map(|diagnostic| to_message(diagnostic, display, &locator, options))
+            .collect()
+    };
+    (messages, checked.parsed)
+}
+
+fn to_message(
+    diagnostic: &Diagnostic,
+    display: &str,
+    locator: &SourceLocator<'_>,
+    options: RunOptions,
+) -> Message {
+    let fix = diagnostic.fix.as_ref().map(|fix| MessageFix {
+        applicability: match fix.applicability() {
+            ruff_diagnostics::Applicability::Safe => "safe",
+            ruff_diagnostics::Applicability::Unsafe => "unsafe",
+            ruff_diagnostics::Applicability::DisplayOnly => "display-only",
+        },
+        edits: fix
+            .edits()
+            .iter()
+            .map(|edit| MessageEdit {
+                start: locator.location(edit.start()),
+                end: locator.location(edit.end()),
+                content: edit.content().unwrap_or_default().to_string(),
+            })
+            .collect(),
+    });
+    Message {
+        path: display.to_string(),
+        rule: diagnostic.rule,
+        code: diagnostic.code,
+        message: diagnostic.message.clone(),
+        start: locator.location(diagnostic.start()),
+        end: locator.location(diagnostic.end()),
+        fix_title: diagnostic.fix_title.clone(),
+        note: diagnostic.note.clone(),
+        fix,
+        frame: options
+            .frames
+            .then(|| render_code_frame(diagnostic, display, locator, options.color)),
+    }
+}
+
+/// An unreadable file is reported at 1:1 as E902.
+fn io_error_message(display: &str, error: &SourceError) -> Message {
+    let start = Location { line: 1, column: 1 };
+    let diagnostic = Diagnostic::error(
+        error_codes::IO_ERROR,
+        error.to_string(),
+        TextRange::default(),
+    );
+    Message {
+        path: display.to_string(),
+        rule: None,
+        code: diagnostic.code,
+        message: diagnostic.message,
+        start,
+        end: start,
+        fix_title: None,
+        note: None,
+        fix: None,
+        frame: None,
+    }
+}
+
+pub fn sort_messages(messages: &mut [Message]) {
+    messages.sort_by(|a, b| {
+        (a.path.as_str(), a.start, a.code).cmp(&(b.path.as_str(), b.start, b.code))
+    });
+}
+
+/// `path` joined to the working folder when relative, with `.` components removed.
+pub fn absolutize(path: &Path, working_dir: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        working_dir.join(path)
+    };
+    joined
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
+/// The path relative to the working folder when inside it, as ruff prints paths.
+pub fn display_path(path: &Path, working_dir: &Path) -> String {
+    path.strip_prefix(working_dir)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}

@@ -1,0 +1,376 @@
+//! Reading a Python file as CPython would: BOM, PEP 263 coding declarations, and the errors a
+//! file can have before it is parsed (unreadable, undecodable, a NUL byte).
+//!
+//! nmf decodes UTF-8 (the default), Latin-1 and ASCII exactly as Python's codecs do; a file that
+//! declares any other encoding is reported, not guessed at. The decoded text keeps its line
+//! endings, so offsets, lines and columns are those of the file, and a fix can be written back
+//! in the file's own encoding, BOM included.
+
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::sync::LazyLock;
+
+use regex::bytes::Regex;
+
+/// The encodings nmf reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceEncoding {
+    Utf8,
+    Latin1,
+    Ascii,
+}
+
+impl SourceEncoding {
+    fn python_name(self) -> &'static str {
+        match self {
+            SourceEncoding::Utf8 => "utf-8",
+            SourceEncoding::Latin1 => "latin-1",
+            SourceEncoding::Ascii => "ascii",
+        }
+    }
+}
+
+/// A decoded source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceText {
+    /// The text without the BOM, line endings as in the file.
+    pub text: String,
+    pub encoding: SourceEncoding,
+    pub has_bom: bool,
+}
+
+/// Why a file could not be turned into source text: flake8's E902.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    /// The Python exception a user would see for the same file, e.g. `UnicodeDecodeError`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl SourceError {
+    pub fn from_io(error: &io::Error) -> Self {
+        let kind = match error.kind() {
+            io::ErrorKind::NotFound => "FileNotFoundError",
+            io::ErrorKind::PermissionDenied => "PermissionError",
+            io::ErrorKind::IsADirectory => "IsADirectoryError",
+            _ => "OSError",
+        };
+        Self {
+            kind,
+            message: error.to_string(),
+        }
+    }
+}
+
+/// Reads and decodes a file.
+pub fn read_source(path: &Path) -> Result<SourceText, SourceError> {
+    let bytes = std::fs::read(path).map_err(|error| SourceError::from_io(&error))?;
+    decode_source(bytes)
+}
+
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// `tokenize.cookie_re`: a comment line holding `coding[:=]` and an encoding name.
+static CODING_COOKIE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u)^[ \t\x0c]*#.*?coding[:=][ \t]*([-\w.]+)").expect("the pattern is valid")
+});
+
+/// `tokenize.blank_re`: a line that is blank or only a comment, after which line 2 may still
+/// declare the encoding.
+static BLANK_OR_COMMENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u)^[ \t\x0c]*(?:[#\r\n]|$)").expect("the pattern is valid"));
+
+/// Decodes file content the way `tokenize.detect_encoding` and CPython do.
+pub fn decode_source(mut bytes: Vec<u8>) -> Result<SourceText, SourceError> {
+    let has_bom = bytes.starts_with(UTF8_BOM);
+    if has_bom {
+        bytes.drain(..UTF8_BOM.len());
+    }
+    let declared = declared_encoding(&bytes)?;
+    let encoding = match declared {
+        None => SourceEncoding::Utf8,
+        Some((name, line)) => {
+            let encoding = lookup_encoding(&name).ok_or_else(|| SourceError {
+                kind: "LookupError",
+                message: format!(
+                    "line {line} declares the encoding '{name}', which nmf does not read \
+                     (it reads utf-8, latin-1 and ascii); re-encode the file as UTF-8"
+                ),
+            })?;
+            if has_bom && encoding != SourceEncoding::Utf8 {
+                return Err(SourceError {
+                    kind: "SyntaxError",
+                    message: format!("encoding problem: '{name}' with a UTF-8 BOM"),
+                });
+            }
+            encoding
+        }
+    };
+    if let Some(position) = memchr::memchr(0, &bytes) {
+        return Err(SourceError {
+            kind: "SyntaxError",
+            message: format!(
+                "source code cannot contain null bytes (line {})",
+                line_of(&bytes, position)
+            ),
+        });
+    }
+    let text = match encoding {
+        SourceEncoding::Utf8 => String::from_utf8(bytes).map_err(|error| {
+            let utf8 = error.utf8_error();
+            let bytes = error.as_bytes();
+            let position = utf8.valid_up_to();
+            let byte = bytes.get(position).copied().unwrap_or_default();
+            let reason = match utf8.error_len() {
+                None => "unexpected end of data",
+                Some(_)
+                    if (0x80..=0xbf).contains(&byte)
+                        || byte >= 0xf5
+                        || byte == 0xc0
+                        || byte == 0xc1 =>
+                {
+                    "invalid start byte"
+                }
+                Some(_) => "invalid continuation byte",
+            };
+            undecodable(encoding, byte, position, reason, bytes, has_bom)
+        })?,
+        SourceEncoding::Latin1 => bytes.iter().map(|&byte| char::from(byte)).collect(),
+        SourceEncoding::Ascii => match bytes.iter().position(|byte| !byte.is_ascii()) {
+            Some(position) => {
+                return Err(undecodable(
+                    encoding,
+                    bytes[position],
+                    position,
+                    "ordinal not in range(128)",
+                    &bytes,
+                    has_bom,
+                ));
+            }
+            None => String::from_utf8(bytes).map_err(|_| SourceError {
+                kind: "UnicodeDecodeError",
+                message: "ASCII text failed to decode".to_string(),
+            })?,
+        },
+    };
+    Ok(SourceText {
+        text,
+        encoding,
+        has_bom,
+    })
+}
+
+/// Encodes text back into the file's encoding, BOM included, for writing a fix.
+pub fn encode_source(source: &SourceText, text: &str) -> Option<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(text.len() + 3);
+    if source.has_bom {
+        bytes.extend_from_slice(UTF8_BOM);
+    }
+    match source.encoding {
+        SourceEncoding::Utf8 => bytes.extend_from_slice(text.as_bytes()),
+        SourceEncoding::Latin1 => {
+            for c in text.chars() {
+                bytes.push(u8::try_from(u32::from(c)).ok()?);
+            }
+        }
+        SourceEncoding::Ascii => {
+            if !text.is_ascii() {
+                return None;
+            }
+            bytes.extend_from_slice(text.as_bytes());
+        }
+    }
+    Some(bytes)
+}
+
+fn undecodable(
+    encoding: SourceEncoding,
+    byte: u8,
+    position: usize,
+    reason: &str,
+    bytes: &[u8],
+    has_bom: bool,
+) -> SourceError {
+    // Python counts positions in the file, BOM included.
+    let file_position = position + if has_bom { UTF8_BOM.len() } else { 0 };
+    SourceError {
+        kind: "UnicodeDecodeError",
+        message: format!(
+            "'{}' codec can't decode byte {byte:#04x} in position {file_position}: {reason} (line {})",
+            encoding.python_name(),
+            line_of(bytes, position)
+        ),
+    }
+}
+
+fn line_of(bytes: &[u8], position: usize) -> usize {
+    let before = &bytes[..position.min(bytes.len())];
+    // Python counts `\r\n`, `\r` and `\n` as line ends.
+    let mut line = 1;
+    let mut index = 0;
+    while index < before.len() {
+        match before[index] {
+            b'\n' => line += 1,
+            b'\r' => {
+                line += 1;
+                if before.get(index + 1) == Some(&b'\n') {
+                    index += 1;
+                }
+            }
+            _ => {}
+        }
+        index += 1;
+    }
+    line
+}
+
+/// The encoding a coding comment on line 1 or 2 declares, with its line number.
+fn declared_encoding(bytes: &[u8]) -> Result<Option<(String, usize)>, SourceError> {
+    let mut lines = bytes.split_inclusive(|&byte| byte == b'\n');
+    for line_number in 1..=2 {
+        let Some(line) = lines.next() else {
+            return Ok(None);
+        };
+        if let Some(captures) = CODING_COOKIE.captures(line) {
+            let name = captures.get(1).map_or(&b""[..], |name| name.as_bytes());
+            return Ok(Some((
+                String::from_utf8_lossy(name).into_owned(),
+                line_number,
+            )));
+        }
+        if !BLANK_OR_COMMENT.is_match(line) {
+            return Ok(None);
+        }
+    }
+    Ok(None)
+}
+
+/// Python's codec lookup for the encodings nmf reads: names are case-insensitive and `-`,
+/// `_` and blanks are interchangeable; `utf-8-*` and `latin-1-*` variants count as their base
+/// (`tokenize._get_normal_name`).
+fn lookup_encoding(name: &str) -> Option<SourceEncoding> {
+    let normalized: String = name
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c == '-' || c == ' ' { '_' } else { c })
+        .collect();
+    let base = |prefix: &str| normalized == prefix || normalized.starts_with(&format!("{prefix}_"));
+    if base("utf_8") {
+        return Some(SourceEncoding::Utf8);
+    }
+    if base("latin_1") || base("iso_8859_1") || base("iso_latin_1") {
+        return Some(SourceEncoding::Latin1);
+    }
+    match normalized.as_str() {
+        "utf8" | "u8" | "utf" | "utf8_ucs2" | "utf8_ucs4" | "cp65001" => Some(SourceEncoding::Utf8),
+        "latin1" | "latin" | "l1" | "iso8859_1" | "8859" | "cp819" | "iso_ir_100"
+        | "csisolatin1" | "ibm819" => Some(SourceEncoding::Latin1),
+        "ascii" | "us_ascii" | "646" | "us" | "ansi_x3.4_1968" | "ansi_x3_4_1968"
+        | "ansi_x3.4_1986" | "cp367" | "csascii" | "ibm367" | "iso646_us" | "iso_646.irv_1991"
+        | "iso_ir_6" => Some(SourceEncoding::Ascii),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(bytes: &[u8]) -> Result<SourceText, SourceError> {
+        decode_source(bytes.to_vec())
+    }
+
+    #[test]
+    fn utf8_with_and_without_bom() {
+        let plain = decode(b"x = 1\n").expect("utf-8");
+        assert_eq!(plain.text, "x = 1\n");
+        assert!(!plain.has_bom);
+        let bom = decode(b"\xef\xbb\xbfx = '\xc3\xa9'\n").expect("utf-8 with BOM");
+        assert_eq!(bom.text, "x = '\u{e9}'\n");
+        assert!(bom.has_bom);
+        assert_eq!(
+            encode_source(&bom, &bom.text).as_deref(),
+            Some(&b"\xef\xbb\xbfx = '\xc3\xa9'\n"[..])
+        );
+    }
+
+    #[test]
+    fn latin1_declared_on_line_one_or_two() {
+        let first = decode(b"# -*- coding: latin-1 -*-\nx = '\xe9'\n").expect("latin-1");
+        assert_eq!(first.encoding, SourceEncoding::Latin1);
+        assert!(first.text.ends_with("x = '\u{e9}'\n"));
+        assert_eq!(
+            encode_source(&first, &first.text).as_deref(),
+            Some(&b"# -*- coding: latin-1 -*-\nx = '\xe9'\n"[..])
+        );
+        let second =
+            decode(b"#!/usr/bin/env python\n# vim: set fileencoding=iso-8859-1 :\nx = '\xe9'\n")
+                .expect("latin-1 on line 2");
+        assert_eq!(second.encoding, SourceEncoding::Latin1);
+        // Line 2 counts only after a blank or comment line 1.
+        let ignored =
+            decode(b"import os\n# coding: latin-1\nx = '\xe9'\n").expect_err("utf-8 applies");
+        assert_eq!(ignored.kind, "UnicodeDecodeError");
+    }
+
+    #[test]
+    fn errors_name_the_problem_and_the_line() {
+        let invalid = decode(b"x = 1\ny = '\xff'\n").expect_err("invalid utf-8");
+        assert_eq!(
+            invalid.to_string(),
+            "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 11: invalid start byte (line 2)"
+        );
+        let truncated = decode(b"x = '\xc3").expect_err("truncated utf-8");
+        assert!(truncated.message.contains("unexpected end of data"));
+        let nul = decode(b"x = 1\r\ny = 2\0\n").expect_err("NUL");
+        assert_eq!(
+            nul.to_string(),
+            "SyntaxError: source code cannot contain null bytes (line 2)"
+        );
+        let unknown = decode(b"# coding: euc-jp\nx = 1\n").expect_err("unsupported");
+        assert_eq!(unknown.kind, "LookupError");
+        assert!(unknown.message.contains("'euc-jp'"));
+        let ascii = decode(b"# coding: ascii\nx = '\xc3\xa9'\n").expect_err("not ascii");
+        assert!(
+            ascii
+                .message
+                .contains("'ascii' codec can't decode byte 0xc3")
+        );
+        let bom_conflict = decode(b"\xef\xbb\xbf# coding: latin-1\n").expect_err("BOM conflict");
+        assert_eq!(bom_conflict.kind, "SyntaxError");
+    }
+
+    #[test]
+    fn encoding_names_are_normalised_like_python() {
+        for name in ["utf-8", "UTF8", "utf_8", "utf-8-unix", "u8"] {
+            assert_eq!(lookup_encoding(name), Some(SourceEncoding::Utf8), "{name}");
+        }
+        for name in [
+            "latin-1",
+            "Latin1",
+            "iso-8859-1",
+            "ISO8859-1",
+            "iso-latin-1-unix",
+            "l1",
+            "cp819",
+        ] {
+            assert_eq!(
+                lookup_encoding(name),
+                Some(SourceEncoding::Latin1),
+                "{name}"
+            );
+        }
+        for name in ["ascii", "us-ascii", "646"] {
+            assert_eq!(lookup_encoding(name), Some(SourceEncoding::Ascii), "{name}");
+        }
+        assert_eq!(lookup_encoding("cp1252"), None);
+    }
+}

@@ -1,0 +1,407 @@
+//! Recognising a call of `forward`, however it is spelled, and the override chain that is fine.
+//!
+//! Shared by the rules about `.forward()` calls: NMF001 (modules) and NMF002 (autograd
+//! functions) see the same calls and differ only in the receiver they report.
+
+use memchr::memmem;
+use ruff_python_ast::{self as ast, Expr};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::checker::Checker;
+use crate::semantic::infer::{Ty, Verdict};
+
+/// How the `forward` attribute is reached.
+#[derive(Debug, Clone, Copy)]
+pub enum ForwardAccess<'a> {
+    /// `receiver.forward`
+    Attribute(&'a ast::ExprAttribute),
+    /// `getattr(receiver, "forward")`, with or without a default.
+    Getattr(&'a ast::ExprCall),
+}
+
+/// A call that runs some object's `forward` without going through `__call__`.
+#[derive(Debug, Clone)]
+pub struct ForwardCall<'a> {
+    pub call: &'a ast::ExprCall,
+    /// The object whose `forward` runs.
+    pub receiver: &'a Expr,
+    pub access: ForwardAccess<'a>,
+    /// `.__call__` attributes between `forward` and the arguments, outermost first:
+    /// `m.forward.__call__(x)` has one.
+    pub dunder_calls: Vec<&'a ast::ExprAttribute>,
+}
+
+impl<'a> ForwardCall<'a> {
+    /// Recognises `recv.forward(...)`, `getattr(recv, "forward")(...)` and either followed by
+    /// any number of `.__call__`. Identifiers are compared as Python compares them, after NFKC
+    /// normalisation, which the parser has already applied.
+    pub fn find(call: &'a ast::ExprCall, checker: &mut Checker<'_>) -> Option<Self> {
+        let mut callee: &Expr = &call.func;
+        let mut dunder_calls = Vec::new();
+        while let Expr::Attribute(attribute) = callee {
+            if attribute.attr.id.as_str() != "__call__" {
+                break;
+            }
+            dunder_calls.push(attribute);
+            callee = &attribute.value;
+        }
+        match callee {
+            Expr::Attribute(attribute) if attribute.attr.id.as_str() == "forward" => Some(Self {
+                call,
+                receiver: &attribute.value,
+                access: ForwardAccess::Attribute(attribute),
+                dunder_calls,
+            }),
+            Expr::Call(getattr) => {
+                let receiver = getattr_forward_receiver(getattr)?;
+                if !is_builtin(checker, &getattr.func, "getattr") {
+                    return None;
+                }
+                Some(Self {
+                    call,
+                    receiver,
+                    access: ForwardAccess::Getattr(getattr),
+                    dunder_calls,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The override chain: inside a method named `forward`, `super().forward(...)`,
+    /// `super(Cls, self).forward(...)` and `Base.forward(self, ...)` run a parent's `forward` on
+    /// the module whose hooks already fired for this call.
+    pub fn is_override_chain(&self, checker: &Checker<'_>) -> bool {
+        let ForwardAccess::Attribute(_) = self.access else {
+            return false;
+        };
+        if !self.dunder_calls.is_empty() {
+            return false;
+        }
+        let Some(function) = checker.semantic().enclosing_function() else {
+            return false;
+        };
+        if function.class.is_none() || function.function.name.id.as_str() != "forward" {
+            return false;
+        }
+        // Zero-argument `super()` needs no named `self`: transformers' modular files declare
+        // `def forward(**super_kwargs): super().forward(**super_kwargs)`.
+        let self_name = function.first_parameter();
+        let is_self =
+            |expr: &Expr| matches!(expr, Expr::Name(name) if Some(name.id.as_str()) == self_name);
+        match self.receiver {
+            // `super().forward(...)` or `super(Cls, self).forward(...)`
+            Expr::Call(super_call) => {
+                let is_super = matches!(
+                    super_call.func.as_ref(),
+                    Expr::Name(name) if name.id.as_str() == "super"
+                );
+                let arguments = &super_call.arguments;
+                is_super
+                    && arguments.keywords.is_empty()
+                    && match &*arguments.args {
+                        [] => true,
+                        [_, instance] => is_self(instance),
+                        _ => false,
+                    }
+            }
+            // `Base.forward(self, ...)`, `nn.LayerNorm.forward(self, ...)`
+            receiver @ (Expr::Name(_) | Expr::Attribute(_)) => {
+                let Some(root) = dotted_root(receiver) else {
+                    return false;
+                };
+                Some(root) != self_name && self.call.arguments.args.first().is_some_and(is_self)
+            }
+            _ => false,
+        }
+    }
+
+    /// The receiver's inferred type and what it means.
+    pub fn receiver_verdict(&self, checker: &mut Checker<'_>) -> (Ty, Verdict) {
+        let ty = checker.infer_type(self.receiver);
+        let verdict = checker.verdict(&ty);
+        (ty, verdict)
+    }
+}
+
+/// `getattr(receiver, "forward")` or `getattr(receiver, "forward", default)`.
+fn getattr_forward_receiver(getattr: &ast::ExprCall) -> Option<&Expr> {
+    if !matches!(getattr.func.as_ref(), Expr::Name(name) if name.id.as_str() == "getattr") {
+        return None;
+    }
+    let arguments = &getattr.arguments;
+    if !arguments.keywords.is_empty() {
+        return None;
+    }
+    match &*arguments.args {
+        [receiver, Expr::StringLiteral(name)] | [receiver, Expr::StringLiteral(name), _]
+            if name.value.to_str() == "forward" && !receiver.is_starred_expr() =>
+        {
+            Some(receiver)
+        }
+        _ => None,
+    }
+}
+
+/// Whether `expr` is the builtin `name`, not shadowed by an import or assignment.
+fn is_builtin(checker: &mut Checker<'_>, expr: &Expr, name: &str) -> bool {
+    match checker.infer_type(expr) {
+        Ty::External(qualified) => qualified.strip_prefix("builtins.") == Some(name),
+        _ => false,
+    }
+}
+
+/// `a` for `a.b.c`; `None` unless the expression is a dotted name.
+fn dotted_root(expr: &Expr) -> Option<&str> {
+    let mut current = expr;
+    loop {
+        match current {
+            Expr::Name(name) => return Some(name.id.as_str()),
+            Expr::Attribute(attribute) => current = &attribute.value,
+            _ => return None,
+        }
+    }
+}
+
+/// Whether `source` may contain a call of `forward` that the rules report. Sound: it never
+/// says no for a source that has one, so a file it rejects need not be parsed.
+///
+/// A finding needs either the attribute `forward` reached with a dot and then called
+/// (`m.forward(`, `m . forward (`, `(m.forward)(`, `m.forward.__call__(`, with line breaks and
+/// comments allowed where Python allows them), or a `getattr(...)` call that is itself called.
+/// Identifiers spelled with non-ASCII characters that NFKC-normalise to ASCII (`ｆｏｒｗａｒｄ`)
+/// are accounted for by normalising every word that holds one.
+pub fn could_contain_forward_call(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    if has_called_forward_attribute(bytes) || has_called_getattr(bytes) {
+        return true;
+    }
+    !bytes.is_ascii() && normalized_words_mention(source, &["forward", "getattr"])
+}
+
+fn is_identifier_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii()
+}
+
+/// Blanks inside a logical line: spaces, tabs and form feeds.
+fn is_blank(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\x0c')
+}
+
+/// Each offset where `needle` occurs as a whole identifier.
+fn identifier_occurrences<'b>(
+    bytes: &'b [u8],
+    needle: &'b [u8],
+) -> impl Iterator<Item = usize> + 'b {
+    memmem::find_iter(bytes, needle).filter(move |&start| {
+        let end = start + needle.len();
+        (start == 0 || !is_identifier_byte(bytes[start - 1]))
+            && bytes.get(end).is_none_or(|&next| !is_identifier_byte(next))
+    })
+}
+
+/// `forward` after a dot and before a call. Between the dot and the name, and between the name
+/// and the call, only blanks, line breaks (inside brackets or after a backslash), comments and
+/// closing parentheses (`(m.forward)(x)`) can stand; a line break or comment is taken as
+/// possibly leading to a call.
+fn has_called_forward_attribute(bytes: &[u8]) -> bool {
+    const NAME_LEN: usize = "forward".len();
+    identifier_occurrences(bytes, b"forward").any(|start| {
+        let after_dot = match bytes[..start].iter().rposition(|&byte| !is_blank(byte)) {
+            None => true,
+            Some(index) => matches!(bytes[index], b'.' | b'\n' | b'\r' | b'\\'),
+        };
+        if !after_dot {
+            return false;
+        }
+        let rest = &bytes[start + NAME_LEN..];
+        match rest.iter().find(|&&byte| !is_blank(byte) && byte != b')') {
+            None => true,
+            Some(next) => matches!(next, b'(' | b'.' | b'\n' | b'\r' | b'\\' | b'#'),
+        }
+    })
+}
+
+/// A call of `getattr(...)` that is itself called, `getattr(m, name)(...)` or
+/// `getattr(m, name).__call__(...)`. The arguments are skipped with a small lexer that knows
+/// brackets, comments and string literals; anything it is unsure of counts as a call.
+fn has_called_getattr(bytes: &[u8]) -> bool {
+    const NAME_LEN: usize = "getattr".len();
+    identifier_occurrences(bytes, b"getattr").any(|start| {
+        let open = skip_trivia(bytes, start + NAME_LEN);
+        if bytes.get(open) != Some(&b'(') {
+            return false;
+        }
+        match matching_parenthesis(bytes, open) {
+            Some(close) => {
+                let next = skip_trivia_and_closing(bytes, close + 1);
+                matches!(bytes.get(next), Some(b'(' | b'.'))
+            }
+            None => true,
+        }
+    })
+}
+
+/// Skips blanks, line breaks, backslash continuations and comments.
+fn skip_trivia(bytes: &[u8], mut index: usize) -> usize {
+    while let Some(&byte) = bytes.get(index) {
+        match byte {
+            b' ' | b'\t' | b'\x0c' | b'\r' | b'\n' | b'\\' => index += 1,
+            b'#' => index = line_end(bytes, index),
+            _ => break,
+        }
+    }
+    index
+}
+
+fn skip_trivia_and_closing(bytes: &[u8], mut index: usize) -> usize {
+    loop {
+        index = skip_trivia(bytes, index);
+        if bytes.get(index) == Some(&b')') {
+            index += 1;
+        } else {
+            return index;
+        }
+    }
+}
+
+fn line_end(bytes: &[u8], index: usize) -> usize {
+    memchr::memchr2(b'\n', b'\r', &bytes[index..]).map_or(bytes.len(), |offset| index + offset)
+}
+
+/// The offset of the parenthesis closing the one at `open`, or `None` when the text is not
+/// plain enough to be sure: an f-string or t-string (whose fields may hold anything), an
+/// unterminated string, unbalanced brackets, or the end of the file.
+fn matching_parenthesis(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut index = open;
+    while let Some(&byte) = bytes.get(index) {
+        match byte {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(index);
+                }
+            }
+            b'#' => {
+                index = line_end(bytes, index);
+                continue;
+            }
+            b'\'' | b'"' => {
+                index = string_end(bytes, index)?;
+                continue;
+            }
+            _ => {}
+        }
+        index += 1;
+    }
+    None
+}
+
+/// The offset just past the string literal whose opening quote is at `quote`.
+fn string_end(bytes: &[u8], quote: usize) -> Option<usize> {
+    let has_field_prefix = bytes[..quote]
+        .iter()
+        .rev()
+        .take_while(|byte| byte.is_ascii_alphabetic())
+        .any(|byte| matches!(byte, b'f' | b'F' | b't' | b'T'));
+    if has_field_prefix {
+        return None;
+    }
+    let delimiter = bytes[quote];
+    let is_delimiter_run = |at: usize| {
+        bytes.get(at) == Some(&delimiter)
+            && bytes.get(at + 1) == Some(&delimiter)
+            && bytes.get(at + 2) == Some(&delimiter)
+    };
+    let triple = is_delimiter_run(quote);
+    let mut index = quote + if triple { 3 } else { 1 };
+    while let Some(&byte) = bytes.get(index) {
+        match byte {
+            // In raw strings too, a backslash keeps the next character from ending the string.
+            b'\\' => index += 2,
+            b'\n' | b'\r' if !triple => return None,
+            _ if byte == delimiter && !triple => return Some(index + 1),
+            _ if byte == delimiter && is_delimiter_run(index) => return Some(index + 3),
+            _ => index += 1,
+        }
+    }
+    None
+}
+
+/// Normalises every word that holds a non-ASCII character, as Python normalises identifiers,
+/// and reports whether any mentions one of `words`.
+fn normalized_words_mention(source: &str, words: &[&str]) -> bool {
+    source
+        .split(|c: char| c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| !word.is_ascii())
+        .any(|word| {
+            let normalized: String = word.nfkc().collect();
+            words.iter().any(|wanted| normalized.contains(wanted))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::could_contain_forward_call as could;
+
+    #[test]
+    fn definitions_prose_and_other_names_cannot_hold_a_finding() {
+        assert!(!could(
+            "class M:\n    def forward(self, x):\n        return x\n"
+        ));
+        assert!(!could("async def  forward(self): pass\n"));
+        assert!(!could(
+            "self._forward(x)\nself.forward_features(x)\nfeedforward(x)\n"
+        ));
+        assert!(!could("# Run the forward pass.\n'''The forward hook.'''\n"));
+        assert!(!could(
+            "fn = model.forward; sig = inspect.signature(self.forward); x = 1\n"
+        ));
+        assert!(!could("hooks = [m.forward, m.backward]\n"));
+        assert!(!could("import os\nprint('hello')\n"));
+        assert!(!could(
+            "x = getattr(m, 'forward')\ny = getattr(m, 'forward', None)\n"
+        ));
+        assert!(!could("x = getattr(m, ')(')\n"));
+        assert!(!could("x = getattr(m, r'\\\\')\n"));
+    }
+
+    #[test]
+    fn every_spelling_of_a_call_is_kept() {
+        let sources = [
+            "model.forward(x)\n",
+            "model . forward (x)\n",
+            "m.\\\nforward(x)\n",
+            "y = (m.  # comment\n    forward(x))\n",
+            "y = (m.forward  # comment\n    (x))\n",
+            "y = (model.forward)(x)\n",
+            "y = ((model.forward) )(x)\n",
+            "m.forward.__call__(x)\n",
+            "m.forward\r\n",
+            "y = getattr(m, 'forward')(x)\n",
+            "y = getattr(m, 'for' 'ward')(x)\n",
+            "y = getattr(m, '\\x66orward')(x)\n",
+            "y = getattr (m, \"forward\") . __call__(x)\n",
+            "y = getattr(m, name, default)(x)\n",
+            "y = getattr(m, ')' '(')(x)\n",
+            "y = getattr(m, '''a)\n(b''')(x)\n",
+            "y = getattr(m, 'it\\'s')(x)\n",
+            "y = getattr(m, f'{n}')(x)\n",
+            "y = getattr(m, 'forward'",
+            "model.ｆｏｒｗａｒｄ(x)\n",
+            "model.ｆorward(x)\n",
+            "y = ｇｅｔａｔｔｒ(m, 'forward')(x)\n",
+            "é.forward(x)\n",
+        ];
+        for source in sources {
+            assert!(could(source), "{source:?} was ruled out");
+        }
+    }
+
+    #[test]
+    fn non_ascii_text_without_the_word_is_skipped() {
+        assert!(!could("# 模型 — données\nx = '✓'\n"));
+    }
+}

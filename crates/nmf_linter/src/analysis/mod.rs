@@ -1,0 +1,3 @@
+//! Analyses shared by several rules.
+
+pub mod forward_call;

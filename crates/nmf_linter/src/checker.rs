@@ -1,0 +1,360 @@
+//! The checker walks a module once and hands each node to the enabled rules.
+//!
+//! It keeps the scope stack (which function, which class) and answers the type questions rules
+//! ask about receivers, building what inference needs only when a rule first asks.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use ruff_python_ast::token::Tokens;
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::{Ranged, TextSize};
+use rustc_hash::FxHashMap;
+
+use crate::diagnostic::Diagnostic;
+use crate::registry::{ExprCheck, RuleInfo, StmtCheck};
+use crate::semantic::infer::{ProjectModules, Ty, TypeResolver, Verdict};
+use crate::semantic::locals::{
+    BindingTable, comprehension_bindings, function_bindings, lambda_bindings,
+};
+use crate::semantic::summary::ModuleSummary;
+use crate::semantic::values::ValueExpr;
+use crate::semantic::{Scope, SemanticModel};
+use crate::settings::LinterSettings;
+
+/// Where the checked file sits in its project, for imports and cross-file types.
+pub struct FileContext<'a> {
+    /// The file's dotted module name, when it is inside a package layout.
+    pub module_name: Option<Box<str>>,
+    /// The file is a package's `__init__.py`.
+    pub is_package: bool,
+    pub project: &'a dyn ProjectModules,
+}
+
+/// Walking deeper than this switches to stack segments on the heap, so that pathological
+/// nesting cannot overflow the thread's stack.
+const UNCHECKED_DEPTH: usize = 64;
+const STACK_RED_ZONE: usize = 128 * 1024;
+const STACK_SEGMENT: usize = 8 * 1024 * 1024;
+
+pub struct Checker<'a> {
+    source: &'a str,
+    tokens: &'a Tokens,
+    suite: &'a [Stmt],
+    settings: &'a LinterSettings,
+    file: &'a FileContext<'a>,
+    semantic: SemanticModel<'a>,
+    expr_checks: Vec<ExprCheck>,
+    stmt_checks: Vec<StmtCheck>,
+    diagnostics: Vec<Diagnostic>,
+    depth: usize,
+    max_depth: usize,
+    types: Option<TypeState<'a>>,
+}
+
+/// Inference state, created when a rule first asks about a type.
+struct TypeState<'a> {
+    resolver: TypeResolver<'a>,
+    functions: FxHashMap<TextSize, Rc<BindingTable>>,
+}
+
+/// What the walk produced.
+pub struct CheckResult {
+    pub diagnostics: Vec<Diagnostic>,
+    /// The deepest nesting of statements and expressions, so that the caller can drop a deep
+    /// syntax tree on a large enough stack.
+    pub max_depth: usize,
+}
+
+impl<'a> Checker<'a> {
+    pub fn source(&self) -> &'a str {
+        self.source
+    }
+
+    pub fn tokens(&self) -> &'a Tokens {
+        self.tokens
+    }
+
+    pub fn settings(&self) -> &'a LinterSettings {
+        self.settings
+    }
+
+    pub fn semantic(&self) -> &SemanticModel<'a> {
+        &self.semantic
+    }
+
+    pub fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// What the value of `expr` is, at the current position, from what the code states.
+    pub fn infer_type(&mut self, expr: &Expr) -> Ty {
+        let value = ValueExpr::from_expr(expr);
+        let scopes = self.local_scopes();
+        let locals: Vec<&BindingTable> = scopes.iter().map(Rc::as_ref).collect();
+        self.type_state().resolver.infer(&value, &locals)
+    }
+
+    /// Whether a value of type `ty` is an `nn.Module`.
+    pub fn verdict(&mut self, ty: &Ty) -> Verdict {
+        self.type_state().resolver.verdict(ty)
+    }
+
+    fn type_state(&mut self) -> &mut TypeState<'a> {
+        let file = self.file;
+        let suite = self.suite;
+        self.types.get_or_insert_with(|| {
+            let summary = ModuleSummary::build(suite, file.module_name.clone(), file.is_package);
+            TypeState {
+                resolver: TypeResolver::new(file.project, Arc::new(summary)),
+                functions: FxHashMap::default(),
+            }
+        })
+    }
+
+    /// The binding tables visible at the current position, innermost first (module globals are
+    /// the resolver's).
+    fn local_scopes(&mut self) -> Vec<Rc<BindingTable>> {
+        let scopes: Vec<Scope<'a>> = self.semantic.scopes().collect();
+        let mut tables = Vec::new();
+        for (index, scope) in scopes.iter().enumerate() {
+            match scope {
+                Scope::Function(function) => {
+                    let method_of = match scopes.get(index + 1) {
+                        Some(Scope::Class(class)) => Some(class.start()),
+                        _ => None,
+                    };
+                    tables.push(self.function_table(function, method_of));
+                }
+                Scope::Lambda(lambda) => tables.push(Rc::new(lambda_bindings(lambda))),
+                Scope::Comprehension(generators) => {
+                    tables.push(Rc::new(comprehension_bindings(generators)));
+                }
+                // A class body's names are visible only to code directly in that body.
+                Scope::Class(class) if index == 0 => {
+                    let state = self.type_state();
+                    let module = state.resolver.module().clone();
+                    if let Some(summary) = module
+                        .class_at(class.start())
+                        .and_then(|id| module.class(id))
+                    {
+                        tables.push(Rc::new(summary.body.clone()));
+                    }
+                }
+                Scope::Class(_) => {}
+            }
+        }
+        tables
+    }
+
+    fn function_table(
+        &mut self,
+        function: &'a ast::StmtFunctionDef,
+        method_of: Option<TextSize>,
+    ) -> Rc<BindingTable> {
+        let state = self.type_state();
+        if let Some(table) = state.functions.get(&function.start()) {
+            return table.clone();
+        }
+        let class = method_of.and_then(|start| state.resolver.module().class_at(start));
+        let table = Rc::new(function_bindings(function, class));
+        state.functions.insert(function.start(), table.clone());
+        table
+    }
+
+    fn run_expr_checks(&mut self, expr: &'a Expr) {
+        for index in 0..self.expr_checks.len() {
+            let check = self.expr_checks[index];
+            check(expr, self);
+        }
+    }
+
+    fn run_stmt_checks(&mut self, stmt: &'a Stmt) {
+        for index in 0..self.stmt_checks.len() {
+            let check = self.stmt_checks[index];
+            check(stmt, self);
+        }
+    }
+
+    fn nested<F: FnOnce(&mut Self)>(&mut self, walk: F) {
+        self.depth += 1;
+        self.max_depth = self.max_depth.max(self.depth);
+        if self.depth > UNCHECKED_DEPTH {
+            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || walk(self));
+        } else {
+            walk(self);
+        }
+        self.depth -= 1;
+    }
+
+    fn visit_function(&mut self, function: &'a ast::StmtFunctionDef) {
+        // Decorators, defaults and annotations are evaluated where the `def` stands.
+        for decorator in &function.decorator_list {
+            self.visit_decorator(decorator);
+        }
+        if let Some(type_params) = &function.type_params {
+            self.visit_type_params(type_params);
+        }
+        self.visit_parameters(&function.parameters);
+        if let Some(returns) = &function.returns {
+            self.visit_annotation(returns);
+        }
+        self.semantic.push(Scope::Function(function));
+        self.visit_body(&function.body);
+        self.semantic.pop();
+    }
+
+    fn visit_class(&mut self, class: &'a ast::StmtClassDef) {
+        for decorator in &class.decorator_list {
+            self.visit_decorator(decorator);
+        }
+        if let Some(type_params) = &class.type_params {
+            self.visit_type_params(type_params);
+        }
+        if let Some(arguments) = &class.arguments {
+            self.visit_arguments(arguments);
+        }
+        self.semantic.push(Scope::Class(class));
+        self.visit_body(&class.body);
+        self.semantic.pop();
+    }
+
+    fn visit_comprehension_scope(
+        &mut self,
+        elements: &[&'a Expr],
+        generators: &'a [ast::Comprehension],
+    ) {
+        // The first iterable is evaluated outside the comprehension.
+        if let Some(first) = generators.first() {
+            self.visit_expr(&first.iter);
+        }
+        self.semantic.push(Scope::Comprehension(generators));
+        for (index, generator) in generators.iter().enumerate() {
+            self.visit_expr(&generator.target);
+            if index > 0 {
+                self.visit_expr(&generator.iter);
+            }
+            for condition in &generator.ifs {
+                self.visit_expr(condition);
+            }
+        }
+        for element in elements {
+            self.visit_expr(element);
+        }
+        self.semantic.pop();
+    }
+}
+
+impl<'a> Visitor<'a> for Checker<'a> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        self.nested(|checker| {
+            checker.run_stmt_checks(stmt);
+            match stmt {
+                Stmt::FunctionDef(function) => checker.visit_function(function),
+                Stmt::ClassDef(class) => checker.visit_class(class),
+                _ => visitor::walk_stmt(checker, stmt),
+            }
+        });
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        self.nested(|checker| {
+            checker.run_expr_checks(expr);
+            match expr {
+                Expr::Lambda(lambda) => {
+                    if let Some(parameters) = &lambda.parameters {
+                        checker.visit_parameters(parameters);
+                    }
+                    checker.semantic.push(Scope::Lambda(lambda));
+                    checker.visit_expr(&lambda.body);
+                    checker.semantic.pop();
+                }
+                Expr::ListComp(ast::ExprListComp {
+                    elt, generators, ..
+                })
+                | Expr::SetComp(ast::ExprSetComp {
+                    elt, generators, ..
+                })
+                | Expr::Generator(ast::ExprGenerator {
+                    elt, generators, ..
+                }) => checker.visit_comprehension_scope(&[&**elt], generators),
+                Expr::DictComp(ast::ExprDictComp {
+                    key,
+                    value,
+                    generators,
+                    ..
+                }) => {
+                    let elements: Vec<&Expr> =
+                        key.as_deref().into_iter().chain([&**value]).collect();
+                    checker.visit_comprehension_scope(&elements, generators);
+                }
+                _ => visitor::walk_expr(checker, expr),
+            }
+        });
+    }
+}
+
+/// Runs the enabled rules over a parsed module.
+pub fn check_module(
+    suite: &[Stmt],
+    tokens: &Tokens,
+    source: &str,
+    settings: &LinterSettings,
+    file: &FileContext<'_>,
+) -> CheckResult {
+    let rules: Vec<&'static RuleInfo> = settings.rules.iter().collect();
+    let mut checker = Checker {
+        source,
+        tokens,
+        suite,
+        settings,
+        file,
+        semantic: SemanticModel::default(),
+        expr_checks: rules.iter().filter_map(|rule| rule.on_expr).collect(),
+        stmt_checks: rules.iter().filter_map(|rule| rule.on_stmt).collect(),
+        diagnostics: Vec::new(),
+        depth: 0,
+        max_depth: 0,
+        types: None,
+    };
+    checker.visit_body(suite);
+    CheckResult {
+        diagnostics: checker.diagnostics,
+        max_depth: checker.max_depth,
+    }
+}
+
+/// The nesting depth of a module, for a syntax tree no rule runs on (it did not parse).
+pub fn nesting_depth(suite: &[Stmt]) -> usize {
+    struct Depth {
+        depth: usize,
+        max_depth: usize,
+    }
+    impl Depth {
+        fn nested(&mut self, walk: impl FnOnce(&mut Self)) {
+            self.depth += 1;
+            self.max_depth = self.max_depth.max(self.depth);
+            if self.depth > UNCHECKED_DEPTH {
+                stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || walk(self));
+            } else {
+                walk(self);
+            }
+            self.depth -= 1;
+        }
+    }
+    impl<'a> Visitor<'a> for Depth {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            self.nested(|depth| visitor::walk_stmt(depth, stmt));
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            self.nested(|depth| visitor::walk_expr(depth, expr));
+        }
+    }
+    let mut depth = Depth {
+        depth: 0,
+        max_depth: 0,
+    };
+    depth.visit_body(suite);
+    depth.max_depth
+}

@@ -1,0 +1,97 @@
+use ruff_python_ast::Expr;
+use ruff_text_size::{Ranged, TextRange};
+
+use crate::analysis::forward_call::{ForwardCall, could_contain_forward_call};
+use crate::checker::Checker;
+use crate::declare_rule;
+use crate::diagnostic::{Diagnostic, Violation};
+use crate::registry::FixAvailability;
+use crate::rules::nmf001_module_forward_call::receiver_note;
+use crate::semantic::infer::Verdict;
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for calls of `forward()` on a subclass of `torch.autograd.Function`, which run
+    /// the computation outside autograd.
+    ///
+    /// ## Why is this bad?
+    /// A custom autograd function is applied with `Fn.apply(...)`: `apply` creates the
+    /// autograd node, passes a context object to `forward`, and connects `backward` to the
+    /// graph. `Fn.forward(ctx, ...)` runs the forward computation alone: no node is recorded,
+    /// the custom `backward` never runs, and gradients through it are missing or wrong, without
+    /// an error.
+    ///
+    /// nmf knows a class is an autograd function when its bases lead to
+    /// `torch.autograd.Function` through classes defined in the checked project.
+    /// Inside a `forward` method, `super().forward(ctx, ...)` and `Base.forward(ctx, ...)`
+    /// continue the override chain and are not reported.
+    ///
+    /// ## Example
+    /// ```python
+    /// import torch
+    ///
+    /// class Exp(torch.autograd.Function):
+    ///     @staticmethod
+    ///     def forward(ctx, x):
+    ///         result = x.exp()
+    ///         ctx.save_for_backward(result)
+    ///         return result
+    ///
+    ///     @staticmethod
+    ///     def backward(ctx, grad):
+    ///         (result,) = ctx.saved_tensors
+    ///         return grad * result
+    ///
+    /// y = Exp.forward(None, x)
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```python
+    /// y = Exp.apply(x)
+    /// ```
+    ///
+    /// ## References
+    /// - [PyTorch: Extending `torch.autograd`](https://pytorch.org/docs/stable/notes/extending.html#extending-torch-autograd)
+    /// - [PyTorch: `torch.autograd.Function`](https://pytorch.org/docs/stable/autograd.html#function)
+    pub static RULE = {
+        code: "NMF002",
+        name: "autograd-function-forward-call",
+        fix: FixAvailability::None,
+        could_match: could_contain_forward_call,
+        on_expr: check,
+    }
+}
+
+/// A direct call of an autograd function's `forward`.
+pub struct AutogradFunctionForwardCall;
+
+impl Violation for AutogradFunctionForwardCall {
+    fn message(&self) -> String {
+        "Do not call .forward() on an autograd Function; use Fn.apply(inputs) so autograd records the backward".to_string()
+    }
+
+    fn fix_title(&self) -> Option<String> {
+        Some("Call `Fn.apply(...)` without the context argument".to_string())
+    }
+}
+
+fn check(expr: &Expr, checker: &mut Checker<'_>) {
+    let Expr::Call(call) = expr else {
+        return;
+    };
+    let Some(forward) = ForwardCall::find(call, checker) else {
+        return;
+    };
+    if forward.is_override_chain(checker) {
+        return;
+    }
+    let (ty, verdict) = forward.receiver_verdict(checker);
+    if verdict != Verdict::AutogradFunction {
+        return;
+    }
+    let mut diagnostic = Diagnostic::new(&RULE, &AutogradFunctionForwardCall, TextRange::new(call.start(), call.func.end()));
+    if let Some(note) = receiver_note(&ty, verdict) {
+        diagnostic = diagnostic.with_note(note);
+    }
+    checker.report(diagnostic);
+}
