@@ -66,7 +66,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FORMAT", value_parser = output_format)]
     pub output_format: Option<OutputFormat>,
     /// Colour the output: `auto` colours a terminal (honouring NO_COLOR and FORCE_COLOR).
-    #[arg(long, value_enum, value_name = "WHEN", num_args = 0..=1, default_value = "auto", default_missing_value = "always")]
+    #[arg(long, value_enum, value_name = "WHEN", num_args = 0..=1, require_equals = true, default_value = "auto", default_missing_value = "always")]
     pub color: ColorChoice,
     /// Print the number of findings per rule instead of the findings.
     #[arg(long)]

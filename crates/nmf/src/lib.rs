@@ -11,6 +11,11 @@ use clap::Parser;
 
 pub use args::Cli;
 
+/// Every rule's documentation as one Markdown page (`docs/rules.md`).
+pub fn rules_markdown() -> String {
+    commands::rule::render_all()
+}
+
 /// Exit status: no findings.
 pub const EXIT_CLEAN: u8 = 0;
 /// Exit status: findings (syntax and read errors included).

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use nmf_driver::config::OutputFormat;
 use nmf_driver::run::Message;
-use nmf_linter::registry::ALL_RULES;
+use nmf_linter::registry::{ALL_RULES, RuleInfo};
 use serde_json::{Value, json};
 
 /// Terminal styles, empty when colour is off.
@@ -203,14 +203,16 @@ fn message_json(m: &Message) -> Value {
                 "end_location": location_json(edit.end),
             })).collect::<Vec<_>>(),
         })),
-        "url": m.rule.map(|rule| rule_url(rule.code)),
+        "url": m.rule.map(rule_url),
     })
 }
 
-fn rule_url(code: &str) -> String {
+/// The rule's section in `docs/rules.md`, with the anchor GitHub gives its heading.
+fn rule_url(rule: &RuleInfo) -> String {
     format!(
-        "https://github.com/mrsndmn/flake8-no-model-forward-call/blob/main/docs/rules.md#{}",
-        code.to_ascii_lowercase()
+        "https://github.com/mrsndmn/flake8-no-model-forward-call/blob/main/docs/rules.md#{}-{}",
+        rule.name,
+        rule.code.to_ascii_lowercase()
     )
 }
 
@@ -256,7 +258,7 @@ fn sarif(messages: &[Message]) -> Value {
                 "shortDescription": { "text": rule.summary() },
                 "fullDescription": { "text": rule.docs },
                 "help": { "text": rule.docs, "markdown": rule.docs },
-                "helpUri": rule_url(rule.code),
+                "helpUri": rule_url(rule),
                 "defaultConfiguration": { "level": "error" },
             })
         })

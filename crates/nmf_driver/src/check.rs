@@ -49,7 +49,7 @@ pub fn check_text(
     if settings.rules.is_empty() {
         return FileDiagnostics::default();
     }
-    if options.prefilter && !settings.rules.iter().any(|rule| (rule.could_match)(source)) {
+    if options.prefilter && !could_match(settings, source) {
         return FileDiagnostics::default();
     }
     if options.respect_noqa && file_is_exempt(source) {
@@ -91,6 +91,22 @@ pub fn check_text(
         diagnostics,
         parsed: true,
     }
+}
+
+/// Whether any enabled rule could report something in `source`. Rules that share a prefilter
+/// (NMF001 and NMF002 both look for calls of `forward`) run it once.
+fn could_match(settings: &LinterSettings, source: &str) -> bool {
+    let mut tried: Vec<fn(&str) -> bool> = Vec::new();
+    for rule in settings.rules.iter() {
+        if tried.iter().any(|done| std::ptr::fn_addr_eq(*done, rule.could_match)) {
+            continue;
+        }
+        if (rule.could_match)(source) {
+            return true;
+        }
+        tried.push(rule.could_match);
+    }
+    false
 }
 
 /// Checks a source text on its own, without a project around it.

@@ -10,12 +10,8 @@ use crate::{EXIT_CLEAN, EXIT_USAGE, Error};
 pub fn run(args: &RuleArgs) -> Result<u8, Error> {
     let mut out = std::io::stdout().lock();
     if args.all {
-        for (index, rule) in ALL_RULES.iter().enumerate() {
-            if index > 0 {
-                writeln!(out)?;
-            }
-            write!(out, "{}", render(rule))?;
-        }
+        let pages: Vec<String> = ALL_RULES.iter().map(|rule| render(rule)).collect();
+        write!(out, "{}", pages.join("\n"))?;
         return Ok(EXIT_CLEAN);
     }
     let wanted = args.rule.as_deref().unwrap_or_default();
@@ -54,4 +50,18 @@ pub fn render(rule: &RuleInfo) -> String {
         rule.code,
         docs.trim_end()
     )
+}
+
+/// Every rule's page, as `docs/rules.md` holds them.
+pub fn render_all() -> String {
+    let mut pages = String::from(
+        "<!-- Generated from the rules' doc comments by `NMF_UPDATE_DOCS=1 cargo test -p nmf --test docs`. -->\n\n",
+    );
+    for (index, rule) in ALL_RULES.iter().enumerate() {
+        if index > 0 {
+            pages.push('\n');
+        }
+        pages.push_str(&render(rule));
+    }
+    pages
 }

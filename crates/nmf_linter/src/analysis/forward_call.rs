@@ -176,7 +176,45 @@ pub fn could_contain_forward_call(source: &str) -> bool {
     if has_called_forward_attribute(bytes) || has_called_getattr(bytes) {
         return true;
     }
-    !bytes.is_ascii() && normalized_words_mention(source, &["forward", "getattr"])
+    has_ascii_letter_lookalike(source) && normalized_words_mention(source, &["forward", "getattr"])
+}
+
+/// Whether some non-ASCII character of `source` NFKC-normalises to text with an ASCII letter,
+/// which is the only way a non-ASCII spelling can name `forward` or `getattr`: normalisation
+/// never deletes a character, and composition only merges letters into non-ASCII ones.
+fn has_ascii_letter_lookalike(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    let mut index = 0;
+    while let Some(found) = next_non_ascii(bytes, index) {
+        let Some(c) = source.get(found..).and_then(|rest| rest.chars().next()) else {
+            return true;
+        };
+        let mut lookalike = false;
+        unicode_normalization::char::decompose_compatible(c, |part| {
+            lookalike |= part.is_ascii_alphabetic();
+        });
+        if lookalike {
+            return true;
+        }
+        index = found + c.len_utf8();
+    }
+    false
+}
+
+/// The offset of the first byte at or after `from` that is not ASCII, eight bytes at a time.
+fn next_non_ascii(bytes: &[u8], from: usize) -> Option<usize> {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let mut index = from;
+    while let Some(chunk) = bytes.get(index..index + 8) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        if u64::from_ne_bytes(word) & HIGH_BITS != 0 {
+            break;
+        }
+        index += 8;
+    }
+    bytes.get(index..)?.iter().position(|byte| !byte.is_ascii()).map(|offset| index + offset)
 }
 
 fn is_identifier_byte(byte: u8) -> bool {

@@ -1,0 +1,104 @@
+//! Runs the built `nmf` binary on temporary trees.
+
+#![allow(dead_code, reason = "each test file uses a different part")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub const NMF001: &str =
+    "NMF001 Do not call .forward() directly; use model(inputs) instead so DDP backward hooks run";
+
+/// A temporary folder to run `nmf` in.
+pub struct Tree {
+    dir: tempfile::TempDir,
+}
+
+/// What a run printed, and its exit status.
+#[derive(Debug)]
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Tree {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("a temporary folder"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Writes a file, creating its folders.
+    pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> &Self {
+        let path = self.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create folders");
+        }
+        std::fs::write(&path, contents).expect("write file");
+        self
+    }
+
+    pub fn read(&self, relative: &str) -> Vec<u8> {
+        std::fs::read(self.join(relative)).expect("read file")
+    }
+
+    /// Runs `nmf` with `args` in this folder.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_in(".", args, None)
+    }
+
+    /// Runs `nmf` with `args` and `stdin` as standard input.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        self.run_in(".", args, Some(stdin))
+    }
+
+    /// Runs `nmf` in the sub-folder `folder`.
+    pub fn run_in(&self, folder: &str, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_nmf"));
+        command
+            .args(args)
+            .current_dir(self.join(folder))
+            .env_remove("NO_COLOR")
+            .env_remove("FORCE_COLOR")
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("nmf runs");
+        if let Some(text) = stdin {
+            use std::io::Write;
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            pipe.write_all(text.as_bytes()).expect("write stdin");
+        }
+        let output = child.wait_with_output().expect("nmf finishes");
+        Run {
+            status: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// The `path:line:col: CODE` prefixes of the concise output, one per finding.
+    pub fn locations(&self) -> Vec<String> {
+        self.stdout
+            .lines()
+            .map(|line| {
+                let mut parts = line.splitn(4, ':');
+                let path = parts.next().unwrap_or_default();
+                let row = parts.next().unwrap_or_default();
+                let column = parts.next().unwrap_or_default();
+                let code = parts.next().unwrap_or_default().split_whitespace().next().unwrap_or_default();
+                format!("{path}:{row}:{column}: {code}")
+            })
+            .collect()
+    }
+}

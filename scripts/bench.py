@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Times `nmf check` against `ruff check` on the same real tree, alternating the two.
+
+    python3 scripts/bench.py [--pairs 11] [--package transformers==5.24.0]
+
+Fetches the package's sdist from PyPI and ruff 0.17.6 into `.bench/` (ignored by git), builds
+nmf in release mode, then runs the two tools in turn on the package's `src/` (or its root when it
+has none), taking wall time and peak memory of each run from `wait4`. Prints the medians, the
+ratio nmf/ruff, and nmf's findings. These machines are shared and noisy: quote the ratio, not the
+absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / ".bench"
+RUFF_VERSION = "0.17.6"
+
+
+def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(command, check=True, **kwargs)
+
+
+def fetch_corpus(requirement: str) -> Path:
+    """Downloads and extracts an sdist; returns the tree to check."""
+    name, _, version = requirement.partition("==")
+    extracted = BENCH / f"{name}-{version}"
+    if not extracted.exists():
+        BENCH.mkdir(exist_ok=True)
+        run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--no-binary", ":all:", requirement, "-d", str(BENCH)])
+        archive = next(BENCH.glob(f"{name}-{version}.tar.gz"))
+        with tarfile.open(archive) as tar:
+            tar.extractall(BENCH, filter="data")
+    source = extracted / "src"
+    return source if source.is_dir() else extracted
+
+
+def ruff_binary() -> Path:
+    environment = BENCH / "ruff-venv"
+    binary = environment / "bin" / "ruff"
+    if not binary.exists():
+        venv.create(environment, with_pip=True)
+        run([str(environment / "bin" / "python"), "-m", "pip", "install", "--quiet",
+             f"ruff=={RUFF_VERSION}"])
+    return binary
+
+
+def nmf_binary() -> Path:
+    run(["cargo", "build", "--release", "--quiet", "-p", "nmf"], cwd=ROOT)
+    return ROOT / "target" / "release" / "nmf"
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, int, bytes]:
+    """Wall seconds, peak RSS in KiB, and stdout of one run."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    output = process.stdout.read() if process.stdout else b""
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{command[0]} failed with exit status {code}")
+    return elapsed, usage.ru_maxrss, output
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=11, help="alternating runs of each tool")
+    parser.add_argument("--package", default="transformers==5.24.0", help="the sdist to check")
+    args = parser.parse_args()
+
+    tree = fetch_corpus(args.package)
+    ruff = ruff_binary()
+    nmf = nmf_binary()
+    commands = {
+        "nmf": [str(nmf), "check", "--isolated", str(tree)],
+        "ruff": [str(ruff), "check", "--isolated", "--no-cache", "--select", "T201", str(tree)],
+    }
+    files = sum(1 for _ in tree.rglob("*.py"))
+    print(f"tree: {tree} ({files} Python files)")
+    print(f"pairs: {args.pairs}, alternating; first run of each discarded as warm-up")
+
+    samples: dict[str, list[tuple[float, int]]] = {"nmf": [], "ruff": []}
+    findings = b""
+    for index in range(args.pairs + 1):
+        order = ["nmf", "ruff"] if index % 2 == 0 else ["ruff", "nmf"]
+        for tool in order:
+            seconds, peak, output = timed(commands[tool], tree)
+            if index > 0:
+                samples[tool].append((seconds, peak))
+            if tool == "nmf":
+                findings = output
+
+    medians = {tool: statistics.median(s for s, _ in runs) for tool, runs in samples.items()}
+    peaks = {tool: max(p for _, p in runs) for tool, runs in samples.items()}
+    for tool in ("nmf", "ruff"):
+        times = ", ".join(f"{s * 1000:.0f}" for s, _ in samples[tool])
+        print(f"{tool:>4}: median {medians[tool] * 1000:.0f} ms, peak RSS {peaks[tool] / 1024:.1f} MiB"
+              f"  [{times}]")
+    print(f"ratio nmf/ruff (median wall time): {medians['nmf'] / medians['ruff']:.2f}")
+    print(f"ratio nmf/ruff (peak memory):      {peaks['nmf'] / peaks['ruff']:.2f}")
+    lines = findings.decode().splitlines()
+    print(f"nmf findings: {len(lines)}")
+
+
+if __name__ == "__main__":
+    main()
