@@ -31,7 +31,10 @@ fn a_clean_tree_exits_zero_silently() {
     let tree = Tree::new();
     tree.write("ok.py", "model(x)\n");
     let run = tree.run(&["check"]);
-    assert_eq!((run.status, run.stdout.as_str(), run.stderr.as_str()), (0, "", ""));
+    assert_eq!(
+        (run.status, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "", "")
+    );
 }
 
 #[test]
@@ -79,10 +82,21 @@ fn gitignore_hidden_folders_and_excludes_are_respected_but_explicit_paths_always
         .write("src/keep.py", "model.forward(x)\n");
     let run = tree.run(&["check", "--extend-exclude", "build_out"]);
     assert_eq!(run.locations(), ["src/keep.py:1:1: NMF001"]);
-    let run = tree.run(&["check", "generated/g.py", "scratch.py", "build_out/b.py", "--extend-exclude", "build_out"]);
+    let run = tree.run(&[
+        "check",
+        "generated/g.py",
+        "scratch.py",
+        "build_out/b.py",
+        "--extend-exclude",
+        "build_out",
+    ]);
     assert_eq!(
         run.locations(),
-        ["build_out/b.py:1:1: NMF001", "generated/g.py:1:1: NMF001", "scratch.py:1:1: NMF001"]
+        [
+            "build_out/b.py:1:1: NMF001",
+            "generated/g.py:1:1: NMF001",
+            "scratch.py:1:1: NMF001"
+        ]
     );
     let run = tree.run(&["check", "--exclude", "src"]);
     assert_eq!(run.locations(), ["build_out/b.py:1:1: NMF001"]);
@@ -93,7 +107,10 @@ fn a_missing_path_is_an_error_on_stderr_and_the_rest_is_still_checked() {
     let tree = Tree::new();
     tree.write("a.py", "model.forward(x)\n");
     let run = tree.run(&["check", "missing.py", "a.py"]);
-    assert_eq!(run.stderr, "nmf: error: missing.py: No such file or directory\n");
+    assert_eq!(
+        run.stderr,
+        "nmf: error: missing.py: No such file or directory\n"
+    );
     assert_eq!(run.locations(), ["a.py:1:1: NMF001"]);
     assert_eq!(run.status, 2);
 }
@@ -109,7 +126,10 @@ fn syntax_errors_are_e999_at_their_position() {
         run.stdout.lines().next(),
         Some("broken.py:4:1: E999 SyntaxError: unexpected EOF while parsing")
     );
-    assert_eq!(run.locations(), ["broken.py:4:1: E999", "ok.py:1:1: NMF001"]);
+    assert_eq!(
+        run.locations(),
+        ["broken.py:4:1: E999", "ok.py:1:1: NMF001"]
+    );
 }
 
 #[test]
@@ -132,7 +152,10 @@ fn unreadable_and_undecodable_files_are_e902_and_the_run_goes_on() {
             "euc.py:1:1: E902 LookupError: line 1 declares the encoding 'euc-jp', which nmf does not read (it reads utf-8, latin-1 and ascii); re-encode the file as UTF-8",
         ]
     );
-    assert_eq!(lines[3], "nul.py:1:1: E902 SyntaxError: source code cannot contain null bytes (line 1)");
+    assert_eq!(
+        lines[3],
+        "nul.py:1:1: E902 SyntaxError: source code cannot contain null bytes (line 1)"
+    );
     assert_eq!(lines[4], format!("ok.py:1:1: {NMF001}"));
     assert_eq!(lines.len(), 5);
 }
@@ -151,13 +174,21 @@ fn a_file_without_read_permission_is_e902() {
     }
     let run = tree.run(&["check"]);
     assert_eq!(run.status, 1);
-    assert!(run.stdout.starts_with("secret.py:1:1: E902 PermissionError: "), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .starts_with("secret.py:1:1: E902 PermissionError: "),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn latin1_files_decode_as_python_decodes_them() {
     let tree = Tree::new();
-    tree.write("latin.py", b"# -*- coding: latin-1 -*-\ns = '\xe9'; model.forward(x)\n");
+    tree.write(
+        "latin.py",
+        b"# -*- coding: latin-1 -*-\ns = '\xe9'; model.forward(x)\n",
+    );
     let run = tree.run(&["check"]);
     // CPython's column counts the UTF-8 bytes of the decoded line: `é` is two.
     assert_eq!(run.locations(), ["latin.py:2:11: NMF001"]);
@@ -167,7 +198,10 @@ fn latin1_files_decode_as_python_decodes_them() {
 fn bom_line_endings_tabs_and_form_feeds_do_not_shift_positions() {
     let tree = Tree::new();
     tree.write("bom.py", b"\xef\xbb\xbfmodel.forward(x)\n")
-        .write("crlf.py", "a = 1\r\nb = 2\r\n\tmodel.forward(x)\r\n".replace('\t', "if 1:\r\n\t"))
+        .write(
+            "crlf.py",
+            "a = 1\r\nb = 2\r\n\tmodel.forward(x)\r\n".replace('\t', "if 1:\r\n\t"),
+        )
         .write("cr.py", "a = 1\rb = 2\rmodel.forward(x)\r")
         .write("tabs.py", "if x:\n\ty = model.forward(x)\n")
         .write("formfeed.py", "a = 1\n\x0c\nmodel.forward(x)\n");
@@ -190,7 +224,11 @@ fn pathological_nesting_gives_a_result_not_a_crash() {
     let depth = 5_000;
     tree.write(
         "calls.py",
-        format!("x = {}model.forward(1){}\n", "f(".repeat(depth), ")".repeat(depth)),
+        format!(
+            "x = {}model.forward(1){}\n",
+            "f(".repeat(depth),
+            ")".repeat(depth)
+        ),
     );
     let mut blocks = String::new();
     for level in 0..300 {
@@ -200,8 +238,14 @@ fn pathological_nesting_gives_a_result_not_a_crash() {
     blocks.push_str(&"    ".repeat(300));
     blocks.push_str("model.forward(1)\n");
     tree.write("blocks.py", blocks);
-    tree.write("chain.py", format!("y = model.forward(1){}\n", " + 1".repeat(200_000)));
-    tree.write("unary.py", format!("y = {}model.forward(1)\n", "-".repeat(200_000)));
+    tree.write(
+        "chain.py",
+        format!("y = model.forward(1){}\n", " + 1".repeat(200_000)),
+    );
+    tree.write(
+        "unary.py",
+        format!("y = {}model.forward(1)\n", "-".repeat(200_000)),
+    );
     let run = tree.run(&["check"]);
     assert_eq!(run.stderr, "");
     assert_eq!(
@@ -243,10 +287,15 @@ fn noqa_comments_are_honoured() {
 #[test]
 fn no_prefilter_parses_every_file_and_finds_the_same() {
     let tree = Tree::new();
-    tree.write("a.py", "model.forward(x)\n").write("b.py", "def broken(:\n");
+    tree.write("a.py", "model.forward(x)\n")
+        .write("b.py", "def broken(:\n");
     let fast = tree.run(&["check", "-v"]);
     assert_eq!(fast.locations(), ["a.py:1:1: NMF001"]);
-    assert!(fast.stderr.contains("checked 2 files (1 parsed"), "{}", fast.stderr);
+    assert!(
+        fast.stderr.contains("checked 2 files (1 parsed"),
+        "{}",
+        fast.stderr
+    );
     let full = tree.run(&["check", "--no-prefilter"]);
     assert_eq!(full.locations(), ["a.py:1:1: NMF001", "b.py:1:12: E999"]);
 }
@@ -256,7 +305,11 @@ fn rule_documentation_and_version() {
     let tree = Tree::new();
     let run = tree.run(&["rule", "NMF001"]);
     assert_eq!(run.status, 0);
-    assert!(run.stdout.starts_with("# module-forward-call (NMF001)\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("# module-forward-call (NMF001)\n"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("## Why is this bad?"));
     let by_name = tree.run(&["rule", "module-forward-call"]);
     assert_eq!(by_name.stdout, run.stdout);
@@ -266,7 +319,10 @@ fn rule_documentation_and_version() {
     assert_eq!(unknown.status, 2);
     assert!(unknown.stderr.contains("unknown rule `NMF999`"));
     let version = tree.run(&["--version"]);
-    assert_eq!(version.stdout, format!("nmf {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        version.stdout,
+        format!("nmf {}\n", env!("CARGO_PKG_VERSION"))
+    );
     assert_eq!(version.status, 0);
 }
 
@@ -275,10 +331,19 @@ fn usage_errors_exit_2() {
     let tree = Tree::new();
     let run = tree.run(&["check", "--output-format", "xml"]);
     assert_eq!(run.status, 2);
-    assert!(run.stderr.contains("unknown output format `xml`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown output format `xml`"),
+        "{}",
+        run.stderr
+    );
     let run = tree.run(&["check", "--select", "NMF999"]);
     assert_eq!(run.status, 2);
-    assert!(run.stderr.contains("`--select`: unknown rule selector `NMF999`"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("`--select`: unknown rule selector `NMF999`"),
+        "{}",
+        run.stderr
+    );
     let run = tree.run(&["frobnicate"]);
     assert_eq!(run.status, 2);
 }

@@ -9,8 +9,11 @@ const AUTOGRAD: &str = "import torch\n\nclass Exp(torch.autograd.Function):\n   
 #[test]
 fn pyproject_tool_nmf_applies_to_files_below_it() {
     let tree = Tree::new();
-    tree.write("pyproject.toml", "[project]\nname = \"demo\"\n\n[tool.nmf]\nselect = [\"NMF002\"]\n")
-        .write("src/train.py", AUTOGRAD);
+    tree.write(
+        "pyproject.toml",
+        "[project]\nname = \"demo\"\n\n[tool.nmf]\nselect = [\"NMF002\"]\n",
+    )
+    .write("src/train.py", AUTOGRAD);
     let run = tree.run(&["check"]);
     assert_eq!(run.locations(), ["src/train.py:6:1: NMF002"]);
     // Run from a sub-folder: the configuration is found upwards.
@@ -31,7 +34,11 @@ fn the_closest_configuration_wins_and_they_do_not_merge() {
     let run = tree.run(&["check"]);
     assert_eq!(
         run.locations(),
-        ["a.py:6:1: NMF002", "other/c.py:6:1: NMF002", "sub/b.py:7:1: NMF001"]
+        [
+            "a.py:6:1: NMF002",
+            "other/c.py:6:1: NMF002",
+            "sub/b.py:7:1: NMF001"
+        ]
     );
 }
 
@@ -65,13 +72,15 @@ fn config_flag_and_isolated() {
 #[test]
 fn flags_override_configuration() {
     let tree = Tree::new();
-    tree.write("nmf.toml", "select = [\"NMF002\"]\n").write("a.py", AUTOGRAD);
+    tree.write("nmf.toml", "select = [\"NMF002\"]\n")
+        .write("a.py", AUTOGRAD);
     assert_eq!(
         tree.run(&["check", "--select", "NMF001"]).locations(),
         ["a.py:7:1: NMF001"]
     );
     assert_eq!(
-        tree.run(&["check", "--extend-select", "NMF001", "--ignore", "NMF002"]).locations(),
+        tree.run(&["check", "--extend-select", "NMF001", "--ignore", "NMF002"])
+            .locations(),
         ["a.py:7:1: NMF001"]
     );
 }
@@ -90,7 +99,10 @@ fn exclude_and_per_file_ignores_are_relative_to_the_configuration() {
     let run = tree.run(&["check"]);
     assert_eq!(
         run.locations(),
-        ["proj/src/a.py:1:1: NMF001", "proj/tests/test_a.py:6:1: NMF002"]
+        [
+            "proj/src/a.py:1:1: NMF001",
+            "proj/tests/test_a.py:6:1: NMF002"
+        ]
     );
     let run = tree.run(&["check", "--per-file-ignores", "proj/src/*.py:NMF001"]);
     assert_eq!(run.locations(), ["proj/tests/test_a.py:6:1: NMF002"]);
@@ -99,37 +111,57 @@ fn exclude_and_per_file_ignores_are_relative_to_the_configuration() {
 #[test]
 fn output_format_from_configuration() {
     let tree = Tree::new();
-    tree.write("nmf.toml", "output-format = \"github\"\n").write("a.py", "model.forward(x)\n");
+    tree.write("nmf.toml", "output-format = \"github\"\n")
+        .write("a.py", "model.forward(x)\n");
     let run = tree.run(&["check"]);
-    assert!(run.stdout.starts_with("::error title=nmf (NMF001),file=a.py,line=1,col=1,"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .starts_with("::error title=nmf (NMF001),file=a.py,line=1,col=1,"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn unknown_keys_and_codes_are_errors_naming_them() {
     let tree = Tree::new();
-    tree.write("pyproject.toml", "[tool.nmf]\nselect = [\"NMF001\"]\nextend-ignore = [\"NMF002\"]\n")
-        .write("a.py", "model.forward(x)\n");
+    tree.write(
+        "pyproject.toml",
+        "[tool.nmf]\nselect = [\"NMF001\"]\nextend-ignore = [\"NMF002\"]\n",
+    )
+    .write("a.py", "model.forward(x)\n");
     let run = tree.run(&["check"]);
     assert_eq!(run.status, 2);
     assert!(run.stderr.contains("pyproject.toml"), "{}", run.stderr);
-    assert!(run.stderr.contains("unknown field `extend-ignore`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown field `extend-ignore`"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.stdout, "");
 
     let tree = Tree::new();
-    tree.write("nmf.toml", "ignore = [\"NMF00\", \"F401\"]\n").write("a.py", "model.forward(x)\n");
+    tree.write("nmf.toml", "ignore = [\"NMF00\", \"F401\"]\n")
+        .write("a.py", "model.forward(x)\n");
     let run = tree.run(&["check"]);
     assert_eq!(run.status, 2);
     assert!(
-        run.stderr.contains("nmf.toml: `ignore`: unknown rule selector `F401`"),
+        run.stderr
+            .contains("nmf.toml: `ignore`: unknown rule selector `F401`"),
         "{}",
         run.stderr
     );
 
     let tree = Tree::new();
-    tree.write("nmf.toml", "select = \"NMF001\"\n").write("a.py", "model.forward(x)\n");
+    tree.write("nmf.toml", "select = \"NMF001\"\n")
+        .write("a.py", "model.forward(x)\n");
     let run = tree.run(&["check"]);
     assert_eq!(run.status, 2);
-    assert!(run.stderr.contains("nmf.toml: invalid configuration"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("nmf.toml: invalid configuration"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -140,17 +172,30 @@ fn a_configuration_error_below_the_working_folder_is_found_while_walking() {
         .write("sub/b.py", "model.forward(x)\n");
     let run = tree.run(&["check"]);
     assert_eq!(run.status, 2);
-    assert!(run.stderr.contains("unknown field `selekt`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown field `selekt`"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn a_config_flag_without_a_table_is_an_error() {
     let tree = Tree::new();
-    tree.write("pyproject.toml", "[project]\nname = \"x\"\n").write("a.py", "x = 1\n");
+    tree.write("pyproject.toml", "[project]\nname = \"x\"\n")
+        .write("a.py", "x = 1\n");
     let run = tree.run(&["check", "--config", "pyproject.toml"]);
     assert_eq!(run.status, 2);
-    assert!(run.stderr.contains("has no `[tool.nmf]` table"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("has no `[tool.nmf]` table"),
+        "{}",
+        run.stderr
+    );
     let run = tree.run(&["check", "--config", "missing.toml"]);
     assert_eq!(run.status, 2);
-    assert!(run.stderr.contains("missing.toml: cannot read"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("missing.toml: cannot read"),
+        "{}",
+        run.stderr
+    );
 }

@@ -58,7 +58,10 @@ fn sarif() {
     let text = output("sarif");
     let parsed: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     assert_eq!(parsed["version"], "2.1.0");
-    assert_eq!(parsed["runs"][0]["results"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        parsed["runs"][0]["results"].as_array().map(Vec::len),
+        Some(4)
+    );
     // The rule docs are long: the snapshot shows the results and rule ids only.
     let rules: Vec<&str> = parsed["runs"][0]["tool"]["driver"]["rules"]
         .as_array()
@@ -67,7 +70,9 @@ fn sarif() {
         .filter_map(|rule| rule["id"].as_str())
         .collect();
     assert_eq!(rules, ["NMF001", "NMF002"]);
-    insta::assert_snapshot!(serde_json::to_string_pretty(&parsed["runs"][0]["results"]).expect("serialises"));
+    insta::assert_snapshot!(
+        serde_json::to_string_pretty(&parsed["runs"][0]["results"]).expect("serialises")
+    );
 }
 
 #[test]
@@ -83,8 +88,16 @@ fn quiet_full_output_has_no_summary() {
     assert!(!run.stdout.contains("Found"), "{}", run.stdout);
     let clean = Tree::new();
     clean.write("ok.py", "x = 1\n");
-    assert_eq!(clean.run(&["check", "--output-format", "full"]).stdout, "All checks passed!\n");
-    assert_eq!(clean.run(&["check", "--output-format", "full", "-q"]).stdout, "");
+    assert_eq!(
+        clean.run(&["check", "--output-format", "full"]).stdout,
+        "All checks passed!\n"
+    );
+    assert_eq!(
+        clean
+            .run(&["check", "--output-format", "full", "-q"])
+            .stdout,
+        ""
+    );
 }
 
 #[test]

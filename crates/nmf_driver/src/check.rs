@@ -98,7 +98,10 @@ pub fn check_text(
 fn could_match(settings: &LinterSettings, source: &str) -> bool {
     let mut tried: Vec<fn(&str) -> bool> = Vec::new();
     for rule in settings.rules.iter() {
-        if tried.iter().any(|done| std::ptr::fn_addr_eq(*done, rule.could_match)) {
+        if tried
+            .iter()
+            .any(|done| std::ptr::fn_addr_eq(*done, rule.could_match))
+        {
             continue;
         }
         if (rule.could_match)(source) {

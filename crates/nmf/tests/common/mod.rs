@@ -68,7 +68,11 @@ impl Tree {
             .current_dir(self.join(folder))
             .env_remove("NO_COLOR")
             .env_remove("FORCE_COLOR")
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = command.spawn().expect("nmf runs");
@@ -96,7 +100,12 @@ impl Run {
                 let path = parts.next().unwrap_or_default();
                 let row = parts.next().unwrap_or_default();
                 let column = parts.next().unwrap_or_default();
-                let code = parts.next().unwrap_or_default().split_whitespace().next().unwrap_or_default();
+                let code = parts
+                    .next()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default();
                 format!("{path}:{row}:{column}: {code}")
             })
             .collect()

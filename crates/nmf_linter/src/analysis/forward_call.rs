@@ -214,7 +214,11 @@ fn next_non_ascii(bytes: &[u8], from: usize) -> Option<usize> {
         }
         index += 8;
     }
-    bytes.get(index..)?.iter().position(|byte| !byte.is_ascii()).map(|offset| index + offset)
+    bytes
+        .get(index..)?
+        .iter()
+        .position(|byte| !byte.is_ascii())
+        .map(|offset| index + offset)
 }
 
 fn is_identifier_byte(byte: u8) -> bool {
