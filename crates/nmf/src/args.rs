@@ -53,6 +53,9 @@ pub struct CheckArgs {
     /// Glob patterns to skip in addition to `exclude`.
     #[arg(long, value_delimiter = ',', value_name = "GLOB")]
     pub extend_exclude: Vec<String>,
+    /// Apply `exclude` to paths named on the command line too (as pre-commit passes them).
+    #[arg(long)]
+    pub force_exclude: bool,
     /// Rules to disable for files matching a glob, as `PATTERN:CODE[,CODE...]`.
     #[arg(long, value_name = "PATTERN:CODES")]
     pub per_file_ignores: Vec<String>,

@@ -103,6 +103,26 @@ fn gitignore_hidden_folders_and_excludes_are_respected_but_explicit_paths_always
 }
 
 #[test]
+fn force_exclude_applies_excludes_to_explicit_paths() {
+    let tree = Tree::new();
+    tree.write("nmf.toml", "extend-exclude = [\"generated\"]\n")
+        .write("generated/g.py", "model.forward(x)\n")
+        .write(".venv/lib/v.py", "model.forward(x)\n")
+        .write("src/a.py", "model.forward(x)\n");
+    let explicit = ["generated/g.py", ".venv/lib/v.py", "src/a.py"];
+    let run = tree.run(&[&["check"][..], &explicit].concat());
+    assert_eq!(run.locations().len(), 3);
+    let run = tree.run(&[&["check", "--force-exclude"][..], &explicit].concat());
+    assert_eq!(run.locations(), ["src/a.py:1:1: NMF001"]);
+    tree.write(
+        "nmf.toml",
+        "extend-exclude = [\"generated\"]\nforce-exclude = true\n",
+    );
+    let run = tree.run(&[&["check"][..], &explicit].concat());
+    assert_eq!(run.locations(), ["src/a.py:1:1: NMF001"]);
+}
+
+#[test]
 fn a_missing_path_is_an_error_on_stderr_and_the_rest_is_still_checked() {
     let tree = Tree::new();
     tree.write("a.py", "model.forward(x)\n");

@@ -104,6 +104,7 @@ pub struct Options {
     pub fix: Option<bool>,
     pub unsafe_fixes: Option<bool>,
     pub respect_gitignore: Option<bool>,
+    pub force_exclude: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -191,6 +192,7 @@ pub struct Overrides {
     pub known_modules_only: Option<bool>,
     pub fix: Option<bool>,
     pub unsafe_fixes: Option<bool>,
+    pub force_exclude: Option<bool>,
 }
 
 /// A glob from `exclude` or `per-file-ignores`: it matches a file's name, or its path relative
@@ -238,6 +240,8 @@ pub struct Settings {
     pub exclude: Vec<FilePattern>,
     pub per_file_ignores: Vec<(FilePattern, RuleSet)>,
     pub respect_gitignore: bool,
+    /// Apply `exclude` to paths named on the command line too (for pre-commit).
+    pub force_exclude: bool,
     pub output_format: OutputFormat,
     pub fix: bool,
     pub unsafe_fixes: bool,
@@ -348,6 +352,10 @@ impl Settings {
             exclude,
             per_file_ignores,
             respect_gitignore: options.respect_gitignore.unwrap_or(true),
+            force_exclude: overrides
+                .force_exclude
+                .or(options.force_exclude)
+                .unwrap_or(false),
             output_format: overrides
                 .output_format
                 .or(options.output_format)
@@ -375,6 +383,13 @@ impl Settings {
 
     pub fn is_excluded(&self, path: &Path) -> bool {
         self.exclude.iter().any(|pattern| pattern.matches(path))
+    }
+
+    /// Whether `path` or a folder between it and this configuration's folder is excluded.
+    pub fn is_excluded_with_ancestors(&self, path: &Path) -> bool {
+        path.ancestors()
+            .take_while(|ancestor| *ancestor != self.root && ancestor.starts_with(&self.root))
+            .any(|ancestor| self.is_excluded(ancestor))
     }
 }
 

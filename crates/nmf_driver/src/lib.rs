@@ -8,4 +8,5 @@ pub mod source;
 
 pub use check::{CheckOptions, FileDiagnostics, check_source, check_text};
 pub mod config;
+pub mod flake8;
 pub mod run;

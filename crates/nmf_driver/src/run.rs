@@ -193,7 +193,12 @@ pub fn discover(
             Err(_) => errors.push(format!("{}: No such file or directory", path.display())),
             Ok(metadata) if metadata.is_dir() => folders.push(absolute),
             Ok(_) if absolute.is_dir() => folders.push(absolute),
-            Ok(_) => files.push(absolute),
+            Ok(_) => {
+                let settings = resolver.for_file(&absolute)?;
+                if !(settings.force_exclude && settings.is_excluded_with_ancestors(&absolute)) {
+                    files.push(absolute);
+                }
+            }
         }
     }
     if !folders.is_empty() {

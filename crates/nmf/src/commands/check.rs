@@ -37,6 +37,7 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         },
         fix: None,
         unsafe_fixes: None,
+        force_exclude: args.force_exclude.then_some(true),
     };
     let resolver = Arc::new(SettingsResolver::new(
         source,

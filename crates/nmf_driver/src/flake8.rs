@@ -1,0 +1,90 @@
+//! What the flake8 plugin asks of the engine: one file's text in, its findings out.
+//!
+//! flake8 has already decided which files to check, decoded them, and parsed them (a file that
+//! does not parse is flake8's own E999), and it applies `--select`, `--ignore`,
+//! `per-file-ignores` and `# noqa` to whatever the plugin reports. So every rule runs here and
+//! nothing is filtered.
+
+use nmf_linter::checker::FileContext;
+use nmf_linter::registry::RuleSet;
+use nmf_linter::render::SourceLocator;
+use nmf_linter::semantic::infer::NoProject;
+use nmf_linter::settings::LinterSettings;
+use ruff_text_size::Ranged;
+
+use crate::check::{CheckOptions, check_text};
+
+/// A finding as a flake8 plugin yields it: 1-based line, 0-based column in UTF-8 bytes (flake8
+/// adds one when printing), and `"CODE message"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginFinding {
+    pub line: usize,
+    pub column: usize,
+    pub text: String,
+}
+
+/// Checks `source`, the text flake8 read from `filename`.
+pub fn check_for_flake8(
+    source: &str,
+    _filename: &str,
+    known_modules_only: bool,
+) -> Vec<PluginFinding> {
+    let settings = LinterSettings {
+        rules: RuleSet::all(),
+        known_modules_only,
+    };
+    let file = FileContext {
+        module_name: None,
+        is_package: false,
+        project: &NoProject,
+    };
+    let options = CheckOptions {
+        respect_noqa: false,
+        prefilter: true,
+    };
+    let checked = check_text(source, &settings, &file, options);
+    let rule_findings: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .collect();
+    if rule_findings.is_empty() {
+        return Vec::new();
+    }
+    let locator = SourceLocator::new(source);
+    rule_findings
+        .into_iter()
+        .map(|diagnostic| {
+            let location = locator.location(diagnostic.start());
+            PluginFinding {
+                line: location.line,
+                column: location.column - 1,
+                text: format!("{} {}", diagnostic.code, diagnostic.message),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_carry_flake8_positions_and_ignore_noqa() {
+        let findings =
+            check_for_flake8("x = 1\ns = 'é'; model.forward(x)  # noqa\n", "a.py", false);
+        assert_eq!(
+            findings,
+            [PluginFinding {
+                line: 2,
+                column: 10,
+                text: "NMF001 Do not call .forward() directly; use model(inputs) instead so DDP backward hooks run".to_string(),
+            }]
+        );
+    }
+
+    #[test]
+    fn syntax_errors_are_left_to_flake8() {
+        assert!(check_for_flake8("model.forward(\n", "a.py", false).is_empty());
+    }
+}

@@ -1,0 +1,37 @@
+//! The nmf engine for Python: the flake8 plugin calls [`check`], the `nmf` console script calls
+//! [`main`]. No rule logic lives in Python.
+
+use pyo3::prelude::*;
+
+/// Checks one file's text as flake8 read it; returns `(line, column, "CODE message")` tuples
+/// with flake8's 1-based line and 0-based byte column.
+#[pyfunction]
+#[pyo3(signature = (source, filename, known_modules_only = false))]
+fn check(
+    py: Python<'_>,
+    source: String,
+    filename: String,
+    known_modules_only: bool,
+) -> Vec<(usize, usize, String)> {
+    py.detach(move || {
+        nmf_driver::flake8::check_for_flake8(&source, &filename, known_modules_only)
+            .into_iter()
+            .map(|finding| (finding.line, finding.column, finding.text))
+            .collect()
+    })
+}
+
+/// Runs the `nmf` command line in this process with `argv` (program name first); returns the
+/// exit status.
+#[pyfunction]
+fn main(py: Python<'_>, argv: Vec<String>) -> u8 {
+    py.detach(move || nmf::run(argv))
+}
+
+#[pymodule]
+fn _nmf(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    module.add_function(wrap_pyfunction!(check, module)?)?;
+    module.add_function(wrap_pyfunction!(main, module)?)?;
+    Ok(())
+}

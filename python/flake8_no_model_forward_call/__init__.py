@@ -1,0 +1,56 @@
+"""flake8 plugin: report PyTorch code that calls ``.forward()`` on an ``nn.Module`` directly.
+
+The checks run in nmf's Rust engine (``_nmf``); this module only adapts it to flake8's plugin
+interface. flake8 applies ``--select``, ``--ignore``, ``per-file-ignores`` and ``# noqa`` to what
+the plugin reports.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any, Iterator
+
+from flake8_no_model_forward_call import _nmf
+
+if TYPE_CHECKING:
+    from flake8.options.manager import OptionManager
+
+__version__: str = _nmf.__version__
+__all__ = ["NoModelForwardCallChecker", "__version__"]
+
+
+class NoModelForwardCallChecker:
+    """Reports NMF001 (``.forward()`` on a module) and NMF002 (on an autograd Function)."""
+
+    name = "flake8-no-model-forward-call"
+    version = __version__
+
+    known_modules_only = False
+
+    def __init__(self, tree: ast.AST, lines: list[str], filename: str) -> None:
+        # flake8 sorts plugins by the parameters they ask for: asking for `tree` makes this an
+        # AST plugin, run once per file that parsed. The engine parses the text itself, so the
+        # tree is not used.
+        del tree
+        self._lines = lines
+        self._filename = filename
+
+    @classmethod
+    def add_options(cls, option_manager: OptionManager) -> None:
+        option_manager.add_option(
+            "--nmf-known-modules-only",
+            action="store_true",
+            default=False,
+            parse_from_config=True,
+            help="NMF001: report .forward() calls only on receivers known to be nn.Modules, "
+            "not on receivers whose type cannot be told (default: report them).",
+        )
+
+    @classmethod
+    def parse_options(cls, options: Any) -> None:
+        cls.known_modules_only = bool(options.nmf_known_modules_only)
+
+    def run(self) -> Iterator[tuple[int, int, str, type]]:
+        source = "".join(self._lines)
+        for line, column, text in _nmf.check(source, self._filename, self.known_modules_only):
+            yield line, column, text, type(self)

@@ -1,0 +1,6 @@
+__version__: str
+
+def check(
+    source: str, filename: str, known_modules_only: bool = False
+) -> list[tuple[int, int, str]]: ...
+def main(argv: list[str]) -> int: ...
