@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check files and folders (default: the current folder).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Show a rule's documentation.
     Rule(RuleArgs),
 }
@@ -64,6 +64,27 @@ pub struct CheckArgs {
     pub known_modules_only: bool,
     #[arg(long, overrides_with = "known_modules_only", hide = true)]
     pub no_known_modules_only: bool,
+
+    /// Apply safe fixes (and unsafe ones with `--unsafe-fixes`), then report what is left.
+    #[arg(long, overrides_with = "no_fix")]
+    pub fix: bool,
+    #[arg(long, overrides_with = "fix", hide = true)]
+    pub no_fix: bool,
+    /// Allow fixes that may change behaviour (see each rule's "Fix safety").
+    #[arg(long, overrides_with = "no_unsafe_fixes")]
+    pub unsafe_fixes: bool,
+    #[arg(long, overrides_with = "unsafe_fixes", hide = true)]
+    pub no_unsafe_fixes: bool,
+    /// Apply fixes and report nothing else.
+    #[arg(long, conflicts_with = "diff")]
+    pub fix_only: bool,
+    /// Print a unified diff of what the fixes would change, and write nothing (exit 1 when
+    /// something would change).
+    #[arg(long, conflicts_with = "fix")]
+    pub diff: bool,
+    /// List the fixes that were applied, per file.
+    #[arg(long)]
+    pub show_fixes: bool,
 
     /// How to print findings.
     #[arg(long, value_name = "FORMAT", value_parser = output_format)]

@@ -43,7 +43,7 @@ where
         }
     };
     let outcome = match cli.command {
-        args::Command::Check(check) => commands::check::run(check),
+        args::Command::Check(check) => commands::check::run(*check),
         args::Command::Rule(rule) => commands::rule::run(&rule),
     };
     match outcome {

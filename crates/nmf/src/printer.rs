@@ -41,12 +41,11 @@ pub fn print_messages(
     out: &mut dyn Write,
     messages: &[Message],
     format: OutputFormat,
-    color: bool,
-    quiet: bool,
+    style: PrintStyle,
 ) -> io::Result<()> {
     match format {
-        OutputFormat::Concise => concise(out, messages, color),
-        OutputFormat::Full => full(out, messages, color, quiet),
+        OutputFormat::Concise => concise(out, messages, style.color),
+        OutputFormat::Full => full(out, messages, style),
         OutputFormat::Json => {
             let list: Vec<Value> = messages.iter().map(message_json).collect();
             serde_json::to_writer_pretty(&mut *out, &list)?;
@@ -93,7 +92,25 @@ fn concise(out: &mut dyn Write, messages: &[Message], color: bool) -> io::Result
     Ok(())
 }
 
-fn full(out: &mut dyn Write, messages: &[Message], color: bool, quiet: bool) -> io::Result<()> {
+/// How text output looks.
+#[derive(Debug, Clone, Copy)]
+pub struct PrintStyle {
+    pub color: bool,
+    pub quiet: bool,
+    /// Unsafe fixes count as applicable (`--unsafe-fixes`).
+    pub unsafe_fixes: bool,
+}
+
+impl PrintStyle {
+    fn applies(self, m: &Message) -> bool {
+        m.fix.as_ref().is_some_and(|fix| {
+            fix.applicability == "safe" || (self.unsafe_fixes && fix.applicability == "unsafe")
+        })
+    }
+}
+
+fn full(out: &mut dyn Write, messages: &[Message], style: PrintStyle) -> io::Result<()> {
+    let color = style.color;
     for m in messages {
         match &m.frame {
             Some(frame) => writeln!(out, "{frame}")?,
@@ -108,29 +125,23 @@ fn full(out: &mut dyn Write, messages: &[Message], color: bool, quiet: bool) -> 
             }
         }
     }
-    if !quiet {
-        summary(out, messages)?;
+    if !style.quiet {
+        summary(out, messages, style)?;
     }
     Ok(())
 }
 
 /// `Found 3 errors.` and how many `--fix` would repair, as ruff ends its full output.
-pub fn summary(out: &mut dyn Write, messages: &[Message]) -> io::Result<()> {
+fn summary(out: &mut dyn Write, messages: &[Message], style: PrintStyle) -> io::Result<()> {
     match messages.len() {
         0 => writeln!(out, "All checks passed!"),
         count => {
             let plural = if count == 1 { "" } else { "s" };
             writeln!(out, "Found {count} error{plural}.")?;
-            let safe = messages
-                .iter()
-                .filter(|m| {
-                    m.fix
-                        .as_ref()
-                        .is_some_and(|fix| fix.applicability == "safe")
-                })
-                .count();
+            let safe = messages.iter().filter(|m| style.applies(m)).count();
             let unsafe_ = messages
                 .iter()
+                .filter(|m| !style.applies(m))
                 .filter(|m| {
                     m.fix
                         .as_ref()
@@ -152,14 +163,18 @@ pub fn summary(out: &mut dyn Write, messages: &[Message]) -> io::Result<()> {
     }
 }
 
-/// One line per code: count, code, whether fixes exist, rule name.
-pub fn print_statistics(out: &mut dyn Write, messages: &[Message]) -> io::Result<()> {
+/// One line per code: count, code, `[*]` when `--fix` would repair some, rule name.
+pub fn print_statistics(
+    out: &mut dyn Write,
+    messages: &[Message],
+    style: PrintStyle,
+) -> io::Result<()> {
     let mut counts: BTreeMap<&str, (usize, bool, &str)> = BTreeMap::new();
     for m in messages {
         let name = m.rule.map_or_else(|| error_name(m.code), |rule| rule.name);
         let entry = counts.entry(m.code).or_insert((0, false, name));
         entry.0 += 1;
-        entry.1 |= m.fix.is_some();
+        entry.1 |= style.applies(m);
     }
     let width = counts
         .values()

@@ -8,5 +8,6 @@ pub mod source;
 
 pub use check::{CheckOptions, FileDiagnostics, check_source, check_text};
 pub mod config;
+pub mod fix;
 pub mod flake8;
 pub mod run;

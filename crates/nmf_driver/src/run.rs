@@ -8,15 +8,17 @@ use ignore::{WalkBuilder, WalkState};
 use nmf_linter::checker::FileContext;
 use nmf_linter::diagnostic::{Diagnostic, error_codes};
 use nmf_linter::registry::RuleInfo;
-use nmf_linter::render::{Location, SourceLocator, render_code_frame};
+use nmf_linter::render::{FrameOptions, Location, SourceLocator, render_code_frame};
 use nmf_linter::semantic::infer::NoProject;
 use rayon::prelude::*;
+use ruff_diagnostics::Applicability;
 use ruff_text_size::{Ranged, TextRange};
 use rustc_hash::FxHashMap;
 
 use crate::check::{CheckOptions, check_text};
 use crate::config::{ConfigError, Options, Overrides, Settings, find_config_in, load_options};
-use crate::source::{SourceError, decode_source, read_source};
+use crate::fix::{MAX_FIX_PASSES, fix_text, unified_diff, write_atomically};
+use crate::source::{SourceError, SourceText, decode_source, encode_source, read_source};
 
 /// Where settings come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,6 +161,18 @@ pub struct MessageEdit {
     pub content: String,
 }
 
+/// Whether a run fixes what it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FixMode {
+    /// Report only.
+    #[default]
+    Off,
+    /// `--fix`: write the fixes (to stdout for standard input).
+    Apply,
+    /// `--diff`: print what would change, write nothing.
+    Diff,
+}
+
 /// How a run renders and checks, beyond per-folder settings.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
@@ -166,6 +180,19 @@ pub struct RunOptions {
     /// Render code frames (the `full` format).
     pub frames: bool,
     pub color: bool,
+    pub fix: FixMode,
+    /// Unsafe fixes apply too (`--unsafe-fixes`).
+    pub unsafe_fixes: bool,
+}
+
+impl RunOptions {
+    pub fn required_applicability(&self) -> Applicability {
+        if self.unsafe_fixes {
+            Applicability::Unsafe
+        } else {
+            Applicability::Safe
+        }
+    }
 }
 
 /// What checking a set of paths gave.
@@ -176,6 +203,14 @@ pub struct RunResult {
     pub files_parsed: usize,
     /// Problems that are not findings, printed on stderr: a path that does not exist.
     pub errors: Vec<String>,
+    /// Fixes refused or not written, and fix loops that hit their bound; printed on stderr.
+    pub fix_errors: Vec<String>,
+    /// Per file (display path), the code of every fix applied (or, with `--diff`, that would be).
+    pub fixed: Vec<(String, Vec<&'static str>)>,
+    /// `--diff`: one unified diff per file that would change.
+    pub diffs: Vec<String>,
+    /// `--fix` on standard input: the source to print, fixed or not.
+    pub stdin_output: Option<Vec<u8>>,
 }
 
 /// Finds the Python files under `paths`. Paths named explicitly are always checked; folders
@@ -280,39 +315,46 @@ pub fn discover(
     Ok((files, errors))
 }
 
-/// Checks files in parallel.
+/// Checks files in parallel (and fixes them, as `options.fix` says).
 pub fn check_files(
     files: &[PathBuf],
     resolver: &SettingsResolver,
     options: RunOptions,
 ) -> Result<RunResult, ConfigError> {
-    let results: Vec<Result<(Vec<Message>, bool), ConfigError>> = files
+    let outcomes: Vec<Result<FileOutcome, ConfigError>> = files
         .par_iter()
         .map(|path| {
             let settings = resolver.for_file(path)?;
             let display = display_path(path, resolver.working_dir());
-            let checked = match read_source(path) {
-                Ok(source) => check_one(&source.text, path, &display, &settings, options),
-                Err(error) => (vec![io_error_message(&display, &error)], false),
-            };
-            Ok(checked)
+            Ok(match read_source(path) {
+                Ok(source) => check_one(
+                    &source,
+                    path,
+                    &display,
+                    &settings,
+                    options,
+                    Destination::File(path),
+                ),
+                Err(error) => FileOutcome::unreadable(&display, &error),
+            })
         })
         .collect();
     let mut run = RunResult {
         files_checked: files.len(),
         ..RunResult::default()
     };
-    for result in results {
-        let (messages, parsed) = result?;
-        run.messages.extend(messages);
-        run.files_parsed += usize::from(parsed);
+    for outcome in outcomes {
+        run.add(outcome?);
     }
     sort_messages(&mut run.messages);
+    run.fixed.sort();
+    run.diffs.sort();
     Ok(run)
 }
 
 /// Checks source text read from standard input. `filename` names it in the output and
-/// decides which configuration and `per-file-ignores` apply.
+/// decides which configuration and `per-file-ignores` apply. With `--fix`, the (fixed) source
+/// is returned in [`RunResult::stdin_output`].
 pub fn check_stdin(
     bytes: Vec<u8>,
     filename: Option<&Path>,
@@ -328,43 +370,171 @@ pub fn check_stdin(
         None => (resolver.working_dir().join("-"), "-".to_string()),
     };
     let settings = resolver.for_file(&absolute)?;
-    let (messages, parsed) = match decode_source(bytes) {
-        Ok(source) => check_one(&source.text, &absolute, &display, &settings, options),
-        Err(error) => (vec![io_error_message(&display, &error)], false),
+    let outcome = match decode_source(bytes.clone()) {
+        Ok(source) => check_one(
+            &source,
+            &absolute,
+            &display,
+            &settings,
+            options,
+            Destination::Stdout,
+        ),
+        Err(error) => {
+            let mut outcome = FileOutcome::unreadable(&display, &error);
+            if options.fix == FixMode::Apply {
+                // Whatever cannot be decoded goes back out unchanged.
+                outcome.stdin_output = Some(bytes);
+            }
+            outcome
+        }
     };
-    Ok(RunResult {
-        messages,
+    let mut run = RunResult {
         files_checked: 1,
-        files_parsed: usize::from(parsed),
-        errors: Vec::new(),
-    })
+        ..RunResult::default()
+    };
+    run.add(outcome);
+    Ok(run)
+}
+
+/// Where a fixed file goes.
+#[derive(Clone, Copy)]
+enum Destination<'a> {
+    File(&'a Path),
+    Stdout,
+}
+
+/// What checking (and fixing) one file gave.
+#[derive(Default)]
+struct FileOutcome {
+    messages: Vec<Message>,
+    parsed: bool,
+    fixed: Vec<&'static str>,
+    display: String,
+    diff: Option<String>,
+    stdin_output: Option<Vec<u8>>,
+    errors: Vec<String>,
+}
+
+impl FileOutcome {
+    fn unreadable(display: &str, error: &SourceError) -> Self {
+        Self {
+            messages: vec![io_error_message(display, error)],
+            display: display.to_string(),
+            ..Self::default()
+        }
+    }
+}
+
+impl RunResult {
+    fn add(&mut self, outcome: FileOutcome) {
+        self.messages.extend(outcome.messages);
+        self.files_parsed += usize::from(outcome.parsed);
+        if !outcome.fixed.is_empty() {
+            self.fixed.push((outcome.display, outcome.fixed));
+        }
+        self.diffs.extend(outcome.diff);
+        self.fix_errors.extend(outcome.errors);
+        if outcome.stdin_output.is_some() {
+            self.stdin_output = outcome.stdin_output;
+        }
+    }
 }
 
 fn check_one(
-    text: &str,
+    source: &SourceText,
     path: &Path,
     display: &str,
     settings: &Settings,
     options: RunOptions,
-) -> (Vec<Message>, bool) {
+    destination: Destination<'_>,
+) -> FileOutcome {
     let linter = settings.linter_for(path);
     let file = FileContext {
         module_name: None,
         is_package: false,
         project: &NoProject,
     };
-    let checked = check_text(text, &linter, &file, options.check);
-    let messages = if checked.diagnostics.is_empty() {
-        Vec::new()
-    } else {
-        let locator = SourceLocator::new(text);
-        checked
-            .diagnostics
-            .iter()
-            .map(|diagnostic| to_message(diagnostic, display, &locator, options))
-            .collect()
+    let mut outcome = FileOutcome {
+        display: display.to_string(),
+        ..FileOutcome::default()
     };
-    (messages, checked.parsed)
+    if options.fix == FixMode::Off {
+        let checked = check_text(&source.text, &linter, &file, options.check);
+        outcome.parsed = checked.parsed;
+        outcome.messages = messages(&checked.diagnostics, &source.text, display, options);
+        return outcome;
+    }
+    let fixed = fix_text(
+        &source.text,
+        &linter,
+        &file,
+        options.check,
+        options.required_applicability(),
+    );
+    outcome.parsed = fixed.remaining.parsed;
+    if let Some(refusal) = fixed.refusal {
+        outcome.errors.push(format!("{display}: {refusal}"));
+    }
+    if fixed.hit_pass_limit {
+        outcome.errors.push(format!(
+            "{display}: fixes were still pending after {MAX_FIX_PASSES} passes; the file was fixed as far as it got"
+        ));
+    }
+    // The text the file holds after this run, and whether the fix loop's findings describe it.
+    let mut final_text: &str = &source.text;
+    let mut final_is_fixed = false;
+    if let Some(new_text) = &fixed.fixed_text {
+        match (options.fix, destination) {
+            (FixMode::Diff, _) => {
+                outcome.diff = Some(unified_diff(display, &source.text, new_text));
+                outcome.fixed.clone_from(&fixed.fixed);
+            }
+            (FixMode::Apply, Destination::Stdout) => {
+                final_text = new_text;
+                final_is_fixed = true;
+                outcome.fixed.clone_from(&fixed.fixed);
+            }
+            (FixMode::Apply, Destination::File(path)) => {
+                match write_atomically(path, source, new_text) {
+                    Ok(()) => {
+                        final_text = new_text;
+                        final_is_fixed = true;
+                        outcome.fixed.clone_from(&fixed.fixed);
+                    }
+                    Err(error) => outcome.errors.push(format!(
+                        "{display}: could not write the fixes: {error}; the file was left unchanged"
+                    )),
+                }
+            }
+            (FixMode::Off, _) => {}
+        }
+    }
+    if matches!(destination, Destination::Stdout) && options.fix == FixMode::Apply {
+        outcome.stdin_output = encode_source(source, final_text);
+    }
+    let remaining = if fixed.fixed_text.is_none() || final_is_fixed {
+        fixed.remaining.diagnostics
+    } else {
+        check_text(final_text, &linter, &file, options.check).diagnostics
+    };
+    outcome.messages = messages(&remaining, final_text, display, options);
+    outcome
+}
+
+fn messages(
+    diagnostics: &[Diagnostic],
+    text: &str,
+    display: &str,
+    options: RunOptions,
+) -> Vec<Message> {
+    if diagnostics.is_empty() {
+        return Vec::new();
+    }
+    let locator = SourceLocator::new(text);
+    diagnostics
+        .iter()
+        .map(|diagnostic| to_message(diagnostic, display, &locator, options))
+        .collect()
 }
 
 fn to_message(
@@ -399,9 +569,13 @@ fn to_message(
         fix_title: diagnostic.fix_title.clone(),
         note: diagnostic.note.clone(),
         fix,
-        frame: options
-            .frames
-            .then(|| render_code_frame(diagnostic, display, locator, options.color)),
+        frame: options.frames.then(|| {
+            let frame_options = FrameOptions {
+                color: options.color,
+                unsafe_fixes: options.unsafe_fixes,
+            };
+            render_code_frame(diagnostic, display, locator, frame_options)
+        }),
     }
 }
 

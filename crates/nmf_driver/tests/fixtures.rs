@@ -8,7 +8,7 @@ use std::path::Path;
 
 use nmf_driver::check_source;
 use nmf_linter::registry::{ALL_RULES, RuleSet};
-use nmf_linter::render::{SourceLocator, render_code_frame};
+use nmf_linter::render::{FrameOptions, SourceLocator, render_code_frame};
 use nmf_linter::settings::LinterSettings;
 
 fn fixtures_dir() -> &'static Path {
@@ -43,7 +43,7 @@ fn render_findings(path: &Path, source: &str, rules: RuleSet) -> String {
     let locator = SourceLocator::new(source);
     check_source(source, &settings)
         .iter()
-        .map(|diagnostic| render_code_frame(diagnostic, name, &locator, false))
+        .map(|diagnostic| render_code_frame(diagnostic, name, &locator, FrameOptions::default()))
         .collect::<Vec<_>>()
         .join("\n")
 }

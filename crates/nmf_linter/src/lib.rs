@@ -14,5 +14,6 @@ pub use checker::{CheckResult, Checker, FileContext, check_module};
 pub use diagnostic::{Diagnostic, Violation};
 pub use registry::{FixAvailability, RuleInfo, RuleSelector, RuleSet};
 pub use settings::LinterSettings;
+pub mod fix;
 pub mod noqa;
 pub mod render;

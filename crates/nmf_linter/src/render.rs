@@ -4,7 +4,10 @@ use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use ruff_source_file::{LineIndex, OneIndexed};
 use ruff_text_size::{TextRange, TextSize};
 
+use ruff_diagnostics::Applicability;
+
 use crate::diagnostic::Diagnostic;
+use crate::fix::apply_fixes;
 
 /// A 1-based line and column. The column counts UTF-8 bytes from the start of the line, plus
 /// one, which is what flake8 prints (CPython's `col_offset` is a byte offset).
@@ -71,8 +74,9 @@ pub fn render_code_frame(
     diagnostic: &Diagnostic,
     path: &str,
     locator: &SourceLocator<'_>,
-    color: bool,
+    options: FrameOptions,
 ) -> String {
+    let color = options.color;
     let location = locator.location(diagnostic.range.start());
     let (first, last) = locator.lines(diagnostic.range);
     let frame_first = first.saturating_sub(CONTEXT_LINES).max(1);
@@ -100,7 +104,12 @@ pub fn render_code_frame(
         .no_name()
         .primary_title(diagnostic.message.as_str())
         .id(diagnostic.code)
-        .is_fixable(diagnostic.fix.is_some());
+        .is_fixable(
+            diagnostic
+                .fix
+                .as_ref()
+                .is_some_and(|fix| fix.applies(options.required_applicability())),
+        );
     let snippet = Snippet::source(frame)
         .line_start(frame_first)
         .fold(false)
@@ -109,11 +118,6 @@ pub fn render_code_frame(
     if let Some(help) = &diagnostic.fix_title {
         report.push(Group::with_title(
             Level::HELP.secondary_title(help.as_str()),
-        ));
-    }
-    if let Some(note) = &diagnostic.note {
-        report.push(Group::with_title(
-            Level::NOTE.secondary_title(note.as_str()),
         ));
     }
     let renderer = if color {
@@ -142,5 +146,64 @@ pub fn render_code_frame(
         output.push_str(line);
         output.push('\n');
     }
+    if let Some(fix) = &diagnostic.fix {
+        output.push_str(&render_fix(
+            diagnostic,
+            locator.source(),
+            fix.applicability(),
+        ));
+        if fix.applicability() == Applicability::Unsafe {
+            output.push_str("note: This is an unsafe fix and may change runtime behavior\n");
+        }
+    }
+    if let Some(note) = &diagnostic.note {
+        output.push_str("note: ");
+        output.push_str(note);
+        output.push('\n');
+    }
     output
+}
+
+/// How code frames are drawn.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FrameOptions {
+    pub color: bool,
+    /// Unsafe fixes count as applicable (`[*]`), as with `--unsafe-fixes`.
+    pub unsafe_fixes: bool,
+}
+
+impl FrameOptions {
+    fn required_applicability(self) -> Applicability {
+        if self.unsafe_fixes {
+            Applicability::Unsafe
+        } else {
+            Applicability::Safe
+        }
+    }
+}
+
+/// The lines a finding's fix changes, numbered, with a line of context: `-` for the old text,
+/// `+` for the new.
+fn render_fix(diagnostic: &Diagnostic, source: &str, applicability: Applicability) -> String {
+    let fixed = apply_fixes(source, std::slice::from_ref(diagnostic), applicability).text;
+    let diff = similar::TextDiff::from_lines(source, &fixed);
+    let width = source.lines().count().max(1).to_string().len();
+    let mut out = String::new();
+    for hunk in diff.grouped_ops(1) {
+        out.push_str(&format!("{:width$} |\n", ""));
+        for op in hunk {
+            for change in diff.iter_changes(&op) {
+                let (number, sign) = match change.tag() {
+                    similar::ChangeTag::Delete => (change.old_index(), '-'),
+                    similar::ChangeTag::Insert => (change.new_index(), '+'),
+                    similar::ChangeTag::Equal => (change.new_index(), ' '),
+                };
+                let number = number.map_or(0, |index| index + 1);
+                let text = change.value().trim_end_matches(['\n', '\r']);
+                out.push_str(&format!("{number:>width$} {sign} {text}\n"));
+            }
+        }
+        out.push_str(&format!("{:width$} |\n", ""));
+    }
+    out
 }

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use nmf_driver::check::CheckOptions;
 use nmf_driver::config::{OutputFormat, Overrides};
 use nmf_driver::run::{
-    ConfigSource, RunOptions, RunResult, SettingsResolver, check_files, check_stdin, discover,
+    ConfigSource, FixMode, RunOptions, RunResult, SettingsResolver, check_files, check_stdin,
+    discover,
 };
 
 use crate::args::{CheckArgs, ColorChoice};
-use crate::printer::{print_messages, print_statistics};
+use crate::printer::{PrintStyle, print_messages, print_statistics};
 use crate::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, Error};
 
 pub fn run(args: CheckArgs) -> Result<u8, Error> {
@@ -35,8 +36,8 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
             (_, true) => Some(false),
             _ => None,
         },
-        fix: None,
-        unsafe_fixes: None,
+        fix: flag(args.fix || args.fix_only, args.no_fix),
+        unsafe_fixes: flag(args.unsafe_fixes, args.no_unsafe_fixes),
         force_exclude: args.force_exclude.then_some(true),
     };
     let resolver = Arc::new(SettingsResolver::new(
@@ -47,6 +48,13 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
     let global = resolver.global()?;
     let format = global.output_format;
     let color = use_color(args.color);
+    let fix = if args.diff {
+        FixMode::Diff
+    } else if global.fix {
+        FixMode::Apply
+    } else {
+        FixMode::Off
+    };
     let options = RunOptions {
         check: CheckOptions {
             respect_noqa: true,
@@ -54,6 +62,8 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         },
         frames: format == OutputFormat::Full,
         color,
+        fix,
+        unsafe_fixes: global.unsafe_fixes,
     };
 
     let reads_stdin = args.paths.iter().any(|path| path == Path::new("-"));
@@ -84,33 +94,122 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
             started.elapsed()
         );
     }
-    report(&args, &result, format, color)
+    report(&args, &result, &options, format)
+}
+
+/// A `--flag` / `--no-flag` pair: `None` when neither was given.
+fn flag(on: bool, off: bool) -> Option<bool> {
+    match (on, off) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
 }
 
 fn report(
     args: &CheckArgs,
     result: &RunResult,
+    options: &RunOptions,
     format: OutputFormat,
-    color: bool,
 ) -> Result<u8, Error> {
     let mut stderr = std::io::stderr().lock();
-    for error in &result.errors {
+    for error in result.errors.iter().chain(&result.fix_errors) {
         writeln!(stderr, "nmf: error: {error}")?;
     }
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if args.statistics {
-        print_statistics(&mut out, &result.messages)?;
-    } else {
-        print_messages(&mut out, &result.messages, format, color, args.quiet)?;
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let fixed_count: usize = result.fixed.iter().map(|(_, codes)| codes.len()).sum();
+    let usage_error = !result.errors.is_empty();
+
+    if options.fix == FixMode::Diff {
+        for diff in &result.diffs {
+            write!(stdout, "{diff}")?;
+        }
+        stdout.flush()?;
+        if !args.quiet && fixed_count > 0 {
+            writeln!(stderr, "Would fix {}.", errors(fixed_count))?;
+        }
+        return Ok(if usage_error {
+            EXIT_USAGE
+        } else if result.diffs.is_empty() {
+            EXIT_CLEAN
+        } else {
+            EXIT_FINDINGS
+        });
     }
-    out.flush()?;
-    Ok(if !result.errors.is_empty() {
+
+    // With standard input and `--fix`, stdout carries the source; the findings go to stderr.
+    let findings_out: &mut dyn Write = if result.stdin_output.is_some() {
+        &mut stderr
+    } else {
+        &mut stdout
+    };
+    let style = PrintStyle {
+        color: options.color,
+        quiet: args.quiet,
+        unsafe_fixes: options.unsafe_fixes,
+    };
+    if args.fix_only {
+        // Nothing but the fixes.
+    } else if args.statistics {
+        print_statistics(findings_out, &result.messages, style)?;
+    } else {
+        print_messages(findings_out, &result.messages, format, style)?;
+    }
+    if let Some(source) = &result.stdin_output {
+        stdout.write_all(source)?;
+    }
+    stdout.flush()?;
+    drop(stdout);
+
+    if options.fix == FixMode::Apply && !args.quiet {
+        // The summary goes where it cannot be mistaken for findings or source.
+        let mut summary = std::io::stderr().lock();
+        if args.fix_only {
+            writeln!(summary, "Fixed {}.", errors(fixed_count))?;
+        } else if fixed_count > 0 {
+            writeln!(
+                summary,
+                "Found {} ({fixed_count} fixed, {} remaining).",
+                errors(fixed_count + result.messages.len()),
+                result.messages.len()
+            )?;
+        }
+        if args.show_fixes {
+            print_fixes(&mut summary, &result.fixed)?;
+        }
+    }
+    Ok(if usage_error {
         EXIT_USAGE
-    } else if result.messages.is_empty() || args.exit_zero {
+    } else if result.messages.is_empty() || args.exit_zero || args.fix_only {
         EXIT_CLEAN
     } else {
         EXIT_FINDINGS
     })
+}
+
+fn errors(count: usize) -> String {
+    format!("{count} error{}", if count == 1 { "" } else { "s" })
+}
+
+/// `--show-fixes`: per file, how many fixes of each rule were applied.
+fn print_fixes(out: &mut dyn Write, fixed: &[(String, Vec<&'static str>)]) -> std::io::Result<()> {
+    if fixed.is_empty() {
+        return writeln!(out, "No errors were fixed.");
+    }
+    let total: usize = fixed.iter().map(|(_, codes)| codes.len()).sum();
+    writeln!(out, "Fixed {}:", errors(total))?;
+    for (path, codes) in fixed {
+        writeln!(out, "- {path}:")?;
+        let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for code in codes {
+            *counts.entry(code).or_default() += 1;
+        }
+        for (code, count) in counts {
+            let name = nmf_linter::registry::find_rule(code).map_or("", |rule| rule.name);
+            writeln!(out, "    {count} × {code} ({name})")?;
+        }
+    }
+    Ok(())
 }
 
 /// Colour for a terminal, unless `NO_COLOR` is set; `FORCE_COLOR` forces it.

@@ -4,7 +4,10 @@
 //! functions) see the same calls and differ only in the receiver they report.
 
 use memchr::memmem;
+use ruff_diagnostics::Edit;
+use ruff_python_ast::token::{TokenKind, Tokens};
 use ruff_python_ast::{self as ast, Expr};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::checker::Checker;
@@ -116,12 +119,71 @@ impl<'a> ForwardCall<'a> {
         }
     }
 
+    /// The edits that turn the call into a call of the receiver itself, `recv(args)`, keeping
+    /// every other byte: for `recv.forward(...)` the `.` and `forward` tokens are deleted
+    /// (whatever blanks, line breaks or comments stand between them stay), as is each
+    /// `.__call__`; `getattr(recv, "forward")` is replaced by `recv`. `None` when that would
+    /// lose something: a comment inside the `getattr(...)`, or a default argument.
+    pub fn call_receiver_edits(&self, checker: &Checker<'_>) -> Option<Vec<Edit>> {
+        let tokens = checker.tokens();
+        let delete_attribute = |attribute: &ast::ExprAttribute| -> Option<[Edit; 2]> {
+            let dot = dot_before(tokens, attribute.attr.start())?;
+            Some([
+                Edit::range_deletion(dot),
+                Edit::range_deletion(attribute.attr.range()),
+            ])
+        };
+        let mut edits = Vec::new();
+        match self.access {
+            ForwardAccess::Attribute(attribute) => edits.extend(delete_attribute(attribute)?),
+            ForwardAccess::Getattr(getattr) => {
+                if getattr.arguments.args.len() != 2 || has_comment(tokens, getattr.range()) {
+                    return None;
+                }
+                let receiver = &checker.source()[self.receiver.range()];
+                let replacement = if matches!(
+                    self.receiver,
+                    Expr::Name(_) | Expr::Attribute(_) | Expr::Call(_) | Expr::Subscript(_)
+                ) {
+                    receiver.to_string()
+                } else {
+                    format!("({receiver})")
+                };
+                edits.push(Edit::range_replacement(replacement, getattr.range()));
+            }
+        }
+        for dunder in &self.dunder_calls {
+            edits.extend(delete_attribute(dunder)?);
+        }
+        edits.sort_by_key(Edit::start);
+        Some(edits)
+    }
+
     /// The receiver's inferred type and what it means.
     pub fn receiver_verdict(&self, checker: &mut Checker<'_>) -> (Ty, Verdict) {
         let ty = checker.infer_type(self.receiver);
         let verdict = checker.verdict(&ty);
         (ty, verdict)
     }
+}
+
+/// The `.` token that precedes an attribute name, across blanks, line breaks and comments.
+fn dot_before(tokens: &Tokens, name_start: TextSize) -> Option<TextRange> {
+    let before = tokens.partition_point(|token| token.start() < name_start);
+    tokens[..before]
+        .iter()
+        .rev()
+        .find(|token| !token.kind().is_trivia())
+        .filter(|token| token.kind() == TokenKind::Dot)
+        .map(Ranged::range)
+}
+
+fn has_comment(tokens: &Tokens, range: TextRange) -> bool {
+    let first = tokens.partition_point(|token| token.start() < range.start());
+    tokens[first..]
+        .iter()
+        .take_while(|token| token.end() <= range.end())
+        .any(|token| token.kind() == TokenKind::Comment)
 }
 
 /// `getattr(receiver, "forward")` or `getattr(receiver, "forward", default)`.

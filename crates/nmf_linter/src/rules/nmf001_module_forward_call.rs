@@ -7,6 +7,7 @@ use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
 use crate::registry::FixAvailability;
 use crate::semantic::infer::{Ty, Verdict};
+use ruff_diagnostics::{Applicability, Fix};
 
 declare_rule! {
     /// ## What it does
@@ -67,6 +68,23 @@ declare_rule! {
     /// y = model(x)
     /// ```
     ///
+    /// ## Fix safety
+    /// The fix removes `.forward` (and any `.__call__`), or replaces `getattr(m, "forward")`
+    /// with `m`, so the module is called through `__call__`; every other byte stays.
+    ///
+    /// It is safe when nmf knows the receiver is an `nn.Module` and it is another module than
+    /// the one whose method makes the call: its hooks starting to run is what the rule is
+    /// for. It is unsafe when the receiver is `self` inside the module's own methods (calling
+    /// `self(...)` re-enters the module's own hooks, which may already be running), and when
+    /// nmf cannot tell the receiver's type (an object that merely has a `forward` method may
+    /// not be callable).
+    ///
+    /// There is no fix for unbound calls (`Cls.forward(obj, x)`, `type(self).forward(self, x)`),
+    /// where calling the receiver would construct an object or run a different method, nor
+    /// for `super().forward(...)` outside `forward`, whose replacement `self(...)` would run
+    /// this class's `forward` instead of the parent's, nor for `getattr` with a default or a
+    /// comment inside, which the fix would drop.
+    ///
     /// ## References
     /// - [PyTorch: `nn.Module.register_forward_pre_hook`](https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.register_forward_pre_hook)
     /// - [PyTorch: FSDP2 `fully_shard`](https://pytorch.org/docs/stable/distributed.fsdp.fully_shard.html)
@@ -75,7 +93,7 @@ declare_rule! {
     pub static RULE = {
         code: "NMF001",
         name: "module-forward-call",
-        fix: FixAvailability::None,
+        fix: FixAvailability::Sometimes,
         could_match: could_contain_forward_call,
         on_expr: check,
     }
@@ -87,8 +105,11 @@ pub const MESSAGE: &str =
 
 /// A direct call of a module's `forward`.
 pub struct ModuleForwardCall {
-    /// The call is unbound (`Cls.forward(obj, ...)`): the instance is an argument.
-    pub unbound: bool,
+    /// The receiver as written, when short enough to quote in the help line.
+    pub receiver: Option<String>,
+    /// The call is unbound (`Cls.forward(obj, ...)`) or goes through `super()`: calling the
+    /// receiver would run something else, so there is no fix.
+    pub fixable: bool,
 }
 
 impl Violation for ModuleForwardCall {
@@ -97,10 +118,12 @@ impl Violation for ModuleForwardCall {
     }
 
     fn fix_title(&self) -> Option<String> {
-        Some(if self.unbound {
-            "Call the module instance itself, `obj(...)`, so that its hooks run".to_string()
-        } else {
-            "Call the module itself, `model(...)`, so that its hooks run".to_string()
+        Some(match (&self.receiver, self.fixable) {
+            (Some(receiver), true) => format!("Call `{receiver}(...)` instead, so that its hooks run"),
+            (None, true) => "Call the module itself instead, so that its hooks run".to_string(),
+            (_, false) => {
+                "Call the module instance itself, `module(...)`, so that its hooks run".to_string()
+            }
         })
     }
 }
@@ -122,15 +145,54 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
         Verdict::Unknown if checker.settings().known_modules_only => return,
         Verdict::Module | Verdict::Unknown | Verdict::NotModule => {}
     }
-    let unbound = matches!(ty, Ty::Class(_) | Ty::External(_))
-        || matches!(forward.receiver, Expr::Call(inner)
-            if matches!(inner.func.as_ref(), Expr::Name(name) if name.id.as_str() == "type"));
-    let mut diagnostic =
-        Diagnostic::new(&RULE, &ModuleForwardCall { unbound }, TextRange::new(call.start(), call.func.end()));
+    let receiver = forward.receiver;
+    let fixable = !is_class_like(&ty) && !is_call_of(receiver, "type") && !is_call_of(receiver, "super");
+    let receiver_text = &checker.source()[receiver.range()];
+    let violation = ModuleForwardCall {
+        receiver: (receiver_text.len() <= 40 && !receiver_text.contains(['\n', '\r']))
+            .then(|| receiver_text.to_string()),
+        fixable,
+    };
+    let range = TextRange::new(call.start(), call.func.end());
+    let mut diagnostic = Diagnostic::new(&RULE, &violation, range);
+    if fixable && let Some(edits) = forward.call_receiver_edits(checker) {
+        let applicability = if verdict == Verdict::Module && !is_own_instance(receiver, checker) {
+            Applicability::Safe
+        } else {
+            Applicability::Unsafe
+        };
+        let mut edits = edits.into_iter();
+        if let Some(first) = edits.next() {
+            diagnostic = diagnostic.with_fix(Fix::applicable_edits(first, edits, applicability));
+        }
+    }
     if let Some(note) = receiver_note(&ty, verdict) {
         diagnostic = diagnostic.with_note(note);
     }
     checker.report(diagnostic);
+}
+
+/// The receiver is a class (`Cls.forward(obj, x)`): the call is unbound.
+fn is_class_like(ty: &Ty) -> bool {
+    matches!(ty, Ty::Class(_) | Ty::External(_))
+}
+
+fn is_call_of(expr: &Expr, function: &str) -> bool {
+    matches!(expr, Expr::Call(call)
+        if matches!(call.func.as_ref(), Expr::Name(name) if name.id.as_str() == function))
+}
+
+/// `self` inside one of the module's own methods: calling it re-enters its own hooks.
+fn is_own_instance(receiver: &Expr, checker: &Checker<'_>) -> bool {
+    let Expr::Name(name) = receiver else {
+        return false;
+    };
+    checker
+        .semantic()
+        .enclosing_function()
+        .filter(|function| function.class.is_some())
+        .and_then(|function| function.first_parameter())
+        .is_some_and(|first| first == name.id.as_str())
 }
 
 /// What nmf inferred about the receiver, for the full output.

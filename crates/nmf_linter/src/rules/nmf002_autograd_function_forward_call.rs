@@ -50,6 +50,10 @@ declare_rule! {
     /// y = Exp.apply(x)
     /// ```
     ///
+    /// nmf offers no automatic fix: `apply` takes the inputs without the context argument,
+    /// so the argument list has to change, and which argument is the context (and whether the
+    /// code relied on the value it passed there) is for a person to decide.
+    ///
     /// ## References
     /// - [PyTorch: Extending `torch.autograd`](https://pytorch.org/docs/stable/notes/extending.html#extending-torch-autograd)
     /// - [PyTorch: `torch.autograd.Function`](https://pytorch.org/docs/stable/autograd.html#function)

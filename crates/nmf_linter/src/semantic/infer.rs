@@ -319,7 +319,12 @@ impl<'p> TypeResolver<'p> {
                 None => return Ty::Unknown,
             }
         }
-        Ty::External(format!("builtins.{name}").into())
+        if BUILTINS.contains(&name.as_str()) {
+            Ty::External(format!("builtins.{name}").into())
+        } else {
+            // Unbound, or bound in a way nmf does not see (`exec`, `globals()[...]`).
+            Ty::Unknown
+        }
     }
 
     fn eval_bindings(&mut self, context: Context<'_>, bindings: &[Binding], depth: usize) -> Ty {
@@ -741,6 +746,84 @@ fn normalize_typing(name: &str) -> String {
 fn is_known_class(name: &str) -> bool {
     external_class_verdict(name) != Verdict::Unknown
 }
+
+/// The names Python's `builtins` module defines that code refers to as classes or functions.
+const BUILTINS: &[&str] = &[
+    "ArithmeticError",
+    "AssertionError",
+    "AttributeError",
+    "BaseException",
+    "BufferError",
+    "EOFError",
+    "Ellipsis",
+    "Exception",
+    "FileNotFoundError",
+    "ImportError",
+    "IndexError",
+    "KeyError",
+    "LookupError",
+    "MemoryError",
+    "NameError",
+    "NotImplemented",
+    "NotImplementedError",
+    "OSError",
+    "OverflowError",
+    "RecursionError",
+    "RuntimeError",
+    "StopIteration",
+    "TypeError",
+    "ValueError",
+    "ZeroDivisionError",
+    "abs",
+    "all",
+    "any",
+    "bool",
+    "bytearray",
+    "bytes",
+    "callable",
+    "classmethod",
+    "complex",
+    "dict",
+    "dir",
+    "enumerate",
+    "filter",
+    "float",
+    "frozenset",
+    "getattr",
+    "hasattr",
+    "hash",
+    "id",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "next",
+    "object",
+    "open",
+    "print",
+    "property",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "setattr",
+    "slice",
+    "sorted",
+    "staticmethod",
+    "str",
+    "sum",
+    "super",
+    "tuple",
+    "type",
+    "vars",
+    "zip",
+];
 
 /// Every class of `torch.nn` that subclasses `nn.Module` (torch.nn.modules `__all__`).
 const TORCH_NN_MODULES: &[&str] = &[

@@ -1,0 +1,279 @@
+//! `--fix` for one file: apply fixes until none is left, check that the result still parses,
+//! and write it atomically in the file's own encoding, or leave the file alone.
+
+use std::io::Write;
+use std::path::Path;
+
+use nmf_linter::checker::{FileContext, nesting_depth};
+use nmf_linter::fix::apply_fixes;
+use nmf_linter::settings::LinterSettings;
+use ruff_diagnostics::Applicability;
+use ruff_python_ast::PySourceType;
+use ruff_python_parser::parse_unchecked_source;
+
+use crate::check::{CheckOptions, FileDiagnostics, check_text, drop_deep_tree};
+use crate::source::{SourceText, encode_source};
+
+/// Passes over a file before giving up: each pass applies every fix that does not overlap
+/// another; nested findings need one pass per level.
+pub const MAX_FIX_PASSES: usize = 100;
+
+/// What fixing one file gave.
+#[derive(Debug, Default)]
+pub struct FixOutcome {
+    /// The fixed text, when it differs from the input.
+    pub fixed_text: Option<String>,
+    /// The code of every finding whose fix was applied.
+    pub fixed: Vec<&'static str>,
+    /// The findings left in the final text (the input's, when the fixes were refused).
+    pub remaining: FileDiagnostics,
+    /// Why the fixes were refused and the file left as it was.
+    pub refusal: Option<String>,
+    /// Fixes were still pending after [`MAX_FIX_PASSES`] passes.
+    pub hit_pass_limit: bool,
+}
+
+/// Applies the fixes that meet `required` to `source` until none is left.
+pub fn fix_text(
+    source: &str,
+    settings: &LinterSettings,
+    file: &FileContext<'_>,
+    options: CheckOptions,
+    required: Applicability,
+) -> FixOutcome {
+    fix_with(source, required, |text| {
+        check_text(text, settings, file, options)
+    })
+}
+
+/// The fix loop around any check: check, apply the non-overlapping fixes, make sure the result
+/// parses, repeat. A pass whose result does not parse refuses every fix of the file.
+fn fix_with(
+    source: &str,
+    required: Applicability,
+    check: impl Fn(&str) -> FileDiagnostics,
+) -> FixOutcome {
+    let mut text = source.to_string();
+    let mut fixed = Vec::new();
+    for _ in 0..MAX_FIX_PASSES {
+        let checked = check(&text);
+        let pending = checked
+            .diagnostics
+            .iter()
+            .any(|d| d.fix.as_ref().is_some_and(|fix| fix.applies(required)));
+        if !pending {
+            return FixOutcome {
+                fixed_text: (text != source).then_some(text),
+                fixed,
+                remaining: checked,
+                refusal: None,
+                hit_pass_limit: false,
+            };
+        }
+        let pass = apply_fixes(&text, &checked.diagnostics, required);
+        let codes: Vec<&'static str> = pass
+            .applied
+            .iter()
+            .map(|&index| checked.diagnostics[index].code)
+            .collect();
+        if let Some(problem) = syntax_problem(&pass.text) {
+            let mut rules = codes;
+            rules.sort_unstable();
+            rules.dedup();
+            return FixOutcome {
+                fixed_text: None,
+                fixed: Vec::new(),
+                remaining: check(source),
+                refusal: Some(format!(
+                    "the fix of {} would leave the file unparseable ({problem}); the file was left unchanged",
+                    rules.join(", ")
+                )),
+                hit_pass_limit: false,
+            };
+        }
+        fixed.extend(codes);
+        text = pass.text;
+    }
+    let remaining = check(&text);
+    FixOutcome {
+        fixed_text: (text != source).then_some(text),
+        fixed,
+        remaining,
+        refusal: None,
+        hit_pass_limit: true,
+    }
+}
+
+/// The first syntax error of `text`, if it has one.
+fn syntax_problem(text: &str) -> Option<String> {
+    let parsed = parse_unchecked_source(text, PySourceType::Python);
+    let problem = parsed.errors().first().map(|error| {
+        let line = text[..error.location.start().to_usize()]
+            .lines()
+            .count()
+            .max(1);
+        format!("SyntaxError: {} on line {line}", error.error)
+    });
+    let depth = nesting_depth(parsed.suite());
+    drop_deep_tree(parsed, depth);
+    problem
+}
+
+/// Replaces `path` with `text`, encoded as the file was, through a temporary file in the same
+/// folder and a rename: readers see the old file or the new one, never half of it. The
+/// permissions are kept; a symbolic link keeps pointing at the file it pointed at.
+pub fn write_atomically(path: &Path, original: &SourceText, text: &str) -> Result<(), String> {
+    let bytes = encode_source(original, text)
+        .ok_or_else(|| "the fixed text cannot be encoded in the file's encoding".to_string())?;
+    let target = std::fs::canonicalize(path).map_err(|e| format!("cannot resolve: {e}"))?;
+    let folder = target
+        .parent()
+        .ok_or_else(|| "has no parent folder".to_string())?;
+    let permissions = std::fs::metadata(&target)
+        .map_err(|e| format!("cannot read metadata: {e}"))?
+        .permissions();
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".nmf-fix-")
+        .tempfile_in(folder)
+        .map_err(|e| format!("cannot create a temporary file next to it: {e}"))?;
+    temporary
+        .write_all(&bytes)
+        .map_err(|e| format!("cannot write: {e}"))?;
+    temporary
+        .as_file()
+        .sync_all()
+        .map_err(|e| format!("cannot write: {e}"))?;
+    std::fs::set_permissions(temporary.path(), permissions)
+        .map_err(|e| format!("cannot keep permissions: {e}"))?;
+    temporary
+        .persist(&target)
+        .map_err(|e| format!("cannot replace the file: {}", e.error))?;
+    Ok(())
+}
+
+/// A unified diff of a file's fix, as `--diff` prints it.
+pub fn unified_diff(display_path: &str, before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(display_path, display_path)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use nmf_linter::diagnostic::Diagnostic;
+    use nmf_linter::semantic::infer::NoProject;
+    use ruff_diagnostics::{Edit, Fix};
+    use ruff_text_size::{TextRange, TextSize};
+
+    use super::*;
+
+    fn file() -> FileContext<'static> {
+        FileContext {
+            module_name: None,
+            is_package: false,
+            project: &NoProject,
+        }
+    }
+
+    #[test]
+    fn nested_calls_are_fixed_over_passes_and_the_result_is_stable() {
+        let source =
+            "import torch.nn as nn\nm = nn.Linear(1, 1)\ny = m.forward(m.forward(m.forward(x)))\n";
+        let outcome = fix_text(
+            source,
+            &LinterSettings::default(),
+            &file(),
+            CheckOptions::default(),
+            Applicability::Safe,
+        );
+        assert_eq!(
+            outcome.fixed_text.as_deref(),
+            Some("import torch.nn as nn\nm = nn.Linear(1, 1)\ny = m(m(m(x)))\n")
+        );
+        assert_eq!(outcome.fixed, ["NMF001"; 3]);
+        assert!(outcome.remaining.diagnostics.is_empty());
+        assert!(outcome.refusal.is_none());
+    }
+
+    #[test]
+    fn unsafe_fixes_wait_for_permission() {
+        let source = "model.forward(x)\n";
+        let safe_only = fix_text(
+            source,
+            &LinterSettings::default(),
+            &file(),
+            CheckOptions::default(),
+            Applicability::Safe,
+        );
+        assert!(safe_only.fixed_text.is_none());
+        assert_eq!(safe_only.remaining.diagnostics.len(), 1);
+        let with_unsafe = fix_text(
+            source,
+            &LinterSettings::default(),
+            &file(),
+            CheckOptions::default(),
+            Applicability::Unsafe,
+        );
+        assert_eq!(with_unsafe.fixed_text.as_deref(), Some("model(x)\n"));
+    }
+
+    /// A check that always offers the same fix, whatever the text.
+    fn always(fix: Edit) -> impl Fn(&str) -> FileDiagnostics {
+        move |_text: &str| FileDiagnostics {
+            diagnostics: vec![
+                Diagnostic::new(
+                    &nmf_linter::rules::nmf001_module_forward_call::RULE,
+                    &nmf_linter::rules::nmf001_module_forward_call::ModuleForwardCall {
+                        receiver: None,
+                        fixable: true,
+                    },
+                    TextRange::default(),
+                )
+                .with_fix(Fix::safe_edit(fix.clone())),
+            ],
+            parsed: true,
+        }
+    }
+
+    #[test]
+    fn a_fix_that_breaks_the_syntax_is_refused_and_the_file_left_alone() {
+        let outcome = fix_with(
+            "y = model.forward(x)\n",
+            Applicability::Safe,
+            always(Edit::deletion(TextSize::new(17), TextSize::new(19))),
+        );
+        assert!(outcome.fixed_text.is_none());
+        assert!(outcome.fixed.is_empty());
+        let refusal = outcome.refusal.expect("refused");
+        assert!(
+            refusal
+                .starts_with("the fix of NMF001 would leave the file unparseable (SyntaxError: "),
+            "{refusal}"
+        );
+        assert!(
+            refusal.ends_with("on line 1); the file was left unchanged"),
+            "{refusal}"
+        );
+    }
+
+    #[test]
+    fn a_fix_that_never_settles_stops_at_the_pass_limit() {
+        let outcome = fix_with(
+            "x = 1\n",
+            Applicability::Safe,
+            always(Edit::insertion("#".to_string(), TextSize::new(0))),
+        );
+        assert!(outcome.hit_pass_limit);
+        assert_eq!(outcome.fixed.len(), MAX_FIX_PASSES);
+    }
+
+    #[test]
+    fn a_syntax_problem_is_named_with_its_line() {
+        assert_eq!(syntax_problem("x = 1\n"), None);
+        let problem = syntax_problem("x = 1\ny = (\n").expect("a syntax error");
+        assert!(problem.starts_with("SyntaxError: "), "{problem}");
+        assert!(problem.ends_with("on line 2"), "{problem}");
+    }
+}
