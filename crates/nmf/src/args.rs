@@ -59,6 +59,10 @@ pub struct CheckArgs {
     /// Rules to disable for files matching a glob, as `PATTERN:CODE[,CODE...]`.
     #[arg(long, value_name = "PATTERN:CODES")]
     pub per_file_ignores: Vec<String>,
+    /// After the findings, list every `.forward()` call's receiver, its inferred type, and
+    /// whether it is reported.
+    #[arg(long)]
+    pub show_receivers: bool,
     /// Report `.forward()` calls only on receivers known to be `nn.Module`s.
     #[arg(long, overrides_with = "no_known_modules_only")]
     pub known_modules_only: bool,

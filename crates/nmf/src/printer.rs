@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use nmf_driver::config::OutputFormat;
-use nmf_driver::run::Message;
+use nmf_driver::run::{Message, ReceiverReport};
 use nmf_linter::registry::{ALL_RULES, RuleInfo};
+use nmf_linter::semantic::infer::Verdict;
 use serde_json::{Value, json};
 
 /// Terminal styles, empty when colour is off.
@@ -318,4 +319,31 @@ fn sarif(messages: &[Message]) -> Value {
             "results": results,
         }]
     })
+}
+
+/// `--show-receivers`: each receiver, what nmf inferred, and whether it was reported.
+pub fn print_receivers(out: &mut dyn Write, receivers: &[ReceiverReport]) -> io::Result<()> {
+    for report in receivers {
+        let explanation = &report.explanation;
+        let verdict = match explanation.verdict {
+            Verdict::Module => "an nn.Module",
+            Verdict::NotModule => "not an nn.Module",
+            Verdict::AutogradFunction => "an autograd Function",
+            Verdict::Unknown => "of unknown type",
+        };
+        let outcome = match explanation.reported_as {
+            Some(code) => format!("reported as {code}"),
+            None => "not reported".to_string(),
+        };
+        writeln!(
+            out,
+            "{}:{}:{}: receiver `{}`: `{}`, {verdict}: {outcome}",
+            report.path,
+            report.location.line,
+            report.location.column,
+            explanation.receiver,
+            explanation.ty
+        )?;
+    }
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! One file's text in, its findings out: prefilter, parse, rules, `noqa`.
 
-use nmf_linter::checker::{FileContext, check_module, nesting_depth};
+use nmf_linter::checker::{FileContext, ReceiverExplanation, check_module, nesting_depth};
 use nmf_linter::diagnostic::{Diagnostic, error_codes};
 use nmf_linter::noqa::{NoqaLines, file_is_exempt};
 use nmf_linter::render::SourceLocator;
@@ -35,6 +35,8 @@ impl Default for CheckOptions {
 #[derive(Debug, Default)]
 pub struct FileDiagnostics {
     pub diagnostics: Vec<Diagnostic>,
+    /// What nmf concluded about each `.forward(...)` receiver (see `--show-receivers`).
+    pub receivers: Vec<ReceiverExplanation>,
     /// The file was parsed (it passed the prefilter).
     pub parsed: bool,
 }
@@ -57,6 +59,7 @@ pub fn check_text(
     }
     let parsed = parse_unchecked_source(source, PySourceType::Python);
     let locator = SourceLocator::new(source);
+    let mut receivers = Vec::new();
     let (mut diagnostics, max_depth) = match parsed.errors().first() {
         Some(error) => {
             // Like flake8, a file that does not parse gets E999 and no rule findings: the
@@ -71,6 +74,7 @@ pub fn check_text(
         }
         None => {
             let result = check_module(parsed.suite(), parsed.tokens(), source, settings, file);
+            receivers = result.receivers;
             (result.diagnostics, result.max_depth)
         }
     };
@@ -89,13 +93,14 @@ pub fn check_text(
     drop_deep_tree(parsed, max_depth);
     FileDiagnostics {
         diagnostics,
+        receivers,
         parsed: true,
     }
 }
 
 /// Whether any enabled rule could report something in `source`. Rules that share a prefilter
 /// (NMF001 and NMF002 both look for calls of `forward`) run it once.
-fn could_match(settings: &LinterSettings, source: &str) -> bool {
+pub fn could_match(settings: &LinterSettings, source: &str) -> bool {
     let mut tried: Vec<fn(&str) -> bool> = Vec::new();
     for rule in settings.rules.iter() {
         if tried

@@ -233,6 +233,7 @@ mod tests {
                 )
                 .with_fix(Fix::safe_edit(fix.clone())),
             ],
+            receivers: Vec::new(),
             parsed: true,
         }
     }

@@ -8,11 +8,15 @@
 use nmf_linter::checker::FileContext;
 use nmf_linter::registry::RuleSet;
 use nmf_linter::render::SourceLocator;
-use nmf_linter::semantic::infer::NoProject;
 use nmf_linter::settings::LinterSettings;
 use ruff_text_size::Ranged;
 
-use crate::check::{CheckOptions, check_text};
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use crate::check::{CheckOptions, check_text, could_match};
+use crate::project::ProjectIndex;
+use crate::run::absolutize;
 
 /// A finding as a flake8 plugin yields it: 1-based line, 0-based column in UTF-8 bytes (flake8
 /// adds one when printing), and `"CODE message"`.
@@ -23,24 +27,36 @@ pub struct PluginFinding {
     pub text: String,
 }
 
+/// The project index of this process: flake8 checks one project per run, file after file,
+/// and every file of it sees the same summaries (reloaded when a file changes).
+static PROJECT: LazyLock<ProjectIndex> = LazyLock::new(ProjectIndex::new);
+
 /// Checks `source`, the text flake8 read from `filename`.
 pub fn check_for_flake8(
     source: &str,
-    _filename: &str,
+    filename: &str,
     known_modules_only: bool,
 ) -> Vec<PluginFinding> {
     let settings = LinterSettings {
         rules: RuleSet::all(),
         known_modules_only,
     };
+    if !could_match(&settings, source) {
+        return Vec::new();
+    }
+    let path = std::env::current_dir()
+        .map(|working_dir| absolutize(Path::new(filename), &working_dir))
+        .unwrap_or_else(|_| PathBuf::from(filename));
+    let location = PROJECT.locate(&path);
+    let view = PROJECT.view(&location);
     let file = FileContext {
-        module_name: None,
-        is_package: false,
-        project: &NoProject,
+        module_name: location.name.clone(),
+        is_package: location.is_package,
+        project: &view,
     };
     let options = CheckOptions {
         respect_noqa: false,
-        prefilter: true,
+        prefilter: false,
     };
     let checked = check_text(source, &settings, &file, options);
     let rule_findings: Vec<_> = checked

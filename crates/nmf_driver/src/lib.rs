@@ -10,4 +10,5 @@ pub use check::{CheckOptions, FileDiagnostics, check_source, check_text};
 pub mod config;
 pub mod fix;
 pub mod flake8;
+pub mod project;
 pub mod run;

@@ -5,19 +5,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ignore::{WalkBuilder, WalkState};
-use nmf_linter::checker::FileContext;
+use nmf_linter::checker::{FileContext, ReceiverExplanation};
 use nmf_linter::diagnostic::{Diagnostic, error_codes};
 use nmf_linter::registry::RuleInfo;
 use nmf_linter::render::{FrameOptions, Location, SourceLocator, render_code_frame};
-use nmf_linter::semantic::infer::NoProject;
 use rayon::prelude::*;
 use ruff_diagnostics::Applicability;
 use ruff_text_size::{Ranged, TextRange};
 use rustc_hash::FxHashMap;
 
-use crate::check::{CheckOptions, check_text};
+use crate::check::{CheckOptions, check_text, could_match};
 use crate::config::{ConfigError, Options, Overrides, Settings, find_config_in, load_options};
 use crate::fix::{MAX_FIX_PASSES, fix_text, unified_diff, write_atomically};
+use crate::project::ProjectIndex;
 use crate::source::{SourceError, SourceText, decode_source, encode_source, read_source};
 
 /// Where settings come from.
@@ -183,6 +183,8 @@ pub struct RunOptions {
     pub fix: FixMode,
     /// Unsafe fixes apply too (`--unsafe-fixes`).
     pub unsafe_fixes: bool,
+    /// Collect what nmf concluded about every receiver (`--show-receivers`).
+    pub receivers: bool,
 }
 
 impl RunOptions {
@@ -211,6 +213,16 @@ pub struct RunResult {
     pub diffs: Vec<String>,
     /// `--fix` on standard input: the source to print, fixed or not.
     pub stdin_output: Option<Vec<u8>>,
+    /// `--show-receivers`: every `.forward(...)` receiver and what nmf concluded, sorted.
+    pub receivers: Vec<ReceiverReport>,
+}
+
+/// What nmf concluded about one receiver, located.
+#[derive(Debug, Clone)]
+pub struct ReceiverReport {
+    pub path: String,
+    pub location: Location,
+    pub explanation: ReceiverExplanation,
 }
 
 /// Finds the Python files under `paths`. Paths named explicitly are always checked; folders
@@ -321,20 +333,21 @@ pub fn check_files(
     resolver: &SettingsResolver,
     options: RunOptions,
 ) -> Result<RunResult, ConfigError> {
+    let index = ProjectIndex::new();
     let outcomes: Vec<Result<FileOutcome, ConfigError>> = files
         .par_iter()
         .map(|path| {
             let settings = resolver.for_file(path)?;
             let display = display_path(path, resolver.working_dir());
             Ok(match read_source(path) {
-                Ok(source) => check_one(
-                    &source,
-                    path,
-                    &display,
-                    &settings,
-                    options,
-                    Destination::File(path),
-                ),
+                Ok(source) => {
+                    let target = Target {
+                        path,
+                        display: &display,
+                        destination: Destination::File(path),
+                    };
+                    check_one(&source, &target, &settings, &index, options)
+                }
                 Err(error) => FileOutcome::unreadable(&display, &error),
             })
         })
@@ -347,6 +360,8 @@ pub fn check_files(
         run.add(outcome?);
     }
     sort_messages(&mut run.messages);
+    run.receivers
+        .sort_by(|a, b| (&a.path, a.location).cmp(&(&b.path, b.location)));
     run.fixed.sort();
     run.diffs.sort();
     Ok(run)
@@ -371,14 +386,14 @@ pub fn check_stdin(
     };
     let settings = resolver.for_file(&absolute)?;
     let outcome = match decode_source(bytes.clone()) {
-        Ok(source) => check_one(
-            &source,
-            &absolute,
-            &display,
-            &settings,
-            options,
-            Destination::Stdout,
-        ),
+        Ok(source) => {
+            let target = Target {
+                path: &absolute,
+                display: &display,
+                destination: Destination::Stdout,
+            };
+            check_one(&source, &target, &settings, &ProjectIndex::new(), options)
+        }
         Err(error) => {
             let mut outcome = FileOutcome::unreadable(&display, &error);
             if options.fix == FixMode::Apply {
@@ -403,6 +418,13 @@ enum Destination<'a> {
     Stdout,
 }
 
+/// The file being checked: where it is, how it is printed, where fixes go.
+struct Target<'a> {
+    path: &'a Path,
+    display: &'a str,
+    destination: Destination<'a>,
+}
+
 /// What checking (and fixing) one file gave.
 #[derive(Default)]
 struct FileOutcome {
@@ -413,6 +435,7 @@ struct FileOutcome {
     diff: Option<String>,
     stdin_output: Option<Vec<u8>>,
     errors: Vec<String>,
+    receivers: Vec<ReceiverReport>,
 }
 
 impl FileOutcome {
@@ -434,6 +457,7 @@ impl RunResult {
         }
         self.diffs.extend(outcome.diff);
         self.fix_errors.extend(outcome.errors);
+        self.receivers.extend(outcome.receivers);
         if outcome.stdin_output.is_some() {
             self.stdin_output = outcome.stdin_output;
         }
@@ -442,26 +466,59 @@ impl RunResult {
 
 fn check_one(
     source: &SourceText,
-    path: &Path,
-    display: &str,
+    target: &Target<'_>,
     settings: &Settings,
+    index: &ProjectIndex,
     options: RunOptions,
-    destination: Destination<'_>,
 ) -> FileOutcome {
+    let Target {
+        path,
+        display,
+        destination,
+    } = *target;
     let linter = settings.linter_for(path);
-    let file = FileContext {
-        module_name: None,
-        is_package: false,
-        project: &NoProject,
-    };
     let mut outcome = FileOutcome {
         display: display.to_string(),
         ..FileOutcome::default()
+    };
+    // The prefilter runs before the file is placed in its project, which costs file-system
+    // look-ups: most files stop here.
+    if options.check.prefilter && !could_match(&linter, &source.text) {
+        if destination_is_stdout_fix(destination, options) {
+            outcome.stdin_output = encode_source(source, &source.text);
+        }
+        return outcome;
+    }
+    let location = index.locate(path);
+    let view = index.view(&location);
+    let file = FileContext {
+        module_name: location.name.clone(),
+        is_package: location.is_package,
+        project: &view,
+    };
+    let options = RunOptions {
+        check: CheckOptions {
+            prefilter: false,
+            ..options.check
+        },
+        ..options
     };
     if options.fix == FixMode::Off {
         let checked = check_text(&source.text, &linter, &file, options.check);
         outcome.parsed = checked.parsed;
         outcome.messages = messages(&checked.diagnostics, &source.text, display, options);
+        if options.receivers && !checked.receivers.is_empty() {
+            let locator = SourceLocator::new(&source.text);
+            outcome.receivers = checked
+                .receivers
+                .into_iter()
+                .map(|explanation| ReceiverReport {
+                    path: display.to_string(),
+                    location: locator.location(explanation.range.start()),
+                    explanation,
+                })
+                .collect();
+        }
         return outcome;
     }
     let fixed = fix_text(
@@ -509,7 +566,7 @@ fn check_one(
             (FixMode::Off, _) => {}
         }
     }
-    if matches!(destination, Destination::Stdout) && options.fix == FixMode::Apply {
+    if destination_is_stdout_fix(destination, options) {
         outcome.stdin_output = encode_source(source, final_text);
     }
     let remaining = if fixed.fixed_text.is_none() || final_is_fixed {
@@ -519,6 +576,10 @@ fn check_one(
     };
     outcome.messages = messages(&remaining, final_text, display, options);
     outcome
+}
+
+fn destination_is_stdout_fix(destination: Destination<'_>, options: RunOptions) -> bool {
+    matches!(destination, Destination::Stdout) && options.fix == FixMode::Apply
 }
 
 fn messages(

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use ruff_python_ast::token::Tokens;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
-use ruff_text_size::{Ranged, TextSize};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustc_hash::FxHashMap;
 
 use crate::diagnostic::Diagnostic;
 use crate::registry::{ExprCheck, RuleInfo, StmtCheck};
-use crate::semantic::infer::{ProjectModules, Ty, TypeResolver, Verdict};
+use crate::semantic::infer::{ClassKey, ProjectModules, Ty, TypeResolver, Verdict};
 use crate::semantic::locals::{
     BindingTable, comprehension_bindings, function_bindings, lambda_bindings,
 };
@@ -48,6 +48,7 @@ pub struct Checker<'a> {
     expr_checks: Vec<ExprCheck>,
     stmt_checks: Vec<StmtCheck>,
     diagnostics: Vec<Diagnostic>,
+    receivers: Vec<ReceiverExplanation>,
     depth: usize,
     max_depth: usize,
     types: Option<TypeState<'a>>,
@@ -59,9 +60,24 @@ struct TypeState<'a> {
     functions: FxHashMap<TextSize, Rc<BindingTable>>,
 }
 
+/// What nmf concluded about the receiver of one `.forward(...)` call, reported or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiverExplanation {
+    pub range: TextRange,
+    /// The receiver as written.
+    pub receiver: String,
+    /// The inferred type, as shown to users.
+    pub ty: String,
+    pub verdict: Verdict,
+    /// The code of the rule that reported the call, if one did.
+    pub reported_as: Option<&'static str>,
+}
+
 /// What the walk produced.
 pub struct CheckResult {
     pub diagnostics: Vec<Diagnostic>,
+    /// Every `.forward(...)` call outside the override chain and what its receiver is.
+    pub receivers: Vec<ReceiverExplanation>,
     /// The deepest nesting of statements and expressions, so that the caller can drop a deep
     /// syntax tree on a large enough stack.
     pub max_depth: usize,
@@ -88,12 +104,88 @@ impl<'a> Checker<'a> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// Records what a rule concluded about a call's receiver, so that users (and tests) can
+    /// see why a call was or was not reported.
+    /// Rules that look at the same calls share one record: a later rule that reports the call
+    /// fills in its code.
+    pub fn explain_receiver(
+        &mut self,
+        call: &ast::ExprCall,
+        receiver: &Expr,
+        ty: &Ty,
+        verdict: Verdict,
+        reported_as: Option<&'static str>,
+    ) {
+        let range = call.range();
+        if let Some(known) = self
+            .receivers
+            .iter_mut()
+            .rev()
+            .find(|known| known.range == range)
+        {
+            known.reported_as = known.reported_as.or(reported_as);
+            return;
+        }
+        self.receivers.push(ReceiverExplanation {
+            range,
+            receiver: self.source[receiver.range()].to_string(),
+            ty: ty.to_string(),
+            verdict,
+            reported_as,
+        });
+    }
+
     /// What the value of `expr` is, at the current position, from what the code states.
     pub fn infer_type(&mut self, expr: &Expr) -> Ty {
+        if let Expr::Call(call) = expr
+            && let Some(ty) = self.infer_builtin_call(call)
+        {
+            return ty;
+        }
         let value = ValueExpr::from_expr(expr);
         let scopes = self.local_scopes();
         let locals: Vec<&BindingTable> = scopes.iter().map(Rc::as_ref).collect();
         self.type_state().resolver.infer(&value, &locals)
+    }
+
+    /// `super()` and `type(x)`, whose results depend on their arguments and position: for
+    /// whether something is a module, `super()` in a method of `C` is as good as an instance of
+    /// `C` (a class is a module exactly when one of its bases is), and `type(x)` is `x`'s class.
+    fn infer_builtin_call(&mut self, call: &ast::ExprCall) -> Option<Ty> {
+        let Expr::Name(name) = call.func.as_ref() else {
+            return None;
+        };
+        let builtin = name.id.as_str();
+        if !matches!(builtin, "super" | "type") || !call.arguments.keywords.is_empty() {
+            return None;
+        }
+        if !matches!(self.infer_type(&call.func), Ty::External(ref qualified) if qualified.strip_prefix("builtins.") == Some(builtin))
+        {
+            return None;
+        }
+        let arguments = &call.arguments.args;
+        Some(match (builtin, &**arguments) {
+            ("super", []) => {
+                let class = self
+                    .semantic
+                    .enclosing_function()
+                    .and_then(|function| function.class);
+                let module = self.type_state().resolver.module().clone();
+                match class.and_then(|class| module.class_at(class.start())) {
+                    Some(id) => Ty::Instance(ClassKey::Project(module, id), Vec::new()),
+                    None => Ty::Unknown,
+                }
+            }
+            ("super", [class, _]) => match self.infer_type(class) {
+                Ty::Class(key) => Ty::Instance(key, Vec::new()),
+                _ => Ty::Unknown,
+            },
+            ("type", [instance]) => match self.infer_type(instance) {
+                Ty::Instance(key, _) => Ty::Class(key),
+                _ => Ty::Unknown,
+            },
+            _ => Ty::Unknown,
+        })
     }
 
     /// Whether a value of type `ty` is an `nn.Module`.
@@ -314,6 +406,7 @@ pub fn check_module(
         expr_checks: rules.iter().filter_map(|rule| rule.on_expr).collect(),
         stmt_checks: rules.iter().filter_map(|rule| rule.on_stmt).collect(),
         diagnostics: Vec::new(),
+        receivers: Vec::new(),
         depth: 0,
         max_depth: 0,
         types: None,
@@ -321,6 +414,7 @@ pub fn check_module(
     checker.visit_body(suite);
     CheckResult {
         diagnostics: checker.diagnostics,
+        receivers: checker.receivers,
         max_depth: checker.max_depth,
     }
 }

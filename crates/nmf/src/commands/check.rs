@@ -12,7 +12,7 @@ use nmf_driver::run::{
 };
 
 use crate::args::{CheckArgs, ColorChoice};
-use crate::printer::{PrintStyle, print_messages, print_statistics};
+use crate::printer::{PrintStyle, print_messages, print_receivers, print_statistics};
 use crate::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, Error};
 
 pub fn run(args: CheckArgs) -> Result<u8, Error> {
@@ -64,6 +64,7 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         color,
         fix,
         unsafe_fixes: global.unsafe_fixes,
+        receivers: args.show_receivers,
     };
 
     let reads_stdin = args.paths.iter().any(|path| path == Path::new("-"));
@@ -154,6 +155,9 @@ fn report(
         print_statistics(findings_out, &result.messages, style)?;
     } else {
         print_messages(findings_out, &result.messages, format, style)?;
+    }
+    if args.show_receivers {
+        print_receivers(&mut stdout, &result.receivers)?;
     }
     if let Some(source) = &result.stdin_output {
         stdout.write_all(source)?;

@@ -33,6 +33,14 @@ declare_rule! {
     /// method's first parameter. In any other method these calls are reported. Reading,
     /// assigning or passing `model.forward` is not a call and is not reported either.
     ///
+    /// Receivers are typed where the code says what they are, across the whole project:
+    /// `self` in methods, `x = C(...)`, `self.x = C(...)`, annotations (string ones too),
+    /// elements of `list[C]`, `dict[K, C]`, `Optional[C]`, return annotations, and imports of
+    /// the project's own modules. A receiver whose class is provably not an `nn.Module` (every
+    /// base resolved, none a module: a plain class, `ABC`, `Generic`, `NamedTuple`, `Enum`, a
+    /// TorchScript `torch.classes` object) is not reported: it merely has a method called
+    /// `forward`. A receiver nmf cannot type is reported, unless `known-modules-only` is set.
+    ///
     /// Calls on subclasses of `torch.autograd.Function` bypass autograd rather than hooks;
     /// they are reported as NMF002.
     ///
@@ -139,11 +147,17 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
         return;
     }
     let (ty, verdict) = forward.receiver_verdict(checker);
-    match verdict {
-        // NMF002 reports these.
-        Verdict::AutogradFunction => return,
-        Verdict::Unknown if checker.settings().known_modules_only => return,
-        Verdict::Module | Verdict::Unknown | Verdict::NotModule => {}
+    let reported = match verdict {
+        Verdict::Module => true,
+        Verdict::Unknown => !checker.settings().known_modules_only,
+        // NMF002 reports autograd functions; objects that are provably not modules merely
+        // have a method called `forward`.
+        Verdict::AutogradFunction | Verdict::NotModule => false,
+    };
+    let reported_as = reported.then_some(RULE.code);
+    checker.explain_receiver(call, forward.receiver, &ty, verdict, reported_as);
+    if !reported {
+        return;
     }
     let receiver = forward.receiver;
     let fixable = !is_class_like(&ty) && !is_call_of(receiver, "type") && !is_call_of(receiver, "super");

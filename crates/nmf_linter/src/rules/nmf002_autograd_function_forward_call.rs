@@ -93,6 +93,7 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     if verdict != Verdict::AutogradFunction {
         return;
     }
+    checker.explain_receiver(call, forward.receiver, &ty, verdict, Some(RULE.code));
     let mut diagnostic = Diagnostic::new(&RULE, &AutogradFunctionForwardCall, TextRange::new(call.start(), call.func.end()));
     if let Some(note) = receiver_note(&ty, verdict) {
         diagnostic = diagnostic.with_note(note);

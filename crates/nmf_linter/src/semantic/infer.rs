@@ -183,11 +183,21 @@ impl<'p> TypeResolver<'p> {
             Ty::External(name) => external_class_verdict(name),
             // A Python module of the project is a module object, never an `nn.Module`.
             Ty::Module(ModuleRef::Project(_)) => Verdict::NotModule,
-            Ty::Union(members) => members
-                .iter()
-                .map(|member| self.verdict(member))
-                .fold(Verdict::NotModule, Verdict::either),
-            Ty::None => Verdict::NotModule,
+            // `Optional[C]` is C: calling `.forward` on None is not what the code means.
+            Ty::Union(members) => {
+                let mut verdicts = members
+                    .iter()
+                    .filter(|member| !matches!(member, Ty::None))
+                    .map(|member| self.verdict(member))
+                    .peekable();
+                if verdicts.peek().is_none() {
+                    Verdict::Unknown
+                } else {
+                    verdicts.fold(Verdict::NotModule, Verdict::either)
+                }
+            }
+            // Only ever None here: something unseen must assign it.
+            Ty::None => Verdict::Unknown,
             Ty::Unknown | Ty::Module(ModuleRef::External(_)) | Ty::Function(..) => Verdict::Unknown,
         }
     }
@@ -201,6 +211,13 @@ impl<'p> TypeResolver<'p> {
         }
         let verdict = match class {
             ClassKey::External(name) => external_class_verdict(name),
+            // A checkout of torch itself: its own root classes keep their known meaning.
+            ClassKey::Project(..)
+                if class.qualified_name().starts_with("torch.")
+                    && external_class_verdict(&class.qualified_name()) != Verdict::Unknown =>
+            {
+                external_class_verdict(&class.qualified_name())
+            }
             ClassKey::Project(module, id) => {
                 if !self.in_progress.insert((module_id, *id)) {
                     // A cycle in the bases: Python would refuse the class; we know nothing.
@@ -263,6 +280,14 @@ impl<'p> TypeResolver<'p> {
                 self.attribute(&owner, attribute, depth + 1)
             }
             ValueExpr::Call(callee) => {
+                if let ValueExpr::Attribute(owner, method) = callee.as_ref() {
+                    let owner = self.eval(context, owner, depth + 1);
+                    if let Some(ty) = container_method(&owner, method) {
+                        return ty;
+                    }
+                    let callee = self.attribute(&owner, method, depth + 1);
+                    return self.call(&callee, depth + 1);
+                }
                 let callee = self.eval(context, callee, depth + 1);
                 self.call(&callee, depth + 1)
             }
@@ -327,6 +352,8 @@ impl<'p> TypeResolver<'p> {
         }
     }
 
+    /// A name bound several times has the union of its bindings' types: a parameter annotated
+    /// `C` may still be rebound to something else in the body.
     fn eval_bindings(&mut self, context: Context<'_>, bindings: &[Binding], depth: usize) -> Ty {
         let members: Vec<Ty> = bindings
             .iter()
@@ -405,10 +432,10 @@ impl<'p> TypeResolver<'p> {
                 Ty::External(format!("{name}.{attribute}").into())
             }
             Ty::Class(ClassKey::Project(module, id)) => {
-                self.class_member(module, *id, attribute, false, depth + 1, &mut Vec::new())
+                self.class_member(module, *id, attribute, false, depth + 1)
             }
             Ty::Instance(ClassKey::Project(module, id), _) => {
-                self.class_member(module, *id, attribute, true, depth + 1, &mut Vec::new())
+                self.class_member(module, *id, attribute, true, depth + 1)
             }
             Ty::Union(members) => {
                 let members = members.clone();
@@ -423,7 +450,10 @@ impl<'p> TypeResolver<'p> {
         }
     }
 
-    /// An attribute of a project class or of its instances, looked up along the bases.
+    /// An attribute of a project class or of its instances. Instances hold the union of what
+    /// every class of the hierarchy sets (any of their methods may set it); a class attribute
+    /// is whatever a class of the hierarchy binds. A base nmf cannot see, or an attribute no
+    /// class binds, adds `Unknown`: something unseen may define it.
     fn class_member(
         &mut self,
         module: &Arc<ModuleSummary>,
@@ -431,65 +461,77 @@ impl<'p> TypeResolver<'p> {
         attribute: &Name,
         on_instance: bool,
         depth: usize,
-        visited: &mut Vec<(usize, ClassId)>,
     ) -> Ty {
-        let identity = (Arc::as_ptr(module) as usize, id);
-        if depth > MAX_EVAL_DEPTH || visited.contains(&identity) {
-            return Ty::Unknown;
-        }
-        visited.push(identity);
-        let Some(class) = module.class(id) else {
-            return Ty::Unknown;
-        };
-        let context = Context {
-            module,
-            locals: &[],
-        };
+        /// Hierarchies are a few dozen classes deep at most, even in transformers.
+        const MAX_CLASSES: usize = 64;
         let mut found = Vec::new();
-        if on_instance && let Some(values) = class.instance_attributes.get(attribute) {
-            let values = values.clone();
-            for value in &values {
-                found.push(self.eval(context, value, depth + 1));
+        // Declarations (`x: C` in the class body, `self.x: C = ...`) say what the attribute is,
+        // whatever the other assignments look like: `x: dict[str, C]` in the class body with
+        // `self.x = {}` in `__init__` is a dict of C.
+        let mut declared = Vec::new();
+        let mut opaque = false;
+        let mut pending = vec![(module.clone(), id)];
+        let mut visited: FxHashSet<(usize, ClassId)> = FxHashSet::default();
+        while let Some((module, id)) = pending.pop() {
+            if visited.len() >= MAX_CLASSES || depth > MAX_EVAL_DEPTH {
+                opaque = true;
+                break;
             }
-        }
-        if let Some(bindings) = class.body.get(attribute) {
-            let bindings = bindings.clone();
-            for binding in &bindings {
-                let ty = match binding {
-                    Binding::Function(function) if function.is_property && on_instance => {
-                        self.returns(module, function, depth + 1)
-                    }
-                    // A class-body annotation declares what instances hold.
-                    other => self.eval_binding(context, other, depth + 1),
-                };
-                found.push(ty);
+            if !visited.insert((Arc::as_ptr(&module) as usize, id)) {
+                continue;
             }
-        }
-        if !found.is_empty() {
-            return union(found);
-        }
-        // Not defined here: the first base that defines it wins, as in the MRO.
-        let bases = class.bases.clone();
-        for base in &bases {
-            match self.eval(context, base, depth + 1) {
-                Ty::Class(ClassKey::Project(base_module, base_id)) => {
-                    let ty = self.class_member(
-                        &base_module,
-                        base_id,
-                        attribute,
-                        on_instance,
-                        depth + 1,
-                        visited,
-                    );
-                    if !matches!(ty, Ty::Unknown) {
-                        return ty;
+            let Some(class) = module.class(id) else {
+                opaque = true;
+                continue;
+            };
+            let context = Context {
+                module: &module,
+                locals: &[],
+            };
+            if on_instance && let Some(values) = class.instance_attributes.get(attribute) {
+                for value in &values.clone() {
+                    let ty = self.eval(context, value, depth + 1);
+                    if matches!(value, ValueExpr::Declared(_)) {
+                        declared.push(ty);
+                    } else {
+                        found.push(ty);
                     }
                 }
-                // A base we cannot see may define it.
-                _ => return Ty::Unknown,
+            }
+            if let Some(bindings) = class.body.get(attribute) {
+                for binding in &bindings.clone() {
+                    let ty = match binding {
+                        Binding::Function(function) if function.is_property && on_instance => {
+                            self.returns(&module, function, depth + 1)
+                        }
+                        // A class-body annotation declares what instances hold.
+                        other => self.eval_binding(context, other, depth + 1),
+                    };
+                    if is_declaration(binding) {
+                        declared.push(ty);
+                    } else {
+                        found.push(ty);
+                    }
+                }
+            }
+            for base in &class.bases.clone() {
+                match self.eval(context, base, depth + 1) {
+                    Ty::Class(ClassKey::Project(base_module, base_id)) => {
+                        pending.push((base_module, base_id));
+                    }
+                    Ty::External(name) | Ty::Class(ClassKey::External(name))
+                        if external_defines_nothing_named(&name, attribute) => {}
+                    _ => opaque = true,
+                }
             }
         }
-        Ty::Unknown
+        if !declared.is_empty() {
+            return union(declared);
+        }
+        if opaque || found.is_empty() {
+            found.push(Ty::Unknown);
+        }
+        union(found)
     }
 
     fn returns(
@@ -588,6 +630,47 @@ impl<'p> TypeResolver<'p> {
                 }
             }
         }
+    }
+}
+
+/// `x: C`, with or without a value.
+fn is_declaration(binding: &Binding) -> bool {
+    matches!(binding, Binding::Value(ValueExpr::Declared(_)))
+}
+
+/// What the common methods of a typed `dict` or `list` give: `values()` and `keys()` as lists
+/// of the values and keys, `get()`/`pop()` as one of them. `None` for anything else.
+fn container_method(owner: &Ty, method: &str) -> Option<Ty> {
+    let Ty::Instance(ClassKey::External(name), arguments) = owner else {
+        return None;
+    };
+    let argument = |index: usize| arguments.get(index).cloned().unwrap_or(Ty::Unknown);
+    let list_of =
+        |element: Ty| Ty::Instance(ClassKey::External("builtins.list".into()), vec![element]);
+    let is_mapping = matches!(
+        normalize_typing(name).as_str(),
+        "builtins.dict"
+            | "typing.Dict"
+            | "typing.Mapping"
+            | "typing.MutableMapping"
+            | "typing.OrderedDict"
+            | "typing.DefaultDict"
+            | "collections.OrderedDict"
+            | "collections.defaultdict"
+            | "collections.abc.Mapping"
+            | "collections.abc.MutableMapping"
+    );
+    let is_list = matches!(
+        normalize_typing(name).as_str(),
+        "builtins.list" | "typing.List"
+    );
+    match method {
+        "values" if is_mapping => Some(list_of(argument(1))),
+        "keys" if is_mapping => Some(list_of(argument(0))),
+        "get" | "pop" | "setdefault" if is_mapping => Some(argument(1)),
+        "pop" if is_list => Some(argument(0)),
+        "copy" if is_mapping || is_list => Some(owner.clone()),
+        _ => None,
     }
 }
 
@@ -990,6 +1073,52 @@ const TORCH_NN_MODULES: &[&str] = &[
     "RMSNorm",
     "DataParallel",
 ];
+
+/// The attributes `torch.nn.Module.__init__` sets on every module.
+const MODULE_ATTRIBUTES: &[&str] = &[
+    "training",
+    "call_super_init",
+    "dump_patches",
+    "T_destination",
+    "_parameters",
+    "_buffers",
+    "_non_persistent_buffers_set",
+    "_backward_pre_hooks",
+    "_backward_hooks",
+    "_is_full_backward_hook",
+    "_forward_hooks",
+    "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called",
+    "_forward_pre_hooks",
+    "_forward_pre_hooks_with_kwargs",
+    "_state_dict_hooks",
+    "_state_dict_pre_hooks",
+    "_load_state_dict_pre_hooks",
+    "_load_state_dict_post_hooks",
+    "_modules",
+    "_compiled_call_impl",
+    "_version",
+];
+
+/// Whether instances or subclasses of the outside class `name` get nothing called `attribute`
+/// from it: true for `object`, the typing and collection bases, and `torch.nn.Module` outside
+/// the attributes its `__init__` sets. Other classes (`nn.MultiheadAttention` has an
+/// `out_proj`) may define anything.
+fn external_defines_nothing_named(name: &str, attribute: &str) -> bool {
+    match normalize_typing(name).as_str() {
+        "torch.nn.Module" | "torch.nn.modules.module.Module" => {
+            !MODULE_ATTRIBUTES.contains(&attribute)
+        }
+        "torch.autograd.Function" | "torch.autograd.function.Function" => true,
+        other => {
+            other.starts_with("builtins.")
+                || other.starts_with("typing.")
+                || other.starts_with("abc.")
+                || other.starts_with("enum.")
+                || other.starts_with("collections.")
+        }
+    }
+}
 
 /// What nmf knows about a class outside the project, by qualified name.
 pub fn external_class_verdict(name: &str) -> Verdict {

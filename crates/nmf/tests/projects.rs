@@ -1,0 +1,74 @@
+//! Multi-file projects under `resources/test/projects/`: what is reported across files, and
+//! what nmf concluded about every receiver (`--show-receivers`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn projects() -> PathBuf {
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../resources/test/projects"
+    ))
+    .to_path_buf()
+}
+
+fn nmf_in(folder: &Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_nmf"))
+        .args(args)
+        .current_dir(folder)
+        .output()
+        .expect("nmf runs");
+    assert!(
+        output.status.code().is_some_and(|code| code <= 1),
+        "{output:?}"
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+#[test]
+fn receivers_project_full_output_and_receivers() {
+    let folder = projects().join("receivers");
+    let output = nmf_in(
+        &folder,
+        &[
+            "check",
+            "--isolated",
+            "--output-format",
+            "full",
+            "--show-receivers",
+            ".",
+        ],
+    );
+    insta::assert_snapshot!(output);
+}
+
+#[test]
+fn receivers_project_known_modules_only() {
+    let folder = projects().join("receivers");
+    let output = nmf_in(
+        &folder,
+        &["check", "--isolated", "--known-modules-only", "."],
+    );
+    insta::assert_snapshot!(output);
+}
+
+#[test]
+fn each_project_gives_the_same_findings_from_any_working_folder() {
+    for entry in std::fs::read_dir(projects()).expect("projects") {
+        let folder = entry.expect("entry").path();
+        let name = folder
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("name")
+            .to_string();
+        let inside = nmf_in(&folder, &["check", "--isolated", "."]);
+        let outside = nmf_in(&projects(), &["check", "--isolated", &name]);
+        let prefixed: String = inside
+            .lines()
+            .map(|line| format!("{name}/{line}\n"))
+            .collect();
+        assert_eq!(outside, prefixed, "{name}");
+    }
+}
