@@ -266,14 +266,40 @@ fn pathological_nesting_gives_a_result_not_a_crash() {
         "unary.py",
         format!("y = {}model.forward(1)\n", "-".repeat(200_000)),
     );
+    // Type inference meets generated code: 10,000 chained classes and aliases, nested type().
+    let classes: String = (1..10_000)
+        .map(|i| format!("class C{i}(C{}): pass\n", i - 1))
+        .collect();
+    tree.write(
+        "hierarchy.py",
+        format!("import torch.nn as nn\nclass C0(nn.Module): pass\n{classes}C9999().forward(1)\n"),
+    );
+    let aliases: String = (1..10_000)
+        .map(|i| format!("a{i} = a{}\n", i - 1))
+        .collect();
+    tree.write(
+        "aliases.py",
+        format!("a0 = model\n{aliases}a9999.forward(1)\n"),
+    );
+    tree.write(
+        "types.py",
+        format!(
+            "y = {}m{}.forward(m, 1)\n",
+            "type(".repeat(3_000),
+            ")".repeat(3_000)
+        ),
+    );
     let run = tree.run(&["check"]);
     assert_eq!(run.stderr, "");
     assert_eq!(
         run.locations(),
         [
+            "aliases.py:10001:1: NMF001",
             "blocks.py:301:1201: NMF001",
             "calls.py:1:10005: NMF001",
             "chain.py:1:5: NMF001",
+            "hierarchy.py:10002:1: NMF001",
+            "types.py:1:5: NMF001",
             "unary.py:1:200005: NMF001",
         ]
     );

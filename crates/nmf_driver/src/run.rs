@@ -14,7 +14,7 @@ use ruff_diagnostics::Applicability;
 use ruff_text_size::{Ranged, TextRange};
 use rustc_hash::FxHashMap;
 
-use crate::check::{CheckOptions, check_text, could_match};
+use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
 use crate::config::{ConfigError, Options, Overrides, Settings, find_config_in, load_options};
 use crate::fix::{MAX_FIX_PASSES, fix_text, unified_diff, write_atomically};
 use crate::project::ProjectIndex;
@@ -439,6 +439,23 @@ struct FileOutcome {
 }
 
 impl FileOutcome {
+    /// The findings (and, with `--show-receivers`, the receivers) of the file's final text.
+    fn report(&mut self, checked: FileDiagnostics, text: &str, options: RunOptions) {
+        self.messages = messages(&checked.diagnostics, text, &self.display, options);
+        if options.receivers && !checked.receivers.is_empty() {
+            let locator = SourceLocator::new(text);
+            self.receivers = checked
+                .receivers
+                .into_iter()
+                .map(|explanation| ReceiverReport {
+                    path: self.display.clone(),
+                    location: locator.location(explanation.range.start()),
+                    explanation,
+                })
+                .collect();
+        }
+    }
+
     fn unreadable(display: &str, error: &SourceError) -> Self {
         Self {
             messages: vec![io_error_message(display, error)],
@@ -506,19 +523,7 @@ fn check_one(
     if options.fix == FixMode::Off {
         let checked = check_text(&source.text, &linter, &file, options.check);
         outcome.parsed = checked.parsed;
-        outcome.messages = messages(&checked.diagnostics, &source.text, display, options);
-        if options.receivers && !checked.receivers.is_empty() {
-            let locator = SourceLocator::new(&source.text);
-            outcome.receivers = checked
-                .receivers
-                .into_iter()
-                .map(|explanation| ReceiverReport {
-                    path: display.to_string(),
-                    location: locator.location(explanation.range.start()),
-                    explanation,
-                })
-                .collect();
-        }
+        outcome.report(checked, &source.text, options);
         return outcome;
     }
     let fixed = fix_text(
@@ -570,11 +575,11 @@ fn check_one(
         outcome.stdin_output = encode_source(source, final_text);
     }
     let remaining = if fixed.fixed_text.is_none() || final_is_fixed {
-        fixed.remaining.diagnostics
+        fixed.remaining
     } else {
-        check_text(final_text, &linter, &file, options.check).diagnostics
+        check_text(final_text, &linter, &file, options.check)
     };
-    outcome.messages = messages(&remaining, final_text, display, options);
+    outcome.report(remaining, final_text, options);
     outcome
 }
 

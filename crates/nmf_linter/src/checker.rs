@@ -51,6 +51,7 @@ pub struct Checker<'a> {
     receivers: Vec<ReceiverExplanation>,
     depth: usize,
     max_depth: usize,
+    inference_depth: usize,
     types: Option<TypeState<'a>>,
 }
 
@@ -126,9 +127,18 @@ impl<'a> Checker<'a> {
             known.reported_as = known.reported_as.or(reported_as);
             return;
         }
+        let written = &self.source[receiver.range()];
+        let receiver = match written.char_indices().nth(60) {
+            Some((cut, _)) if !written.contains(['\n', '\r']) => format!("{}…", &written[..cut]),
+            _ if written.contains(['\n', '\r']) => {
+                let first_line = written.lines().next().unwrap_or_default();
+                format!("{}…", first_line.chars().take(60).collect::<String>())
+            }
+            _ => written.to_string(),
+        };
         self.receivers.push(ReceiverExplanation {
             range,
-            receiver: self.source[receiver.range()].to_string(),
+            receiver,
             ty: ty.to_string(),
             verdict,
             reported_as,
@@ -137,10 +147,17 @@ impl<'a> Checker<'a> {
 
     /// What the value of `expr` is, at the current position, from what the code states.
     pub fn infer_type(&mut self, expr: &Expr) -> Ty {
-        if let Expr::Call(call) = expr
-            && let Some(ty) = self.infer_builtin_call(call)
-        {
-            return ty;
+        if let Expr::Call(call) = expr {
+            // `type(type(...))` and `super(super(...), ...)` nest only in generated code.
+            if self.inference_depth > 16 {
+                return Ty::Unknown;
+            }
+            self.inference_depth += 1;
+            let builtin = self.infer_builtin_call(call);
+            self.inference_depth -= 1;
+            if let Some(ty) = builtin {
+                return ty;
+            }
         }
         let value = ValueExpr::from_expr(expr);
         let scopes = self.local_scopes();
@@ -409,6 +426,7 @@ pub fn check_module(
         receivers: Vec::new(),
         depth: 0,
         max_depth: 0,
+        inference_depth: 0,
         types: None,
     };
     checker.visit_body(suite);

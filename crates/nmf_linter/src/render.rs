@@ -2,7 +2,7 @@
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use ruff_source_file::{LineIndex, OneIndexed};
-use ruff_text_size::{TextRange, TextSize};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use ruff_diagnostics::Applicability;
 
@@ -149,8 +149,9 @@ pub fn render_code_frame(
     if let Some(fix) = &diagnostic.fix {
         output.push_str(&render_fix(
             diagnostic,
-            locator.source(),
+            locator,
             fix.applicability(),
+            gutter,
         ));
         if fix.applicability() == Applicability::Unsafe {
             output.push_str("note: This is an unsafe fix and may change runtime behavior\n");
@@ -183,27 +184,66 @@ impl FrameOptions {
 }
 
 /// The lines a finding's fix changes, numbered, with a line of context: `-` for the old text,
-/// `+` for the new.
-fn render_fix(diagnostic: &Diagnostic, source: &str, applicability: Applicability) -> String {
-    let fixed = apply_fixes(source, std::slice::from_ref(diagnostic), applicability).text;
-    let diff = similar::TextDiff::from_lines(source, &fixed);
-    let width = source.lines().count().max(1).to_string().len();
-    let mut out = String::new();
-    for hunk in diff.grouped_ops(1) {
-        out.push_str(&format!("{:width$} |\n", ""));
-        for op in hunk {
-            for change in diff.iter_changes(&op) {
-                let (number, sign) = match change.tag() {
-                    similar::ChangeTag::Delete => (change.old_index(), '-'),
-                    similar::ChangeTag::Insert => (change.new_index(), '+'),
-                    similar::ChangeTag::Equal => (change.new_index(), ' '),
-                };
-                let number = number.map_or(0, |index| index + 1);
-                let text = change.value().trim_end_matches(['\n', '\r']);
-                out.push_str(&format!("{number:>width$} {sign} {text}\n"));
-            }
-        }
-        out.push_str(&format!("{:width$} |\n", ""));
+/// `+` for the new. Only the lines around the edits are compared, so that a file with many
+/// findings renders in linear time.
+fn render_fix(
+    diagnostic: &Diagnostic,
+    locator: &SourceLocator<'_>,
+    applicability: Applicability,
+    gutter: usize,
+) -> String {
+    let Some(fix) = diagnostic.fix.as_ref() else {
+        return String::new();
+    };
+    let (Some(first), Some(last)) = (fix.edits().first(), fix.edits().last()) else {
+        return String::new();
+    };
+    let (first_line, _) = locator.lines(TextRange::empty(first.start()));
+    let (_, last_line) = locator.lines(TextRange::empty(last.end()));
+    let region_first = first_line.saturating_sub(1).max(1);
+    let region_last = (last_line + 1).min(locator.line_count().max(1));
+    let region = locator.line_text(region_first, region_last);
+    let source = locator.source();
+    let region_start =
+        TextSize::try_from(region.as_ptr() as usize - source.as_ptr() as usize).unwrap_or_default();
+    // The fix, with its edits moved into the region.
+    let shifted: Vec<ruff_diagnostics::Edit> = fix
+        .edits()
+        .iter()
+        .map(|edit| match edit.content() {
+            Some(content) if !content.is_empty() => ruff_diagnostics::Edit::range_replacement(
+                content.to_string(),
+                edit.range() - region_start,
+            ),
+            _ => ruff_diagnostics::Edit::range_deletion(edit.range() - region_start),
+        })
+        .collect();
+    let mut edits = shifted.into_iter();
+    let Some(head) = edits.next() else {
+        return String::new();
+    };
+    let local = Diagnostic {
+        fix: Some(ruff_diagnostics::Fix::applicable_edits(
+            head,
+            edits,
+            applicability,
+        )),
+        ..diagnostic.clone()
+    };
+    let fixed = apply_fixes(region, std::slice::from_ref(&local), applicability).text;
+    let diff = similar::TextDiff::from_lines(region, &fixed);
+    let width = region_last.to_string().len().max(gutter);
+    let mut out = format!("{:width$} |\n", "");
+    for change in diff.iter_all_changes() {
+        let (index, sign) = match change.tag() {
+            similar::ChangeTag::Delete => (change.old_index(), '-'),
+            similar::ChangeTag::Insert => (change.new_index(), '+'),
+            similar::ChangeTag::Equal => (change.new_index(), ' '),
+        };
+        let number = index.map_or(0, |index| index + region_first);
+        let text = change.value().trim_end_matches(['\n', '\r']);
+        out.push_str(&format!("{number:>width$} {sign} {text}\n"));
     }
+    out.push_str(&format!("{:width$} |\n", ""));
     out
 }

@@ -121,6 +121,9 @@ impl Verdict {
     }
 }
 
+/// How many classes deep a hierarchy is followed for a verdict.
+const MAX_HIERARCHY_DEPTH: usize = 128;
+
 /// Evaluation follows aliases and imports across files; real chains are a few links long.
 const MAX_EVAL_DEPTH: usize = 24;
 
@@ -219,6 +222,11 @@ impl<'p> TypeResolver<'p> {
                 external_class_verdict(&class.qualified_name())
             }
             ClassKey::Project(module, id) => {
+                // Real hierarchies are a few dozen classes deep; a generated chain of thousands
+                // is not worth the stack.
+                if self.in_progress.len() > MAX_HIERARCHY_DEPTH {
+                    return Verdict::Unknown;
+                }
                 if !self.in_progress.insert((module_id, *id)) {
                     // A cycle in the bases: Python would refuse the class; we know nothing.
                     return Verdict::Unknown;
