@@ -5,7 +5,6 @@
 //! `per-file-ignores` and `# noqa` to whatever the plugin reports. So every rule runs here and
 //! nothing is filtered.
 
-use nmf_linter::checker::FileContext;
 use nmf_linter::registry::RuleSet;
 use nmf_linter::render::SourceLocator;
 use nmf_linter::settings::LinterSettings;
@@ -47,13 +46,8 @@ pub fn check_for_flake8(
     let path = std::env::current_dir()
         .map(|working_dir| absolutize(Path::new(filename), &working_dir))
         .unwrap_or_else(|_| PathBuf::from(filename));
-    let location = PROJECT.locate(&path);
-    let view = PROJECT.view(&location);
-    let file = FileContext {
-        module_name: location.name.clone(),
-        is_package: location.is_package,
-        project: &view,
-    };
+    let view = PROJECT.view(&path);
+    let file = view.file_context();
     let options = CheckOptions {
         respect_noqa: false,
         prefilter: false,

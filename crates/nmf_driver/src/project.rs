@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use nmf_linter::checker::nesting_depth;
+use nmf_linter::checker::{FileContext, nesting_depth};
 use nmf_linter::semantic::infer::ProjectModules;
 use nmf_linter::semantic::summary::ModuleSummary;
 use ruff_python_ast::PySourceType;
@@ -101,11 +101,12 @@ impl ProjectIndex {
         }
     }
 
-    /// A view of the index from a file at `location`, as the linter's type resolver sees it.
-    pub fn view<'a>(&'a self, location: &ModuleLocation) -> ProjectView<'a> {
+    /// The index as seen from the file at `path` (absolute): its module name, and modules
+    /// resolved against its roots.
+    pub fn view(&self, path: &Path) -> ProjectView<'_> {
         ProjectView {
             index: self,
-            roots: location.roots.clone(),
+            location: self.locate(path),
         }
     }
 
@@ -243,12 +244,24 @@ fn import_roots(root: PathBuf) -> Vec<PathBuf> {
 /// The index as seen from one file: modules resolve against that file's roots.
 pub struct ProjectView<'a> {
     index: &'a ProjectIndex,
-    roots: Vec<PathBuf>,
+    location: ModuleLocation,
+}
+
+impl ProjectView<'_> {
+    /// What the linter needs to know about the file's place in the project.
+    pub fn file_context(&self) -> FileContext<'_> {
+        FileContext {
+            module_name: self.location.name.clone(),
+            is_package: self.location.is_package,
+            project: self,
+        }
+    }
 }
 
 impl ProjectModules for ProjectView<'_> {
     fn module(&self, name: &str) -> Option<Arc<ModuleSummary>> {
-        self.roots
+        self.location
+            .roots
             .iter()
             .find_map(|root| self.index.find(root, name))
             .and_then(|path| self.index.summary(&path))
@@ -299,7 +312,7 @@ mod tests {
         write(root, "pkg/models.py", "class Model:\n    pass\n");
         write(root, "pkg/broken.py", "class (:\n");
         let index = ProjectIndex::new();
-        let view = index.view(&index.locate(&root.join("pkg/models.py")));
+        let view = index.view(&root.join("pkg/models.py"));
         let package = view.module("pkg").expect("pkg resolves");
         assert!(package.is_package);
         let models = view.module("pkg.models").expect("pkg.models resolves");

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ignore::{WalkBuilder, WalkState};
-use nmf_linter::checker::{FileContext, ReceiverExplanation};
+use nmf_linter::checker::ReceiverExplanation;
 use nmf_linter::diagnostic::{Diagnostic, error_codes};
 use nmf_linter::registry::RuleInfo;
 use nmf_linter::render::{FrameOptions, Location, SourceLocator, render_code_frame};
@@ -506,13 +506,8 @@ fn check_one(
         }
         return outcome;
     }
-    let location = index.locate(path);
-    let view = index.view(&location);
-    let file = FileContext {
-        module_name: location.name.clone(),
-        is_package: location.is_package,
-        project: &view,
-    };
+    let view = index.view(path);
+    let file = view.file_context();
     let options = RunOptions {
         check: CheckOptions {
             prefilter: false,

@@ -49,8 +49,7 @@ pub struct Checker<'a> {
     stmt_checks: Vec<StmtCheck>,
     diagnostics: Vec<Diagnostic>,
     receivers: Vec<ReceiverExplanation>,
-    depth: usize,
-    max_depth: usize,
+    nesting: Nesting,
     inference_depth: usize,
     types: Option<TypeState<'a>>,
 }
@@ -287,14 +286,7 @@ impl<'a> Checker<'a> {
     }
 
     fn nested<F: FnOnce(&mut Self)>(&mut self, walk: F) {
-        self.depth += 1;
-        self.max_depth = self.max_depth.max(self.depth);
-        if self.depth > UNCHECKED_DEPTH {
-            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || walk(self));
-        } else {
-            walk(self);
-        }
-        self.depth -= 1;
+        Nesting::descend(self, |checker| &mut checker.nesting, walk);
     }
 
     fn visit_function(&mut self, function: &'a ast::StmtFunctionDef) {
@@ -424,8 +416,7 @@ pub fn check_module(
         stmt_checks: rules.iter().filter_map(|rule| rule.on_stmt).collect(),
         diagnostics: Vec::new(),
         receivers: Vec::new(),
-        depth: 0,
-        max_depth: 0,
+        nesting: Nesting::default(),
         inference_depth: 0,
         types: None,
     };
@@ -433,40 +424,54 @@ pub fn check_module(
     CheckResult {
         diagnostics: checker.diagnostics,
         receivers: checker.receivers,
-        max_depth: checker.max_depth,
+        max_depth: checker.nesting.max_depth,
+    }
+}
+
+/// How deep a walk is, and how deep it got.
+#[derive(Debug, Default)]
+struct Nesting {
+    depth: usize,
+    max_depth: usize,
+}
+
+impl Nesting {
+    /// Runs `walk` one level deeper; past a shallow depth, on a stack segment allocated on the
+    /// heap, so that pathological nesting cannot overflow the thread's stack.
+    fn descend<V>(visitor: &mut V, nesting: fn(&mut V) -> &mut Nesting, walk: impl FnOnce(&mut V)) {
+        let level = nesting(visitor);
+        level.depth += 1;
+        level.max_depth = level.max_depth.max(level.depth);
+        if level.depth > UNCHECKED_DEPTH {
+            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || walk(visitor));
+        } else {
+            walk(visitor);
+        }
+        nesting(visitor).depth -= 1;
+    }
+}
+
+impl<'a> Visitor<'a> for Nesting {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        Nesting::descend(
+            self,
+            |nesting| nesting,
+            |nesting| visitor::walk_stmt(nesting, stmt),
+        );
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        Nesting::descend(
+            self,
+            |nesting| nesting,
+            |nesting| visitor::walk_expr(nesting, expr),
+        );
     }
 }
 
 /// The nesting depth of a module, for a syntax tree no rule runs on (it did not parse).
 pub fn nesting_depth(suite: &[Stmt]) -> usize {
-    struct Depth {
-        depth: usize,
-        max_depth: usize,
-    }
-    impl Depth {
-        fn nested(&mut self, walk: impl FnOnce(&mut Self)) {
-            self.depth += 1;
-            self.max_depth = self.max_depth.max(self.depth);
-            if self.depth > UNCHECKED_DEPTH {
-                stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || walk(self));
-            } else {
-                walk(self);
-            }
-            self.depth -= 1;
-        }
-    }
-    impl<'a> Visitor<'a> for Depth {
-        fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            self.nested(|depth| visitor::walk_stmt(depth, stmt));
-        }
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            self.nested(|depth| visitor::walk_expr(depth, expr));
-        }
-    }
-    let mut depth = Depth {
-        depth: 0,
-        max_depth: 0,
-    };
-    depth.visit_body(suite);
-    depth.max_depth
+    let mut nesting = Nesting::default();
+    nesting.visit_body(suite);
+    nesting.max_depth
 }

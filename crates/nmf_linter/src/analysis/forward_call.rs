@@ -165,6 +165,20 @@ impl<'a> ForwardCall<'a> {
         let verdict = checker.verdict(&ty);
         (ty, verdict)
     }
+
+    /// What the rules about `forward` calls start from: a call of `forward` outside the
+    /// override chain, with its receiver's type and verdict.
+    pub fn analyze(expr: &'a Expr, checker: &mut Checker<'_>) -> Option<(Self, Ty, Verdict)> {
+        let Expr::Call(call) = expr else {
+            return None;
+        };
+        let forward = Self::find(call, checker)?;
+        if forward.is_override_chain(checker) {
+            return None;
+        }
+        let (ty, verdict) = forward.receiver_verdict(checker);
+        Some((forward, ty, verdict))
+    }
 }
 
 /// The `.` token that precedes an attribute name, across blanks, line breaks and comments.

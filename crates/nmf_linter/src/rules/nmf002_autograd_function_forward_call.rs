@@ -80,16 +80,10 @@ impl Violation for AutogradFunctionForwardCall {
 }
 
 fn check(expr: &Expr, checker: &mut Checker<'_>) {
-    let Expr::Call(call) = expr else {
+    let Some((forward, ty, verdict)) = ForwardCall::analyze(expr, checker) else {
         return;
     };
-    let Some(forward) = ForwardCall::find(call, checker) else {
-        return;
-    };
-    if forward.is_override_chain(checker) {
-        return;
-    }
-    let (ty, verdict) = forward.receiver_verdict(checker);
+    let call = forward.call;
     if verdict != Verdict::AutogradFunction {
         return;
     }

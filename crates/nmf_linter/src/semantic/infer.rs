@@ -646,17 +646,10 @@ fn is_declaration(binding: &Binding) -> bool {
     matches!(binding, Binding::Value(ValueExpr::Declared(_)))
 }
 
-/// What the common methods of a typed `dict` or `list` give: `values()` and `keys()` as lists
-/// of the values and keys, `get()`/`pop()` as one of them. `None` for anything else.
-fn container_method(owner: &Ty, method: &str) -> Option<Ty> {
-    let Ty::Instance(ClassKey::External(name), arguments) = owner else {
-        return None;
-    };
-    let argument = |index: usize| arguments.get(index).cloned().unwrap_or(Ty::Unknown);
-    let list_of =
-        |element: Ty| Ty::Instance(ClassKey::External("builtins.list".into()), vec![element]);
-    let is_mapping = matches!(
-        normalize_typing(name).as_str(),
+/// Classes whose type arguments are `[key, value]`.
+fn is_mapping_class(name: &str) -> bool {
+    matches!(
+        name,
         "builtins.dict"
             | "typing.Dict"
             | "typing.Mapping"
@@ -667,7 +660,19 @@ fn container_method(owner: &Ty, method: &str) -> Option<Ty> {
             | "collections.defaultdict"
             | "collections.abc.Mapping"
             | "collections.abc.MutableMapping"
-    );
+    )
+}
+
+/// What the common methods of a typed `dict` or `list` give: `values()` and `keys()` as lists
+/// of the values and keys, `get()`/`pop()` as one of them. `None` for anything else.
+fn container_method(owner: &Ty, method: &str) -> Option<Ty> {
+    let Ty::Instance(ClassKey::External(name), arguments) = owner else {
+        return None;
+    };
+    let argument = |index: usize| arguments.get(index).cloned().unwrap_or(Ty::Unknown);
+    let list_of =
+        |element: Ty| Ty::Instance(ClassKey::External("builtins.list".into()), vec![element]);
+    let is_mapping = is_mapping_class(&normalize_typing(name));
     let is_list = matches!(
         normalize_typing(name).as_str(),
         "builtins.list" | "typing.List"
@@ -761,16 +766,7 @@ fn element_type(container: &Ty, access: ElementAccess) -> Ty {
                 Ty::Instance(ClassKey::External("builtins.str".into()), Vec::new())
             }
         },
-        "builtins.dict"
-        | "typing.Dict"
-        | "typing.Mapping"
-        | "typing.MutableMapping"
-        | "typing.OrderedDict"
-        | "typing.DefaultDict"
-        | "collections.OrderedDict"
-        | "collections.defaultdict"
-        | "collections.abc.Mapping"
-        | "collections.abc.MutableMapping" => match access {
+        mapping if is_mapping_class(mapping) => match access {
             ElementAccess::Subscript => argument(1),
             ElementAccess::Iteration => argument(0),
         },

@@ -7,7 +7,7 @@
 use ruff_python_ast::name::Name;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextSize};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::semantic::values::{Annotation, ValueExpr};
 
@@ -175,33 +175,14 @@ impl SummaryBuilder {
                     self.collect_instance_attributes(class, function);
                 }
             }
-            Stmt::If(ast::StmtIf {
-                body,
-                elif_else_clauses,
-                ..
-            }) => {
-                self.bind_block(body, scope, kind, depth + 1);
-                for clause in elif_else_clauses {
-                    self.bind_block(&clause.body, scope, kind, depth + 1);
-                }
-            }
-            Stmt::Try(ast::StmtTry {
-                body,
-                handlers,
-                orelse,
-                finalbody,
-                ..
-            }) => {
-                self.bind_block(body, scope, kind, depth + 1);
-                for handler in handlers {
+            Stmt::If(_) | Stmt::While(_) | Stmt::Match(_) => {}
+            Stmt::Try(try_stmt) => {
+                for handler in &try_stmt.handlers {
                     let ast::ExceptHandler::ExceptHandler(handler) = handler;
                     if let Some(name) = &handler.name {
                         bind(scope, &name.id, Binding::Unknown);
                     }
-                    self.bind_block(&handler.body, scope, kind, depth + 1);
                 }
-                self.bind_block(orelse, scope, kind, depth + 1);
-                self.bind_block(finalbody, scope, kind, depth + 1);
             }
             Stmt::With(with) => {
                 for item in &with.items {
@@ -209,24 +190,16 @@ impl SummaryBuilder {
                         bind_target(scope, target, Binding::Unknown);
                     }
                 }
-                self.bind_block(&with.body, scope, kind, depth + 1);
             }
             Stmt::For(for_stmt) => {
                 let element = ValueExpr::Iter(Box::new(ValueExpr::from_expr(&for_stmt.iter)));
                 bind_target(scope, &for_stmt.target, Binding::Value(element));
-                self.bind_block(&for_stmt.body, scope, kind, depth + 1);
-                self.bind_block(&for_stmt.orelse, scope, kind, depth + 1);
-            }
-            Stmt::While(while_stmt) => {
-                self.bind_block(&while_stmt.body, scope, kind, depth + 1);
-                self.bind_block(&while_stmt.orelse, scope, kind, depth + 1);
-            }
-            Stmt::Match(match_stmt) => {
-                for case in &match_stmt.cases {
-                    self.bind_block(&case.body, scope, kind, depth + 1);
-                }
             }
             other => bind_simple_statement(scope, other, &mut self.summary.star_imports),
+        }
+        // Names bound in nested blocks land in the same scope.
+        for block in child_blocks(stmt) {
+            self.bind_block(block, scope, kind, depth + 1);
         }
     }
 
@@ -257,9 +230,25 @@ impl SummaryBuilder {
         }
         let parameters = parameter_annotations(method);
         let mut found = Vec::new();
-        collect_self_assignments(&method.body, self_name, &parameters, &mut found, 0);
+        let mut locals = FxHashSet::default();
+        collect_self_assignments(&method.body, self_name, &mut found, &mut locals, 0);
+        // A method's locals are not visible to other files' inference: a parameter stands for
+        // its annotation, any other local name for an unknown value; only names the method
+        // does not bind refer to the module's.
+        let localise = |value: ValueExpr| -> ValueExpr {
+            let ValueExpr::Name(name) = &value else {
+                return value;
+            };
+            match parameters.get(name) {
+                Some(Some(annotation)) => ValueExpr::Declared(Box::new(annotation.clone())),
+                Some(None) => ValueExpr::Unknown,
+                None if name == self_name || locals.contains(name) => ValueExpr::Unknown,
+                None => value,
+            }
+        };
         if let Some(class) = self.summary.classes.get_mut(class as usize) {
             for (attribute, value) in found {
+                let value = localise(value);
                 class
                     .instance_attributes
                     .entry(attribute)
@@ -267,6 +256,33 @@ impl SummaryBuilder {
                     .push(value);
             }
         }
+    }
+}
+
+/// The statement blocks nested in a compound statement, in source order; a function's or
+/// class's body is a scope of its own and is not one of them.
+fn child_blocks(stmt: &Stmt) -> Vec<&[Stmt]> {
+    match stmt {
+        Stmt::If(if_stmt) => std::iter::once(&if_stmt.body[..])
+            .chain(
+                if_stmt
+                    .elif_else_clauses
+                    .iter()
+                    .map(|clause| &clause.body[..]),
+            )
+            .collect(),
+        Stmt::Try(try_stmt) => std::iter::once(&try_stmt.body[..])
+            .chain(try_stmt.handlers.iter().map(|handler| {
+                let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                &handler.body[..]
+            }))
+            .chain([&try_stmt.orelse[..], &try_stmt.finalbody[..]])
+            .collect(),
+        Stmt::For(for_stmt) => vec![&for_stmt.body, &for_stmt.orelse],
+        Stmt::While(while_stmt) => vec![&while_stmt.body, &while_stmt.orelse],
+        Stmt::With(with) => vec![&with.body],
+        Stmt::Match(match_stmt) => match_stmt.cases.iter().map(|case| &case.body[..]).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -282,13 +298,13 @@ pub(crate) fn bind_target(
 ) {
     match target {
         Expr::Name(name) => bind(scope, &name.id, value),
-        Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
-            for element in elts {
-                bind_target(scope, element, Binding::Unknown);
+        unpacked => {
+            let mut names = FxHashSet::default();
+            target_names(unpacked, &mut names);
+            for name in &names {
+                bind(scope, name, Binding::Unknown);
             }
         }
-        Expr::Starred(starred) => bind_target(scope, &starred.value, Binding::Unknown),
-        _ => {}
     }
 }
 
@@ -438,11 +454,13 @@ fn parameter_annotations(function: &ast::StmtFunctionDef) -> FxHashMap<Name, Opt
     annotations
 }
 
+/// Records `self.x = value`, `self.x: T` and the names the method binds itself, through every
+/// nested block of the method's own body.
 fn collect_self_assignments(
     body: &[Stmt],
     self_name: &Name,
-    parameters: &FxHashMap<Name, Option<Annotation>>,
     found: &mut Vec<(Name, ValueExpr)>,
+    locals: &mut FxHashSet<Name>,
     depth: usize,
 ) {
     if depth > MAX_BLOCK_DEPTH {
@@ -457,25 +475,13 @@ fn collect_self_assignments(
             _ => None,
         }
     };
-    // A method's locals are not visible to other files' inference: a parameter stands for its
-    // annotation, any other local name for an unknown value.
-    let localise = |value: ValueExpr| -> ValueExpr {
-        match value {
-            ValueExpr::Name(ref name) => match parameters.get(name) {
-                Some(Some(annotation)) => ValueExpr::Declared(Box::new(annotation.clone())),
-                Some(None) => ValueExpr::Unknown,
-                None if name == self_name => ValueExpr::Unknown,
-                None => value,
-            },
-            other => other,
-        }
-    };
     for stmt in body {
         match stmt {
             Stmt::Assign(assign) => {
                 for target in &assign.targets {
+                    target_names(target, locals);
                     if let Some(attribute) = self_attribute(target) {
-                        found.push((attribute, localise(ValueExpr::from_expr(&assign.value))));
+                        found.push((attribute, ValueExpr::from_expr(&assign.value)));
                     } else if let Expr::Tuple(tuple) = target {
                         for element in &tuple.elts {
                             if let Some(attribute) = self_attribute(element) {
@@ -486,6 +492,7 @@ fn collect_self_assignments(
                 }
             }
             Stmt::AnnAssign(assign) => {
+                target_names(&assign.target, locals);
                 if let Some(attribute) = self_attribute(&assign.target) {
                     let declared =
                         ValueExpr::Declared(Box::new(Annotation::from_expr(&assign.annotation)));
@@ -493,54 +500,62 @@ fn collect_self_assignments(
                 }
             }
             Stmt::AugAssign(assign) => {
+                target_names(&assign.target, locals);
                 if let Some(attribute) = self_attribute(&assign.target) {
                     found.push((attribute, ValueExpr::Unknown));
                 }
             }
-            Stmt::For(ast::StmtFor { body, orelse, .. })
-            | Stmt::While(ast::StmtWhile { body, orelse, .. }) => {
-                collect_self_assignments(body, self_name, parameters, found, depth + 1);
-                collect_self_assignments(orelse, self_name, parameters, found, depth + 1);
+            Stmt::FunctionDef(ast::StmtFunctionDef { name, .. })
+            | Stmt::ClassDef(ast::StmtClassDef { name, .. }) => {
+                locals.insert(name.id.clone());
             }
-            Stmt::If(ast::StmtIf {
-                body,
-                elif_else_clauses,
-                ..
-            }) => {
-                collect_self_assignments(body, self_name, parameters, found, depth + 1);
-                for clause in elif_else_clauses {
-                    collect_self_assignments(&clause.body, self_name, parameters, found, depth + 1);
+            Stmt::Import(ast::StmtImport { names, .. })
+            | Stmt::ImportFrom(ast::StmtImportFrom { names, .. }) => {
+                for alias in names {
+                    let bound = alias.asname.as_ref().unwrap_or(&alias.name).id.as_str();
+                    locals.insert(Name::new(bound.split('.').next().unwrap_or(bound)));
                 }
             }
-            Stmt::With(ast::StmtWith { body, .. }) => {
-                collect_self_assignments(body, self_name, parameters, found, depth + 1);
-            }
-            Stmt::Try(ast::StmtTry {
-                body,
-                handlers,
-                orelse,
-                finalbody,
-                ..
-            }) => {
-                for block in [body, orelse, finalbody] {
-                    collect_self_assignments(block, self_name, parameters, found, depth + 1);
+            compound => {
+                match compound {
+                    Stmt::For(for_stmt) => target_names(&for_stmt.target, locals),
+                    Stmt::With(with) => {
+                        for item in &with.items {
+                            if let Some(target) = &item.optional_vars {
+                                target_names(target, locals);
+                            }
+                        }
+                    }
+                    Stmt::Try(try_stmt) => {
+                        for handler in &try_stmt.handlers {
+                            let ast::ExceptHandler::ExceptHandler(handler) = handler;
+                            if let Some(name) = &handler.name {
+                                locals.insert(name.id.clone());
+                            }
+                        }
+                    }
+                    _ => {}
                 }
-                for handler in handlers {
-                    let ast::ExceptHandler::ExceptHandler(handler) = handler;
-                    collect_self_assignments(
-                        &handler.body,
-                        self_name,
-                        parameters,
-                        found,
-                        depth + 1,
-                    );
-                }
-            }
-            Stmt::Match(match_stmt) => {
-                for case in &match_stmt.cases {
-                    collect_self_assignments(&case.body, self_name, parameters, found, depth + 1);
+                for block in child_blocks(compound) {
+                    collect_self_assignments(block, self_name, found, locals, depth + 1);
                 }
             }
+        }
+    }
+}
+
+/// The names an assignment target binds, however deeply it unpacks.
+fn target_names(target: &Expr, names: &mut FxHashSet<Name>) {
+    let mut pending = vec![target];
+    while let Some(target) = pending.pop() {
+        match target {
+            Expr::Name(name) => {
+                names.insert(name.id.clone());
+            }
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+                pending.extend(elts.iter());
+            }
+            Expr::Starred(starred) => pending.push(&starred.value),
             _ => {}
         }
     }
@@ -583,6 +598,9 @@ mod tests {
                  def __init__(self, layer: 'Layer', n):\n        \
                      self.layer = layer\n        \
                      self.n = n\n        \
+                     helper = make()\n        \
+                     self.helper = helper\n        \
+                     self.glob = GLOBAL\n        \
                      if n:\n            \
                          self.extra = Extra()\n",
             "pkg.a",
@@ -600,6 +618,12 @@ mod tests {
             )))]
         );
         assert_eq!(class.instance_attributes["n"], [ValueExpr::Unknown]);
+        // A local of the method is not the module-level name it may shadow.
+        assert_eq!(class.instance_attributes["helper"], [ValueExpr::Unknown]);
+        assert_eq!(
+            class.instance_attributes["glob"],
+            [ValueExpr::Name(Name::new("GLOBAL"))]
+        );
         assert_eq!(
             class.instance_attributes["extra"],
             [ValueExpr::Call(Box::new(ValueExpr::Name(Name::new(
