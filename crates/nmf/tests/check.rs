@@ -4,17 +4,8 @@ mod common;
 
 use common::{NMF001, Tree};
 
-const README_EXAMPLE: &str = "import torch.nn as nn
-
-class MyModel(nn.Module):
-    def forward(self, x):
-        return x * 2
-
-model = MyModel()
-
-model.forward(x)   # NMF001 — flagged
-model(x)           # OK
-";
+/// The original plugin's README example, as shipped in `resources/example.py`.
+const README_EXAMPLE: &str = include_str!("../../../resources/example.py");
 
 #[test]
 fn the_readme_example_prints_exactly_the_flake8_line() {
