@@ -109,7 +109,7 @@ impl SettingsResolver {
     /// The settings for the run as a whole (output format, fix mode): those of the working
     /// folder, as ruff takes them.
     pub fn global(&self) -> Result<Arc<Settings>, ConfigError> {
-        self.for_folder(&self.working_dir.clone())
+        self.for_folder(&self.working_dir)
     }
 
     /// The settings of a file (absolute path).
