@@ -58,7 +58,6 @@ pub fn check_text(
         return FileDiagnostics::default();
     }
     let parsed = parse_unchecked_source(source, PySourceType::Python);
-    let locator = SourceLocator::new(source);
     let mut receivers = Vec::new();
     let (mut diagnostics, max_depth) = match parsed.errors().first() {
         Some(error) => {
@@ -79,6 +78,7 @@ pub fn check_text(
         }
     };
     if options.respect_noqa && !diagnostics.is_empty() {
+        let locator = SourceLocator::new(source);
         let lines = if diagnostics.iter().any(Diagnostic::is_error) {
             NoqaLines::physical(&locator)
         } else {

@@ -441,9 +441,17 @@ struct FileOutcome {
 impl FileOutcome {
     /// The findings (and, with `--show-receivers`, the receivers) of the file's final text.
     fn report(&mut self, checked: FileDiagnostics, text: &str, options: RunOptions) {
-        self.messages = messages(&checked.diagnostics, text, &self.display, options);
-        if options.receivers && !checked.receivers.is_empty() {
-            let locator = SourceLocator::new(text);
+        let wants_receivers = options.receivers && !checked.receivers.is_empty();
+        if checked.diagnostics.is_empty() && !wants_receivers {
+            return;
+        }
+        let locator = SourceLocator::new(text);
+        self.messages = checked
+            .diagnostics
+            .iter()
+            .map(|diagnostic| to_message(diagnostic, &self.display, &locator, options))
+            .collect();
+        if wants_receivers {
             self.receivers = checked
                 .receivers
                 .into_iter()
@@ -541,29 +549,31 @@ fn check_one(
     let mut final_text: &str = &source.text;
     let mut final_is_fixed = false;
     if let Some(new_text) = &fixed.fixed_text {
-        match (options.fix, destination) {
+        let took_effect = match (options.fix, destination) {
             (FixMode::Diff, _) => {
                 outcome.diff = Some(unified_diff(display, &source.text, new_text));
-                outcome.fixed.clone_from(&fixed.fixed);
+                true
             }
-            (FixMode::Apply, Destination::Stdout) => {
-                final_text = new_text;
-                final_is_fixed = true;
-                outcome.fixed.clone_from(&fixed.fixed);
-            }
+            (FixMode::Apply, Destination::Stdout) => true,
             (FixMode::Apply, Destination::File(path)) => {
                 match write_atomically(path, source, new_text) {
-                    Ok(()) => {
-                        final_text = new_text;
-                        final_is_fixed = true;
-                        outcome.fixed.clone_from(&fixed.fixed);
+                    Ok(()) => true,
+                    Err(error) => {
+                        outcome.errors.push(format!(
+                            "{display}: could not write the fixes: {error}; the file was left unchanged"
+                        ));
+                        false
                     }
-                    Err(error) => outcome.errors.push(format!(
-                        "{display}: could not write the fixes: {error}; the file was left unchanged"
-                    )),
                 }
             }
-            (FixMode::Off, _) => {}
+            (FixMode::Off, _) => false,
+        };
+        if took_effect {
+            outcome.fixed.clone_from(&fixed.fixed);
+            if options.fix == FixMode::Apply {
+                final_text = new_text;
+                final_is_fixed = true;
+            }
         }
     }
     if destination_is_stdout_fix(destination, options) {
@@ -580,22 +590,6 @@ fn check_one(
 
 fn destination_is_stdout_fix(destination: Destination<'_>, options: RunOptions) -> bool {
     matches!(destination, Destination::Stdout) && options.fix == FixMode::Apply
-}
-
-fn messages(
-    diagnostics: &[Diagnostic],
-    text: &str,
-    display: &str,
-    options: RunOptions,
-) -> Vec<Message> {
-    if diagnostics.is_empty() {
-        return Vec::new();
-    }
-    let locator = SourceLocator::new(text);
-    diagnostics
-        .iter()
-        .map(|diagnostic| to_message(diagnostic, display, &locator, options))
-        .collect()
 }
 
 fn to_message(

@@ -134,7 +134,8 @@ pub type LocalScopes<'s> = [&'s FxHashMap<Name, Vec<Binding>>];
 pub struct TypeResolver<'p> {
     project: &'p dyn ProjectModules,
     module: Arc<ModuleSummary>,
-    verdicts: FxHashMap<(usize, ClassId, Option<Arc<str>>), Verdict>,
+    /// Verdicts of project classes, by module summary and class.
+    verdicts: FxHashMap<(usize, ClassId), Verdict>,
     in_progress: FxHashSet<(usize, ClassId)>,
 }
 
@@ -207,74 +208,69 @@ impl<'p> TypeResolver<'p> {
 
     /// Whether instances of `class` are `nn.Module`s, following every base.
     pub fn class_verdict(&mut self, class: &ClassKey) -> Verdict {
-        let (module_id, class_id, external) = class.identity();
-        let memo_key = (module_id, class_id, external.map(Arc::from));
-        if let Some(verdict) = self.verdicts.get(&memo_key) {
+        let ClassKey::Project(module, id) = class else {
+            return external_class_verdict(&class.qualified_name());
+        };
+        let key = (Arc::as_ptr(module) as usize, *id);
+        if let Some(verdict) = self.verdicts.get(&key) {
             return *verdict;
         }
-        let verdict = match class {
-            ClassKey::External(name) => external_class_verdict(name),
-            // A checkout of torch itself: its own root classes keep their known meaning.
-            ClassKey::Project(..)
-                if class.qualified_name().starts_with("torch.")
-                    && external_class_verdict(&class.qualified_name()) != Verdict::Unknown =>
-            {
-                external_class_verdict(&class.qualified_name())
-            }
-            ClassKey::Project(module, id) => {
-                // Real hierarchies are a few dozen classes deep; a generated chain of thousands
-                // is not worth the stack.
-                if self.in_progress.len() > MAX_HIERARCHY_DEPTH {
-                    return Verdict::Unknown;
-                }
-                if !self.in_progress.insert((module_id, *id)) {
-                    // A cycle in the bases: Python would refuse the class; we know nothing.
-                    return Verdict::Unknown;
-                }
-                let verdict = self.project_class_verdict(module, *id);
-                self.in_progress.remove(&(module_id, *id));
-                verdict
-            }
+        // A checkout of torch itself: its own root classes keep their known meaning.
+        let qualified = class.qualified_name();
+        let known = if qualified.starts_with("torch.") {
+            external_class_verdict(&qualified)
+        } else {
+            Verdict::Unknown
         };
-        self.verdicts.insert(memo_key, verdict);
+        let verdict = if known != Verdict::Unknown {
+            known
+        } else {
+            // Real hierarchies are a few dozen classes deep; a generated chain of thousands is
+            // not worth the stack.
+            if self.in_progress.len() > MAX_HIERARCHY_DEPTH {
+                return Verdict::Unknown;
+            }
+            if !self.in_progress.insert(key) {
+                // A cycle in the bases: Python would refuse the class; we know nothing.
+                return Verdict::Unknown;
+            }
+            let verdict = self.project_class_verdict(module, *id);
+            self.in_progress.remove(&key);
+            verdict
+        };
+        self.verdicts.insert(key, verdict);
         verdict
     }
 
+    /// A class is a module when one base is; otherwise unknown when one base is unknown, and so
+    /// on: the most dangerous verdict of its bases (`object`, the implicit base, is none).
     fn project_class_verdict(&mut self, module: &Arc<ModuleSummary>, id: ClassId) -> Verdict {
         let Some(class) = module.class(id) else {
             return Verdict::Unknown;
         };
-        let bases = class.bases.clone();
         let context = Context {
             module,
             locals: &[],
         };
         let mut verdict = Verdict::NotModule;
-        for base in &bases {
-            let base_verdict = match self.eval(context, base, 0) {
-                Ty::Class(base_class) => self.class_verdict(&base_class),
-                Ty::External(name) => external_class_verdict(&name),
-                Ty::Union(members) => members
-                    .iter()
-                    .map(|member| match member {
-                        Ty::Class(base_class) => self.class_verdict(base_class),
-                        Ty::External(name) => external_class_verdict(name),
-                        _ => Verdict::Unknown,
-                    })
-                    .fold(Verdict::NotModule, Verdict::either),
-                _ => Verdict::Unknown,
-            };
-            // One module base makes a module, whatever the others are.
-            verdict = match (verdict, base_verdict) {
-                (Verdict::Module, _) | (_, Verdict::Module) => Verdict::Module,
-                (Verdict::Unknown, _) | (_, Verdict::Unknown) => Verdict::Unknown,
-                (Verdict::AutogradFunction, _) | (_, Verdict::AutogradFunction) => {
-                    Verdict::AutogradFunction
-                }
-                _ => Verdict::NotModule,
-            };
+        for base in &class.bases.clone() {
+            let base = self.eval(context, base, 0);
+            verdict = verdict.either(self.base_verdict(&base));
         }
         verdict
+    }
+
+    /// The verdict of what a base-class expression evaluated to: a class, or one of several.
+    fn base_verdict(&mut self, base: &Ty) -> Verdict {
+        match base {
+            Ty::Class(class) => self.class_verdict(class),
+            Ty::External(name) => external_class_verdict(name),
+            Ty::Union(members) => members
+                .iter()
+                .map(|member| self.base_verdict(member))
+                .fold(Verdict::NotModule, Verdict::either),
+            _ => Verdict::Unknown,
+        }
     }
 
     fn eval(&mut self, context: Context<'_>, value: &ValueExpr, depth: usize) -> Ty {
