@@ -12,8 +12,14 @@ use std::sync::Arc;
 use ruff_python_ast::name::Name;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::semantic::summary::{Binding, ClassId, FunctionSummary, ModuleSummary};
+use crate::semantic::known::{
+    BUILTINS, TypingForm, external_defines_nothing_named, is_known_class, is_mapping_class,
+    normalize_typing, typing_form,
+};
+use crate::semantic::summary::{Binding, ClassId, FunctionSummary, ModuleId, ModuleSummary};
 use crate::semantic::values::{Annotation, ValueExpr};
+
+pub use crate::semantic::known::external_class_verdict;
 
 /// Gives the summaries of the project's other files, by absolute module name.
 ///
@@ -42,10 +48,13 @@ pub enum ClassKey {
 }
 
 impl ClassKey {
-    fn identity(&self) -> (usize, ClassId, Option<&str>) {
+    /// What makes two keys the same class: the name outside the project; the summary's id
+    /// and the class's index inside it (a reloaded summary gets a new id, so a memo entry of
+    /// the old one can never be mistaken for it).
+    fn identity(&self) -> (ModuleId, ClassId, Option<&str>) {
         match self {
-            ClassKey::External(name) => (0, 0, Some(name)),
-            ClassKey::Project(module, id) => (Arc::as_ptr(module) as usize, *id, None),
+            ClassKey::External(name) => (ModuleId::NONE, 0, Some(name)),
+            ClassKey::Project(module, id) => (module.id, *id, None),
         }
     }
 
@@ -135,8 +144,8 @@ pub struct TypeResolver<'p> {
     project: &'p dyn ProjectModules,
     module: Arc<ModuleSummary>,
     /// Verdicts of project classes, by module summary and class.
-    verdicts: FxHashMap<(usize, ClassId), Verdict>,
-    in_progress: FxHashSet<(usize, ClassId)>,
+    verdicts: FxHashMap<(ModuleId, ClassId), Verdict>,
+    in_progress: FxHashSet<(ModuleId, ClassId)>,
 }
 
 /// Where an expression is evaluated: a module, plus the checked file's local scopes.
@@ -211,7 +220,7 @@ impl<'p> TypeResolver<'p> {
         let ClassKey::Project(module, id) = class else {
             return external_class_verdict(&class.qualified_name());
         };
-        let key = (Arc::as_ptr(module) as usize, *id);
+        let key = (module.id, *id);
         if let Some(verdict) = self.verdicts.get(&key) {
             return *verdict;
         }
@@ -475,13 +484,13 @@ impl<'p> TypeResolver<'p> {
         let mut declared = Vec::new();
         let mut opaque = false;
         let mut pending = vec![(module.clone(), id)];
-        let mut visited: FxHashSet<(usize, ClassId)> = FxHashSet::default();
+        let mut visited: FxHashSet<(ModuleId, ClassId)> = FxHashSet::default();
         while let Some((module, id)) = pending.pop() {
             if visited.len() >= MAX_CLASSES || depth > MAX_EVAL_DEPTH {
                 opaque = true;
                 break;
             }
-            if !visited.insert((Arc::as_ptr(&module) as usize, id)) {
+            if !visited.insert((module.id, id)) {
                 continue;
             }
             let Some(class) = module.class(id) else {
@@ -642,23 +651,6 @@ fn is_declaration(binding: &Binding) -> bool {
     matches!(binding, Binding::Value(ValueExpr::Declared(_)))
 }
 
-/// Classes whose type arguments are `[key, value]`.
-fn is_mapping_class(name: &str) -> bool {
-    matches!(
-        name,
-        "builtins.dict"
-            | "typing.Dict"
-            | "typing.Mapping"
-            | "typing.MutableMapping"
-            | "typing.OrderedDict"
-            | "typing.DefaultDict"
-            | "collections.OrderedDict"
-            | "collections.defaultdict"
-            | "collections.abc.Mapping"
-            | "collections.abc.MutableMapping"
-    )
-}
-
 /// What the common methods of a typed `dict` or `list` give: `values()` and `keys()` as lists
 /// of the values and keys, `get()`/`pop()` as one of them. `None` for anything else.
 fn container_method(owner: &Ty, method: &str) -> Option<Ty> {
@@ -790,434 +782,6 @@ fn element_type(container: &Ty, access: ElementAccess) -> Ty {
             _ => Ty::Unknown,
         },
         _ => Ty::Unknown,
-    }
-}
-
-enum TypingForm {
-    Optional,
-    Union,
-    /// `Annotated[T, ...]`, `ClassVar[T]`, `Final[T]`: the type is the first argument.
-    Wrapper,
-    /// `type[C]`, `Type[C]`: the class object.
-    TypeOf,
-    /// `Literal[...]`, `Callable[...]`: nothing we can use.
-    Opaque,
-}
-
-fn typing_form(name: &str) -> Option<TypingForm> {
-    match normalize_typing(name).as_str() {
-        "typing.Optional" => Some(TypingForm::Optional),
-        "typing.Union" => Some(TypingForm::Union),
-        "typing.Annotated" | "typing.ClassVar" | "typing.Final" | "typing.Required"
-        | "typing.NotRequired" | "typing.ReadOnly" => Some(TypingForm::Wrapper),
-        "typing.Type" | "builtins.type" => Some(TypingForm::TypeOf),
-        "typing.Literal" | "typing.Callable" | "collections.abc.Callable" | "typing.Any" => {
-            Some(TypingForm::Opaque)
-        }
-        _ => None,
-    }
-}
-
-fn normalize_typing(name: &str) -> String {
-    match name.strip_prefix("typing_extensions.") {
-        Some(rest) => format!("typing.{rest}"),
-        None => name.to_string(),
-    }
-}
-
-/// Classes of the standard library and of `torch` that nmf knows by name.
-fn is_known_class(name: &str) -> bool {
-    external_class_verdict(name) != Verdict::Unknown
-}
-
-/// The names Python's `builtins` module defines that code refers to as classes or functions.
-const BUILTINS: &[&str] = &[
-    "ArithmeticError",
-    "AssertionError",
-    "AttributeError",
-    "BaseException",
-    "BufferError",
-    "EOFError",
-    "Ellipsis",
-    "Exception",
-    "FileNotFoundError",
-    "ImportError",
-    "IndexError",
-    "KeyError",
-    "LookupError",
-    "MemoryError",
-    "NameError",
-    "NotImplemented",
-    "NotImplementedError",
-    "OSError",
-    "OverflowError",
-    "RecursionError",
-    "RuntimeError",
-    "StopIteration",
-    "TypeError",
-    "ValueError",
-    "ZeroDivisionError",
-    "abs",
-    "all",
-    "any",
-    "bool",
-    "bytearray",
-    "bytes",
-    "callable",
-    "classmethod",
-    "complex",
-    "dict",
-    "dir",
-    "enumerate",
-    "filter",
-    "float",
-    "frozenset",
-    "getattr",
-    "hasattr",
-    "hash",
-    "id",
-    "int",
-    "isinstance",
-    "issubclass",
-    "iter",
-    "len",
-    "list",
-    "map",
-    "max",
-    "min",
-    "next",
-    "object",
-    "open",
-    "print",
-    "property",
-    "range",
-    "repr",
-    "reversed",
-    "round",
-    "set",
-    "setattr",
-    "slice",
-    "sorted",
-    "staticmethod",
-    "str",
-    "sum",
-    "super",
-    "tuple",
-    "type",
-    "vars",
-    "zip",
-];
-
-/// Every class of `torch.nn` that subclasses `nn.Module` (torch.nn.modules `__all__`).
-const TORCH_NN_MODULES: &[&str] = &[
-    "Module",
-    "Identity",
-    "Linear",
-    "Conv1d",
-    "Conv2d",
-    "Conv3d",
-    "ConvTranspose1d",
-    "ConvTranspose2d",
-    "ConvTranspose3d",
-    "Threshold",
-    "ReLU",
-    "Hardtanh",
-    "ReLU6",
-    "Sigmoid",
-    "Tanh",
-    "Softmax",
-    "Softmax2d",
-    "LogSoftmax",
-    "ELU",
-    "SELU",
-    "CELU",
-    "GLU",
-    "GELU",
-    "Hardshrink",
-    "LeakyReLU",
-    "LogSigmoid",
-    "Softplus",
-    "Softshrink",
-    "MultiheadAttention",
-    "PReLU",
-    "Softsign",
-    "Softmin",
-    "Tanhshrink",
-    "RReLU",
-    "L1Loss",
-    "NLLLoss",
-    "KLDivLoss",
-    "MSELoss",
-    "BCELoss",
-    "BCEWithLogitsLoss",
-    "NLLLoss2d",
-    "PoissonNLLLoss",
-    "CosineEmbeddingLoss",
-    "CTCLoss",
-    "HingeEmbeddingLoss",
-    "MarginRankingLoss",
-    "MultiLabelMarginLoss",
-    "MultiLabelSoftMarginLoss",
-    "MultiMarginLoss",
-    "SmoothL1Loss",
-    "GaussianNLLLoss",
-    "HuberLoss",
-    "SoftMarginLoss",
-    "CrossEntropyLoss",
-    "Container",
-    "Sequential",
-    "ModuleList",
-    "ModuleDict",
-    "ParameterList",
-    "ParameterDict",
-    "AvgPool1d",
-    "AvgPool2d",
-    "AvgPool3d",
-    "MaxPool1d",
-    "MaxPool2d",
-    "MaxPool3d",
-    "MaxUnpool1d",
-    "MaxUnpool2d",
-    "MaxUnpool3d",
-    "FractionalMaxPool2d",
-    "FractionalMaxPool3d",
-    "LPPool1d",
-    "LPPool2d",
-    "LPPool3d",
-    "LocalResponseNorm",
-    "BatchNorm1d",
-    "BatchNorm2d",
-    "BatchNorm3d",
-    "InstanceNorm1d",
-    "InstanceNorm2d",
-    "InstanceNorm3d",
-    "LayerNorm",
-    "GroupNorm",
-    "SyncBatchNorm",
-    "Dropout",
-    "Dropout1d",
-    "Dropout2d",
-    "Dropout3d",
-    "AlphaDropout",
-    "FeatureAlphaDropout",
-    "ReflectionPad1d",
-    "ReflectionPad2d",
-    "ReflectionPad3d",
-    "ReplicationPad2d",
-    "ReplicationPad1d",
-    "ReplicationPad3d",
-    "CrossMapLRN2d",
-    "Embedding",
-    "EmbeddingBag",
-    "RNNBase",
-    "RNN",
-    "LSTM",
-    "GRU",
-    "RNNCellBase",
-    "RNNCell",
-    "LSTMCell",
-    "GRUCell",
-    "PixelShuffle",
-    "PixelUnshuffle",
-    "Upsample",
-    "UpsamplingNearest2d",
-    "UpsamplingBilinear2d",
-    "PairwiseDistance",
-    "AdaptiveMaxPool1d",
-    "AdaptiveMaxPool2d",
-    "AdaptiveMaxPool3d",
-    "AdaptiveAvgPool1d",
-    "AdaptiveAvgPool2d",
-    "AdaptiveAvgPool3d",
-    "TripletMarginLoss",
-    "ZeroPad1d",
-    "ZeroPad2d",
-    "ZeroPad3d",
-    "ConstantPad1d",
-    "ConstantPad2d",
-    "ConstantPad3d",
-    "Bilinear",
-    "CosineSimilarity",
-    "Unflatten",
-    "Unfold",
-    "Fold",
-    "AdaptiveLogSoftmaxWithLoss",
-    "TransformerEncoder",
-    "TransformerDecoder",
-    "TransformerEncoderLayer",
-    "TransformerDecoderLayer",
-    "Transformer",
-    "LazyLinear",
-    "LazyConv1d",
-    "LazyConv2d",
-    "LazyConv3d",
-    "LazyConvTranspose1d",
-    "LazyConvTranspose2d",
-    "LazyConvTranspose3d",
-    "LazyBatchNorm1d",
-    "LazyBatchNorm2d",
-    "LazyBatchNorm3d",
-    "LazyInstanceNorm1d",
-    "LazyInstanceNorm2d",
-    "LazyInstanceNorm3d",
-    "Flatten",
-    "Hardsigmoid",
-    "Hardswish",
-    "SiLU",
-    "Mish",
-    "TripletMarginWithDistanceLoss",
-    "ChannelShuffle",
-    "CircularPad1d",
-    "CircularPad2d",
-    "CircularPad3d",
-    "RMSNorm",
-    "DataParallel",
-];
-
-/// The attributes `torch.nn.Module.__init__` sets on every module.
-const MODULE_ATTRIBUTES: &[&str] = &[
-    "training",
-    "call_super_init",
-    "dump_patches",
-    "T_destination",
-    "_parameters",
-    "_buffers",
-    "_non_persistent_buffers_set",
-    "_backward_pre_hooks",
-    "_backward_hooks",
-    "_is_full_backward_hook",
-    "_forward_hooks",
-    "_forward_hooks_with_kwargs",
-    "_forward_hooks_always_called",
-    "_forward_pre_hooks",
-    "_forward_pre_hooks_with_kwargs",
-    "_state_dict_hooks",
-    "_state_dict_pre_hooks",
-    "_load_state_dict_pre_hooks",
-    "_load_state_dict_post_hooks",
-    "_modules",
-    "_compiled_call_impl",
-    "_version",
-];
-
-/// Whether instances or subclasses of the outside class `name` get nothing called `attribute`
-/// from it: true for `object`, the typing and collection bases, and `torch.nn.Module` outside
-/// the attributes its `__init__` sets. Other classes (`nn.MultiheadAttention` has an
-/// `out_proj`) may define anything.
-fn external_defines_nothing_named(name: &str, attribute: &str) -> bool {
-    match normalize_typing(name).as_str() {
-        "torch.nn.Module" | "torch.nn.modules.module.Module" => {
-            !MODULE_ATTRIBUTES.contains(&attribute)
-        }
-        "torch.autograd.Function" | "torch.autograd.function.Function" => true,
-        other => {
-            other.starts_with("builtins.")
-                || other.starts_with("typing.")
-                || other.starts_with("abc.")
-                || other.starts_with("enum.")
-                || other.starts_with("collections.")
-        }
-    }
-}
-
-/// What nmf knows about a class outside the project, by qualified name.
-pub fn external_class_verdict(name: &str) -> Verdict {
-    let name = normalize_typing(name);
-    let name = name.as_str();
-    if name.starts_with("torch.classes.") {
-        // TorchScript custom classes (`torch.classes.ns.Cls()`) are C++ objects, not modules.
-        return Verdict::NotModule;
-    }
-    if let Some(rest) = name.strip_prefix("torch.nn.") {
-        // `torch.nn.Linear`, `torch.nn.modules.linear.Linear`, `torch.nn.parallel.X`.
-        let last = rest.rsplit('.').next().unwrap_or(rest);
-        let is_module_path =
-            !rest.contains('.') || rest.starts_with("modules.") || rest.starts_with("parallel.");
-        if is_module_path && TORCH_NN_MODULES.contains(&last) {
-            return Verdict::Module;
-        }
-        if matches!(
-            rest,
-            "parallel.DistributedDataParallel" | "parallel.distributed.DistributedDataParallel"
-        ) {
-            return Verdict::Module;
-        }
-        if matches!(
-            rest,
-            "Parameter" | "parameter.Parameter" | "Buffer" | "parameter.Buffer"
-        ) {
-            return Verdict::NotModule;
-        }
-        return Verdict::Unknown;
-    }
-    match name {
-        "torch.autograd.Function"
-        | "torch.autograd.function.Function"
-        | "torch.autograd.function.InplaceFunction"
-        | "torch.autograd.function.NestedIOFunction" => Verdict::AutogradFunction,
-        "torch.jit.ScriptModule"
-        | "torch.jit.RecursiveScriptModule"
-        | "torch.distributed.fsdp.FullyShardedDataParallel"
-        | "torch.distributed.fsdp.fully_sharded_data_parallel.FullyShardedDataParallel"
-        | "torch.ao.nn.quantized.Linear" => Verdict::Module,
-        "torch.Tensor" => Verdict::NotModule,
-        "builtins.object"
-        | "builtins.int"
-        | "builtins.float"
-        | "builtins.complex"
-        | "builtins.bool"
-        | "builtins.str"
-        | "builtins.bytes"
-        | "builtins.bytearray"
-        | "builtins.list"
-        | "builtins.tuple"
-        | "builtins.dict"
-        | "builtins.set"
-        | "builtins.frozenset"
-        | "builtins.Exception"
-        | "builtins.BaseException"
-        | "builtins.ValueError"
-        | "builtins.TypeError"
-        | "builtins.RuntimeError"
-        | "builtins.KeyError"
-        | "builtins.NotImplementedError"
-        | "abc.ABC"
-        | "typing.Protocol"
-        | "typing.Generic"
-        | "typing.NamedTuple"
-        | "typing.TypedDict"
-        | "typing.Dict"
-        | "typing.List"
-        | "typing.Set"
-        | "typing.FrozenSet"
-        | "typing.Tuple"
-        | "typing.Mapping"
-        | "typing.MutableMapping"
-        | "typing.Sequence"
-        | "typing.MutableSequence"
-        | "typing.Iterable"
-        | "typing.Iterator"
-        | "typing.Collection"
-        | "typing.Deque"
-        | "typing.DefaultDict"
-        | "typing.OrderedDict"
-        | "collections.OrderedDict"
-        | "collections.defaultdict"
-        | "collections.deque"
-        | "collections.UserDict"
-        | "collections.abc.Mapping"
-        | "collections.abc.MutableMapping"
-        | "collections.abc.Sequence"
-        | "collections.abc.MutableSequence"
-        | "collections.abc.Iterable"
-        | "collections.abc.Iterator"
-        | "collections.abc.Collection"
-        | "enum.Enum"
-        | "enum.IntEnum"
-        | "enum.StrEnum"
-        | "enum.Flag"
-        | "enum.IntFlag" => Verdict::NotModule,
-        _ => Verdict::Unknown,
     }
 }
 

@@ -5,14 +5,13 @@
 //! mistaken for a module-level one of the same spelling.
 
 use ruff_python_ast::name::Name;
-use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::{self as ast, Expr, Pattern, Stmt};
+use ruff_python_ast::{self as ast, Expr};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::semantic::summary::{
-    Binding, ClassId, bind_simple_statement, bind_target, first_parameter, function_summary,
-    is_classmethod, is_staticmethod,
+use crate::semantic::bindings::{
+    BindingSink, first_parameter, is_classmethod, is_staticmethod, parameters, walk_bindings,
 };
+use crate::semantic::summary::{Binding, ClassId};
 use crate::semantic::values::{Annotation, ValueExpr};
 
 pub type BindingTable = FxHashMap<Name, Vec<Binding>>;
@@ -23,57 +22,36 @@ pub fn function_bindings(
     function: &ast::StmtFunctionDef,
     method_of: Option<ClassId>,
 ) -> BindingTable {
-    let mut table = BindingTable::default();
-    let parameters = &function.parameters;
+    let mut sink = TableSink::default();
     let self_parameter = method_of
         .filter(|_| !is_staticmethod(function))
         .and_then(|class| first_parameter(function).map(|name| (name, class)));
-    for parameter in parameters
-        .posonlyargs
-        .iter()
-        .chain(&parameters.args)
-        .chain(&parameters.kwonlyargs)
-    {
-        let name = &parameter.parameter.name.id;
-        let binding = match (self_parameter, &parameter.parameter.annotation) {
-            (Some((self_name, class)), _) if self_name == name => Binding::SelfParameter {
-                class,
-                is_class: is_classmethod(function),
-            },
-            (_, Some(annotation)) => Binding::Value(ValueExpr::Declared(Box::new(
-                Annotation::from_expr(annotation),
-            ))),
-            (_, None) => Binding::Unknown,
+    for parameter in parameters(function) {
+        let binding = match (self_parameter, parameter.annotation) {
+            (Some((self_name, class)), _) if self_name == parameter.name => {
+                Binding::SelfParameter {
+                    class,
+                    is_class: is_classmethod(function),
+                }
+            }
+            (_, Some(annotation)) if !parameter.variadic => Binding::Value(ValueExpr::Declared(
+                Box::new(Annotation::from_expr(annotation)),
+            )),
+            _ => Binding::Unknown,
         };
-        table.entry(name.clone()).or_default().push(binding);
+        sink.bind(parameter.name, binding);
     }
-    for parameter in [&parameters.vararg, &parameters.kwarg]
-        .into_iter()
-        .flatten()
-    {
-        table
-            .entry(parameter.name.id.clone())
-            .or_default()
-            .push(Binding::Unknown);
-    }
-    let mut collector = Collector {
-        table,
-        declared_outside: FxHashSet::default(),
-        star_imports: Vec::new(),
-    };
-    for stmt in &function.body {
-        collector.visit_stmt(stmt);
-    }
-    let Collector {
+    walk_bindings(&function.body, &mut sink);
+    let TableSink {
         mut table,
         declared_outside,
-        star_imports,
-    } = collector;
+        has_star_import,
+    } = sink;
     // `global x` / `nonlocal x`: assignments here bind the outer name; look it up outside.
     for name in declared_outside {
         table.remove(&name);
     }
-    if !star_imports.is_empty() {
+    if has_star_import {
         // `from m import *` in a function is a syntax error in Python 3; nothing to trust.
         table.clear();
     }
@@ -85,9 +63,38 @@ pub fn comprehension_bindings(generators: &[ast::Comprehension]) -> BindingTable
     let mut table = BindingTable::default();
     for generator in generators {
         let element = ValueExpr::Iter(Box::new(ValueExpr::from_expr(&generator.iter)));
-        bind_target(&mut table, &generator.target, Binding::Value(element));
+        match &generator.target {
+            Expr::Name(name) => table
+                .entry(name.id.clone())
+                .or_default()
+                .push(Binding::Value(element)),
+            unpacked => {
+                let mut names = FxHashSet::default();
+                target_names(unpacked, &mut names);
+                for name in names {
+                    table.entry(name).or_default().push(Binding::Unknown);
+                }
+            }
+        }
     }
     table
+}
+
+/// The names an assignment target binds, however deeply it unpacks.
+fn target_names(target: &Expr, names: &mut FxHashSet<Name>) {
+    let mut pending = vec![target];
+    while let Some(target) = pending.pop() {
+        match target {
+            Expr::Name(name) => {
+                names.insert(name.id.clone());
+            }
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+                pending.extend(elts.iter());
+            }
+            Expr::Starred(starred) => pending.push(&starred.value),
+            _ => {}
+        }
+    }
 }
 
 /// A lambda's parameters, none of which carries a type.
@@ -104,129 +111,32 @@ pub fn lambda_bindings(lambda: &ast::ExprLambda) -> BindingTable {
     table
 }
 
-struct Collector {
+/// A function's scope: every name it binds, at worst as unknown.
+#[derive(Default)]
+struct TableSink {
     table: BindingTable,
     declared_outside: FxHashSet<Name>,
-    star_imports: Vec<(Box<str>, u32)>,
+    has_star_import: bool,
 }
 
-impl Collector {
-    fn unknown(&mut self, name: &Name) {
-        self.table
-            .entry(name.clone())
-            .or_default()
-            .push(Binding::Unknown);
-    }
-}
-
-impl<'a> Visitor<'a> for Collector {
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || match stmt {
-            Stmt::FunctionDef(function) => {
-                self.table
-                    .entry(function.name.id.clone())
-                    .or_default()
-                    .push(Binding::Function(function_summary(function)));
-                // Decorators and defaults run in this scope; the body does not.
-                for decorator in &function.decorator_list {
-                    self.visit_expr(&decorator.expression);
-                }
-                for parameter in function.parameters.iter_non_variadic_params() {
-                    if let Some(default) = &parameter.default {
-                        self.visit_expr(default);
-                    }
-                }
-            }
-            Stmt::ClassDef(class) => {
-                self.unknown(&class.name.id);
-                for decorator in &class.decorator_list {
-                    self.visit_expr(&decorator.expression);
-                }
-                if let Some(arguments) = &class.arguments {
-                    self.visit_arguments(arguments);
-                }
-            }
-            Stmt::Global(ast::StmtGlobal { names, .. })
-            | Stmt::Nonlocal(ast::StmtNonlocal { names, .. }) => {
-                self.declared_outside
-                    .extend(names.iter().map(|name| name.id.clone()));
-            }
-            Stmt::For(for_stmt) => {
-                let element = ValueExpr::Iter(Box::new(ValueExpr::from_expr(&for_stmt.iter)));
-                bind_target(&mut self.table, &for_stmt.target, Binding::Value(element));
-                visitor::walk_stmt(self, stmt);
-            }
-            Stmt::With(with) => {
-                for item in &with.items {
-                    if let Some(target) = &item.optional_vars {
-                        bind_target(&mut self.table, target, Binding::Unknown);
-                    }
-                }
-                visitor::walk_stmt(self, stmt);
-            }
-            Stmt::Delete(delete) => {
-                for target in &delete.targets {
-                    bind_target(&mut self.table, target, Binding::Unknown);
-                }
-            }
-            Stmt::Import(_)
-            | Stmt::ImportFrom(_)
-            | Stmt::Assign(_)
-            | Stmt::AnnAssign(_)
-            | Stmt::AugAssign(_)
-            | Stmt::TypeAlias(_) => {
-                bind_simple_statement(&mut self.table, stmt, &mut self.star_imports);
-                visitor::walk_stmt(self, stmt);
-            }
-            _ => visitor::walk_stmt(self, stmt),
-        });
+impl BindingSink for TableSink {
+    fn bind(&mut self, name: &Name, binding: Binding) {
+        self.table.entry(name.clone()).or_default().push(binding);
     }
 
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || match expr {
-            // Their own scopes: only walrus targets inside comprehensions leak out, and those
-            // are rare enough to record as unknown by walking on.
-            Expr::Lambda(_) => {}
-            Expr::Named(named) => {
-                bind_target(
-                    &mut self.table,
-                    &named.target,
-                    Binding::Value(ValueExpr::from_expr(&named.value)),
-                );
-                visitor::walk_expr(self, expr);
-            }
-            _ => visitor::walk_expr(self, expr),
-        });
+    fn star_import(&mut self, _module: Box<str>, _level: u32) {
+        self.has_star_import = true;
     }
 
-    fn visit_except_handler(&mut self, handler: &'a ast::ExceptHandler) {
-        let ast::ExceptHandler::ExceptHandler(inner) = handler;
-        if let Some(name) = &inner.name {
-            self.unknown(&name.id);
-        }
-        visitor::walk_except_handler(self, handler);
-    }
-
-    fn visit_pattern(&mut self, pattern: &'a Pattern) {
-        match pattern {
-            Pattern::MatchAs(ast::PatternMatchAs {
-                name: Some(name), ..
-            })
-            | Pattern::MatchStar(ast::PatternMatchStar {
-                name: Some(name), ..
-            })
-            | Pattern::MatchMapping(ast::PatternMatchMapping {
-                rest: Some(name), ..
-            }) => self.unknown(&name.id),
-            _ => {}
-        }
-        visitor::walk_pattern(self, pattern);
+    fn declare_outside(&mut self, name: &Name) {
+        self.declared_outside.insert(name.clone());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ruff_python_ast::Stmt;
 
     fn bindings_of_first_function(source: &str, method_of: Option<ClassId>) -> BindingTable {
         let parsed = ruff_python_parser::parse_module(source).expect("valid module");

@@ -1,6 +1,8 @@
 //! Where the checker is in the module, and what names and receivers mean there.
 
+pub(crate) mod bindings;
 pub mod infer;
+pub mod known;
 pub mod locals;
 pub mod summary;
 pub mod values;
@@ -27,7 +29,7 @@ pub struct EnclosingFunction<'a> {
 impl<'a> EnclosingFunction<'a> {
     /// The method's first parameter (`self` by convention).
     pub fn first_parameter(&self) -> Option<&'a str> {
-        summary::first_parameter(self.function).map(|name| name.as_str())
+        bindings::first_parameter(self.function).map(|name| name.as_str())
     }
 }
 

@@ -9,10 +9,34 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextSize};
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::semantic::bindings::{
+    BindingSink, first_parameter, function_summary, is_staticmethod, parameters, walk_bindings,
+};
 use crate::semantic::values::{Annotation, ValueExpr};
 
 /// Index of a class in [`ModuleSummary::classes`].
 pub type ClassId = u32;
+
+/// Identifies one summary for as long as the process runs: every summary built gets a new id,
+/// so a file that is summarised again (it changed during a run) never shares one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleId(u64);
+
+impl ModuleId {
+    /// No summary: the id of classes outside the project.
+    pub const NONE: ModuleId = ModuleId(0);
+
+    fn fresh() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        ModuleId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl Default for ModuleId {
+    fn default() -> Self {
+        Self::fresh()
+    }
+}
 
 /// One way a name is bound. A name bound several times keeps every binding: inference is
 /// flow-insensitive and must consider all of them.
@@ -63,6 +87,7 @@ pub struct ClassSummary {
 /// What one file binds.
 #[derive(Debug, Clone, Default)]
 pub struct ModuleSummary {
+    pub id: ModuleId,
     /// The dotted module name (`pkg.sub.mod`), when the file sits in a known package layout.
     pub name: Option<Box<str>>,
     /// `__init__.py`: relative imports resolve against the package itself.
@@ -75,17 +100,19 @@ pub struct ModuleSummary {
 
 impl ModuleSummary {
     pub fn build(body: &[Stmt], name: Option<Box<str>>, is_package: bool) -> Self {
-        let mut builder = SummaryBuilder {
-            summary: ModuleSummary {
-                name,
-                is_package,
-                ..ModuleSummary::default()
-            },
+        let mut summary = ModuleSummary {
+            name,
+            is_package,
+            ..ModuleSummary::default()
         };
-        let mut globals = FxHashMap::default();
-        builder.bind_block(body, &mut globals, BlockKind::Module, 0);
-        builder.summary.globals = globals;
-        builder.summary
+        let mut scope = ScopeSink {
+            summary: &mut summary,
+            class: None,
+            names: FxHashMap::default(),
+        };
+        walk_bindings(body, &mut scope);
+        summary.globals = scope.names;
+        summary
     }
 
     /// The class whose `class` statement starts at `start`.
@@ -122,88 +149,20 @@ impl ModuleSummary {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum BlockKind {
-    Module,
-    Class(ClassId),
+/// A module or class body: its names, and the classes it defines, summarised as they come.
+struct ScopeSink<'s> {
+    summary: &'s mut ModuleSummary,
+    /// The class whose body this is; its methods' `self.x = ...` are its instance attributes.
+    class: Option<ClassId>,
+    names: FxHashMap<Name, Vec<Binding>>,
 }
 
-/// Statements nest rarely more than a handful of levels; deeper blocks are not summarised.
-const MAX_BLOCK_DEPTH: usize = 64;
-
-struct SummaryBuilder {
-    summary: ModuleSummary,
-}
-
-impl SummaryBuilder {
-    /// Records the bindings of a module or class body, descending into `if`/`try`/`with`/loops,
-    /// whose bindings land in the same scope.
-    fn bind_block(
-        &mut self,
-        body: &[Stmt],
-        scope: &mut FxHashMap<Name, Vec<Binding>>,
-        kind: BlockKind,
-        depth: usize,
-    ) {
-        if depth > MAX_BLOCK_DEPTH {
-            return;
-        }
-        for stmt in body {
-            self.bind_stmt(stmt, scope, kind, depth);
-        }
+impl BindingSink for ScopeSink<'_> {
+    fn bind(&mut self, name: &Name, binding: Binding) {
+        self.names.entry(name.clone()).or_default().push(binding);
     }
 
-    fn bind_stmt(
-        &mut self,
-        stmt: &Stmt,
-        scope: &mut FxHashMap<Name, Vec<Binding>>,
-        kind: BlockKind,
-        depth: usize,
-    ) {
-        match stmt {
-            Stmt::ClassDef(class_def) => {
-                let id = self.add_class(class_def, depth);
-                bind(scope, &class_def.name.id, Binding::Class(id));
-            }
-            Stmt::FunctionDef(function) => {
-                bind(
-                    scope,
-                    &function.name.id,
-                    Binding::Function(function_summary(function)),
-                );
-                if let BlockKind::Class(class) = kind {
-                    self.collect_instance_attributes(class, function);
-                }
-            }
-            Stmt::If(_) | Stmt::While(_) | Stmt::Match(_) => {}
-            Stmt::Try(try_stmt) => {
-                for handler in &try_stmt.handlers {
-                    let ast::ExceptHandler::ExceptHandler(handler) = handler;
-                    if let Some(name) = &handler.name {
-                        bind(scope, &name.id, Binding::Unknown);
-                    }
-                }
-            }
-            Stmt::With(with) => {
-                for item in &with.items {
-                    if let Some(target) = &item.optional_vars {
-                        bind_target(scope, target, Binding::Unknown);
-                    }
-                }
-            }
-            Stmt::For(for_stmt) => {
-                let element = ValueExpr::Iter(Box::new(ValueExpr::from_expr(&for_stmt.iter)));
-                bind_target(scope, &for_stmt.target, Binding::Value(element));
-            }
-            other => bind_simple_statement(scope, other, &mut self.summary.star_imports),
-        }
-        // Names bound in nested blocks land in the same scope.
-        for block in child_blocks(stmt) {
-            self.bind_block(block, scope, kind, depth + 1);
-        }
-    }
-
-    fn add_class(&mut self, class_def: &ast::StmtClassDef, depth: usize) -> ClassId {
+    fn class(&mut self, class_def: &ast::StmtClassDef) -> Binding {
         let id = ClassId::try_from(self.summary.classes.len()).unwrap_or(ClassId::MAX);
         self.summary.classes.push(ClassSummary {
             name: class_def.name.id.clone(),
@@ -212,353 +171,103 @@ impl SummaryBuilder {
             body: FxHashMap::default(),
             instance_attributes: FxHashMap::default(),
         });
-        let mut body = FxHashMap::default();
-        self.bind_block(&class_def.body, &mut body, BlockKind::Class(id), depth + 1);
+        let mut body = ScopeSink {
+            summary: &mut *self.summary,
+            class: Some(id),
+            names: FxHashMap::default(),
+        };
+        walk_bindings(&class_def.body, &mut body);
+        let names = body.names;
         if let Some(class) = self.summary.classes.get_mut(id as usize) {
-            class.body = body;
+            class.body = names;
         }
-        id
+        Binding::Class(id)
     }
 
-    /// Records `self.x = value` and `self.x: T` anywhere in a method's own body.
-    fn collect_instance_attributes(&mut self, class: ClassId, method: &ast::StmtFunctionDef) {
-        let Some(self_name) = first_parameter(method) else {
-            return;
-        };
-        if is_staticmethod(method) {
-            return;
+    fn function(&mut self, function: &ast::StmtFunctionDef) -> Binding {
+        if let Some(class) = self.class {
+            let attributes = instance_attributes(function);
+            if let Some(class) = self.summary.classes.get_mut(class as usize) {
+                for (attribute, value) in attributes {
+                    class
+                        .instance_attributes
+                        .entry(attribute)
+                        .or_default()
+                        .push(value);
+                }
+            }
         }
-        let parameters = parameter_annotations(method);
-        let mut found = Vec::new();
-        let mut locals = FxHashSet::default();
-        collect_self_assignments(&method.body, self_name, &mut found, &mut locals, 0);
-        // A method's locals are not visible to other files' inference: a parameter stands for
-        // its annotation, any other local name for an unknown value; only names the method
-        // does not bind refer to the module's.
-        let localise = |value: ValueExpr| -> ValueExpr {
-            let ValueExpr::Name(name) = &value else {
-                return value;
+        Binding::Function(function_summary(function))
+    }
+
+    fn star_import(&mut self, module: Box<str>, level: u32) {
+        self.summary.star_imports.push((module, level));
+    }
+}
+
+/// A method body: the names it binds, and what it assigns to attributes of its first parameter.
+struct MethodSink<'m> {
+    self_name: &'m Name,
+    locals: FxHashSet<Name>,
+    assigned: Vec<(Name, ValueExpr)>,
+}
+
+impl BindingSink for MethodSink<'_> {
+    fn bind(&mut self, name: &Name, _binding: Binding) {
+        self.locals.insert(name.clone());
+    }
+
+    fn bind_attribute(&mut self, attribute: &ast::ExprAttribute, binding: Binding) {
+        if matches!(attribute.value.as_ref(), Expr::Name(name) if &name.id == self.self_name) {
+            let value = match binding {
+                Binding::Value(value) => value,
+                _ => ValueExpr::Unknown,
             };
-            match parameters.get(name) {
-                Some(Some(annotation)) => ValueExpr::Declared(Box::new(annotation.clone())),
-                Some(None) => ValueExpr::Unknown,
-                None if name == self_name || locals.contains(name) => ValueExpr::Unknown,
-                None => value,
-            }
+            self.assigned.push((attribute.attr.id.clone(), value));
+        }
+    }
+}
+
+/// `self.x = value` and `self.x: T` anywhere in a method's own body, with the values made
+/// independent of the method: a method's locals are not visible to other files' inference, so
+/// a parameter stands for its annotation, any other local name for an unknown value; only names
+/// the method does not bind refer to the module's.
+fn instance_attributes(method: &ast::StmtFunctionDef) -> Vec<(Name, ValueExpr)> {
+    let Some(self_name) = first_parameter(method) else {
+        return Vec::new();
+    };
+    if is_staticmethod(method) {
+        return Vec::new();
+    }
+    let mut sink = MethodSink {
+        self_name,
+        locals: FxHashSet::default(),
+        assigned: Vec::new(),
+    };
+    walk_bindings(&method.body, &mut sink);
+    let parameters: FxHashMap<&Name, Option<&Expr>> = parameters(method)
+        .map(|parameter| {
+            let annotation = parameter.annotation.filter(|_| !parameter.variadic);
+            (parameter.name, annotation)
+        })
+        .collect();
+    let localise = |value: ValueExpr| -> ValueExpr {
+        let ValueExpr::Name(name) = &value else {
+            return value;
         };
-        if let Some(class) = self.summary.classes.get_mut(class as usize) {
-            for (attribute, value) in found {
-                let value = localise(value);
-                class
-                    .instance_attributes
-                    .entry(attribute)
-                    .or_default()
-                    .push(value);
+        match parameters.get(name) {
+            Some(Some(annotation)) => {
+                ValueExpr::Declared(Box::new(Annotation::from_expr(annotation)))
             }
-        }
-    }
-}
-
-/// The statement blocks nested in a compound statement, in source order; a function's or
-/// class's body is a scope of its own and is not one of them.
-fn child_blocks(stmt: &Stmt) -> Vec<&[Stmt]> {
-    match stmt {
-        Stmt::If(if_stmt) => std::iter::once(&if_stmt.body[..])
-            .chain(
-                if_stmt
-                    .elif_else_clauses
-                    .iter()
-                    .map(|clause| &clause.body[..]),
-            )
-            .collect(),
-        Stmt::Try(try_stmt) => std::iter::once(&try_stmt.body[..])
-            .chain(try_stmt.handlers.iter().map(|handler| {
-                let ast::ExceptHandler::ExceptHandler(handler) = handler;
-                &handler.body[..]
-            }))
-            .chain([&try_stmt.orelse[..], &try_stmt.finalbody[..]])
-            .collect(),
-        Stmt::For(for_stmt) => vec![&for_stmt.body, &for_stmt.orelse],
-        Stmt::While(while_stmt) => vec![&while_stmt.body, &while_stmt.orelse],
-        Stmt::With(with) => vec![&with.body],
-        Stmt::Match(match_stmt) => match_stmt.cases.iter().map(|case| &case.body[..]).collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn bind(scope: &mut FxHashMap<Name, Vec<Binding>>, name: &Name, binding: Binding) {
-    scope.entry(name.clone()).or_default().push(binding);
-}
-
-/// Binds every name in an assignment target; only a plain name gets the value itself.
-pub(crate) fn bind_target(
-    scope: &mut FxHashMap<Name, Vec<Binding>>,
-    target: &Expr,
-    value: Binding,
-) {
-    match target {
-        Expr::Name(name) => bind(scope, &name.id, value),
-        unpacked => {
-            let mut names = FxHashSet::default();
-            target_names(unpacked, &mut names);
-            for name in &names {
-                bind(scope, name, Binding::Unknown);
-            }
-        }
-    }
-}
-
-/// Bindings of statements that hold no nested block: imports, assignments, `global`, `del`.
-pub(crate) fn bind_simple_statement(
-    scope: &mut FxHashMap<Name, Vec<Binding>>,
-    stmt: &Stmt,
-    star_imports: &mut Vec<(Box<str>, u32)>,
-) {
-    match stmt {
-        Stmt::Import(import) => {
-            for alias in &import.names {
-                let dotted = alias.name.id.as_str();
-                match &alias.asname {
-                    Some(asname) => bind(
-                        scope,
-                        &asname.id,
-                        Binding::Import {
-                            module: dotted.into(),
-                            level: 0,
-                            member: None,
-                        },
-                    ),
-                    None => {
-                        let head = dotted.split('.').next().unwrap_or(dotted);
-                        bind(
-                            scope,
-                            &Name::new(head),
-                            Binding::Import {
-                                module: head.into(),
-                                level: 0,
-                                member: None,
-                            },
-                        );
-                    }
-                }
-            }
-        }
-        Stmt::ImportFrom(import) => {
-            let module: Box<str> = import.module.as_ref().map_or("", |m| m.id.as_str()).into();
-            for alias in &import.names {
-                if alias.name.id.as_str() == "*" {
-                    star_imports.push((module.clone(), import.level));
-                    continue;
-                }
-                let local = alias.asname.as_ref().unwrap_or(&alias.name);
-                bind(
-                    scope,
-                    &local.id,
-                    Binding::Import {
-                        module: module.clone(),
-                        level: import.level,
-                        member: Some(alias.name.id.clone()),
-                    },
-                );
-            }
-        }
-        Stmt::Assign(assign) => {
-            let value = ValueExpr::from_expr(&assign.value);
-            for target in &assign.targets {
-                bind_target(scope, target, Binding::Value(value.clone()));
-            }
-        }
-        Stmt::AnnAssign(assign) => {
-            let declared = ValueExpr::Declared(Box::new(Annotation::from_expr(&assign.annotation)));
-            bind_target(scope, &assign.target, Binding::Value(declared));
-        }
-        Stmt::AugAssign(assign) => bind_target(scope, &assign.target, Binding::Unknown),
-        Stmt::TypeAlias(alias) => bind_target(scope, &alias.name, Binding::Unknown),
-        Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::Delete(_) => {}
-        _ => {}
-    }
-}
-
-pub(crate) fn function_summary(function: &ast::StmtFunctionDef) -> FunctionSummary {
-    let is_property = function.decorator_list.iter().any(|decorator| {
-        matches!(
-            ValueExpr::dotted(&decorator.expression)
-                .and_then(|d| d.display())
-                .as_deref(),
-            Some(
-                "property"
-                    | "functools.cached_property"
-                    | "cached_property"
-                    | "abc.abstractproperty"
-                    | "abstractproperty"
-            )
-        )
-    });
-    FunctionSummary {
-        returns: function.returns.as_deref().map(Annotation::from_expr),
-        is_property,
-    }
-}
-
-pub(crate) fn first_parameter(function: &ast::StmtFunctionDef) -> Option<&Name> {
-    let parameters = &function.parameters;
-    parameters
-        .posonlyargs
-        .iter()
-        .chain(&parameters.args)
-        .next()
-        .map(|parameter| &parameter.parameter.name.id)
-}
-
-fn has_decorator(function: &ast::StmtFunctionDef, wanted: &str) -> bool {
-    function.decorator_list.iter().any(|decorator| {
-        ValueExpr::dotted(&decorator.expression)
-            .and_then(|d| d.display())
-            .is_some_and(|name| name == wanted || name.ends_with(&format!(".{wanted}")))
-    })
-}
-
-pub(crate) fn is_staticmethod(function: &ast::StmtFunctionDef) -> bool {
-    has_decorator(function, "staticmethod")
-}
-
-pub(crate) fn is_classmethod(function: &ast::StmtFunctionDef) -> bool {
-    has_decorator(function, "classmethod")
-}
-
-/// Each parameter's annotation (or `None`), so that `self.x = x` can take `x`'s declared type.
-fn parameter_annotations(function: &ast::StmtFunctionDef) -> FxHashMap<Name, Option<Annotation>> {
-    let parameters = &function.parameters;
-    let mut annotations = FxHashMap::default();
-    for parameter in parameters
-        .posonlyargs
-        .iter()
-        .chain(&parameters.args)
-        .chain(&parameters.kwonlyargs)
-    {
-        annotations.insert(
-            parameter.parameter.name.id.clone(),
-            parameter
-                .parameter
-                .annotation
-                .as_deref()
-                .map(Annotation::from_expr),
-        );
-    }
-    for parameter in [&parameters.vararg, &parameters.kwarg]
-        .into_iter()
-        .flatten()
-    {
-        annotations.insert(parameter.name.id.clone(), None);
-    }
-    annotations
-}
-
-/// Records `self.x = value`, `self.x: T` and the names the method binds itself, through every
-/// nested block of the method's own body.
-fn collect_self_assignments(
-    body: &[Stmt],
-    self_name: &Name,
-    found: &mut Vec<(Name, ValueExpr)>,
-    locals: &mut FxHashSet<Name>,
-    depth: usize,
-) {
-    if depth > MAX_BLOCK_DEPTH {
-        return;
-    }
-    let self_attribute = |target: &Expr| -> Option<Name> {
-        let Expr::Attribute(attribute) = target else {
-            return None;
-        };
-        match attribute.value.as_ref() {
-            Expr::Name(name) if &name.id == self_name => Some(attribute.attr.id.clone()),
-            _ => None,
+            Some(None) => ValueExpr::Unknown,
+            None if name == self_name || sink.locals.contains(name) => ValueExpr::Unknown,
+            None => value,
         }
     };
-    for stmt in body {
-        match stmt {
-            Stmt::Assign(assign) => {
-                for target in &assign.targets {
-                    target_names(target, locals);
-                    if let Some(attribute) = self_attribute(target) {
-                        found.push((attribute, ValueExpr::from_expr(&assign.value)));
-                    } else if let Expr::Tuple(tuple) = target {
-                        for element in &tuple.elts {
-                            if let Some(attribute) = self_attribute(element) {
-                                found.push((attribute, ValueExpr::Unknown));
-                            }
-                        }
-                    }
-                }
-            }
-            Stmt::AnnAssign(assign) => {
-                target_names(&assign.target, locals);
-                if let Some(attribute) = self_attribute(&assign.target) {
-                    let declared =
-                        ValueExpr::Declared(Box::new(Annotation::from_expr(&assign.annotation)));
-                    found.push((attribute, declared));
-                }
-            }
-            Stmt::AugAssign(assign) => {
-                target_names(&assign.target, locals);
-                if let Some(attribute) = self_attribute(&assign.target) {
-                    found.push((attribute, ValueExpr::Unknown));
-                }
-            }
-            Stmt::FunctionDef(ast::StmtFunctionDef { name, .. })
-            | Stmt::ClassDef(ast::StmtClassDef { name, .. }) => {
-                locals.insert(name.id.clone());
-            }
-            Stmt::Import(ast::StmtImport { names, .. })
-            | Stmt::ImportFrom(ast::StmtImportFrom { names, .. }) => {
-                for alias in names {
-                    let bound = alias.asname.as_ref().unwrap_or(&alias.name).id.as_str();
-                    locals.insert(Name::new(bound.split('.').next().unwrap_or(bound)));
-                }
-            }
-            compound => {
-                match compound {
-                    Stmt::For(for_stmt) => target_names(&for_stmt.target, locals),
-                    Stmt::With(with) => {
-                        for item in &with.items {
-                            if let Some(target) = &item.optional_vars {
-                                target_names(target, locals);
-                            }
-                        }
-                    }
-                    Stmt::Try(try_stmt) => {
-                        for handler in &try_stmt.handlers {
-                            let ast::ExceptHandler::ExceptHandler(handler) = handler;
-                            if let Some(name) = &handler.name {
-                                locals.insert(name.id.clone());
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                for block in child_blocks(compound) {
-                    collect_self_assignments(block, self_name, found, locals, depth + 1);
-                }
-            }
-        }
-    }
-}
-
-/// The names an assignment target binds, however deeply it unpacks.
-fn target_names(target: &Expr, names: &mut FxHashSet<Name>) {
-    let mut pending = vec![target];
-    while let Some(target) = pending.pop() {
-        match target {
-            Expr::Name(name) => {
-                names.insert(name.id.clone());
-            }
-            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
-                pending.extend(elts.iter());
-            }
-            Expr::Starred(starred) => pending.push(&starred.value),
-            _ => {}
-        }
-    }
+    sink.assigned
+        .into_iter()
+        .map(|(attribute, value)| (attribute, localise(value)))
+        .collect()
 }
 
 #[cfg(test)]

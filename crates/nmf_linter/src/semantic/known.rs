@@ -1,0 +1,453 @@
+//! What nmf knows about classes outside the project, by qualified name: which are
+//! `nn.Module`s, which are not, what the typing forms mean, and the names of builtins.
+//!
+//! These are tables, not inference: the engine in [`super::infer`] consults them whenever a
+//! type leads outside the project's own files.
+
+use super::infer::Verdict;
+
+/// Classes whose type arguments are `[key, value]`.
+pub(crate) fn is_mapping_class(name: &str) -> bool {
+    matches!(
+        name,
+        "builtins.dict"
+            | "typing.Dict"
+            | "typing.Mapping"
+            | "typing.MutableMapping"
+            | "typing.OrderedDict"
+            | "typing.DefaultDict"
+            | "collections.OrderedDict"
+            | "collections.defaultdict"
+            | "collections.abc.Mapping"
+            | "collections.abc.MutableMapping"
+    )
+}
+
+/// What a typing construct does to the type it wraps.
+pub(crate) enum TypingForm {
+    Optional,
+    Union,
+    /// `Annotated[T, ...]`, `ClassVar[T]`, `Final[T]`: the type is the first argument.
+    Wrapper,
+    /// `type[C]`, `Type[C]`: the class object.
+    TypeOf,
+    /// `Literal[...]`, `Callable[...]`: nothing we can use.
+    Opaque,
+}
+
+pub(crate) fn typing_form(name: &str) -> Option<TypingForm> {
+    match normalize_typing(name).as_str() {
+        "typing.Optional" => Some(TypingForm::Optional),
+        "typing.Union" => Some(TypingForm::Union),
+        "typing.Annotated" | "typing.ClassVar" | "typing.Final" | "typing.Required"
+        | "typing.NotRequired" | "typing.ReadOnly" => Some(TypingForm::Wrapper),
+        "typing.Type" | "builtins.type" => Some(TypingForm::TypeOf),
+        "typing.Literal" | "typing.Callable" | "collections.abc.Callable" | "typing.Any" => {
+            Some(TypingForm::Opaque)
+        }
+        _ => None,
+    }
+}
+
+pub(crate) fn normalize_typing(name: &str) -> String {
+    match name.strip_prefix("typing_extensions.") {
+        Some(rest) => format!("typing.{rest}"),
+        None => name.to_string(),
+    }
+}
+
+/// Classes of the standard library and of `torch` that nmf knows by name.
+pub(crate) fn is_known_class(name: &str) -> bool {
+    external_class_verdict(name) != Verdict::Unknown
+}
+
+/// The names Python's `builtins` module defines that code refers to as classes or functions.
+pub(crate) const BUILTINS: &[&str] = &[
+    "ArithmeticError",
+    "AssertionError",
+    "AttributeError",
+    "BaseException",
+    "BufferError",
+    "EOFError",
+    "Ellipsis",
+    "Exception",
+    "FileNotFoundError",
+    "ImportError",
+    "IndexError",
+    "KeyError",
+    "LookupError",
+    "MemoryError",
+    "NameError",
+    "NotImplemented",
+    "NotImplementedError",
+    "OSError",
+    "OverflowError",
+    "RecursionError",
+    "RuntimeError",
+    "StopIteration",
+    "TypeError",
+    "ValueError",
+    "ZeroDivisionError",
+    "abs",
+    "all",
+    "any",
+    "bool",
+    "bytearray",
+    "bytes",
+    "callable",
+    "classmethod",
+    "complex",
+    "dict",
+    "dir",
+    "enumerate",
+    "filter",
+    "float",
+    "frozenset",
+    "getattr",
+    "hasattr",
+    "hash",
+    "id",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "next",
+    "object",
+    "open",
+    "print",
+    "property",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "setattr",
+    "slice",
+    "sorted",
+    "staticmethod",
+    "str",
+    "sum",
+    "super",
+    "tuple",
+    "type",
+    "vars",
+    "zip",
+];
+
+/// Every class of `torch.nn` that subclasses `nn.Module` (torch.nn.modules `__all__`).
+pub(crate) const TORCH_NN_MODULES: &[&str] = &[
+    "Module",
+    "Identity",
+    "Linear",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "Threshold",
+    "ReLU",
+    "Hardtanh",
+    "ReLU6",
+    "Sigmoid",
+    "Tanh",
+    "Softmax",
+    "Softmax2d",
+    "LogSoftmax",
+    "ELU",
+    "SELU",
+    "CELU",
+    "GLU",
+    "GELU",
+    "Hardshrink",
+    "LeakyReLU",
+    "LogSigmoid",
+    "Softplus",
+    "Softshrink",
+    "MultiheadAttention",
+    "PReLU",
+    "Softsign",
+    "Softmin",
+    "Tanhshrink",
+    "RReLU",
+    "L1Loss",
+    "NLLLoss",
+    "KLDivLoss",
+    "MSELoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "NLLLoss2d",
+    "PoissonNLLLoss",
+    "CosineEmbeddingLoss",
+    "CTCLoss",
+    "HingeEmbeddingLoss",
+    "MarginRankingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "SmoothL1Loss",
+    "GaussianNLLLoss",
+    "HuberLoss",
+    "SoftMarginLoss",
+    "CrossEntropyLoss",
+    "Container",
+    "Sequential",
+    "ModuleList",
+    "ModuleDict",
+    "ParameterList",
+    "ParameterDict",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AvgPool3d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPool3d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "MaxUnpool3d",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
+    "LPPool1d",
+    "LPPool2d",
+    "LPPool3d",
+    "LocalResponseNorm",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LayerNorm",
+    "GroupNorm",
+    "SyncBatchNorm",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "AlphaDropout",
+    "FeatureAlphaDropout",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReflectionPad3d",
+    "ReplicationPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad3d",
+    "CrossMapLRN2d",
+    "Embedding",
+    "EmbeddingBag",
+    "RNNBase",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCellBase",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "Upsample",
+    "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
+    "PairwiseDistance",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
+    "TripletMarginLoss",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ZeroPad3d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ConstantPad3d",
+    "Bilinear",
+    "CosineSimilarity",
+    "Unflatten",
+    "Unfold",
+    "Fold",
+    "AdaptiveLogSoftmaxWithLoss",
+    "TransformerEncoder",
+    "TransformerDecoder",
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
+    "Transformer",
+    "LazyLinear",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConv3d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyBatchNorm3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
+    "Flatten",
+    "Hardsigmoid",
+    "Hardswish",
+    "SiLU",
+    "Mish",
+    "TripletMarginWithDistanceLoss",
+    "ChannelShuffle",
+    "CircularPad1d",
+    "CircularPad2d",
+    "CircularPad3d",
+    "RMSNorm",
+    "DataParallel",
+];
+
+/// The attributes `torch.nn.Module.__init__` sets on every module.
+pub(crate) const MODULE_ATTRIBUTES: &[&str] = &[
+    "training",
+    "call_super_init",
+    "dump_patches",
+    "T_destination",
+    "_parameters",
+    "_buffers",
+    "_non_persistent_buffers_set",
+    "_backward_pre_hooks",
+    "_backward_hooks",
+    "_is_full_backward_hook",
+    "_forward_hooks",
+    "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called",
+    "_forward_pre_hooks",
+    "_forward_pre_hooks_with_kwargs",
+    "_state_dict_hooks",
+    "_state_dict_pre_hooks",
+    "_load_state_dict_pre_hooks",
+    "_load_state_dict_post_hooks",
+    "_modules",
+    "_compiled_call_impl",
+    "_version",
+];
+
+/// Whether instances or subclasses of the outside class `name` get nothing called `attribute`
+/// from it: true for `object`, the typing and collection bases, and `torch.nn.Module` outside
+/// the attributes its `__init__` sets. Other classes (`nn.MultiheadAttention` has an
+/// `out_proj`) may define anything.
+pub(crate) fn external_defines_nothing_named(name: &str, attribute: &str) -> bool {
+    match normalize_typing(name).as_str() {
+        "torch.nn.Module" | "torch.nn.modules.module.Module" => {
+            !MODULE_ATTRIBUTES.contains(&attribute)
+        }
+        "torch.autograd.Function" | "torch.autograd.function.Function" => true,
+        other => {
+            other.starts_with("builtins.")
+                || other.starts_with("typing.")
+                || other.starts_with("abc.")
+                || other.starts_with("enum.")
+                || other.starts_with("collections.")
+        }
+    }
+}
+
+/// What nmf knows about a class outside the project, by qualified name.
+pub fn external_class_verdict(name: &str) -> Verdict {
+    let name = normalize_typing(name);
+    let name = name.as_str();
+    if name.starts_with("torch.classes.") {
+        // TorchScript custom classes (`torch.classes.ns.Cls()`) are C++ objects, not modules.
+        return Verdict::NotModule;
+    }
+    if let Some(rest) = name.strip_prefix("torch.nn.") {
+        // `torch.nn.Linear`, `torch.nn.modules.linear.Linear`, `torch.nn.parallel.X`.
+        let last = rest.rsplit('.').next().unwrap_or(rest);
+        let is_module_path =
+            !rest.contains('.') || rest.starts_with("modules.") || rest.starts_with("parallel.");
+        if is_module_path && TORCH_NN_MODULES.contains(&last) {
+            return Verdict::Module;
+        }
+        if matches!(
+            rest,
+            "parallel.DistributedDataParallel" | "parallel.distributed.DistributedDataParallel"
+        ) {
+            return Verdict::Module;
+        }
+        if matches!(
+            rest,
+            "Parameter" | "parameter.Parameter" | "Buffer" | "parameter.Buffer"
+        ) {
+            return Verdict::NotModule;
+        }
+        return Verdict::Unknown;
+    }
+    match name {
+        "torch.autograd.Function"
+        | "torch.autograd.function.Function"
+        | "torch.autograd.function.InplaceFunction"
+        | "torch.autograd.function.NestedIOFunction" => Verdict::AutogradFunction,
+        "torch.jit.ScriptModule"
+        | "torch.jit.RecursiveScriptModule"
+        | "torch.distributed.fsdp.FullyShardedDataParallel"
+        | "torch.distributed.fsdp.fully_sharded_data_parallel.FullyShardedDataParallel"
+        | "torch.ao.nn.quantized.Linear" => Verdict::Module,
+        "torch.Tensor" => Verdict::NotModule,
+        "builtins.object"
+        | "builtins.int"
+        | "builtins.float"
+        | "builtins.complex"
+        | "builtins.bool"
+        | "builtins.str"
+        | "builtins.bytes"
+        | "builtins.bytearray"
+        | "builtins.list"
+        | "builtins.tuple"
+        | "builtins.dict"
+        | "builtins.set"
+        | "builtins.frozenset"
+        | "builtins.Exception"
+        | "builtins.BaseException"
+        | "builtins.ValueError"
+        | "builtins.TypeError"
+        | "builtins.RuntimeError"
+        | "builtins.KeyError"
+        | "builtins.NotImplementedError"
+        | "abc.ABC"
+        | "typing.Protocol"
+        | "typing.Generic"
+        | "typing.NamedTuple"
+        | "typing.TypedDict"
+        | "typing.Dict"
+        | "typing.List"
+        | "typing.Set"
+        | "typing.FrozenSet"
+        | "typing.Tuple"
+        | "typing.Mapping"
+        | "typing.MutableMapping"
+        | "typing.Sequence"
+        | "typing.MutableSequence"
+        | "typing.Iterable"
+        | "typing.Iterator"
+        | "typing.Collection"
+        | "typing.Deque"
+        | "typing.DefaultDict"
+        | "typing.OrderedDict"
+        | "collections.OrderedDict"
+        | "collections.defaultdict"
+        | "collections.deque"
+        | "collections.UserDict"
+        | "collections.abc.Mapping"
+        | "collections.abc.MutableMapping"
+        | "collections.abc.Sequence"
+        | "collections.abc.MutableSequence"
+        | "collections.abc.Iterable"
+        | "collections.abc.Iterator"
+        | "collections.abc.Collection"
+        | "enum.Enum"
+        | "enum.IntEnum"
+        | "enum.StrEnum"
+        | "enum.Flag"
+        | "enum.IntFlag" => Verdict::NotModule,
+        _ => Verdict::Unknown,
+    }
+}
