@@ -32,7 +32,7 @@ pub(crate) trait BindingSink {
     }
 
     /// `from module import *`.
-    fn star_import(&mut self, _module: Box<str>, _level: u32) {}
+    fn star_import(&mut self, _module: &str, _level: u32) {}
 
     /// `global name` or `nonlocal name`: assignments here bind a name of an outer scope.
     fn declare_outside(&mut self, _name: &Name) {}
@@ -98,7 +98,7 @@ impl<S: BindingSink> Walker<'_, S> {
                 let module: Box<str> = import.module.as_ref().map_or("", |m| m.id.as_str()).into();
                 for alias in &import.names {
                     if alias.name.id.as_str() == "*" {
-                        self.sink.star_import(module.clone(), import.level);
+                        self.sink.star_import(&module, import.level);
                         continue;
                     }
                     let local = alias.asname.as_ref().unwrap_or(&alias.name);

@@ -124,7 +124,7 @@ impl BindingSink for TableSink {
         self.table.entry(name.clone()).or_default().push(binding);
     }
 
-    fn star_import(&mut self, _module: Box<str>, _level: u32) {
+    fn star_import(&mut self, _module: &str, _level: u32) {
         self.has_star_import = true;
     }
 

@@ -200,8 +200,8 @@ impl BindingSink for ScopeSink<'_> {
         Binding::Function(function_summary(function))
     }
 
-    fn star_import(&mut self, module: Box<str>, level: u32) {
-        self.summary.star_imports.push((module, level));
+    fn star_import(&mut self, module: &str, level: u32) {
+        self.summary.star_imports.push((module.into(), level));
     }
 }
 
