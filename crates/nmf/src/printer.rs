@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use nmf_driver::config::OutputFormat;
-use nmf_driver::run::{Message, ReceiverReport};
+use nmf_driver::message::{ExplanationReport, Message};
+use nmf_linter::diagnostic::error_codes;
 use nmf_linter::registry::{ALL_RULES, RuleInfo};
-use nmf_linter::semantic::infer::Verdict;
+use ruff_diagnostics::Applicability;
 use serde_json::{Value, json};
 
 /// Terminal styles, empty when colour is off.
@@ -103,10 +104,16 @@ pub struct PrintStyle {
 }
 
 impl PrintStyle {
+    fn required_applicability(self) -> Applicability {
+        if self.unsafe_fixes {
+            Applicability::Unsafe
+        } else {
+            Applicability::Safe
+        }
+    }
+
     fn applies(self, m: &Message) -> bool {
-        m.fix.as_ref().is_some_and(|fix| {
-            fix.applicability == "safe" || (self.unsafe_fixes && fix.applicability == "unsafe")
-        })
+        m.is_fixable(self.required_applicability())
     }
 }
 
@@ -143,11 +150,7 @@ fn summary(out: &mut dyn Write, messages: &[Message], style: PrintStyle) -> io::
             let unsafe_ = messages
                 .iter()
                 .filter(|m| !style.applies(m))
-                .filter(|m| {
-                    m.fix
-                        .as_ref()
-                        .is_some_and(|fix| fix.applicability == "unsafe")
-                })
+                .filter(|m| m.is_fixable(Applicability::Unsafe))
                 .count();
             if safe > 0 {
                 writeln!(out, "[*] {safe} fixable with the `--fix` option.")?;
@@ -172,7 +175,7 @@ pub fn print_statistics(
 ) -> io::Result<()> {
     let mut counts: BTreeMap<&str, (usize, bool, &str)> = BTreeMap::new();
     for m in messages {
-        let name = m.rule.map_or_else(|| error_name(m.code), |rule| rule.name);
+        let name = m.rule.map_or_else(|| error_codes::name(m.code), |rule| rule.name);
         let entry = counts.entry(m.code).or_insert((0, false, name));
         entry.0 += 1;
         entry.1 |= style.applies(m);
@@ -189,14 +192,6 @@ pub fn print_statistics(
     Ok(())
 }
 
-fn error_name(code: &str) -> &'static str {
-    match code {
-        "E902" => "io-error",
-        "E999" => "syntax-error",
-        _ => "error",
-    }
-}
-
 fn location_json(location: nmf_linter::render::Location) -> Value {
     json!({ "row": location.line, "column": location.column })
 }
@@ -204,14 +199,14 @@ fn location_json(location: nmf_linter::render::Location) -> Value {
 fn message_json(m: &Message) -> Value {
     json!({
         "code": m.code,
-        "name": m.rule.map_or_else(|| error_name(m.code), |rule| rule.name),
+        "name": m.rule.map_or_else(|| error_codes::name(m.code), |rule| rule.name),
         "message": m.message,
         "filename": m.path,
         "location": location_json(m.start),
         "end_location": location_json(m.end),
         "noqa_row": m.start.line,
         "fix": m.fix.as_ref().map(|fix| json!({
-            "applicability": fix.applicability,
+            "applicability": applicability_name(fix.applicability),
             "message": m.fix_title,
             "edits": fix.edits.iter().map(|edit| json!({
                 "content": edit.content,
@@ -321,28 +316,32 @@ fn sarif(messages: &[Message]) -> Value {
     })
 }
 
-/// `--show-receivers`: each receiver, what nmf inferred, and whether it was reported.
-pub fn print_receivers(out: &mut dyn Write, receivers: &[ReceiverReport]) -> io::Result<()> {
-    for report in receivers {
+/// As ruff spells applicability in JSON.
+fn applicability_name(applicability: Applicability) -> &'static str {
+    match applicability {
+        Applicability::Safe => "safe",
+        Applicability::Unsafe => "unsafe",
+        Applicability::DisplayOnly => "display-only",
+    }
+}
+
+/// `--show-receivers`: what the rules concluded at each place they looked, and whether it was
+/// reported.
+pub fn print_explanations(
+    out: &mut dyn Write,
+    explanations: &[ExplanationReport],
+) -> io::Result<()> {
+    for report in explanations {
         let explanation = &report.explanation;
-        let verdict = match explanation.verdict {
-            Verdict::Module => "an nn.Module",
-            Verdict::NotModule => "not an nn.Module",
-            Verdict::AutogradFunction => "an autograd Function",
-            Verdict::Unknown => "of unknown type",
-        };
         let outcome = match explanation.reported_as {
+            Some(code) if explanation.suppressed => format!("{code} suppressed by noqa"),
             Some(code) => format!("reported as {code}"),
             None => "not reported".to_string(),
         };
         writeln!(
             out,
-            "{}:{}:{}: receiver `{}`: `{}`, {verdict}: {outcome}",
-            report.path,
-            report.location.line,
-            report.location.column,
-            explanation.receiver,
-            explanation.ty
+            "{}:{}:{}: {}: {outcome}",
+            report.path, report.location.line, report.location.column, explanation.text,
         )?;
     }
     Ok(())

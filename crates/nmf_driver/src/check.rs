@@ -1,15 +1,15 @@
 //! One file's text in, its findings out: prefilter, parse, rules, `noqa`.
 
-use nmf_linter::checker::{FileContext, ReceiverExplanation, check_module, nesting_depth};
-use nmf_linter::diagnostic::{Diagnostic, error_codes};
+use nmf_linter::checker::{FileContext, check_module};
+use nmf_linter::diagnostic::{Diagnostic, Explanation, error_codes};
 use nmf_linter::noqa::{NoqaLines, file_is_exempt};
 use nmf_linter::render::SourceLocator;
 use nmf_linter::semantic::infer::NoProject;
 use nmf_linter::settings::LinterSettings;
-use ruff_python_ast::ModModule;
 use ruff_python_ast::PySourceType;
-use ruff_python_parser::{Parsed, parse_unchecked_source};
 use ruff_text_size::{Ranged, TextRange};
+
+use crate::parse::ParsedModule;
 
 /// How a file is checked, beyond which rules run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +35,8 @@ impl Default for CheckOptions {
 #[derive(Debug, Default)]
 pub struct FileDiagnostics {
     pub diagnostics: Vec<Diagnostic>,
-    /// What nmf concluded about each `.forward(...)` receiver (see `--show-receivers`).
-    pub receivers: Vec<ReceiverExplanation>,
+    /// What the rules concluded where they looked (see `--show-receivers`).
+    pub explanations: Vec<Explanation>,
     /// The file was parsed (it passed the prefilter).
     pub parsed: bool,
 }
@@ -57,26 +57,25 @@ pub fn check_text(
     if options.respect_noqa && file_is_exempt(source) {
         return FileDiagnostics::default();
     }
-    let parsed = parse_unchecked_source(source, PySourceType::Python);
-    let mut receivers = Vec::new();
-    let (mut diagnostics, max_depth) = match parsed.errors().first() {
+    let mut module = ParsedModule::parse(source, PySourceType::Python);
+    let parsed = module.parsed();
+    let mut explanations = Vec::new();
+    let mut diagnostics = match parsed.errors().first() {
         Some(error) => {
             // Like flake8, a file that does not parse gets E999 and no rule findings: the
             // recovered tree is a guess.
             let message = format!("SyntaxError: {}", error.error);
             let range = TextRange::empty(error.location.start());
-            let depth = nesting_depth(parsed.suite());
-            (
-                vec![Diagnostic::error(error_codes::SYNTAX_ERROR, message, range)],
-                depth,
-            )
+            vec![Diagnostic::error(error_codes::SYNTAX_ERROR, message, range)]
         }
         None => {
             let result = check_module(parsed.suite(), parsed.tokens(), source, settings, file);
-            receivers = result.receivers;
-            (result.diagnostics, result.max_depth)
+            explanations = result.explanations;
+            module.set_depth(result.max_depth);
+            result.diagnostics
         }
     };
+    let parsed = module.parsed();
     if options.respect_noqa && !diagnostics.is_empty() {
         let locator = SourceLocator::new(source);
         let lines = if diagnostics.iter().any(Diagnostic::is_error) {
@@ -84,16 +83,25 @@ pub fn check_text(
         } else {
             NoqaLines::from_tokens(parsed.tokens(), &locator)
         };
+        let mut suppressed = Vec::new();
         diagnostics.retain(|diagnostic| {
             let line = locator.location(diagnostic.start()).line;
-            !lines.suppresses(diagnostic.code, line, &locator)
+            let keep = !lines.suppresses(diagnostic.code, line, &locator);
+            if !keep {
+                suppressed.push((diagnostic.start(), diagnostic.code));
+            }
+            keep
         });
+        for explanation in &mut explanations {
+            if let Some(code) = explanation.reported_as {
+                explanation.suppressed = suppressed.contains(&(explanation.range.start(), code));
+            }
+        }
     }
     diagnostics.sort_by_key(|diagnostic| (diagnostic.start(), diagnostic.code));
-    drop_deep_tree(parsed, max_depth);
     FileDiagnostics {
         diagnostics,
-        receivers,
+        explanations,
         parsed: true,
     }
 }
@@ -125,21 +133,4 @@ pub fn check_source(source: &str, settings: &LinterSettings) -> Vec<Diagnostic> 
         project: &NoProject,
     };
     check_text(source, settings, &file, CheckOptions::default()).diagnostics
-}
-
-/// Syntax trees nest as deep as the code: dropping one recurses once per level. Deep trees
-/// are dropped on a stack sized for them, so that no input can overflow the thread's stack.
-pub(crate) fn drop_deep_tree(parsed: Parsed<ModModule>, max_depth: usize) {
-    /// Nesting that any thread's default stack drops comfortably.
-    const SHALLOW: usize = 256;
-    /// Generous bytes of stack per level of `Drop` recursion.
-    const BYTES_PER_LEVEL: usize = 1024;
-    if max_depth <= SHALLOW {
-        drop(parsed);
-    } else {
-        let stack = max_depth
-            .saturating_mul(BYTES_PER_LEVEL)
-            .saturating_add(1 << 20);
-        stacker::grow(stack, move || drop(parsed));
-    }
 }

@@ -4,14 +4,15 @@
 use std::io::Write;
 use std::path::Path;
 
-use nmf_linter::checker::{FileContext, nesting_depth};
+use nmf_linter::checker::FileContext;
 use nmf_linter::fix::apply_fixes;
+use nmf_linter::render::SourceLocator;
 use nmf_linter::settings::LinterSettings;
 use ruff_diagnostics::Applicability;
 use ruff_python_ast::PySourceType;
-use ruff_python_parser::parse_unchecked_source;
 
-use crate::check::{CheckOptions, FileDiagnostics, check_text, drop_deep_tree};
+use crate::check::{CheckOptions, FileDiagnostics, check_text};
+use crate::parse::ParsedModule;
 use crate::source::{SourceText, encode_source};
 
 /// Passes over a file before giving up: each pass applies every fix that does not overlap
@@ -106,17 +107,16 @@ fn fix_with(
 
 /// The first syntax error of `text`, if it has one.
 fn syntax_problem(text: &str) -> Option<String> {
-    let parsed = parse_unchecked_source(text, PySourceType::Python);
-    let problem = parsed.errors().first().map(|error| {
-        let line = text[..error.location.start().to_usize()]
-            .lines()
-            .count()
-            .max(1);
+    let module = ParsedModule::parse(text, PySourceType::Python);
+    module.parsed().errors().first().map(|error| {
+        let offset = error.location.start();
+        let mut line = SourceLocator::new(text).location(offset).line;
+        // An unexpected end of file is on the last line, not on the empty one after it.
+        if offset.to_usize() == text.len() && text.ends_with(['\n', '\r']) {
+            line = line.saturating_sub(1).max(1);
+        }
         format!("SyntaxError: {} on line {line}", error.error)
-    });
-    let depth = nesting_depth(parsed.suite());
-    drop_deep_tree(parsed, depth);
-    problem
+    })
 }
 
 /// Replaces `path` with `text`, encoded as the file was, through a temporary file in the same
@@ -233,7 +233,7 @@ mod tests {
                 )
                 .with_fix(Fix::safe_edit(fix.clone())),
             ],
-            receivers: Vec::new(),
+            explanations: Vec::new(),
             parsed: true,
         }
     }
@@ -276,5 +276,10 @@ mod tests {
         let problem = syntax_problem("x = 1\ny = (\n").expect("a syntax error");
         assert!(problem.starts_with("SyntaxError: "), "{problem}");
         assert!(problem.ends_with("on line 2"), "{problem}");
+        // The error is at the start of line 2, right after a line break.
+        let problem = syntax_problem("x = 1\n)\n").expect("a syntax error");
+        assert!(problem.ends_with("on line 2"), "{problem}");
+        let problem = syntax_problem("x = 1\r\n\r\n)\r\n").expect("a syntax error");
+        assert!(problem.ends_with("on line 3"), "{problem}");
     }
 }

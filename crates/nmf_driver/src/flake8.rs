@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 
 use crate::check::{CheckOptions, check_text, could_match};
 use crate::project::ProjectIndex;
-use crate::run::absolutize;
+use crate::discover::absolutize;
 
 /// A finding as a flake8 plugin yields it: 1-based line, 0-based column in UTF-8 bytes (flake8
 /// adds one when printing), and `"CODE message"`.

@@ -8,7 +8,11 @@ pub mod source;
 
 pub use check::{CheckOptions, FileDiagnostics, check_source, check_text};
 pub mod config;
+pub mod discover;
 pub mod fix;
 pub mod flake8;
+pub mod message;
+pub mod parse;
 pub mod project;
 pub mod run;
+pub mod settings;

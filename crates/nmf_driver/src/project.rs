@@ -5,14 +5,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use nmf_linter::checker::{FileContext, nesting_depth};
+use nmf_linter::checker::FileContext;
 use nmf_linter::semantic::infer::ProjectModules;
 use nmf_linter::semantic::summary::ModuleSummary;
 use ruff_python_ast::PySourceType;
-use ruff_python_parser::parse_unchecked_source;
 use rustc_hash::FxHashMap;
 
-use crate::check::drop_deep_tree;
+use crate::parse::ParsedModule;
 use crate::source::read_source;
 
 /// Files that mark the root of a project, where absolute imports of its own packages start.
@@ -214,19 +213,17 @@ impl ProjectIndex {
 
     fn load(&self, path: &Path) -> Option<Arc<ModuleSummary>> {
         let source = read_source(path).ok()?;
-        let parsed = parse_unchecked_source(&source.text, PySourceType::Python);
+        let module = ParsedModule::parse(&source.text, PySourceType::Python);
+        let parsed = module.parsed();
         let location = self.locate(path);
         // A file that does not parse is not trusted: what it defines stays unknown.
-        let summary = parsed.errors().is_empty().then(|| {
+        parsed.errors().is_empty().then(|| {
             Arc::new(ModuleSummary::build(
                 parsed.suite(),
                 location.name,
                 location.is_package,
             ))
-        });
-        let depth = nesting_depth(parsed.suite());
-        drop_deep_tree(parsed, depth);
-        summary
+        })
     }
 }
 

@@ -2,164 +2,21 @@
 //! and return every finding with its position, sorted.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
-use ignore::{WalkBuilder, WalkState};
-use nmf_linter::checker::ReceiverExplanation;
-use nmf_linter::diagnostic::{Diagnostic, error_codes};
-use nmf_linter::registry::RuleInfo;
-use nmf_linter::render::{FrameOptions, Location, SourceLocator, render_code_frame};
+use nmf_linter::render::SourceLocator;
 use rayon::prelude::*;
 use ruff_diagnostics::Applicability;
-use ruff_text_size::{Ranged, TextRange};
-use rustc_hash::FxHashMap;
 
 use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
-use crate::config::{ConfigError, Options, Overrides, Settings, find_config_in, load_options};
+use crate::config::{ConfigError, Settings};
+use crate::discover::{absolutize, display_path};
 use crate::fix::{MAX_FIX_PASSES, fix_text, unified_diff, write_atomically};
+use crate::message::{
+    ExplanationReport, Message, MessageOptions, io_error_message, sort_messages, to_message,
+};
 use crate::project::ProjectIndex;
+use crate::settings::SettingsResolver;
 use crate::source::{SourceError, SourceText, decode_source, encode_source, read_source};
-
-/// Where settings come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigSource {
-    /// The closest configuration file of each checked file.
-    Discover,
-    /// One file for everything (`--config`).
-    File(PathBuf),
-    /// No configuration files at all (`--isolated`).
-    Isolated,
-}
-
-/// Finds and caches the settings of each folder.
-pub struct SettingsResolver {
-    source: ConfigSource,
-    overrides: Overrides,
-    working_dir: PathBuf,
-    /// Settings for `--config`, `--isolated`, and folders with no configuration above them.
-    fallback: Arc<Settings>,
-    folders: Mutex<FxHashMap<PathBuf, Result<Arc<Settings>, ConfigError>>>,
-}
-
-impl SettingsResolver {
-    pub fn new(
-        source: ConfigSource,
-        overrides: Overrides,
-        working_dir: PathBuf,
-    ) -> Result<Self, ConfigError> {
-        let fallback = match &source {
-            ConfigSource::File(path) => {
-                let options = load_options(path)?.ok_or_else(|| ConfigError {
-                    path: Some(path.clone()),
-                    message: "has no `[tool.nmf]` table".to_string(),
-                })?;
-                let root = path
-                    .parent()
-                    .map_or_else(|| working_dir.clone(), Path::to_path_buf);
-                Settings::resolve(&root, Some(path), &options, &overrides, &working_dir)?
-            }
-            ConfigSource::Discover | ConfigSource::Isolated => Settings::resolve(
-                &working_dir,
-                None,
-                &Options::default(),
-                &overrides,
-                &working_dir,
-            )?,
-        };
-        Ok(Self {
-            source,
-            overrides,
-            working_dir,
-            fallback: Arc::new(fallback),
-            folders: Mutex::new(FxHashMap::default()),
-        })
-    }
-
-    pub fn working_dir(&self) -> &Path {
-        &self.working_dir
-    }
-
-    /// The settings that apply to files in `folder` (absolute).
-    pub fn for_folder(&self, folder: &Path) -> Result<Arc<Settings>, ConfigError> {
-        if self.source != ConfigSource::Discover {
-            return Ok(self.fallback.clone());
-        }
-        if let Some(found) = self.lock().get(folder) {
-            return found.clone();
-        }
-        let found = match find_config_in(folder) {
-            Err(error) => Err(error),
-            Ok(Some((path, options))) => Settings::resolve(
-                folder,
-                Some(&path),
-                &options,
-                &self.overrides,
-                &self.working_dir,
-            )
-            .map(Arc::new),
-            Ok(None) => match folder.parent() {
-                Some(parent) => self.for_folder(parent),
-                None => Ok(self.fallback.clone()),
-            },
-        };
-        self.lock().insert(folder.to_path_buf(), found.clone());
-        found
-    }
-
-    /// The settings for the run as a whole (output format, fix mode): those of the working
-    /// folder, as ruff takes them.
-    pub fn global(&self) -> Result<Arc<Settings>, ConfigError> {
-        self.for_folder(&self.working_dir)
-    }
-
-    /// The settings of a file (absolute path).
-    pub fn for_file(&self, path: &Path) -> Result<Arc<Settings>, ConfigError> {
-        match path.parent() {
-            Some(folder) => self.for_folder(folder),
-            None => Ok(self.fallback.clone()),
-        }
-    }
-
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, FxHashMap<PathBuf, Result<Arc<Settings>, ConfigError>>> {
-        // A panic while holding the lock cannot leave the map half-written: recover it.
-        self.folders
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// One finding, located, ready to print.
-#[derive(Debug, Clone)]
-pub struct Message {
-    /// The path as printed: relative to the working folder when inside it.
-    pub path: String,
-    pub rule: Option<&'static RuleInfo>,
-    pub code: &'static str,
-    pub message: String,
-    pub start: Location,
-    pub end: Location,
-    pub fix_title: Option<String>,
-    pub note: Option<String>,
-    /// The fix's edits with their positions, when the finding has one.
-    pub fix: Option<MessageFix>,
-    /// The code frame, rendered when the output format shows one.
-    pub frame: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct MessageFix {
-    pub applicability: &'static str,
-    pub edits: Vec<MessageEdit>,
-}
-
-#[derive(Debug, Clone)]
-pub struct MessageEdit {
-    pub start: Location,
-    pub end: Location,
-    pub content: String,
-}
 
 /// Whether a run fixes what it finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -183,11 +40,19 @@ pub struct RunOptions {
     pub fix: FixMode,
     /// Unsafe fixes apply too (`--unsafe-fixes`).
     pub unsafe_fixes: bool,
-    /// Collect what nmf concluded about every receiver (`--show-receivers`).
-    pub receivers: bool,
+    /// Collect what the rules concluded where they looked (`--show-receivers`).
+    pub explanations: bool,
 }
 
 impl RunOptions {
+    fn message_options(&self) -> MessageOptions {
+        MessageOptions {
+            frames: self.frames,
+            color: self.color,
+            unsafe_fixes: self.unsafe_fixes,
+        }
+    }
+
     pub fn required_applicability(&self) -> Applicability {
         if self.unsafe_fixes {
             Applicability::Unsafe
@@ -213,118 +78,8 @@ pub struct RunResult {
     pub diffs: Vec<String>,
     /// `--fix` on standard input: the source to print, fixed or not.
     pub stdin_output: Option<Vec<u8>>,
-    /// `--show-receivers`: every `.forward(...)` receiver and what nmf concluded, sorted.
-    pub receivers: Vec<ReceiverReport>,
-}
-
-/// What nmf concluded about one receiver, located.
-#[derive(Debug, Clone)]
-pub struct ReceiverReport {
-    pub path: String,
-    pub location: Location,
-    pub explanation: ReceiverExplanation,
-}
-
-/// Finds the Python files under `paths`. Paths named explicitly are always checked; folders
-/// are walked with `.gitignore`, `.ignore`, hidden folders and `exclude` respected.
-pub fn discover(
-    paths: &[PathBuf],
-    resolver: &Arc<SettingsResolver>,
-) -> Result<(Vec<PathBuf>, Vec<String>), ConfigError> {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    let mut folders = Vec::new();
-    for path in paths {
-        let absolute = absolutize(path, resolver.working_dir());
-        match std::fs::symlink_metadata(&absolute) {
-            Err(_) => errors.push(format!("{}: No such file or directory", path.display())),
-            Ok(metadata) if metadata.is_dir() => folders.push(absolute),
-            Ok(_) if absolute.is_dir() => folders.push(absolute),
-            Ok(_) => {
-                let settings = resolver.for_file(&absolute)?;
-                if !(settings.force_exclude && settings.is_excluded_with_ancestors(&absolute)) {
-                    files.push(absolute);
-                }
-            }
-        }
-    }
-    if !folders.is_empty() {
-        let first_error: Arc<Mutex<Option<ConfigError>>> = Arc::new(Mutex::new(None));
-        let found: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-        let respect_gitignore = resolver.global()?.respect_gitignore;
-        let mut builder = WalkBuilder::new(&folders[0]);
-        for folder in &folders[1..] {
-            builder.add(folder);
-        }
-        let filter_resolver = Arc::clone(resolver);
-        let filter_error = Arc::clone(&first_error);
-        builder
-            .hidden(true)
-            .parents(true)
-            .ignore(respect_gitignore)
-            .git_ignore(respect_gitignore)
-            .git_global(respect_gitignore)
-            .git_exclude(respect_gitignore)
-            .require_git(false)
-            .follow_links(false)
-            .filter_entry(move |entry| {
-                if entry.depth() == 0 {
-                    return true;
-                }
-                let path = entry.path();
-                match filter_resolver.for_file(path) {
-                    Ok(settings) => !settings.is_excluded(path),
-                    Err(error) => {
-                        let mut slot = filter_error
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        slot.get_or_insert(error);
-                        false
-                    }
-                }
-            });
-        builder.build_parallel().run(|| {
-            Box::new(|entry| {
-                let Ok(entry) = entry else {
-                    return WalkState::Continue;
-                };
-                let is_python = entry.path().extension().is_some_and(|ext| ext == "py");
-                let is_file = match entry.file_type() {
-                    Some(kind) if kind.is_dir() => false,
-                    // A link is checked unless it leads to a folder; a dangling one is
-                    // reported when it cannot be read.
-                    Some(kind) if kind.is_symlink() => !entry.path().is_dir(),
-                    _ => true,
-                };
-                if is_python && is_file {
-                    found
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push(entry.into_path());
-                }
-                WalkState::Continue
-            })
-        });
-        let first_error = first_error
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(error) = first_error {
-            return Err(error);
-        }
-        files.extend(
-            found
-                .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-    }
-    files.sort();
-    files.dedup();
-    // Configuration errors surface even for files named explicitly.
-    for file in &files {
-        resolver.for_file(file)?;
-    }
-    Ok((files, errors))
+    /// `--show-receivers`: what the rules concluded where they looked, sorted.
+    pub explanations: Vec<ExplanationReport>,
 }
 
 /// Checks files in parallel (and fixes them, as `options.fix` says).
@@ -360,7 +115,7 @@ pub fn check_files(
         run.add(outcome?);
     }
     sort_messages(&mut run.messages);
-    run.receivers
+    run.explanations
         .sort_by(|a, b| (&a.path, a.location).cmp(&(&b.path, b.location)));
     run.fixed.sort();
     run.diffs.sort();
@@ -435,27 +190,28 @@ struct FileOutcome {
     diff: Option<String>,
     stdin_output: Option<Vec<u8>>,
     errors: Vec<String>,
-    receivers: Vec<ReceiverReport>,
+    explanations: Vec<ExplanationReport>,
 }
 
 impl FileOutcome {
-    /// The findings (and, with `--show-receivers`, the receivers) of the file's final text.
+    /// The findings (and, with `--show-receivers`, the explanations) of the file's final text.
     fn report(&mut self, checked: FileDiagnostics, text: &str, options: RunOptions) {
-        let wants_receivers = options.receivers && !checked.receivers.is_empty();
-        if checked.diagnostics.is_empty() && !wants_receivers {
+        let wants_explanations = options.explanations && !checked.explanations.is_empty();
+        if checked.diagnostics.is_empty() && !wants_explanations {
             return;
         }
         let locator = SourceLocator::new(text);
+        let message_options = options.message_options();
         self.messages = checked
             .diagnostics
             .iter()
-            .map(|diagnostic| to_message(diagnostic, &self.display, &locator, options))
+            .map(|diagnostic| to_message(diagnostic, &self.display, &locator, message_options))
             .collect();
-        if wants_receivers {
-            self.receivers = checked
-                .receivers
+        if wants_explanations {
+            self.explanations = checked
+                .explanations
                 .into_iter()
-                .map(|explanation| ReceiverReport {
+                .map(|explanation| ExplanationReport {
                     path: self.display.clone(),
                     location: locator.location(explanation.range.start()),
                     explanation,
@@ -482,7 +238,7 @@ impl RunResult {
         }
         self.diffs.extend(outcome.diff);
         self.fix_errors.extend(outcome.errors);
-        self.receivers.extend(outcome.receivers);
+        self.explanations.extend(outcome.explanations);
         if outcome.stdin_output.is_some() {
             self.stdin_output = outcome.stdin_output;
         }
@@ -592,93 +348,3 @@ fn destination_is_stdout_fix(destination: Destination<'_>, options: RunOptions) 
     matches!(destination, Destination::Stdout) && options.fix == FixMode::Apply
 }
 
-fn to_message(
-    diagnostic: &Diagnostic,
-    display: &str,
-    locator: &SourceLocator<'_>,
-    options: RunOptions,
-) -> Message {
-    let fix = diagnostic.fix.as_ref().map(|fix| MessageFix {
-        applicability: match fix.applicability() {
-            ruff_diagnostics::Applicability::Safe => "safe",
-            ruff_diagnostics::Applicability::Unsafe => "unsafe",
-            ruff_diagnostics::Applicability::DisplayOnly => "display-only",
-        },
-        edits: fix
-            .edits()
-            .iter()
-            .map(|edit| MessageEdit {
-                start: locator.location(edit.start()),
-                end: locator.location(edit.end()),
-                content: edit.content().unwrap_or_default().to_string(),
-            })
-            .collect(),
-    });
-    Message {
-        path: display.to_string(),
-        rule: diagnostic.rule,
-        code: diagnostic.code,
-        message: diagnostic.message.clone(),
-        start: locator.location(diagnostic.start()),
-        end: locator.location(diagnostic.end()),
-        fix_title: diagnostic.fix_title.clone(),
-        note: diagnostic.note.clone(),
-        fix,
-        frame: options.frames.then(|| {
-            let frame_options = FrameOptions {
-                color: options.color,
-                unsafe_fixes: options.unsafe_fixes,
-            };
-            render_code_frame(diagnostic, display, locator, frame_options)
-        }),
-    }
-}
-
-/// An unreadable file is reported at 1:1 as E902.
-fn io_error_message(display: &str, error: &SourceError) -> Message {
-    let start = Location { line: 1, column: 1 };
-    let diagnostic = Diagnostic::error(
-        error_codes::IO_ERROR,
-        error.to_string(),
-        TextRange::default(),
-    );
-    Message {
-        path: display.to_string(),
-        rule: None,
-        code: diagnostic.code,
-        message: diagnostic.message,
-        start,
-        end: start,
-        fix_title: None,
-        note: None,
-        fix: None,
-        frame: None,
-    }
-}
-
-pub fn sort_messages(messages: &mut [Message]) {
-    messages.sort_by(|a, b| {
-        (a.path.as_str(), a.start, a.code).cmp(&(b.path.as_str(), b.start, b.code))
-    });
-}
-
-/// `path` joined to the working folder when relative, with `.` components removed.
-pub fn absolutize(path: &Path, working_dir: &Path) -> PathBuf {
-    let joined = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        working_dir.join(path)
-    };
-    joined
-        .components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .collect()
-}
-
-/// The path relative to the working folder when inside it, as ruff prints paths.
-pub fn display_path(path: &Path, working_dir: &Path) -> String {
-    path.strip_prefix(working_dir)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .into_owned()
-}

@@ -12,7 +12,7 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustc_hash::FxHashMap;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Explanation};
 use crate::registry::{ExprCheck, RuleInfo, StmtCheck};
 use crate::semantic::infer::{ClassKey, ProjectModules, Ty, TypeResolver, Verdict};
 use crate::semantic::locals::{
@@ -48,7 +48,7 @@ pub struct Checker<'a> {
     expr_checks: Vec<ExprCheck>,
     stmt_checks: Vec<StmtCheck>,
     diagnostics: Vec<Diagnostic>,
-    receivers: Vec<ReceiverExplanation>,
+    explanations: Vec<Explanation>,
     nesting: Nesting,
     inference_depth: usize,
     types: Option<TypeState<'a>>,
@@ -58,26 +58,15 @@ pub struct Checker<'a> {
 struct TypeState<'a> {
     resolver: TypeResolver<'a>,
     functions: FxHashMap<TextSize, Rc<BindingTable>>,
-}
-
-/// What nmf concluded about the receiver of one `.forward(...)` call, reported or not.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceiverExplanation {
-    pub range: TextRange,
-    /// The receiver as written.
-    pub receiver: String,
-    /// The inferred type, as shown to users.
-    pub ty: String,
-    pub verdict: Verdict,
-    /// The code of the rule that reported the call, if one did.
-    pub reported_as: Option<&'static str>,
+    /// Types already inferred, by expression: several rules ask about the same receiver.
+    inferred: FxHashMap<(TextRange, std::mem::Discriminant<Expr>), Ty>,
 }
 
 /// What the walk produced.
 pub struct CheckResult {
     pub diagnostics: Vec<Diagnostic>,
-    /// Every `.forward(...)` call outside the override chain and what its receiver is.
-    pub receivers: Vec<ReceiverExplanation>,
+    /// What the rules concluded where they looked, reported or not.
+    pub explanations: Vec<Explanation>,
     /// The deepest nesting of statements and expressions, so that the caller can drop a deep
     /// syntax tree on a large enough stack.
     pub max_depth: usize,
@@ -104,21 +93,17 @@ impl<'a> Checker<'a> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// Records what a rule concluded about a call's receiver, so that users (and tests) can
-    /// see why a call was or was not reported.
-    /// Rules that look at the same calls share one record: a later rule that reports the call
-    /// fills in its code.
-    pub fn explain_receiver(
+    /// Records what a rule concluded at `range`, so that users (and tests) can see why a place
+    /// was or was not reported. Rules that look at the same place share one record: a later
+    /// rule that reports there fills in its code.
+    pub fn explain(
         &mut self,
-        call: &ast::ExprCall,
-        receiver: &Expr,
-        ty: &Ty,
-        verdict: Verdict,
+        range: TextRange,
+        text: impl FnOnce() -> String,
         reported_as: Option<&'static str>,
     ) {
-        let range = call.range();
         if let Some(known) = self
-            .receivers
+            .explanations
             .iter_mut()
             .rev()
             .find(|known| known.range == range)
@@ -126,26 +111,26 @@ impl<'a> Checker<'a> {
             known.reported_as = known.reported_as.or(reported_as);
             return;
         }
-        let written = &self.source[receiver.range()];
-        let receiver = match written.char_indices().nth(60) {
-            Some((cut, _)) if !written.contains(['\n', '\r']) => format!("{}…", &written[..cut]),
-            _ if written.contains(['\n', '\r']) => {
-                let first_line = written.lines().next().unwrap_or_default();
-                format!("{}…", first_line.chars().take(60).collect::<String>())
-            }
-            _ => written.to_string(),
-        };
-        self.receivers.push(ReceiverExplanation {
+        self.explanations.push(Explanation {
             range,
-            receiver,
-            ty: ty.to_string(),
-            verdict,
+            text: text(),
             reported_as,
+            suppressed: false,
         });
     }
 
     /// What the value of `expr` is, at the current position, from what the code states.
     pub fn infer_type(&mut self, expr: &Expr) -> Ty {
+        let key = (expr.range(), std::mem::discriminant(expr));
+        if let Some(known) = self.type_state().inferred.get(&key) {
+            return known.clone();
+        }
+        let ty = self.infer_type_uncached(expr);
+        self.type_state().inferred.insert(key, ty.clone());
+        ty
+    }
+
+    fn infer_type_uncached(&mut self, expr: &Expr) -> Ty {
         if let Expr::Call(call) = expr {
             // `type(type(...))` and `super(super(...), ...)` nest only in generated code.
             if self.inference_depth > 16 {
@@ -217,6 +202,7 @@ impl<'a> Checker<'a> {
             TypeState {
                 resolver: TypeResolver::new(file.project, Arc::new(summary)),
                 functions: FxHashMap::default(),
+                inferred: FxHashMap::default(),
             }
         })
     }
@@ -415,7 +401,7 @@ pub fn check_module(
         expr_checks: rules.iter().filter_map(|rule| rule.on_expr).collect(),
         stmt_checks: rules.iter().filter_map(|rule| rule.on_stmt).collect(),
         diagnostics: Vec::new(),
-        receivers: Vec::new(),
+        explanations: Vec::new(),
         nesting: Nesting::default(),
         inference_depth: 0,
         types: None,
@@ -423,7 +409,7 @@ pub fn check_module(
     checker.visit_body(suite);
     CheckResult {
         diagnostics: checker.diagnostics,
-        receivers: checker.receivers,
+        explanations: checker.explanations,
         max_depth: checker.nesting.max_depth,
     }
 }

@@ -26,6 +26,28 @@ pub mod error_codes {
     pub const IO_ERROR: &str = "E902";
     /// The file does not parse (flake8's E999).
     pub const SYNTAX_ERROR: &str = "E999";
+
+    /// The kebab-case name shown for an error code where rules show theirs.
+    pub fn name(code: &str) -> &'static str {
+        match code {
+            IO_ERROR => "io-error",
+            SYNTAX_ERROR => "syntax-error",
+            _ => "error",
+        }
+    }
+}
+
+/// What a rule concluded at a place it examined, whether or not it reported a finding there,
+/// for users who ask why (`nmf check --show-receivers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    pub range: TextRange,
+    /// The conclusion, e.g. ``receiver `self`: `pkg.Pipeline`, not an nn.Module``.
+    pub text: String,
+    /// The code of the rule that reported a finding here, if one did.
+    pub reported_as: Option<&'static str>,
+    /// That finding was suppressed by a `# noqa` comment.
+    pub suppressed: bool,
 }
 
 /// One finding in one file.

@@ -6,20 +6,19 @@ use std::sync::Arc;
 
 use nmf_driver::check::CheckOptions;
 use nmf_driver::config::{OutputFormat, Overrides};
-use nmf_driver::run::{
-    ConfigSource, FixMode, RunOptions, RunResult, SettingsResolver, check_files, check_stdin,
-    discover,
-};
+use nmf_driver::discover::{absolutize, discover};
+use nmf_driver::run::{FixMode, RunOptions, RunResult, check_files, check_stdin};
+use nmf_driver::settings::{ConfigSource, SettingsResolver};
 
 use crate::args::{CheckArgs, ColorChoice};
-use crate::printer::{PrintStyle, print_messages, print_receivers, print_statistics};
+use crate::printer::{PrintStyle, print_messages, print_explanations, print_statistics};
 use crate::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, Error};
 
 pub fn run(args: CheckArgs) -> Result<u8, Error> {
     let started = std::time::Instant::now();
     let working_dir = std::env::current_dir()?;
     let source = match (&args.config, args.isolated) {
-        (Some(path), _) => ConfigSource::File(nmf_driver::run::absolutize(path, &working_dir)),
+        (Some(path), _) => ConfigSource::File(absolutize(path, &working_dir)),
         (None, true) => ConfigSource::Isolated,
         (None, false) => ConfigSource::Discover,
     };
@@ -64,7 +63,7 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         color,
         fix,
         unsafe_fixes: global.unsafe_fixes,
-        receivers: args.show_receivers,
+        explanations: args.show_receivers,
     };
 
     let reads_stdin = args.paths.iter().any(|path| path == Path::new("-"));
@@ -157,7 +156,7 @@ fn report(
         print_messages(findings_out, &result.messages, format, style)?;
     }
     if args.show_receivers {
-        print_receivers(&mut stdout, &result.receivers)?;
+        print_explanations(&mut stdout, &result.explanations)?;
     }
     if let Some(source) = &result.stdin_output {
         stdout.write_all(source)?;

@@ -166,6 +166,31 @@ impl<'a> ForwardCall<'a> {
         (ty, verdict)
     }
 
+    /// Records what the receiver is and whether `reported_as` reported the call, for
+    /// `--show-receivers`.
+    pub fn explain(
+        &self,
+        checker: &mut Checker<'_>,
+        ty: &Ty,
+        verdict: Verdict,
+        reported_as: Option<&'static str>,
+    ) {
+        let written = &checker.source()[self.receiver.range()];
+        checker.explain(
+            self.call.range(),
+            || {
+                let kind = match verdict {
+                    Verdict::Module => "an nn.Module",
+                    Verdict::NotModule => "not an nn.Module",
+                    Verdict::AutogradFunction => "an autograd Function",
+                    Verdict::Unknown => "of unknown type",
+                };
+                format!("receiver `{}`: `{ty}`, {kind}", abbreviate(written))
+            },
+            reported_as,
+        );
+    }
+
     /// What the rules about `forward` calls start from: a call of `forward` outside the
     /// override chain, with its receiver's type and verdict.
     pub fn analyze(expr: &'a Expr, checker: &mut Checker<'_>) -> Option<(Self, Ty, Verdict)> {
@@ -178,6 +203,28 @@ impl<'a> ForwardCall<'a> {
         }
         let (ty, verdict) = forward.receiver_verdict(checker);
         Some((forward, ty, verdict))
+    }
+}
+
+/// What nmf inferred about the receiver, for the `note:` line of the full output.
+pub fn receiver_note(ty: &Ty, verdict: Verdict) -> Option<String> {
+    let kind = match verdict {
+        Verdict::Module => "an `nn.Module`",
+        Verdict::AutogradFunction => "a `torch.autograd.Function`",
+        Verdict::NotModule => "not an `nn.Module`",
+        Verdict::Unknown => return None,
+    };
+    Some(format!("receiver type: `{ty}` ({kind})"))
+}
+
+/// The first line of `written`, at most 60 characters, with `…` where it was cut.
+fn abbreviate(written: &str) -> String {
+    let first_line = written.split(['\n', '\r']).next().unwrap_or_default();
+    let is_whole = first_line.len() == written.len();
+    match first_line.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &first_line[..cut]),
+        None if is_whole => first_line.to_string(),
+        None => format!("{first_line}…"),
     }
 }
 

@@ -1,7 +1,7 @@
 use ruff_python_ast::Expr;
 use ruff_text_size::{Ranged, TextRange};
 
-use crate::analysis::forward_call::{ForwardCall, could_contain_forward_call};
+use crate::analysis::forward_call::{ForwardCall, could_contain_forward_call, receiver_note};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -149,7 +149,7 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
         Verdict::AutogradFunction | Verdict::NotModule => false,
     };
     let reported_as = reported.then_some(RULE.code);
-    checker.explain_receiver(call, forward.receiver, &ty, verdict, reported_as);
+    forward.explain(checker, &ty, verdict, reported_as);
     if !reported {
         return;
     }
@@ -201,15 +201,4 @@ fn is_own_instance(receiver: &Expr, checker: &Checker<'_>) -> bool {
         .filter(|function| function.class.is_some())
         .and_then(|function| function.first_parameter())
         .is_some_and(|first| first == name.id.as_str())
-}
-
-/// What nmf inferred about the receiver, for the full output.
-pub(crate) fn receiver_note(ty: &Ty, verdict: Verdict) -> Option<String> {
-    let kind = match verdict {
-        Verdict::Module => "an `nn.Module`",
-        Verdict::AutogradFunction => "a `torch.autograd.Function`",
-        Verdict::NotModule => "not an `nn.Module`",
-        Verdict::Unknown => return None,
-    };
-    Some(format!("receiver type: `{ty}` ({kind})"))
 }

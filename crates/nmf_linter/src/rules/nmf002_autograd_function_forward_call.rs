@@ -1,12 +1,11 @@
 use ruff_python_ast::Expr;
 use ruff_text_size::{Ranged, TextRange};
 
-use crate::analysis::forward_call::{ForwardCall, could_contain_forward_call};
+use crate::analysis::forward_call::{ForwardCall, could_contain_forward_call, receiver_note};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
 use crate::registry::FixAvailability;
-use crate::rules::nmf001_module_forward_call::receiver_note;
 use crate::semantic::infer::Verdict;
 
 declare_rule! {
@@ -87,7 +86,7 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     if verdict != Verdict::AutogradFunction {
         return;
     }
-    checker.explain_receiver(call, forward.receiver, &ty, verdict, Some(RULE.code));
+    forward.explain(checker, &ty, verdict, Some(RULE.code));
     let mut diagnostic = Diagnostic::new(&RULE, &AutogradFunctionForwardCall, TextRange::new(call.start(), call.func.end()));
     if let Some(note) = receiver_note(&ty, verdict) {
         diagnostic = diagnostic.with_note(note);

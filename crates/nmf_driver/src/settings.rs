@@ -1,0 +1,119 @@
+//! Which settings apply to each file: the closest configuration, found once per folder.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashMap;
+
+use crate::config::{ConfigError, Options, Overrides, Settings, find_config_in, load_options};
+
+/// Where settings come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// The closest configuration file of each checked file.
+    Discover,
+    /// One file for everything (`--config`).
+    File(PathBuf),
+    /// No configuration files at all (`--isolated`).
+    Isolated,
+}
+
+/// Finds and caches the settings of each folder.
+pub struct SettingsResolver {
+    source: ConfigSource,
+    overrides: Overrides,
+    working_dir: PathBuf,
+    /// Settings for `--config`, `--isolated`, and folders with no configuration above them.
+    fallback: Arc<Settings>,
+    folders: Mutex<FxHashMap<PathBuf, Result<Arc<Settings>, ConfigError>>>,
+}
+
+impl SettingsResolver {
+    pub fn new(
+        source: ConfigSource,
+        overrides: Overrides,
+        working_dir: PathBuf,
+    ) -> Result<Self, ConfigError> {
+        let fallback = match &source {
+            ConfigSource::File(path) => {
+                let options = load_options(path)?.ok_or_else(|| ConfigError {
+                    path: Some(path.clone()),
+                    message: "has no `[tool.nmf]` table".to_string(),
+                })?;
+                let root = path
+                    .parent()
+                    .map_or_else(|| working_dir.clone(), Path::to_path_buf);
+                Settings::resolve(&root, Some(path), &options, &overrides, &working_dir)?
+            }
+            ConfigSource::Discover | ConfigSource::Isolated => Settings::resolve(
+                &working_dir,
+                None,
+                &Options::default(),
+                &overrides,
+                &working_dir,
+            )?,
+        };
+        Ok(Self {
+            source,
+            overrides,
+            working_dir,
+            fallback: Arc::new(fallback),
+            folders: Mutex::new(FxHashMap::default()),
+        })
+    }
+
+    pub fn working_dir(&self) -> &Path {
+        &self.working_dir
+    }
+
+    /// The settings that apply to files in `folder` (absolute).
+    pub fn for_folder(&self, folder: &Path) -> Result<Arc<Settings>, ConfigError> {
+        if self.source != ConfigSource::Discover {
+            return Ok(self.fallback.clone());
+        }
+        if let Some(found) = self.lock().get(folder) {
+            return found.clone();
+        }
+        let found = match find_config_in(folder) {
+            Err(error) => Err(error),
+            Ok(Some((path, options))) => Settings::resolve(
+                folder,
+                Some(&path),
+                &options,
+                &self.overrides,
+                &self.working_dir,
+            )
+            .map(Arc::new),
+            Ok(None) => match folder.parent() {
+                Some(parent) => self.for_folder(parent),
+                None => Ok(self.fallback.clone()),
+            },
+        };
+        self.lock().insert(folder.to_path_buf(), found.clone());
+        found
+    }
+
+    /// The settings for the run as a whole (output format, fix mode): those of the working
+    /// folder, as ruff takes them.
+    pub fn global(&self) -> Result<Arc<Settings>, ConfigError> {
+        self.for_folder(&self.working_dir)
+    }
+
+    /// The settings of a file (absolute path).
+    pub fn for_file(&self, path: &Path) -> Result<Arc<Settings>, ConfigError> {
+        match path.parent() {
+            Some(folder) => self.for_folder(folder),
+            None => Ok(self.fallback.clone()),
+        }
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, FxHashMap<PathBuf, Result<Arc<Settings>, ConfigError>>> {
+        // A panic while holding the lock cannot leave the map half-written: recover it.
+        self.folders
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
