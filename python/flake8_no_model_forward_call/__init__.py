@@ -2,7 +2,14 @@
 
 The checks run in nmf's Rust engine (``_nmf``); this module only adapts it to flake8's plugin
 interface. flake8 applies ``--select``, ``--ignore``, ``per-file-ignores`` and ``# noqa`` to what
-the plugin reports.
+the plugin reports. The rules it reports:
+
+.. begin rules: generated
+
+- ``NMF001`` (module-forward-call): Checks for calls of `forward()` on a PyTorch `nn.Module`, which run the module without the hooks that `nn.Module.__call__` fires.
+- ``NMF002`` (autograd-function-forward-call): Checks for calls of `forward()` on a subclass of `torch.autograd.Function`, which run the computation outside autograd.
+
+.. end rules
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ __all__ = ["NoModelForwardCallChecker", "__version__"]
 
 
 class NoModelForwardCallChecker:
-    """Reports NMF001 (``.forward()`` on a module) and NMF002 (on an autograd Function)."""
+    """Reports every nmf rule listed in this module's docstring."""
 
     name = "flake8-no-model-forward-call"
     version = __version__

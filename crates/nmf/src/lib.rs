@@ -16,6 +16,16 @@ pub fn rules_markdown() -> String {
     commands::rule::render_all()
 }
 
+/// The table of rules in the README: code, name, whether it has a fix, what it does.
+pub fn rules_table() -> String {
+    commands::rule::render_table()
+}
+
+/// The list of rules in the flake8 plugin's docstring, as reStructuredText.
+pub fn rules_list() -> String {
+    commands::rule::render_list()
+}
+
 /// Exit status: no findings.
 pub const EXIT_CLEAN: u8 = 0;
 /// Exit status: findings (syntax and read errors included).

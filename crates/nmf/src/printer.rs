@@ -175,7 +175,9 @@ pub fn print_statistics(
 ) -> io::Result<()> {
     let mut counts: BTreeMap<&str, (usize, bool, &str)> = BTreeMap::new();
     for m in messages {
-        let name = m.rule.map_or_else(|| error_codes::name(m.code), |rule| rule.name);
+        let name = m
+            .rule
+            .map_or_else(|| error_codes::name(m.code), |rule| rule.name);
         let entry = counts.entry(m.code).or_insert((0, false, name));
         entry.0 += 1;
         entry.1 |= style.applies(m);

@@ -229,7 +229,6 @@ fn line_endings_bom_encoding_and_permissions_survive() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(tree.join("crlf.py"), std::fs::Permissions::from_mode(0o751))
             .expect("chmod");
-        std::os::unix::fs::symlink(tree.join("cr.py"), tree.join("link.py")).expect("symlink");
     }
     let run = tree.run(&["check", "--fix", "crlf.py", "cr.py", "bom.py", "latin.py"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
@@ -266,12 +265,6 @@ fn line_endings_bom_encoding_and_permissions_survive() {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o751);
-        assert!(
-            std::fs::symlink_metadata(tree.join("link.py"))
-                .expect("link")
-                .file_type()
-                .is_symlink()
-        );
     }
     // No temporary file is left behind.
     let leftovers: Vec<_> = std::fs::read_dir(tree.path())
@@ -282,9 +275,9 @@ fn line_endings_bom_encoding_and_permissions_survive() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+#[cfg(unix)]
 #[test]
 fn fixing_through_a_symbolic_link_writes_the_target() {
-    #[cfg(unix)]
     {
         let tree = Tree::new();
         tree.write(

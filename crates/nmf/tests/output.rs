@@ -69,7 +69,11 @@ fn sarif() {
         .flatten()
         .filter_map(|rule| rule["id"].as_str())
         .collect();
-    assert_eq!(rules, ["NMF001", "NMF002"]);
+    let registered: Vec<&str> = nmf_linter::registry::ALL_RULES
+        .iter()
+        .map(|rule| rule.code)
+        .collect();
+    assert_eq!(rules, registered);
     insta::assert_snapshot!(
         serde_json::to_string_pretty(&parsed["runs"][0]["results"]).expect("serialises")
     );

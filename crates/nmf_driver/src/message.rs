@@ -6,7 +6,6 @@ use nmf_linter::render::{FrameOptions, Location, SourceLocator, render_code_fram
 use ruff_diagnostics::Applicability;
 use ruff_text_size::{Ranged, TextRange};
 
-
 use crate::source::SourceError;
 
 /// One finding, located, ready to print.
@@ -133,4 +132,3 @@ pub fn sort_messages(messages: &mut [Message]) {
         (a.path.as_str(), a.start, a.code).cmp(&(b.path.as_str(), b.start, b.code))
     });
 }
-

@@ -39,9 +39,7 @@ impl Drop for ParsedModule {
         let Some(parsed) = self.parsed.take() else {
             return;
         };
-        let depth = self
-            .depth
-            .unwrap_or_else(|| nesting_depth(parsed.suite()));
+        let depth = self.depth.unwrap_or_else(|| nesting_depth(parsed.suite()));
         drop_deep_tree(parsed, depth);
     }
 }

@@ -347,4 +347,3 @@ fn check_one(
 fn destination_is_stdout_fix(destination: Destination<'_>, options: RunOptions) -> bool {
     matches!(destination, Destination::Stdout) && options.fix == FixMode::Apply
 }
-

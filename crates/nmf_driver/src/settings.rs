@@ -116,4 +116,3 @@ impl SettingsResolver {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
-

@@ -6,9 +6,12 @@
 
 use std::path::Path;
 
+use nmf_driver::check::{CheckOptions, check_text};
 use nmf_driver::check_source;
+use nmf_linter::checker::FileContext;
 use nmf_linter::registry::{ALL_RULES, RuleSet};
 use nmf_linter::render::{FrameOptions, SourceLocator, render_code_frame};
+use nmf_linter::semantic::infer::NoProject;
 use nmf_linter::settings::LinterSettings;
 
 fn fixtures_dir() -> &'static Path {
@@ -18,16 +21,33 @@ fn fixtures_dir() -> &'static Path {
     ))
 }
 
-/// The rules a fixture exercises, from its name.
+/// The rule code a fixture's name starts with (`NMF001` for `NMF001_noqa.py`), if any: `NMF`
+/// and every digit after it.
+fn fixture_code(name: &str) -> Option<&str> {
+    let digits = name.strip_prefix("NMF")?;
+    let length = digits.bytes().take_while(u8::is_ascii_digit).count();
+    Some(&name[..3 + length])
+}
+
+/// The rules a fixture exercises, from its name: a fixture named after a rule code runs that
+/// rule alone, which must be registered; any other fixture runs every rule.
 fn rules_for(path: &Path) -> RuleSet {
     let name = path
         .file_name()
         .and_then(|name| name.to_str())
         .unwrap_or_default();
-    ALL_RULES
-        .iter()
-        .find(|rule| name.starts_with(rule.code))
-        .map_or_else(RuleSet::all, |rule| RuleSet::empty().with(rule))
+    let Some(code) = fixture_code(name) else {
+        return RuleSet::all();
+    };
+    let rule = ALL_RULES.iter().find(|rule| rule.code == code);
+    let Some(rule) = rule else {
+        panic!(
+            "resources/test/fixtures/{name} is named after {code}, which no registered rule has: \
+             register the rule (one line in the `registry!` list of \
+             crates/nmf_linter/src/rules/mod.rs) or fix the fixture's name"
+        );
+    };
+    RuleSet::empty().with(rule)
 }
 
 /// Findings rendered as ruff renders them in its snapshots.
@@ -57,6 +77,50 @@ fn fixtures() {
     });
 }
 
+/// The prefilter never rules out a fixture: a file it skips must have no finding at all.
+#[test]
+fn prefilters_keep_every_fixture_with_a_finding() {
+    let file = FileContext {
+        module_name: None,
+        is_package: false,
+        project: &NoProject,
+    };
+    for entry in std::fs::read_dir(fixtures_dir()).expect("the fixtures folder exists") {
+        let path = entry.expect("a readable entry").path();
+        let Ok(source) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        for rule in rules_for(&path).iter() {
+            let settings = LinterSettings {
+                rules: RuleSet::empty().with(rule),
+                ..LinterSettings::default()
+            };
+            let options = CheckOptions {
+                prefilter: false,
+                ..CheckOptions::default()
+            };
+            let found = check_text(&source, &settings, &file, options).diagnostics;
+            assert!(
+                found.is_empty() || (rule.could_match)(&source),
+                "the prefilter (`could_match`) of {} rules out {}, which has {} finding(s): it \
+                 must never say no to a source with a finding",
+                rule.code,
+                path.display(),
+                found.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_fixture_named_after_a_code_names_a_registered_rule() {
+    for entry in std::fs::read_dir(fixtures_dir()).expect("the fixtures folder exists") {
+        let path = entry.expect("a readable entry").path();
+        // Panics with what to do when the code is not registered.
+        rules_for(&path);
+    }
+}
+
 #[test]
 fn every_rule_has_a_fixture() {
     let names: Vec<String> = std::fs::read_dir(fixtures_dir())
@@ -66,7 +130,9 @@ fn every_rule_has_a_fixture() {
     for rule in ALL_RULES {
         assert!(
             names.iter().any(|name| name.starts_with(rule.code)),
-            "{} has no fixture in resources/test/fixtures",
+            "{} has no fixture: add resources/test/fixtures/{}.py with reported and not-reported \
+             cases (scripts/add_rule.py writes one)",
+            rule.code,
             rule.code
         );
     }

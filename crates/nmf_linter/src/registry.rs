@@ -39,6 +39,9 @@ pub struct RuleInfo {
     pub name: &'static str,
     /// The rule's documentation in Markdown, taken from its doc comment.
     pub docs: &'static str,
+    /// The Rust module that declares the rule (`nmf_linter::rules::nmf001_module_forward_call`),
+    /// so that tests can tell a rule file that was never registered.
+    pub module: &'static str,
     pub fix: FixAvailability,
     /// A cheap test on the raw source: `false` means no finding is possible, so the file need
     /// not be parsed. It must never say `false` for a source that has a finding.
@@ -48,17 +51,20 @@ pub struct RuleInfo {
 }
 
 impl RuleInfo {
-    /// The first line of the `## What it does` section, for tables and listings.
-    pub fn summary(&self) -> &'static str {
+    /// The first paragraph of the `## What it does` section, on one line, for tables and
+    /// listings.
+    pub fn summary(&self) -> String {
         let mut lines = self
             .docs
             .lines()
-            .skip_while(|line| !line.trim_start().starts_with("## What it does"));
+            .map(str::trim)
+            .skip_while(|line| !line.starts_with("## What it does"));
         lines.next();
         lines
-            .map(str::trim)
-            .find(|line| !line.is_empty())
-            .unwrap_or("")
+            .skip_while(|line| line.is_empty())
+            .take_while(|line| !line.is_empty() && !line.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// The index of this rule in [`ALL_RULES`], which is also its bit in a [`RuleSet`].
@@ -94,11 +100,15 @@ pub fn find_rule(code_or_name: &str) -> Option<&'static RuleInfo> {
 
 /// Declares a rule: its doc comment becomes the documentation `nmf rule` prints.
 ///
+/// Every field but the hooks is required. `could_match` is the rule's prefilter: a cheap test
+/// on the raw source that must never say `false` for a source with a finding; a rule that
+/// really needs every file parsed says so with `could_match: crate::registry::always`.
+///
 /// ```ignore
 /// declare_rule! {
 ///     /// ## What it does
 ///     /// ...
-///     pub static MODULE_FORWARD_CALL = {
+///     pub static RULE = {
 ///         code: "NMF001",
 ///         name: "module-forward-call",
 ///         fix: FixAvailability::Sometimes,
@@ -115,7 +125,7 @@ macro_rules! declare_rule {
             code: $code:literal,
             name: $name:literal,
             fix: $fix:expr,
-            $(could_match: $could_match:path,)?
+            could_match: $could_match:path,
             $(on_expr: $on_expr:path,)?
             $(on_stmt: $on_stmt:path,)?
         }
@@ -125,16 +135,28 @@ macro_rules! declare_rule {
             code: $code,
             name: $name,
             docs: concat!($($doc, "\n"),+),
+            module: module_path!(),
             fix: $fix,
-            could_match: $crate::declare_rule!(@could_match $($could_match)?),
+            could_match: $could_match,
             on_expr: $crate::declare_rule!(@hook $($on_expr)?),
             on_stmt: $crate::declare_rule!(@hook $($on_stmt)?),
         };
     };
     (@hook $hook:path) => { Some($hook) };
     (@hook) => { None };
-    (@could_match $could_match:path) => { $could_match };
-    (@could_match) => { |_| true };
+    ($($anything:tt)*) => {
+        compile_error!(
+            "declare_rule! expects, in this order: doc comment, `pub static RULE = { code: \"NMF123\", \
+             name: \"kebab-name\", fix: FixAvailability::..., could_match: <prefilter fn>, \
+             on_expr: <fn> and/or on_stmt: <fn>, }`. `could_match` is required: a sound prefilter, \
+             or `crate::registry::always` to parse every file."
+        );
+    };
+}
+
+/// The prefilter of a rule that must see every file: it never rules one out.
+pub fn always(_source: &str) -> bool {
+    true
 }
 
 /// A set of rules, one bit per entry of [`ALL_RULES`].
@@ -353,6 +375,67 @@ mod tests {
         assert!(ALL_RULES.len() <= 64, "RuleSet holds at most 64 rules");
     }
 
+    /// The rule files under `src/rules/`, by module name.
+    fn rule_files() -> Vec<String> {
+        let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/src/rules");
+        let mut names: Vec<String> = std::fs::read_dir(folder)
+            .expect("src/rules exists")
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter_map(|name| Some(name.strip_suffix(".rs")?.to_string()))
+            .filter(|name| name != "mod")
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn every_rule_file_is_registered() {
+        for file in rule_files() {
+            assert!(
+                ALL_RULES
+                    .iter()
+                    .any(|rule| rule.module.rsplit("::").next() == Some(file.as_str())),
+                "crates/nmf_linter/src/rules/{file}.rs is not registered, so it is not even \
+                 compiled: add `{file},` to the `registry!` list in crates/nmf_linter/src/rules/mod.rs"
+            );
+        }
+    }
+
+    #[test]
+    fn every_rule_lives_in_a_file_named_after_its_code_and_name() {
+        for rule in ALL_RULES {
+            let expected = format!(
+                "{}_{}",
+                rule.code.to_ascii_lowercase(),
+                rule.name.replace('-', "_")
+            );
+            let actual = rule.module.rsplit("::").next().unwrap_or_default();
+            assert_eq!(
+                actual, expected,
+                "{} ({}) is declared in rules/{actual}.rs: name the file rules/{expected}.rs \
+                 (or fix the code or name in its `declare_rule!`)",
+                rule.code, rule.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_prefilter_rules_out_a_file_that_is_not_about_modules() {
+        let plain = "import os\n\nprint(os.getcwd())\nx = [1, 2, 3]\n";
+        for rule in ALL_RULES {
+            if std::ptr::fn_addr_eq(rule.could_match, always as fn(&str) -> bool) {
+                continue;
+            }
+            assert!(
+                !(rule.could_match)(plain),
+                "{}'s `could_match` accepts {plain:?}, which cannot hold a finding: a prefilter \
+                 that accepts everything parses every file (say `could_match: \
+                 crate::registry::always` if the rule really needs that)",
+                rule.code
+            );
+        }
+    }
+
     #[test]
     fn every_rule_documents_the_required_sections_in_order() {
         for rule in ALL_RULES {
@@ -397,64 +480,74 @@ mod tests {
         }
     }
 
+    fn all_codes() -> Vec<&'static str> {
+        ALL_RULES.iter().map(|rule| rule.code).collect()
+    }
+
     #[test]
     fn selection_by_all_prefix_exact_code_and_name() {
         assert_eq!(
             codes(resolve_rules(&selectors(&["ALL"]), &[], &[])),
-            codes(RuleSet::all())
+            all_codes()
         );
         assert_eq!(
             codes(resolve_rules(&selectors(&["NMF"]), &[], &[])),
-            codes(RuleSet::all())
+            all_codes()
         );
-        assert_eq!(
-            codes(resolve_rules(&selectors(&["NMF0"]), &[], &[])),
-            codes(RuleSet::all())
-        );
-        assert_eq!(
-            codes(resolve_rules(&selectors(&["NMF001"]), &[], &[])),
-            ["NMF001"]
-        );
-        assert_eq!(
-            codes(resolve_rules(&selectors(&["NMF002"]), &[], &[])),
-            ["NMF002"]
-        );
-        assert_eq!(
-            codes(resolve_rules(
-                &selectors(&["module-forward-call"]),
-                &[],
-                &[]
-            )),
-            ["NMF001"]
-        );
+        let nmf0: Vec<&str> = all_codes()
+            .into_iter()
+            .filter(|code| code.starts_with("NMF0"))
+            .collect();
+        assert_eq!(codes(resolve_rules(&selectors(&["NMF0"]), &[], &[])), nmf0);
+        for rule in ALL_RULES {
+            assert_eq!(
+                codes(resolve_rules(&selectors(&[rule.code]), &[], &[])),
+                [rule.code]
+            );
+            assert_eq!(
+                codes(resolve_rules(&selectors(&[rule.name]), &[], &[])),
+                [rule.code]
+            );
+        }
     }
 
     #[test]
     fn the_more_specific_selector_wins_and_ignore_wins_ties() {
+        for rule in ALL_RULES {
+            let others: Vec<&str> = all_codes()
+                .into_iter()
+                .filter(|code| *code != rule.code)
+                .collect();
+            assert_eq!(
+                codes(resolve_rules(
+                    &selectors(&["NMF"]),
+                    &[],
+                    &selectors(&[rule.code])
+                )),
+                others
+            );
+            assert_eq!(
+                codes(resolve_rules(
+                    &selectors(&[rule.code]),
+                    &[],
+                    &selectors(&["NMF"])
+                )),
+                [rule.code]
+            );
+            assert!(
+                resolve_rules(&selectors(&[rule.code]), &[], &selectors(&[rule.code])).is_empty()
+            );
+        }
+        let (first, last) = (ALL_RULES[0], ALL_RULES[ALL_RULES.len() - 1]);
+        let mut both = vec![first.code, last.code];
+        both.dedup();
         assert_eq!(
             codes(resolve_rules(
-                &selectors(&["NMF"]),
-                &[],
-                &selectors(&["NMF001"])
-            )),
-            ["NMF002"]
-        );
-        assert_eq!(
-            codes(resolve_rules(
-                &selectors(&["NMF001"]),
-                &[],
-                &selectors(&["NMF"])
-            )),
-            ["NMF001"]
-        );
-        assert!(resolve_rules(&selectors(&["NMF001"]), &[], &selectors(&["NMF001"])).is_empty());
-        assert_eq!(
-            codes(resolve_rules(
-                &selectors(&["NMF002"]),
-                &selectors(&["NMF001"]),
+                &selectors(&[last.code]),
+                &selectors(&[first.code]),
                 &[]
             )),
-            ["NMF001", "NMF002"]
+            both
         );
     }
 

@@ -11,7 +11,7 @@ use nmf_driver::run::{FixMode, RunOptions, RunResult, check_files, check_stdin};
 use nmf_driver::settings::{ConfigSource, SettingsResolver};
 
 use crate::args::{CheckArgs, ColorChoice};
-use crate::printer::{PrintStyle, print_messages, print_explanations, print_statistics};
+use crate::printer::{PrintStyle, print_explanations, print_messages, print_statistics};
 use crate::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, Error};
 
 pub fn run(args: CheckArgs) -> Result<u8, Error> {

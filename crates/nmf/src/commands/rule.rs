@@ -31,13 +31,17 @@ pub fn run(args: &RuleArgs) -> Result<u8, Error> {
     }
 }
 
-/// A rule's page: title, fix availability, then its documentation.
-pub fn render(rule: &RuleInfo) -> String {
-    let fix = match rule.fix {
+fn fix_sentence(rule: &RuleInfo) -> &'static str {
+    match rule.fix {
         FixAvailability::None => "Fix is not available.",
         FixAvailability::Sometimes => "Fix is sometimes available.",
         FixAvailability::Always => "Fix is always available.",
-    };
+    }
+}
+
+/// A rule's page: title, fix availability, then its documentation.
+pub fn render(rule: &RuleInfo) -> String {
+    let fix = fix_sentence(rule);
     let docs: String = rule
         .docs
         .lines()
@@ -64,4 +68,34 @@ pub fn render_all() -> String {
         pages.push_str(&render(rule));
     }
     pages
+}
+
+/// The README's table of rules, one row per rule, linking to its documentation.
+pub fn render_table() -> String {
+    let mut table = String::from(
+        "| Code | Name | Fix | What it does |\n|------|------|-----|--------------|\n",
+    );
+    for rule in ALL_RULES {
+        let fix = match rule.fix {
+            FixAvailability::None => "no",
+            FixAvailability::Sometimes => "sometimes",
+            FixAvailability::Always => "yes",
+        };
+        table.push_str(&format!(
+            "| [{code}](docs/rules.md#{name}-{anchor}) | `{name}` | {fix} | {summary} |\n",
+            code = rule.code,
+            name = rule.name,
+            anchor = rule.code.to_ascii_lowercase(),
+            summary = rule.summary().replace('|', "\\|"),
+        ));
+    }
+    table
+}
+
+/// The rules as a reStructuredText list, for the flake8 plugin's docstring.
+pub fn render_list() -> String {
+    ALL_RULES
+        .iter()
+        .map(|rule| format!("- ``{}`` ({}): {}\n", rule.code, rule.name, rule.summary()))
+        .collect()
 }

@@ -60,9 +60,30 @@ impl Tree {
         self.run_in(".", args, Some(stdin))
     }
 
+    /// Runs `nmf` with `args` in this folder as an unprivileged user: when the tests run as
+    /// root (as CI does), where permissions stop nothing, `nmf` runs as `nobody` through
+    /// `setpriv`, with the tree opened up for it to enter and read.
+    #[cfg(unix)]
+    pub fn run_unprivileged(&self, args: &[&str]) -> Run {
+        if !is_root() {
+            return self.run(args);
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("open the tree to other users");
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_nmf"));
+        self.spawn(command, ".", args, None)
+    }
+
     /// Runs `nmf` in the sub-folder `folder`.
     pub fn run_in(&self, folder: &str, args: &[&str], stdin: Option<&str>) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_nmf"));
+        self.spawn(Command::new(env!("CARGO_BIN_EXE_nmf")), folder, args, stdin)
+    }
+
+    fn spawn(&self, mut command: Command, folder: &str, args: &[&str], stdin: Option<&str>) -> Run {
         command
             .args(args)
             .current_dir(self.join(folder))
@@ -88,6 +109,15 @@ impl Tree {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
     }
+}
+
+/// Whether the tests run as root, for whom file permissions stop nothing.
+#[cfg(unix)]
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // A file this process creates is owned by its effective user.
+    let probe = tempfile::NamedTempFile::new().expect("a temporary file");
+    probe.as_file().metadata().expect("metadata").uid() == 0
 }
 
 impl Run {

@@ -810,3 +810,174 @@ impl fmt::Display for Ty {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The project of a test: modules by name, summarised from source.
+    struct Project(FxHashMap<String, Arc<ModuleSummary>>);
+
+    impl Project {
+        fn new(files: &[(&str, &str)]) -> Self {
+            Self(
+                files
+                    .iter()
+                    .map(|(name, source)| {
+                        let parsed = ruff_python_parser::parse_module(source).expect("valid");
+                        let is_package = name.ends_with("__init__");
+                        let module_name = name.trim_end_matches(".__init__");
+                        let summary = ModuleSummary::build(
+                            parsed.suite(),
+                            Some(module_name.into()),
+                            is_package,
+                        );
+                        (module_name.to_string(), Arc::new(summary))
+                    })
+                    .collect(),
+            )
+        }
+
+        /// The type and verdict of `expression`, evaluated at the end of module `module`.
+        fn infer(&self, module: &str, expression: &str) -> (String, Verdict) {
+            let summary = self.0.get(module).expect("a module of the project").clone();
+            let mut resolver = TypeResolver::new(self, summary);
+            let parsed = ruff_python_parser::parse_expression(expression).expect("valid");
+            let ty = resolver.infer(&ValueExpr::from_expr(parsed.expr()), &[]);
+            let verdict = resolver.verdict(&ty);
+            (ty.to_string(), verdict)
+        }
+    }
+
+    impl ProjectModules for Project {
+        fn module(&self, name: &str) -> Option<Arc<ModuleSummary>> {
+            self.0.get(name).cloned()
+        }
+    }
+
+    fn verdict(source: &str, expression: &str) -> Verdict {
+        Project::new(&[("m", source)]).infer("m", expression).1
+    }
+
+    #[test]
+    fn a_class_is_a_module_when_a_base_is_however_it_is_imported() {
+        for source in [
+            "import torch\nclass A(torch.nn.Module): pass\n",
+            "import torch.nn as nn\nclass A(nn.Linear): pass\n",
+            "from torch import nn\nclass A(nn.Module): pass\n",
+            "from torch.nn import Module as M\nclass B(M): pass\nclass A(B): pass\n",
+            "import torch.nn as nn\nclass A(object, nn.Module): pass\n",
+        ] {
+            assert_eq!(verdict(source, "A()"), Verdict::Module, "{source}");
+            assert_eq!(verdict(source, "A"), Verdict::Module, "{source}");
+        }
+    }
+
+    #[test]
+    fn a_class_is_not_a_module_only_when_every_base_is_known() {
+        assert_eq!(verdict("class A: pass\n", "A()"), Verdict::NotModule);
+        assert_eq!(
+            verdict("from abc import ABC\nclass A(ABC): pass\n", "A()"),
+            Verdict::NotModule
+        );
+        assert_eq!(
+            verdict("from lib import Base\nclass A(Base): pass\n", "A()"),
+            Verdict::Unknown
+        );
+        assert_eq!(verdict("class A(A): pass\n", "A()"), Verdict::Unknown);
+        assert_eq!(
+            verdict(
+                "import torch\nclass F(torch.autograd.Function): pass\n",
+                "F"
+            ),
+            Verdict::AutogradFunction
+        );
+    }
+
+    #[test]
+    fn names_are_the_union_of_their_bindings() {
+        let source =
+            "import torch.nn as nn\nclass P: pass\nx = P()\nif c:\n    x = nn.Linear(1, 1)\n";
+        assert_eq!(verdict(source, "x"), Verdict::Module);
+        assert_eq!(verdict("class P: pass\nx = P()\n", "x"), Verdict::NotModule);
+        assert_eq!(verdict("x = make()\n", "x"), Verdict::Unknown);
+    }
+
+    #[test]
+    fn instance_attributes_come_from_every_method_and_declarations_win() {
+        let source = "import torch.nn as nn\n\
+                      class P: pass\n\
+                      class A:\n    \
+                          def __init__(self):\n        \
+                              self.p = P()\n    \
+                          def reset(self):\n        \
+                              self.p = nn.Linear(1, 1)\n\
+                      class D:\n    \
+                          x: 'P'\n    \
+                          def __init__(self):\n        \
+                              self.x = {}\n";
+        assert_eq!(verdict(source, "A().p"), Verdict::Module);
+        assert_eq!(verdict(source, "D().x"), Verdict::NotModule);
+        assert_eq!(verdict(source, "A().missing"), Verdict::Unknown);
+    }
+
+    #[test]
+    fn containers_returns_and_properties_give_their_declared_types() {
+        let source = "import torch.nn as nn\n\
+                      from typing import Optional\n\
+                      class P: pass\n\
+                      table: dict[str, P] = {}\n\
+                      layers = nn.ModuleList()\n\
+                      maybe: Optional[P] = None\n\
+                      def build() -> nn.Linear: ...\n\
+                      class H:\n    \
+                          @property\n    \
+                          def head(self) -> 'P': ...\n";
+        assert_eq!(verdict(source, "table['a']"), Verdict::NotModule);
+        assert_eq!(verdict(source, "table.get('a')"), Verdict::NotModule);
+        assert_eq!(verdict(source, "layers[0]"), Verdict::Module);
+        assert_eq!(verdict(source, "maybe"), Verdict::NotModule);
+        assert_eq!(verdict(source, "build()"), Verdict::Module);
+        assert_eq!(verdict(source, "H().head"), Verdict::NotModule);
+    }
+
+    #[test]
+    fn imports_resolve_across_the_project_relatively_and_absolutely() {
+        let project = Project::new(&[
+            ("pkg.__init__", "from .models import Net\n"),
+            (
+                "pkg.models",
+                "import torch.nn as nn\nclass Net(nn.Module): pass\nclass Helper: pass\n",
+            ),
+            (
+                "pkg.use",
+                "from . import models\nfrom pkg import Net\nfrom .models import Helper as H\n",
+            ),
+        ]);
+        assert_eq!(project.infer("pkg.use", "Net()").1, Verdict::Module);
+        assert_eq!(project.infer("pkg.use", "models.Net()").1, Verdict::Module);
+        assert_eq!(
+            project.infer("pkg.use", "H()"),
+            ("pkg.models.Helper".to_string(), Verdict::NotModule)
+        );
+        assert_eq!(project.infer("pkg.use", "models").1, Verdict::NotModule);
+    }
+
+    #[test]
+    fn a_reloaded_summary_never_shares_a_memo_entry_with_the_old_one() {
+        let first = Project::new(&[("m", "class A: pass\n")]);
+        let second = Project::new(&[("m", "import torch.nn as nn\nclass A(nn.Module): pass\n")]);
+        let old = first.0["m"].clone();
+        let new = second.0["m"].clone();
+        assert_ne!(old.id, new.id);
+        let mut resolver = TypeResolver::new(&first, old.clone());
+        assert_eq!(
+            resolver.class_verdict(&ClassKey::Project(old, 0)),
+            Verdict::NotModule
+        );
+        assert_eq!(
+            resolver.class_verdict(&ClassKey::Project(new, 0)),
+            Verdict::Module
+        );
+    }
+}

@@ -1,0 +1,71 @@
+"""The contributor path: `scripts/add_rule.py` writes a rule that builds and passes the whole
+suite once its snapshot is accepted, and the suite catches a rule that was never registered.
+
+Runs in a copy of the repository (the files git tracks or would track), sharing this
+checkout's `target/` so that only nmf's own crates are rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="needs a Rust toolchain")
+
+
+def copy_repository(destination: Path) -> Path:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")
+    for relative in filter(None, listed):
+        source = ROOT / relative
+        if source.is_file():
+            target = destination / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
+def cargo(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "CARGO_TARGET_DIR": str(ROOT / "target"), "CI": "1", **env}
+    return subprocess.run(["cargo", *args], cwd=repo, env=environment, capture_output=True,
+                          text=True, check=False)
+
+
+def test_a_generated_rule_passes_the_suite_and_an_unregistered_one_fails(tmp_path: Path) -> None:
+    repo = copy_repository(tmp_path / "repo")
+    generated = subprocess.run(
+        [sys.executable, "scripts/add_rule.py", "--code", "NMF099", "--name", "toy-rule"],
+        cwd=repo, capture_output=True, text=True, check=False,
+        env={**os.environ, "CARGO_TARGET_DIR": str(ROOT / "target")},
+    )
+    assert generated.returncode == 0, generated.stderr
+    assert "Next steps" in generated.stdout
+    assert (repo / "crates/nmf_linter/src/rules/nmf099_toy_rule.rs").is_file()
+    assert "nmf099_toy_rule," in (repo / "crates/nmf_linter/src/rules/mod.rs").read_text()
+    assert "NMF099" in (repo / "README.md").read_text(), "the README's table is regenerated"
+
+    # The new fixture's snapshot does not exist yet: the suite says so, until it is accepted.
+    first = cargo(repo, "test", "-p", "nmf_driver", "--test", "fixtures")
+    assert first.returncode != 0
+    accepted = cargo(repo, "test", "-p", "nmf_driver", "--test", "fixtures", INSTA_UPDATE="always")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    suite = cargo(repo, "test", "--workspace", "--exclude", "nmf_python")
+    assert suite.returncode == 0, suite.stdout[-3000:] + suite.stderr[-3000:]
+
+    # Forgetting the registry line is not silent.
+    registry = repo / "crates/nmf_linter/src/rules/mod.rs"
+    registry.write_text(registry.read_text().replace("    nmf099_toy_rule,\n", ""))
+    unregistered = cargo(repo, "test", "--no-fail-fast", "-p", "nmf_linter", "-p", "nmf_driver")
+    assert unregistered.returncode != 0
+    output = unregistered.stdout + unregistered.stderr
+    assert "nmf099_toy_rule.rs is not registered" in output
+    assert "add `nmf099_toy_rule,` to the `registry!` list" in output
