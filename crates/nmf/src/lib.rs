@@ -53,7 +53,10 @@ where
         }
     };
     let outcome = match cli.command {
-        args::Command::Check(check) => commands::check::run(*check),
+        args::Command::Check(check) => {
+            remove_temporaries_when_interrupted();
+            commands::check::run(*check)
+        }
         args::Command::Rule(rule) => commands::rule::run(&rule),
     };
     match outcome {
@@ -64,6 +67,19 @@ where
             EXIT_USAGE
         }
     }
+}
+
+/// Exit status after SIGINT, SIGTERM or SIGHUP (128 + SIGINT, as shells report an interrupt).
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// On SIGINT, SIGTERM or SIGHUP, removes the temporary files of fixes being written (waiting for
+/// an in-place write to finish), then exits. Installed once per process; a host that already
+/// handles those signals (the Python interpreter has its own) keeps its handler.
+fn remove_temporaries_when_interrupted() {
+    let _ = ctrlc::set_handler(|| {
+        nmf_driver::write::remove_temporaries();
+        std::process::exit(EXIT_INTERRUPTED);
+    });
 }
 
 /// What a command can fail with; configuration errors and I/O errors alike.

@@ -7,6 +7,7 @@ use nmf_driver::config::OutputFormat;
 use nmf_driver::message::{ExplanationReport, Message};
 use nmf_linter::diagnostic::error_codes;
 use nmf_linter::registry::{ALL_RULES, RuleInfo};
+use nmf_linter::render::printable;
 use ruff_diagnostics::Applicability;
 use serde_json::{Value, json};
 
@@ -76,7 +77,7 @@ fn concise(out: &mut dyn Write, messages: &[Message], color: bool) -> io::Result
             out,
             "{}{}{}{}:{}{}{}:{}{}:{} {}{}{} {}",
             s.bold,
-            m.path,
+            printable(&m.path),
             s.reset,
             s.cyan,
             s.reset,
@@ -88,7 +89,7 @@ fn concise(out: &mut dyn Write, messages: &[Message], color: bool) -> io::Result
             s.red,
             m.code,
             s.reset,
-            m.message
+            printable(&m.message)
         )?;
     }
     Ok(())
@@ -128,7 +129,13 @@ fn full(out: &mut dyn Write, messages: &[Message], style: PrintStyle) -> io::Res
                 writeln!(
                     out,
                     "{}{}{} {}\n --> {}:{}:{}\n",
-                    s.red, m.code, s.reset, m.message, m.path, m.start.line, m.start.column
+                    s.red,
+                    m.code,
+                    s.reset,
+                    printable(&m.message),
+                    printable(&m.path),
+                    m.start.line,
+                    m.start.column
                 )?;
             }
         }
@@ -236,13 +243,13 @@ fn github(out: &mut dyn Write, messages: &[Message]) -> io::Result<()> {
             out,
             "::error title=nmf ({code}),file={file},line={line},col={col},endLine={end_line},endColumn={end_col}::{path}:{line}:{col}: {code} {message}",
             code = m.code,
-            file = escape_property(&m.path),
+            file = escape_property(&printable(&m.path)),
             line = m.start.line,
             col = m.start.column,
             end_line = m.end.line,
             end_col = m.end.column,
-            path = escape_data(&m.path),
-            message = escape_data(&m.message),
+            path = escape_data(&printable(&m.path)),
+            message = escape_data(&printable(&m.message)),
         )?;
     }
     Ok(())
@@ -343,7 +350,10 @@ pub fn print_explanations(
         writeln!(
             out,
             "{}:{}:{}: {}: {outcome}",
-            report.path, report.location.line, report.location.column, explanation.text,
+            printable(&report.path),
+            report.location.line,
+            report.location.column,
+            printable(&explanation.text),
         )?;
     }
     Ok(())

@@ -60,12 +60,27 @@ pub fn check_text(
     let mut module = ParsedModule::parse(source, PySourceType::Python);
     let parsed = module.parsed();
     let mut explanations = Vec::new();
-    let mut diagnostics = match parsed.errors().first() {
-        Some(error) => {
+    // A second byte-order mark (the first one was the encoding's): CPython refuses the file,
+    // while the parser would skip it as blank.
+    let stray_bom = source.starts_with('\u{feff}').then(|| {
+        (
+            "invalid non-printable character U+FEFF".to_string(),
+            TextRange::default(),
+        )
+    });
+    let syntax_error = stray_bom.or_else(|| {
+        parsed.errors().first().map(|error| {
+            (
+                python_message(&error.error.to_string()),
+                TextRange::empty(error.location.start()),
+            )
+        })
+    });
+    let mut diagnostics = match syntax_error {
+        Some((message, range)) => {
             // Like flake8, a file that does not parse gets E999 and no rule findings: the
             // recovered tree is a guess.
-            let message = format!("SyntaxError: {}", error.error);
-            let range = TextRange::empty(error.location.start());
+            let message = format!("SyntaxError: {message}");
             vec![Diagnostic::error(error_codes::SYNTAX_ERROR, message, range)]
         }
         None => {
@@ -104,6 +119,21 @@ pub fn check_text(
         explanations,
         parsed: true,
     }
+}
+
+/// The parser's message, in CPython's words where the parser's would echo an invisible
+/// character: `Got unexpected token \u{feff}` is `invalid non-printable character U+FEFF`.
+fn python_message(message: &str) -> String {
+    if let Some(token) = message.strip_prefix("Got unexpected token ") {
+        let mut chars = token.chars();
+        if let (Some(c), None) = (chars.next(), chars.next())
+            && (c.is_control()
+                || matches!(c, '\u{feff}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}'))
+        {
+            return format!("invalid non-printable character U+{:04X}", u32::from(c));
+        }
+    }
+    message.to_string()
 }
 
 /// Whether any enabled rule could report something in `source`. Rules that share a prefilter

@@ -8,20 +8,38 @@ use ignore::{WalkBuilder, WalkState};
 
 use crate::config::ConfigError;
 use crate::settings::SettingsResolver;
+use crate::source::SourceError;
+
+/// What discovery found.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// The files to check, sorted.
+    pub files: Vec<PathBuf>,
+    /// Paths named on the command line that do not exist: usage errors.
+    pub missing: Vec<String>,
+    /// Folders that could not be listed, and why: each is an E902 finding, since files in
+    /// them go unchecked.
+    pub unreadable: Vec<(PathBuf, SourceError)>,
+}
 
 /// Finds the Python files under `paths`. Paths named explicitly are always checked; folders
 /// are walked with `.gitignore`, `.ignore`, hidden folders and `exclude` respected.
 pub fn discover(
     paths: &[PathBuf],
     resolver: &Arc<SettingsResolver>,
-) -> Result<(Vec<PathBuf>, Vec<String>), ConfigError> {
+) -> Result<Discovered, ConfigError> {
     let mut files = Vec::new();
-    let mut errors = Vec::new();
+    let mut missing = Vec::new();
     let mut folders = Vec::new();
     for path in paths {
         let absolute = absolutize(path, resolver.working_dir());
         match std::fs::symlink_metadata(&absolute) {
-            Err(_) => errors.push(format!("{}: No such file or directory", path.display())),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                missing.push(format!("{}: No such file or directory", path.display()));
+            }
+            // A path that exists but cannot be looked at (a folder on the way is not
+            // searchable): reading it reports why.
+            Err(_) => files.push(absolute),
             Ok(metadata) if metadata.is_dir() => folders.push(absolute),
             Ok(_) if absolute.is_dir() => folders.push(absolute),
             Ok(_) => {
@@ -32,6 +50,7 @@ pub fn discover(
             }
         }
     }
+    let unreadable: Mutex<Vec<(PathBuf, SourceError)>> = Mutex::new(Vec::new());
     if !folders.is_empty() {
         let first_error: Arc<Mutex<Option<ConfigError>>> = Arc::new(Mutex::new(None));
         let found: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -69,8 +88,14 @@ pub fn discover(
             });
         builder.build_parallel().run(|| {
             Box::new(|entry| {
-                let Ok(entry) = entry else {
-                    return WalkState::Continue;
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(error) => {
+                        if let Some(problem) = walk_error(&error) {
+                            lock(&unreadable).push(problem);
+                        }
+                        return WalkState::Continue;
+                    }
                 };
                 let is_python = entry.path().extension().is_some_and(|ext| ext == "py");
                 let is_file = match entry.file_type() {
@@ -108,7 +133,45 @@ pub fn discover(
     for file in &files {
         resolver.for_file(file)?;
     }
-    Ok((files, errors))
+    let mut unreadable = unreadable
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    unreadable.sort_by(|a, b| a.0.cmp(&b.0));
+    unreadable.dedup_by(|a, b| a.0 == b.0);
+    Ok(Discovered {
+        files,
+        missing,
+        unreadable,
+    })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A folder the walk could not list (or an entry it could not look at), with the reason as
+/// Python would name it. Loops of symbolic links are not errors: the walk does not follow
+/// links to folders.
+fn walk_error(error: &ignore::Error) -> Option<(PathBuf, SourceError)> {
+    match error {
+        ignore::Error::WithPath { path, err } => {
+            let reason = match err.as_ref() {
+                ignore::Error::Io(io) => SourceError::from_io(io),
+                other => SourceError {
+                    kind: "OSError",
+                    message: other.to_string(),
+                },
+            };
+            Some((path.clone(), reason))
+        }
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error(err)
+        }
+        // An unreadable `.gitignore` and the like: not a folder of files left unchecked.
+        _ => None,
+    }
 }
 
 /// `path` joined to the working folder when relative, with `.` components removed.

@@ -1,19 +1,15 @@
 //! `--fix` for one file: apply fixes until none is left, check that the result still parses,
 //! and write it atomically in the file's own encoding, or leave the file alone.
 
-use std::io::Write;
-use std::path::Path;
-
 use nmf_linter::checker::FileContext;
 use nmf_linter::fix::apply_fixes;
-use nmf_linter::render::SourceLocator;
+use nmf_linter::render::{SourceLocator, printable};
 use nmf_linter::settings::LinterSettings;
 use ruff_diagnostics::Applicability;
 use ruff_python_ast::PySourceType;
 
 use crate::check::{CheckOptions, FileDiagnostics, check_text};
 use crate::parse::ParsedModule;
-use crate::source::{SourceText, encode_source};
 
 /// Passes over a file before giving up: each pass applies every fix that does not overlap
 /// another; nested findings need one pass per level.
@@ -119,44 +115,12 @@ fn syntax_problem(text: &str) -> Option<String> {
     })
 }
 
-/// Replaces `path` with `text`, encoded as the file was, through a temporary file in the same
-/// folder and a rename: readers see the old file or the new one, never half of it. The
-/// permissions are kept; a symbolic link keeps pointing at the file it pointed at.
-pub fn write_atomically(path: &Path, original: &SourceText, text: &str) -> Result<(), String> {
-    let bytes = encode_source(original, text)
-        .ok_or_else(|| "the fixed text cannot be encoded in the file's encoding".to_string())?;
-    let target = std::fs::canonicalize(path).map_err(|e| format!("cannot resolve: {e}"))?;
-    let folder = target
-        .parent()
-        .ok_or_else(|| "has no parent folder".to_string())?;
-    let permissions = std::fs::metadata(&target)
-        .map_err(|e| format!("cannot read metadata: {e}"))?
-        .permissions();
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".nmf-fix-")
-        .tempfile_in(folder)
-        .map_err(|e| format!("cannot create a temporary file next to it: {e}"))?;
-    temporary
-        .write_all(&bytes)
-        .map_err(|e| format!("cannot write: {e}"))?;
-    temporary
-        .as_file()
-        .sync_all()
-        .map_err(|e| format!("cannot write: {e}"))?;
-    std::fs::set_permissions(temporary.path(), permissions)
-        .map_err(|e| format!("cannot keep permissions: {e}"))?;
-    temporary
-        .persist(&target)
-        .map_err(|e| format!("cannot replace the file: {}", e.error))?;
-    Ok(())
-}
-
 /// A unified diff of a file's fix, as `--diff` prints it.
 pub fn unified_diff(display_path: &str, before: &str, after: &str) -> String {
     similar::TextDiff::from_lines(before, after)
         .unified_diff()
         .context_radius(3)
-        .header(display_path, display_path)
+        .header(&printable(display_path), &printable(display_path))
         .to_string()
 }
 

@@ -16,3 +16,4 @@ pub mod parse;
 pub mod project;
 pub mod run;
 pub mod settings;
+pub mod write;

@@ -9,14 +9,15 @@ use ruff_diagnostics::Applicability;
 
 use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
 use crate::config::{ConfigError, Settings};
-use crate::discover::{absolutize, display_path};
-use crate::fix::{MAX_FIX_PASSES, fix_text, unified_diff, write_atomically};
+use crate::discover::{Discovered, absolutize, display_path};
+use crate::fix::{MAX_FIX_PASSES, fix_text, unified_diff};
 use crate::message::{
     ExplanationReport, Message, MessageOptions, io_error_message, sort_messages, to_message,
 };
 use crate::project::ProjectIndex;
 use crate::settings::SettingsResolver;
 use crate::source::{SourceError, SourceText, decode_source, encode_source, read_source};
+use crate::write::write_fixed;
 
 /// Whether a run fixes what it finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,6 +73,8 @@ pub struct RunResult {
     pub errors: Vec<String>,
     /// Fixes refused or not written, and fix loops that hit their bound; printed on stderr.
     pub fix_errors: Vec<String>,
+    /// Remarks that are not errors, printed on stderr: stale temporary files removed.
+    pub warnings: Vec<String>,
     /// Per file (display path), the code of every fix applied (or, with `--diff`, that would be).
     pub fixed: Vec<(String, Vec<&'static str>)>,
     /// `--diff`: one unified diff per file that would change.
@@ -80,6 +83,23 @@ pub struct RunResult {
     pub stdin_output: Option<Vec<u8>>,
     /// `--show-receivers`: what the rules concluded where they looked, sorted.
     pub explanations: Vec<ExplanationReport>,
+}
+
+/// Checks what discovery found, files in parallel (and fixes them, as `options.fix` says);
+/// folders that could not be listed are E902 findings, paths that do not exist errors.
+pub fn check_discovered(
+    discovered: &Discovered,
+    resolver: &SettingsResolver,
+    options: RunOptions,
+) -> Result<RunResult, ConfigError> {
+    let mut run = check_files(&discovered.files, resolver, options)?;
+    run.errors.extend(discovered.missing.iter().cloned());
+    for (folder, error) in &discovered.unreadable {
+        let display = display_path(folder, resolver.working_dir());
+        run.messages.push(io_error_message(&display, error));
+    }
+    sort_messages(&mut run.messages);
+    Ok(run)
 }
 
 /// Checks files in parallel (and fixes them, as `options.fix` says).
@@ -190,6 +210,7 @@ struct FileOutcome {
     diff: Option<String>,
     stdin_output: Option<Vec<u8>>,
     errors: Vec<String>,
+    warnings: Vec<String>,
     explanations: Vec<ExplanationReport>,
 }
 
@@ -238,6 +259,7 @@ impl RunResult {
         }
         self.diffs.extend(outcome.diff);
         self.fix_errors.extend(outcome.errors);
+        self.warnings.extend(outcome.warnings);
         self.explanations.extend(outcome.explanations);
         if outcome.stdin_output.is_some() {
             self.stdin_output = outcome.stdin_output;
@@ -312,12 +334,20 @@ fn check_one(
             }
             (FixMode::Apply, Destination::Stdout) => true,
             (FixMode::Apply, Destination::File(path)) => {
-                match write_atomically(path, source, new_text) {
-                    Ok(()) => true,
+                let written = encode_source(source, new_text)
+                    .ok_or_else(|| {
+                        "fixes not written, the file is unchanged: the fixed text cannot be \
+                         encoded in the file's encoding"
+                            .to_string()
+                    })
+                    .and_then(|bytes| write_fixed(path, source.stamp, &bytes));
+                match written {
+                    Ok(remarks) => {
+                        outcome.warnings.extend(remarks);
+                        true
+                    }
                     Err(error) => {
-                        outcome.errors.push(format!(
-                            "{display}: could not write the fixes: {error}; the file was left unchanged"
-                        ));
+                        outcome.errors.push(format!("{display}: {error}"));
                         false
                     }
                 }

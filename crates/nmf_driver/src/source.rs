@@ -38,6 +38,41 @@ pub struct SourceText {
     pub text: String,
     pub encoding: SourceEncoding,
     pub has_bom: bool,
+    /// What the file was when it was read; `None` for standard input.
+    pub stamp: Option<FileStamp>,
+}
+
+/// Files larger than this are not read (E902): no Python source is this big, and reading a
+/// generated blob or a device without a limit would exhaust memory.
+pub const MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+
+/// What a file was when nmf read it: which file (device and inode), its size and modification
+/// time, so that `--fix` can tell whether it is still the same file, unchanged, before it is
+/// replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    pub device: u64,
+    pub inode: u64,
+    pub len: u64,
+    pub modified: Option<std::time::SystemTime>,
+}
+
+impl FileStamp {
+    pub fn of(metadata: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let (device, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            (metadata.dev(), metadata.ino())
+        };
+        #[cfg(not(unix))]
+        let (device, inode) = (0, 0);
+        Self {
+            device,
+            inode,
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+        }
+    }
 }
 
 /// Why a file could not be turned into source text: flake8's E902.
@@ -71,8 +106,90 @@ impl SourceError {
 
 /// Reads and decodes a file.
 pub fn read_source(path: &Path) -> Result<SourceText, SourceError> {
-    let bytes = std::fs::read(path).map_err(|error| SourceError::from_io(&error))?;
-    decode_source(bytes)
+    let (bytes, stamp) = read_regular_file(path)?;
+    let mut source = decode_source(bytes)?;
+    source.stamp = Some(stamp);
+    Ok(source)
+}
+
+/// The bytes of a regular file (a link is followed), at most [`MAX_FILE_SIZE`] of them. Anything
+/// else named `*.py` — a folder, a FIFO, a socket, a device — is refused before it is read, so
+/// that nothing blocks on a pipe or reads `/dev/zero` forever.
+pub fn read_regular_file(path: &Path) -> Result<(Vec<u8>, FileStamp), SourceError> {
+    use std::io::Read;
+    let io_error = |error: io::Error| SourceError::from_io(&error);
+    require_regular(&std::fs::metadata(path).map_err(io_error)?)?;
+    let file = open_without_blocking(path).map_err(io_error)?;
+    // The file that was opened, whatever the path names by now.
+    let metadata = file.metadata().map_err(io_error)?;
+    require_regular(&metadata)?;
+    let too_large = || SourceError {
+        kind: "OSError",
+        message: format!(
+            "the file is larger than {} MiB, which nmf does not read",
+            MAX_FILE_SIZE >> 20
+        ),
+    };
+    if metadata.len() > MAX_FILE_SIZE {
+        return Err(too_large());
+    }
+    let capacity = usize::try_from(metadata.len()).unwrap_or_default();
+    let mut bytes = Vec::with_capacity(capacity.saturating_add(1));
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(too_large());
+    }
+    Ok((bytes, FileStamp::of(&metadata)))
+}
+
+/// Refuses what is not a regular file, naming what it is.
+fn require_regular(metadata: &std::fs::Metadata) -> Result<(), SourceError> {
+    let file_type = metadata.file_type();
+    if file_type.is_file() {
+        return Ok(());
+    }
+    if file_type.is_dir() {
+        return Err(SourceError {
+            kind: "IsADirectoryError",
+            message: "is a directory".to_string(),
+        });
+    }
+    #[cfg(unix)]
+    let what = {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if file_type.is_socket() {
+            "a socket"
+        } else if file_type.is_char_device() {
+            "a character device"
+        } else if file_type.is_block_device() {
+            "a block device"
+        } else {
+            "not a file"
+        }
+    };
+    #[cfg(not(unix))]
+    let what = "not a file";
+    Err(SourceError {
+        kind: "OSError",
+        message: format!("not a regular file: {what}; only regular files are read"),
+    })
+}
+
+/// Opens for reading without waiting for a writer, should the path have become a FIFO since
+/// it was looked at.
+fn open_without_blocking(path: &Path) -> io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    options.open(path)
 }
 
 const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
@@ -164,6 +281,7 @@ pub fn decode_source(mut bytes: Vec<u8>) -> Result<SourceText, SourceError> {
         text,
         encoding,
         has_bom,
+        stamp: None,
     })
 }
 

@@ -49,8 +49,12 @@ pub struct Checker<'a> {
     stmt_checks: Vec<StmtCheck>,
     diagnostics: Vec<Diagnostic>,
     explanations: Vec<Explanation>,
+    /// Where each explained range is in `explanations`.
+    explained: FxHashMap<TextRange, usize>,
     nesting: Nesting,
     inference_depth: usize,
+    /// How many self-documenting f-string fields (`f"{expr=}"`) enclose the current node.
+    self_documenting_fields: usize,
     types: Option<TypeState<'a>>,
 }
 
@@ -89,6 +93,13 @@ impl<'a> Checker<'a> {
         &self.semantic
     }
 
+    /// Whether the current node is inside a self-documenting f-string field, `f"{expr=}"`,
+    /// which prints the expression's source text: a fix that changes the text changes what the
+    /// program prints.
+    pub fn in_self_documenting_field(&self) -> bool {
+        self.self_documenting_fields > 0
+    }
+
     pub fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
@@ -103,14 +114,14 @@ impl<'a> Checker<'a> {
         reported_as: Option<&'static str>,
     ) {
         if let Some(known) = self
-            .explanations
-            .iter_mut()
-            .rev()
-            .find(|known| known.range == range)
+            .explained
+            .get(&range)
+            .and_then(|&index| self.explanations.get_mut(index))
         {
             known.reported_as = known.reported_as.or(reported_as);
             return;
         }
+        self.explained.insert(range, self.explanations.len());
         self.explanations.push(Explanation {
             range,
             text: text(),
@@ -334,6 +345,17 @@ impl<'a> Checker<'a> {
 }
 
 impl<'a> Visitor<'a> for Checker<'a> {
+    fn visit_interpolated_string_element(&mut self, element: &'a ast::InterpolatedStringElement) {
+        let self_documenting = matches!(
+            element,
+            ast::InterpolatedStringElement::Interpolation(interpolation)
+                if interpolation.debug_text.is_some()
+        );
+        self.self_documenting_fields += usize::from(self_documenting);
+        visitor::walk_interpolated_string_element(self, element);
+        self.self_documenting_fields -= usize::from(self_documenting);
+    }
+
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         self.nested(|checker| {
             checker.run_stmt_checks(stmt);
@@ -402,8 +424,10 @@ pub fn check_module(
         stmt_checks: rules.iter().filter_map(|rule| rule.on_stmt).collect(),
         diagnostics: Vec::new(),
         explanations: Vec::new(),
+        explained: FxHashMap::default(),
         nesting: Nesting::default(),
         inference_depth: 0,
+        self_documenting_fields: 0,
         types: None,
     };
     checker.visit_body(suite);

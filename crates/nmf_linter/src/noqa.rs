@@ -6,6 +6,7 @@
 //! comment on any of them covers findings on all of them. Listed codes match as prefixes,
 //! case-sensitively. A line that starts with `# flake8: noqa` exempts the whole file.
 
+use std::cell::OnceCell;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -76,6 +77,9 @@ impl NoqaDirective {
 pub struct NoqaLines {
     /// `ranges[line - 1]` is `(first, last)`, 1-based and inclusive.
     ranges: Vec<(usize, usize)>,
+    /// The directive of each run, by its first line, searched for once: a run can be one line
+    /// of a megabyte, or thousands of lines, with a finding on each.
+    directives: Vec<OnceCell<Option<NoqaDirective>>>,
 }
 
 impl NoqaLines {
@@ -116,17 +120,22 @@ impl NoqaLines {
         if let Some((first, last)) = run {
             join(&mut ranges, first, last);
         }
-        Self { ranges }
+        Self::new(ranges)
+    }
+
+    fn new(ranges: Vec<(usize, usize)>) -> Self {
+        let directives = ranges.iter().map(|_| OnceCell::new()).collect();
+        Self { ranges, directives }
     }
 
     /// Each line on its own, for a file whose tokens cannot be trusted (flake8 falls back to
     /// the physical line when tokenizing fails).
     pub fn physical(locator: &SourceLocator<'_>) -> Self {
-        Self {
-            ranges: (1..=locator.line_count())
+        Self::new(
+            (1..=locator.line_count())
                 .map(|line| (line, line))
                 .collect(),
-        }
+        )
     }
 
     /// The text flake8 searches for `# noqa` when a finding is on `line`.
@@ -141,7 +150,16 @@ impl NoqaLines {
 
     /// Whether a finding with `code` on `line` is suppressed.
     pub fn suppresses(&self, code: &str, line: usize, locator: &SourceLocator<'_>) -> bool {
-        NoqaDirective::find(self.text(line, locator))
+        let first = self
+            .ranges
+            .get(line.saturating_sub(1))
+            .map_or(line, |(first, _)| *first);
+        let directive = match self.directives.get(first.saturating_sub(1)) {
+            Some(cell) => cell.get_or_init(|| NoqaDirective::find(self.text(line, locator))),
+            None => &NoqaDirective::find(self.text(line, locator)),
+        };
+        directive
+            .as_ref()
             .is_some_and(|directive| directive.suppresses(code))
     }
 }

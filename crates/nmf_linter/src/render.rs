@@ -65,6 +65,58 @@ impl<'a> SourceLocator<'a> {
     }
 }
 
+/// `text` with every character that would act on a terminal rather than show up escaped, as
+/// Python's `repr` writes them: line breaks and other control characters (`\n`, `\x1b`),
+/// line and paragraph separators and the bidirectional controls (`\u2028`, `\u202e`).
+/// A file name with an ESC cannot colour the terminal, nor one with a newline split a finding
+/// over two lines. Backslashes stay as they are.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            '\t' => escaped.push_str("\\t"),
+            c if needs_escape(c) && u32::from(c) < 0x100 => {
+                escaped.push_str(&format!("\\x{:02x}", u32::from(c)));
+            }
+            c if needs_escape(c) => escaped.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => escaped.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
+}
+
+/// Control characters, and the invisible characters that move text around on a terminal.
+fn needs_escape(c: char) -> bool {
+    c.is_control() || is_invisible_layout(c)
+}
+
+/// Line and paragraph separators, bidirectional controls and the byte-order mark.
+fn is_invisible_layout(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'
+    )
+}
+
+/// A source line as a code frame may show it: control characters as their Unicode pictures
+/// (`␛` for ESC), as the frame renderer shows them, and the invisible layout characters as `�`.
+fn displayable_line(line: &str) -> String {
+    line.chars()
+        .map(|c| match c {
+            '\t' => c,
+            c if u32::from(c) < 0x20 => char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{fffd}'),
+            '\u{7f}' => '\u{2421}',
+            c if c.is_control() || is_invisible_layout(c) => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
 /// How many lines of context a code frame shows around the finding.
 const CONTEXT_LINES: usize = 2;
 
@@ -81,28 +133,21 @@ pub fn render_code_frame(
     let (first, last) = locator.lines(diagnostic.range);
     let frame_first = first.saturating_sub(CONTEXT_LINES).max(1);
     let frame_last = (last + CONTEXT_LINES).min(locator.line_count().max(1));
-    let frame = locator.line_text(frame_first, frame_last);
-    let frame_offset = frame.as_ptr() as usize - locator.source().as_ptr() as usize;
-    let span_start = diagnostic
-        .range
-        .start()
-        .to_usize()
-        .saturating_sub(frame_offset);
-    let span_end = diagnostic
-        .range
-        .end()
-        .to_usize()
-        .saturating_sub(frame_offset)
-        .max(span_start);
+    let view = LineView::new(locator, frame_first, frame_last, diagnostic.range.start());
+    let frame = view.text.as_str();
+    let span_start = view.map_start(diagnostic.range.start());
+    let span_end = view.map_end(diagnostic.range.end()).max(span_start);
     // A zero-width span (an error at the end of the file) still gets a caret.
     let span_end = if span_end == span_start {
         (span_start + 1).min(frame.len())
     } else {
         span_end.min(frame.len())
     };
+    let message = printable(&diagnostic.message);
+    let path = printable(path);
     let title = Level::ERROR
         .no_name()
-        .primary_title(diagnostic.message.as_str())
+        .primary_title(message.as_ref())
         .id(diagnostic.code)
         .is_fixable(
             diagnostic
@@ -202,22 +247,23 @@ fn render_fix(
     let (_, last_line) = locator.lines(TextRange::empty(last.end()));
     let region_first = first_line.saturating_sub(1).max(1);
     let region_last = (last_line + 1).min(locator.line_count().max(1));
-    let region = locator.line_text(region_first, region_last);
-    let source = locator.source();
-    let region_start =
-        TextSize::try_from(region.as_ptr() as usize - source.as_ptr() as usize).unwrap_or_default();
-    // The fix, with its edits moved into the region.
-    let shifted: Vec<ruff_diagnostics::Edit> = fix
-        .edits()
-        .iter()
-        .map(|edit| match edit.content() {
-            Some(content) if !content.is_empty() => ruff_diagnostics::Edit::range_replacement(
-                content.to_string(),
-                edit.range() - region_start,
-            ),
-            _ => ruff_diagnostics::Edit::range_deletion(edit.range() - region_start),
-        })
-        .collect();
+    let view = LineView::new(locator, region_first, region_last, first.start());
+    let region = view.text.as_str();
+    // The fix, with its edits moved into the region; an edit outside the lines shown (they
+    // were cut for being too long) cannot be drawn.
+    let mut shifted = Vec::with_capacity(fix.edits().len());
+    for edit in fix.edits() {
+        let (Some(start), Some(end)) = (view.map(edit.start()), view.map(edit.end())) else {
+            return format!("{:gutter$} = the fix's lines are too long to show\n", "");
+        };
+        let range = TextRange::new(start, end.max(start));
+        shifted.push(match edit.content() {
+            Some(content) if !content.is_empty() => {
+                ruff_diagnostics::Edit::range_replacement(content.to_string(), range)
+            }
+            _ => ruff_diagnostics::Edit::range_deletion(range),
+        });
+    }
     let mut edits = shifted.into_iter();
     let Some(head) = edits.next() else {
         return String::new();
@@ -241,9 +287,112 @@ fn render_fix(
             similar::ChangeTag::Equal => (change.new_index(), ' '),
         };
         let number = index.map_or(0, |index| index + region_first);
-        let text = change.value().trim_end_matches(['\n', '\r']);
+        let text = displayable_line(change.value().trim_end_matches(['\n', '\r']));
         out.push_str(&format!("{number:>width$} {sign} {text}\n"));
     }
     out.push_str(&format!("{:width$} |\n", ""));
     out
+}
+
+/// Lines longer than this are shown cut to a window of this many bytes around the finding.
+const MAX_LINE_WIDTH: usize = 160;
+
+/// Lines of a source as a code frame shows them: each line longer than [`MAX_LINE_WIDTH`] cut
+/// to a window around the finding's column, with `…` where it was cut, so that a finding in
+/// a line of a megabyte (minified or generated code) draws a frame of a few hundred bytes.
+struct LineView {
+    text: String,
+    /// Which bytes of the source each part of `text` shows: `(source range, start in text)`.
+    pieces: Vec<(TextRange, usize)>,
+}
+
+impl LineView {
+    fn new(locator: &SourceLocator<'_>, first: usize, last: usize, focus: TextSize) -> Self {
+        let source = locator.source();
+        let focus_line_start = {
+            let line =
+                locator.line_text(locator.location(focus).line, locator.location(focus).line);
+            offset_in(source, line)
+        };
+        let focus_column = focus.to_usize().saturating_sub(focus_line_start);
+        let mut view = Self {
+            text: String::new(),
+            pieces: Vec::new(),
+        };
+        for number in first..=last {
+            let line = locator.line_text(number, number);
+            let start = offset_in(source, line);
+            let content = line.trim_end_matches(['\n', '\r']);
+            let ending = &line[content.len()..];
+            if content.len() <= MAX_LINE_WIDTH {
+                view.push(source, start, line.len());
+                continue;
+            }
+            let low = content.floor_char_boundary(focus_column.saturating_sub(MAX_LINE_WIDTH / 4));
+            let high = content.ceil_char_boundary((low + MAX_LINE_WIDTH).min(content.len()));
+            if low > 0 {
+                view.text.push('…');
+            }
+            view.push(source, start + low, high - low);
+            if high < content.len() {
+                view.text.push('…');
+            }
+            view.push(source, start + content.len(), ending.len());
+        }
+        view
+    }
+
+    fn push(&mut self, source: &str, start: usize, len: usize) {
+        let range = TextRange::new(
+            TextSize::try_from(start).unwrap_or_default(),
+            TextSize::try_from(start + len).unwrap_or_default(),
+        );
+        self.pieces.push((range, self.text.len()));
+        // The separators and bidirectional controls are three bytes, as `�` is: the frame
+        // shows a visible mark in their place without moving any offset.
+        for c in source[start..start + len].chars() {
+            self.text
+                .push(if is_invisible_layout(c) && c.len_utf8() == 3 {
+                    '\u{fffd}'
+                } else {
+                    c
+                });
+        }
+    }
+
+    /// Where a source offset is in the view, if the view shows it.
+    fn map(&self, offset: TextSize) -> Option<TextSize> {
+        self.pieces
+            .iter()
+            .find(|(range, _)| range.start() <= offset && offset <= range.end())
+            .and_then(|(range, at)| {
+                TextSize::try_from(*at)
+                    .ok()
+                    .map(|at| at + (offset - range.start()))
+            })
+    }
+
+    /// A span's start in the view: where it is shown, or the start of the view.
+    fn map_start(&self, offset: TextSize) -> usize {
+        self.map(offset).map_or(0, |mapped| mapped.to_usize())
+    }
+
+    /// A span's end in the view: where it is shown, or the end of the first shown part after
+    /// the span's start (the span runs on beyond the window).
+    fn map_end(&self, offset: TextSize) -> usize {
+        match self.map(offset) {
+            Some(mapped) => mapped.to_usize(),
+            None => self
+                .pieces
+                .iter()
+                .rev()
+                .find(|(range, _)| range.end() < offset)
+                .map_or(self.text.len(), |(range, at)| at + range.len().to_usize()),
+        }
+    }
+}
+
+/// The offset of `part`, a slice of `source`, in `source`.
+fn offset_in(source: &str, part: &str) -> usize {
+    part.as_ptr() as usize - source.as_ptr() as usize
 }

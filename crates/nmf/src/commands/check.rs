@@ -7,8 +7,10 @@ use std::sync::Arc;
 use nmf_driver::check::CheckOptions;
 use nmf_driver::config::{OutputFormat, Overrides};
 use nmf_driver::discover::{absolutize, discover};
-use nmf_driver::run::{FixMode, RunOptions, RunResult, check_files, check_stdin};
+use nmf_driver::run::{FixMode, RunOptions, RunResult, check_discovered, check_stdin};
 use nmf_driver::settings::{ConfigSource, SettingsResolver};
+
+use nmf_linter::render::printable;
 
 use crate::args::{CheckArgs, ColorChoice};
 use crate::printer::{PrintStyle, print_explanations, print_messages, print_statistics};
@@ -81,10 +83,8 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         } else {
             args.paths.clone()
         };
-        let (files, errors) = discover(&paths, &resolver)?;
-        let mut result = check_files(&files, &resolver, options)?;
-        result.errors = errors;
-        result
+        let discovered = discover(&paths, &resolver)?;
+        check_discovered(&discovered, &resolver, options)?
     };
     if args.verbose {
         eprintln!(
@@ -114,7 +114,10 @@ fn report(
 ) -> Result<u8, Error> {
     let mut stderr = std::io::stderr().lock();
     for error in result.errors.iter().chain(&result.fix_errors) {
-        writeln!(stderr, "nmf: error: {error}")?;
+        writeln!(stderr, "nmf: error: {}", printable(error))?;
+    }
+    for warning in &result.warnings {
+        writeln!(stderr, "nmf: warning: {}", printable(warning))?;
     }
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let fixed_count: usize = result.fixed.iter().map(|(_, codes)| codes.len()).sum();
@@ -202,7 +205,7 @@ fn print_fixes(out: &mut dyn Write, fixed: &[(String, Vec<&'static str>)]) -> st
     let total: usize = fixed.iter().map(|(_, codes)| codes.len()).sum();
     writeln!(out, "Fixed {}:", errors(total))?;
     for (path, codes) in fixed {
-        writeln!(out, "- {path}:")?;
+        writeln!(out, "- {}:", printable(path))?;
         let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
         for code in codes {
             *counts.entry(code).or_default() += 1;

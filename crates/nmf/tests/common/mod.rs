@@ -8,6 +8,51 @@ use std::process::{Command, Stdio};
 pub const NMF001: &str =
     "NMF001 Do not call .forward() directly; use model(inputs) instead so DDP backward hooks run";
 
+/// A run that takes longer than this has hung (a FIFO read, an endless loop): the test fails
+/// instead of blocking the suite.
+pub const HANG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Waits for `child`, killing it and failing the test if it outlives `timeout`.
+pub fn wait_at_most(
+    mut child: std::process::Child,
+    timeout: std::time::Duration,
+) -> std::process::Output {
+    let deadline = std::time::Instant::now() + timeout;
+    // Read the pipes on threads, so that a chatty child never blocks on a full pipe.
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(pipe) = stdout.as_mut() {
+            let _ = std::io::Read::read_to_end(pipe, &mut bytes);
+        }
+        bytes
+    });
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(pipe) = stderr.as_mut() {
+            let _ = std::io::Read::read_to_end(pipe, &mut bytes);
+        }
+        bytes
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for nmf") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nmf did not finish within {timeout:?}: it hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    std::process::Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
 /// A temporary folder to run `nmf` in.
 pub struct Tree {
     dir: tempfile::TempDir,
@@ -78,6 +123,25 @@ impl Tree {
         self.spawn(command, ".", args, None)
     }
 
+    /// Makes `nobody` the owner of the tree and everything in it when the tests run as root,
+    /// so that an unprivileged run may write where the owner could.
+    #[cfg(unix)]
+    pub fn give_to_nobody(&self) {
+        if !is_root() {
+            return;
+        }
+        let status = Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(self.path())
+            .status()
+            .expect("chown runs");
+        assert!(
+            status.success(),
+            "chown -R nobody {}",
+            self.path().display()
+        );
+    }
+
     /// Runs `nmf` in the sub-folder `folder`.
     pub fn run_in(&self, folder: &str, args: &[&str], stdin: Option<&str>) -> Run {
         self.spawn(Command::new(env!("CARGO_BIN_EXE_nmf")), folder, args, stdin)
@@ -102,7 +166,7 @@ impl Tree {
             let mut pipe = child.stdin.take().expect("stdin is piped");
             pipe.write_all(text.as_bytes()).expect("write stdin");
         }
-        let output = child.wait_with_output().expect("nmf finishes");
+        let output = wait_at_most(child, HANG_TIMEOUT);
         Run {
             status: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -217,14 +217,21 @@ pub fn receiver_note(ty: &Ty, verdict: Verdict) -> Option<String> {
     Some(format!("receiver type: `{ty}` ({kind})"))
 }
 
-/// The first line of `written`, at most 60 characters, with `…` where it was cut.
+/// The first line of `written`, at most 60 characters, with `…` where it was cut. Only the
+/// first characters are looked at: a receiver can be a chain of thousands of calls.
 fn abbreviate(written: &str) -> String {
-    let first_line = written.split(['\n', '\r']).next().unwrap_or_default();
-    let is_whole = first_line.len() == written.len();
-    match first_line.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &first_line[..cut]),
-        None if is_whole => first_line.to_string(),
-        None => format!("{first_line}…"),
+    const SHOWN: usize = 60;
+    let mut end = written.len();
+    for (count, (index, c)) in written.char_indices().enumerate() {
+        if count == SHOWN || c == '\n' || c == '\r' {
+            end = index;
+            break;
+        }
+    }
+    if end == written.len() {
+        written.to_string()
+    } else {
+        format!("{}…", &written[..end])
     }
 }
 

@@ -91,7 +91,9 @@ declare_rule! {
     /// where calling the receiver would construct an object or run a different method, nor
     /// for `super().forward(...)` outside `forward`, whose replacement `self(...)` would run
     /// this class's `forward` instead of the parent's, nor for `getattr` with a default or a
-    /// comment inside, which the fix would drop.
+    /// comment inside, which the fix would drop, nor inside a self-documenting f-string field
+    /// (`f"{m.forward(x)=}"`), which prints the call's source text: the fix would change what
+    /// the program prints.
     ///
     /// ## References
     /// - [PyTorch: `nn.Module.register_forward_pre_hook`](https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.register_forward_pre_hook)
@@ -155,6 +157,8 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     }
     let receiver = forward.receiver;
     let fixable = !is_class_like(&ty) && !is_call_of(receiver, "type") && !is_call_of(receiver, "super");
+    // `f"{m.forward(x)=}"` prints the call's text: the fix would change the output.
+    let has_edits = fixable && !checker.in_self_documenting_field();
     let receiver_text = &checker.source()[receiver.range()];
     let violation = ModuleForwardCall {
         receiver: (receiver_text.len() <= 40 && !receiver_text.contains(['\n', '\r']))
@@ -163,7 +167,7 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     };
     let range = TextRange::new(call.start(), call.func.end());
     let mut diagnostic = Diagnostic::new(&RULE, &violation, range);
-    if fixable && let Some(edits) = forward.call_receiver_edits(checker) {
+    if has_edits && let Some(edits) = forward.call_receiver_edits(checker) {
         let applicability = if verdict == Verdict::Module && !is_own_instance(receiver, checker) {
             Applicability::Safe
         } else {

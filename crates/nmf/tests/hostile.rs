@@ -1,0 +1,323 @@
+//! Hostile files and file systems, end to end with the built binary: special files named `*.py`,
+//! huge and generated files, unreadable folders, and `--fix` on read-only files, hard links,
+//! other users' files, interrupted runs. Permission cases run as `nobody` when the tests run
+//! as root (as CI does), since permissions stop nothing for root.
+
+#![cfg(unix)]
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::process::{Command, Stdio};
+
+use common::{NMF001, Tree, is_root};
+
+const FIXABLE: &str = "import torch.nn as nn\nm = nn.Linear(1, 1)\ny = m.forward(x)\n";
+const FIXED: &str = "import torch.nn as nn\nm = nn.Linear(1, 1)\ny = m(x)\n";
+
+fn chmod(path: &std::path::Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+#[test]
+fn special_files_named_py_are_e902_and_never_read() {
+    let tree = Tree::new();
+    tree.write("ok.py", "model.forward(x)\n");
+    let fifo = tree.join("pipe.py");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+    std::os::unix::fs::symlink("/dev/zero", tree.join("zero.py")).expect("symlink");
+    std::os::unix::fs::symlink("/dev/urandom", tree.join("random.py")).expect("symlink");
+    let _socket = std::os::unix::net::UnixListener::bind(tree.join("socket.py")).expect("socket");
+    // In a walked folder.
+    let walked = tree.run(&["check"]);
+    assert_eq!(
+        walked.stdout.lines().collect::<Vec<_>>(),
+        [
+            format!("ok.py:1:1: {NMF001}"),
+            "pipe.py:1:1: E902 OSError: not a regular file: a FIFO (named pipe); only regular files are read".to_string(),
+            "random.py:1:1: E902 OSError: not a regular file: a character device; only regular files are read".to_string(),
+            "socket.py:1:1: E902 OSError: not a regular file: a socket; only regular files are read".to_string(),
+            "zero.py:1:1: E902 OSError: not a regular file: a character device; only regular files are read".to_string(),
+        ]
+    );
+    assert_eq!(walked.status, 1);
+    // Named on the command line.
+    let named = tree.run(&["check", "pipe.py", "zero.py"]);
+    assert_eq!(
+        named.locations(),
+        ["pipe.py:1:1: E902", "zero.py:1:1: E902"]
+    );
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_e902_not_read() {
+    let tree = Tree::new();
+    let big = std::fs::File::create(tree.join("big.py")).expect("create");
+    // Sparse: no disk is used, and nmf must refuse it from its size.
+    big.set_len(256 * 1024 * 1024 + 1).expect("set_len");
+    let run = tree.run(&["check"]);
+    assert_eq!(
+        run.stdout,
+        "big.py:1:1: E902 OSError: the file is larger than 256 MiB, which nmf does not read\n"
+    );
+}
+
+#[test]
+fn generated_files_with_thousands_of_calls_are_checked_whole() {
+    let tree = Tree::new();
+    tree.write("lines.py", "model.forward(x)\n".repeat(64_000))
+        .write(
+            "chain.py",
+            format!("y = m{}\n", ".forward()".repeat(32_000)),
+        );
+    let run = tree.run(&["check", "--statistics"]);
+    assert_eq!(
+        run.stdout, "96000\tNMF001\t[ ] module-forward-call\n",
+        "{}",
+        run.stderr
+    );
+    let diff = tree.run(&["check", "--diff", "--unsafe-fixes", "chain.py"]);
+    assert!(
+        diff.stdout.contains("+y = m()"),
+        "{}",
+        &diff.stdout[..200.min(diff.stdout.len())]
+    );
+    // A frame of a line of 320 kB shows a window of it.
+    let full = tree.run(&["check", "--output-format", "full", "chain.py"]);
+    let longest = full.stdout.lines().map(str::len).max().unwrap_or_default();
+    assert!(longest < 1_000, "a frame line of {longest} bytes");
+}
+
+#[test]
+fn unreadable_folders_are_e902_naming_them() {
+    let tree = Tree::new();
+    tree.write("locked/a.py", "model.forward(x)\n")
+        .write("listless/b.py", "model.forward(x)\n")
+        .write("ok.py", "x = 1\n");
+    chmod(&tree.join("locked"), 0o000);
+    chmod(&tree.join("listless"), 0o311);
+    let run = tree.run_unprivileged(&["check"]);
+    assert_eq!(
+        run.stdout.lines().collect::<Vec<_>>(),
+        [
+            "listless:1:1: E902 PermissionError: Permission denied (os error 13)",
+            "locked:1:1: E902 PermissionError: Permission denied (os error 13)",
+        ]
+    );
+    assert_eq!(run.status, 1);
+    // A file named inside them: the folder that cannot be searched says why; the one that
+    // cannot be listed still lets the file be read.
+    let named = tree.run_unprivileged(&["check", "locked/a.py", "listless/b.py"]);
+    assert_eq!(
+        named.stdout.lines().collect::<Vec<_>>(),
+        [
+            format!("listless/b.py:1:1: {NMF001}"),
+            "locked/a.py:1:1: E902 PermissionError: Permission denied (os error 13)".to_string(),
+        ]
+    );
+    assert_eq!(named.stderr, "");
+    chmod(&tree.join("locked"), 0o755);
+    chmod(&tree.join("listless"), 0o755);
+}
+
+#[test]
+fn fix_refuses_a_read_only_file() {
+    let tree = Tree::new();
+    tree.write("ro.py", FIXABLE).write("rw.py", FIXABLE);
+    tree.give_to_nobody();
+    chmod(&tree.join("ro.py"), 0o444);
+    // As the file's owner, in a folder the owner may write: the rename would succeed.
+    let run = tree.run_unprivileged(&["check", "--fix"]);
+    assert!(
+        run.stderr.contains(
+            "nmf: error: ro.py: fixes not written, the file is unchanged: it is read-only"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(tree.read("ro.py"), FIXABLE.as_bytes());
+    assert_eq!(tree.read("rw.py"), FIXED.as_bytes());
+    // Root is refused too, as editors refuse.
+    let as_root = tree.run(&["check", "--fix", "ro.py"]);
+    assert!(
+        as_root.stderr.contains("it is read-only"),
+        "{}",
+        as_root.stderr
+    );
+    assert_eq!(tree.read("ro.py"), FIXABLE.as_bytes());
+    let metadata = std::fs::metadata(tree.join("ro.py")).expect("metadata");
+    assert_eq!(metadata.permissions().mode() & 0o777, 0o444);
+}
+
+#[test]
+fn fix_keeps_hard_links_together() {
+    let tree = Tree::new();
+    tree.write("a.py", FIXABLE);
+    std::fs::hard_link(tree.join("a.py"), tree.join("alias.py")).expect("hard link");
+    let inode = std::fs::metadata(tree.join("a.py"))
+        .expect("metadata")
+        .ino();
+    let run = tree.run(&["check", "--fix", "a.py"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(tree.read("a.py"), FIXED.as_bytes());
+    assert_eq!(tree.read("alias.py"), FIXED.as_bytes());
+    let after = std::fs::metadata(tree.join("a.py")).expect("metadata");
+    assert_eq!((after.ino(), after.nlink()), (inode, 2));
+    let leftovers: Vec<String> = std::fs::read_dir(tree.path())
+        .expect("read")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with(".nmf-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn fix_as_root_keeps_the_owner() {
+    if !is_root() {
+        // Only root can own a file as someone else: the rename could not change an owner.
+        return;
+    }
+    let tree = Tree::new();
+    tree.write("theirs.py", FIXABLE);
+    let path = tree.join("theirs.py");
+    std::os::unix::fs::chown(&path, Some(65534), Some(65534)).expect("chown");
+    chmod(&path, 0o640);
+    let run = tree.run(&["check", "--fix"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(tree.read("theirs.py"), FIXED.as_bytes());
+    let metadata = std::fs::metadata(&path).expect("metadata");
+    assert_eq!((metadata.uid(), metadata.gid()), (65534, 65534));
+    assert_eq!(metadata.permissions().mode() & 0o777, 0o640);
+}
+
+#[test]
+fn fix_writes_in_place_when_the_owner_cannot_be_kept() {
+    if !is_root() {
+        return;
+    }
+    // A group-writable file of root's in a folder nobody may write: nobody cannot give a
+    // new file to root, so the file is written in place and keeps its owner.
+    let tree = Tree::new();
+    tree.write("shared.py", FIXABLE);
+    let path = tree.join("shared.py");
+    std::os::unix::fs::chown(&path, Some(0), Some(65534)).expect("chown");
+    chmod(&path, 0o664);
+    std::os::unix::fs::chown(tree.path(), Some(65534), Some(65534)).expect("chown folder");
+    let run = tree.run_unprivileged(&["check", "--fix"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(tree.read("shared.py"), FIXED.as_bytes());
+    assert_eq!(std::fs::metadata(&path).expect("metadata").uid(), 0);
+}
+
+#[test]
+fn stale_temporary_files_are_removed_with_a_word_and_fresh_ones_kept() {
+    let tree = Tree::new();
+    tree.write("a.py", FIXABLE)
+        .write(".nmf-fix-OLD123", "half a file")
+        .write(".nmf-fix-NEW456", "another run's file");
+    let old = std::fs::File::options()
+        .write(true)
+        .open(tree.join(".nmf-fix-OLD123"))
+        .expect("open");
+    old.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(600))
+        .expect("set mtime");
+    let run = tree.run(&["check", "--fix"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(!tree.join(".nmf-fix-OLD123").exists());
+    assert!(
+        tree.join(".nmf-fix-NEW456").exists(),
+        "a running nmf's file is kept"
+    );
+    assert!(
+        run.stderr.contains("nmf: warning: removed ")
+            && run
+                .stderr
+                .contains(".nmf-fix-OLD123, a temporary file left by an interrupted nmf run"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_interrupted_fix_leaves_no_temporary_file() {
+    let tree = Tree::new();
+    // Enough large files that the run is still writing when it is interrupted.
+    let body = format!("{FIXABLE}{}", "z = m.forward(z)\n".repeat(20_000));
+    for index in 0..400 {
+        tree.write(&format!("f{index:03}.py"), &body);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nmf"))
+        .args(["check", "--fix", "--quiet"])
+        .current_dir(tree.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nmf runs");
+    // Wait until the first files are fixed, then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while (0..400).all(|index| tree.read(&format!("f{index:03}.py")) == body.as_bytes()) {
+        assert!(std::time::Instant::now() < deadline, "no file was fixed");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let status = child.wait().expect("nmf exits");
+    let leftovers: Vec<String> = std::fs::read_dir(tree.path())
+        .expect("read")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with(".nmf-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Every file is either untouched or wholly fixed.
+    let fixed_body = body.replace("m.forward(", "m(");
+    for index in 0..400 {
+        let text = tree.read(&format!("f{index:03}.py"));
+        assert!(
+            text == body.as_bytes() || text == fixed_body.as_bytes(),
+            "f{index:03}.py is torn"
+        );
+    }
+    // Interrupted (130) or, on a machine fast enough to finish first, done (0).
+    assert!(matches!(status.code(), Some(130 | 0)), "{status:?}");
+}
+
+#[test]
+fn two_byte_order_marks_are_a_syntax_error_as_in_cpython() {
+    let tree = Tree::new();
+    tree.write("bom2.py", b"\xef\xbb\xbf\xef\xbb\xbfmodel.forward(x)\n");
+    let run = tree.run(&["check"]);
+    assert_eq!(
+        run.stdout,
+        "bom2.py:1:1: E999 SyntaxError: invalid non-printable character U+FEFF\n"
+    );
+}
+
+#[test]
+fn control_characters_are_escaped_in_text_and_exact_in_json() {
+    let tree = Tree::new();
+    let name = "a\u{1b}[31mred\nb\u{2028}.py";
+    tree.write(name, "x = 1\n\u{1b}model.forward(x)\n");
+    let concise = tree.run(&["check"]);
+    assert_eq!(
+        concise.stdout,
+        "a\\x1b[31mred\\nb\\u2028.py:2:1: E999 SyntaxError: invalid non-printable character U+001B\n"
+    );
+    let github = tree.run(&["check", "--output-format", "github"]);
+    assert!(!github.stdout.contains('\u{1b}') && github.stdout.lines().count() == 1);
+    let json = tree.run(&["check", "--output-format", "json"]);
+    let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(parsed[0]["filename"], name);
+    let full = tree.run(&["check", "--output-format", "full"]);
+    assert!(!full.stdout.contains('\u{1b}') && !full.stdout.contains('\u{2028}'));
+}
