@@ -2,6 +2,7 @@
 """Times `nmf check` against `ruff check` on the same real tree, alternating the two.
 
     python3 scripts/bench.py [--pairs 11] [--package transformers==5.24.0]
+    python3 scripts/bench.py --generated    # generated code: many calls in one file
 
 Fetches the package's sdist from PyPI and ruff 0.17.6 into `.bench/` (ignored by git), builds
 nmf in release mode, then runs the two tools in turn on the package's `src/` (or its root when it
@@ -74,11 +75,49 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int, bytes]:
     return elapsed, usage.ru_maxrss, output
 
 
+GENERATED = {
+    # One call per line, as generated and minified code have them.
+    "lines-64000.py": "model.forward(x)\n" * 64_000,
+    "lines-256000.py": "model.forward(x)\n" * 256_000,
+    # One chain of calls on one line (ruff 0.17.6 overflows its stack on it).
+    "chain-32000.py": "y = m" + ".forward()" * 32_000 + "\n",
+    "chain-100000.py": "y = m" + ".forward()" * 100_000 + "\n",
+}
+
+
+def generated(nmf: Path, ruff: Path) -> None:
+    """Times both tools on each generated file, so that time growing faster than the input
+    shows: 4x the calls must take about 4x the time."""
+    folder = BENCH / "generated"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in GENERATED.items():
+        path = folder / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+    for name in GENERATED:
+        row = [f"{name:>16}"]
+        for tool, command in (
+            ("nmf", [str(nmf), "check", "--isolated", name]),
+            ("ruff", [str(ruff), "check", "--isolated", "--no-cache", "--select", "T201", name]),
+        ):
+            start = time.perf_counter()
+            process = subprocess.run(command, cwd=folder, capture_output=True, check=False)
+            elapsed = time.perf_counter() - start
+            outcome = "ok" if process.returncode in (0, 1) else f"failed ({process.returncode})"
+            row.append(f"{tool} {elapsed * 1000:7.0f} ms {outcome}")
+        print("  ".join(row))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=11, help="alternating runs of each tool")
     parser.add_argument("--package", default="transformers==5.24.0", help="the sdist to check")
+    parser.add_argument("--generated", action="store_true",
+                        help="time generated files with thousands of calls instead")
     args = parser.parse_args()
+    if args.generated:
+        generated(nmf_binary(), ruff_binary())
+        return
 
     tree = fetch_corpus(args.package)
     ruff = ruff_binary()
