@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use nmf_driver::config::OutputFormat;
 
@@ -66,34 +67,38 @@ pub struct CheckArgs {
     /// Report `.forward()` calls only on receivers known to be `nn.Module`s.
     #[arg(long, overrides_with = "no_known_modules_only")]
     pub known_modules_only: bool,
-    #[arg(long, overrides_with = "known_modules_only", hide = true)]
+    /// Report receivers nmf cannot type too (the default), overriding `known-modules-only`.
+    #[arg(long, overrides_with = "known_modules_only")]
     pub no_known_modules_only: bool,
 
     /// Apply safe fixes (and unsafe ones with `--unsafe-fixes`), then report what is left.
     #[arg(long, overrides_with = "no_fix")]
     pub fix: bool,
-    #[arg(long, overrides_with = "fix", hide = true)]
+    /// Do not apply fixes, overriding `fix = true` in the configuration.
+    #[arg(long, overrides_with = "fix")]
     pub no_fix: bool,
     /// Allow fixes that may change behaviour (see each rule's "Fix safety").
     #[arg(long, overrides_with = "no_unsafe_fixes")]
     pub unsafe_fixes: bool,
-    #[arg(long, overrides_with = "unsafe_fixes", hide = true)]
+    /// Only safe fixes, overriding `unsafe-fixes = true` in the configuration.
+    #[arg(long, overrides_with = "unsafe_fixes")]
     pub no_unsafe_fixes: bool,
     /// Apply fixes and report nothing else.
-    #[arg(long, conflicts_with = "diff")]
+    #[arg(long)]
     pub fix_only: bool,
     /// Print a unified diff of what the fixes would change, and write nothing (exit 1 when
-    /// something would change).
-    #[arg(long, conflicts_with = "fix")]
+    /// something would change). Wins over `--fix` and `--fix-only`, as in ruff.
+    #[arg(long)]
     pub diff: bool,
     /// List the fixes that were applied, per file.
     #[arg(long)]
     pub show_fixes: bool,
 
     /// How to print findings.
-    #[arg(long, value_name = "FORMAT", value_parser = output_format)]
+    #[arg(long, value_name = "FORMAT", value_parser = output_format_parser())]
     pub output_format: Option<OutputFormat>,
-    /// Colour the output: `auto` colours a terminal (honouring NO_COLOR and FORCE_COLOR).
+    /// Colour the output: `auto` colours a terminal (honouring NO_COLOR and FORCE_COLOR);
+    /// `--color` alone is `always`.
     #[arg(long, value_enum, value_name = "WHEN", num_args = 0..=1, require_equals = true, default_value = "auto", default_missing_value = "always")]
     pub color: ColorChoice,
     /// Print the number of findings per rule instead of the findings.
@@ -115,8 +120,8 @@ pub struct CheckArgs {
     /// Ignore all configuration files.
     #[arg(long)]
     pub isolated: bool,
-    /// The name of the file read from standard input, for output, configuration and
-    /// `per-file-ignores`.
+    /// Read standard input, and name it PATH in the output and for configuration,
+    /// `per-file-ignores` and `--force-exclude`.
     #[arg(long, value_name = "PATH")]
     pub stdin_filename: Option<PathBuf>,
     /// Parse every file, also those that cannot contain a finding; slower, but syntax errors
@@ -135,9 +140,12 @@ pub struct RuleArgs {
     pub all: bool,
 }
 
-fn output_format(text: &str) -> Result<OutputFormat, String> {
-    text.parse().map_err(|error: String| {
-        let known: Vec<&str> = OutputFormat::ALL.iter().map(|(name, _)| *name).collect();
-        format!("{error}; expected one of: {}", known.join(", "))
+/// Accepts the names in [`OutputFormat::ALL`], and lists them in `--help` and in errors.
+fn output_format_parser() -> impl clap::builder::TypedValueParser<Value = OutputFormat> {
+    clap::builder::PossibleValuesParser::new(OutputFormat::ALL.map(|(name, _)| name)).map(|name| {
+        OutputFormat::ALL
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map_or(OutputFormat::default(), |(_, format)| *format)
     })
 }

@@ -39,7 +39,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(join_color_value(args)) {
         Ok(cli) => cli,
         Err(error) => {
             // `--help` and `--version` are not errors.
@@ -67,6 +68,26 @@ where
             EXIT_USAGE
         }
     }
+}
+
+/// `--color always` (with a space) as `--color=always`: `--color` alone means `always`, so
+/// clap cannot take the next word as its value without mistaking a path for one.
+fn join_color_value(args: Vec<OsString>) -> Vec<OsString> {
+    let mut joined = Vec::with_capacity(args.len());
+    let mut words = args.into_iter().peekable();
+    while let Some(word) = words.next() {
+        if word == "--color"
+            && let Some(value) =
+                words.next_if(|next| matches!(next.to_str(), Some("auto" | "always" | "never")))
+        {
+            let mut pair = OsString::from("--color=");
+            pair.push(value);
+            joined.push(pair);
+        } else {
+            joined.push(word);
+        }
+    }
+    joined
 }
 
 /// Exit status after SIGINT, SIGTERM or SIGHUP (128 + SIGINT, as shells report an interrupt).

@@ -174,10 +174,12 @@ fn summary(out: &mut dyn Write, messages: &[Message], style: PrintStyle) -> io::
     }
 }
 
-/// One line per code: count, code, `[*]` when `--fix` would repair some, rule name.
+/// One line per code: count, code, `[*]` when `--fix` would repair some, rule name; in the
+/// JSON formats, ruff's shape: a list of `{code, name, count, fixable}`.
 pub fn print_statistics(
     out: &mut dyn Write,
     messages: &[Message],
+    format: OutputFormat,
     style: PrintStyle,
 ) -> io::Result<()> {
     let mut counts: BTreeMap<&str, (usize, bool, &str)> = BTreeMap::new();
@@ -188,6 +190,23 @@ pub fn print_statistics(
         let entry = counts.entry(m.code).or_insert((0, false, name));
         entry.0 += 1;
         entry.1 |= style.applies(m);
+    }
+    if matches!(format, OutputFormat::Json | OutputFormat::JsonLines) {
+        let rows: Vec<Value> = counts
+            .iter()
+            .map(|(code, (count, fixable, name))| {
+                json!({ "code": code, "name": name, "count": count, "fixable": fixable })
+            })
+            .collect();
+        if format == OutputFormat::Json {
+            serde_json::to_writer_pretty(&mut *out, &rows)?;
+            return writeln!(out);
+        }
+        for row in rows {
+            serde_json::to_writer(&mut *out, &row)?;
+            writeln!(out)?;
+        }
+        return Ok(());
     }
     let width = counts
         .values()
@@ -292,7 +311,7 @@ fn sarif(messages: &[Message]) -> Value {
                 "message": { "text": m.message },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": m.path.replace('\\', "/") },
+                        "artifactLocation": { "uri": uri_reference(&m.path) },
                         "region": {
                             "startLine": m.start.line,
                             "startColumn": m.start.column,
@@ -332,6 +351,20 @@ fn applicability_name(applicability: Applicability) -> &'static str {
         Applicability::Unsafe => "unsafe",
         Applicability::DisplayOnly => "display-only",
     }
+}
+
+/// A path as a relative URI reference (RFC 3986): `/` separates segments, and every byte other
+/// than the unreserved characters is percent-encoded (`a,b:c%d.py` is `a%2Cb%3Ac%25d.py`).
+fn uri_reference(path: &str) -> String {
+    let mut uri = String::with_capacity(path.len());
+    for byte in path.replace('\\', "/").bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri
 }
 
 /// `--show-receivers`: what the rules concluded at each place they looked, and whether it was

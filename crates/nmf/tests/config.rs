@@ -158,7 +158,38 @@ fn unknown_keys_and_codes_are_errors_naming_them() {
     let run = tree.run(&["check"]);
     assert_eq!(run.status, 2);
     assert!(
-        run.stderr.contains("nmf.toml: invalid configuration"),
+        run.stderr.contains(
+            "nmf.toml: key `select` (line 1): expected an array, found string \"NMF001\""
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_wrong_type_names_the_file_table_key_line_and_expected_type() {
+    let tree = Tree::new();
+    tree.write(
+        "pyproject.toml",
+        "[project]\nname = \"x\"\n\n[tool.nmf]\nfix = false\nknown-modules-only = \"yes\"\n",
+    )
+    .write("a.py", "x = 1\n");
+    let run = tree.run(&["check"]);
+    assert_eq!(run.status, 2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "nmf: error: {}: `[tool.nmf]`, key `known-modules-only` (line 6): expected a boolean, found string \"yes\"\n",
+            tree.join("pyproject.toml").display()
+        )
+    );
+    let tree = Tree::new();
+    tree.write("nmf.toml", "[per-file-ignores]\n\"tests/*\" = \"NMF001\"\n")
+        .write("a.py", "x = 1\n");
+    let run = tree.run(&["check"]);
+    assert!(
+        run.stderr
+            .contains("key `per-file-ignores.tests/*` (line 2): expected an array, found string"),
         "{}",
         run.stderr
     );

@@ -146,22 +146,56 @@ pub fn load_options(path: &Path) -> Result<Option<Options>, ConfigError> {
         .file_name()
         .is_some_and(|name| name == "pyproject.toml");
     if is_pyproject {
-        let pyproject: Pyproject = toml::from_str(&text).map_err(|e| {
-            error(format!(
-                "invalid configuration in `[tool.nmf]`: {}",
-                describe(&e)
-            ))
-        })?;
+        let pyproject: Pyproject = parse(&text).map_err(error)?;
         Ok(pyproject.tool.and_then(|tool| tool.nmf))
     } else {
-        toml::from_str(&text)
-            .map(Some)
-            .map_err(|e| error(format!("invalid configuration: {}", describe(&e))))
+        parse(&text).map(Some).map_err(error)
     }
 }
 
-fn describe(error: &toml::de::Error) -> String {
-    error.message().trim().to_string()
+/// Deserializes a configuration file; an error names the table, the key, the line and what
+/// was expected: `` `[tool.nmf]`, key `known-modules-only` (line 3): expected a boolean, found
+/// string "yes" ``.
+fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    let deserializer = toml::de::Deserializer::parse(text).map_err(|e| describe(&e, text, None))?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        describe(e.inner(), text, Some(&path))
+    })
+}
+
+fn describe(error: &toml::de::Error, text: &str, path: Option<&str>) -> String {
+    let message = error.message().trim();
+    // serde says "invalid type: string \"yes\", expected a boolean".
+    let message = match message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        Some((found, expected)) => {
+            let expected = expected.replace("a sequence", "an array");
+            format!("expected {expected}, found {found}")
+        }
+        None => message.to_string(),
+    };
+    let line = error
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    let place = match path.map(|path| path.trim_start_matches("tool.")) {
+        Some(path) if path.starts_with("nmf.") || path == "nmf" => {
+            let (table, key) = path.rsplit_once('.').unwrap_or(("nmf", path));
+            if key == "nmf" {
+                "`[tool.nmf]`".to_string()
+            } else {
+                format!("`[tool.{table}]`, key `{key}`")
+            }
+        }
+        Some(".") | None => "invalid TOML".to_string(),
+        Some(key) => format!("key `{key}`"),
+    };
+    match line {
+        Some(line) => format!("{place} (line {line}): {message}"),
+        None => format!("{place}: {message}"),
+    }
 }
 
 /// The configuration file in `folder`, if any, in order of preference.

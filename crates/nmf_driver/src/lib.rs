@@ -4,6 +4,7 @@
 //! finding, parses it, and hands the tree to the linter's checker.
 
 pub mod check;
+pub mod codecs;
 pub mod source;
 
 pub use check::{CheckOptions, FileDiagnostics, check_source, check_text};

@@ -160,6 +160,17 @@ pub fn check_stdin(
         None => (resolver.working_dir().join("-"), "-".to_string()),
     };
     let settings = resolver.for_file(&absolute)?;
+    // Editors and pre-commit pass the name of the file they send: an excluded name is skipped
+    // with `--force-exclude`, as a path named on the command line is.
+    if filename.is_some()
+        && settings.force_exclude
+        && settings.is_excluded_with_ancestors(&absolute)
+    {
+        return Ok(RunResult {
+            stdin_output: (options.fix == FixMode::Apply).then_some(bytes),
+            ..RunResult::default()
+        });
+    }
     let outcome = match decode_source(bytes.clone()) {
         Ok(source) => {
             let target = Target {

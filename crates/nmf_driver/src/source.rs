@@ -1,10 +1,13 @@
 //! Reading a Python file as CPython would: BOM, PEP 263 coding declarations, and the errors a
 //! file can have before it is parsed (unreadable, undecodable, a NUL byte).
 //!
-//! nmf decodes UTF-8 (the default), Latin-1 and ASCII exactly as Python's codecs do; a file that
-//! declares any other encoding is reported, not guessed at. The decoded text keeps its line
-//! endings, so offsets, lines and columns are those of the file, and a fix can be written back
-//! in the file's own encoding, BOM included.
+//! nmf decodes UTF-8 (the default), Latin-1, ASCII and the other codecs real source files
+//! declare (the Windows code pages, ISO-8859, KOI8, Shift-JIS, EUC, GBK/GB18030, Big5, ...)
+//! exactly as CPython's codecs do; a file that declares an encoding CPython does not know, or
+//! one CPython cannot read source in (UTF-16, UTF-32), is reported, not guessed at. The
+//! decoded text keeps its line endings, so offsets, lines and columns are those of the file,
+//! and a fix can be written back in the file's own encoding, BOM included, changing no byte
+//! the fix does not change.
 
 use std::fmt;
 use std::io;
@@ -13,12 +16,16 @@ use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
+use crate::codecs::{self, Codec};
+
 /// The encodings nmf reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceEncoding {
     Utf8,
     Latin1,
     Ascii,
+    /// One of CPython's other codecs, decoded from tables of CPython's own.
+    Codec(&'static Codec),
 }
 
 impl SourceEncoding {
@@ -27,6 +34,7 @@ impl SourceEncoding {
             SourceEncoding::Utf8 => "utf-8",
             SourceEncoding::Latin1 => "latin-1",
             SourceEncoding::Ascii => "ascii",
+            SourceEncoding::Codec(codec) => codec.name,
         }
     }
 }
@@ -40,6 +48,9 @@ pub struct SourceText {
     pub has_bom: bool,
     /// What the file was when it was read; `None` for standard input.
     pub stamp: Option<FileStamp>,
+    /// The file's bytes, for an encoding where writing a fix back must copy the bytes of the
+    /// text it keeps (two byte sequences of some codecs decode to the same character).
+    pub raw: Option<Vec<u8>>,
 }
 
 /// Files larger than this are not read (E902): no Python source is this big, and reading a
@@ -206,6 +217,15 @@ static BLANK_OR_COMMENT: LazyLock<Regex> =
 
 /// Decodes file content the way `tokenize.detect_encoding` and CPython do.
 pub fn decode_source(mut bytes: Vec<u8>) -> Result<SourceText, SourceError> {
+    if let Some(bom) = wide_bom(&bytes) {
+        return Err(SourceError {
+            kind: "SyntaxError",
+            message: format!(
+                "the file starts with a {bom} byte-order mark: CPython does not read source \
+                 files in {bom}; re-encode it as UTF-8"
+            ),
+        });
+    }
     let has_bom = bytes.starts_with(UTF8_BOM);
     if has_bom {
         bytes.drain(..UTF8_BOM.len());
@@ -214,12 +234,22 @@ pub fn decode_source(mut bytes: Vec<u8>) -> Result<SourceText, SourceError> {
     let encoding = match declared {
         None => SourceEncoding::Utf8,
         Some((name, line)) => {
-            let encoding = lookup_encoding(&name).ok_or_else(|| SourceError {
-                kind: "LookupError",
-                message: format!(
-                    "line {line} declares the encoding '{name}', which nmf does not read \
-                     (it reads utf-8, latin-1 and ascii); re-encode the file as UTF-8"
-                ),
+            let encoding = lookup_encoding(&name).ok_or_else(|| {
+                if is_wide_unicode(&name) {
+                    // CPython reads the declaration as ASCII, which UTF-16 and UTF-32 are not.
+                    SourceError {
+                        kind: "SyntaxError",
+                        message: format!("encoding problem: {name}"),
+                    }
+                } else {
+                    SourceError {
+                        kind: "LookupError",
+                        message: format!(
+                            "line {line} declares the encoding '{name}', which neither CPython \
+                             nor nmf knows"
+                        ),
+                    }
+                }
             })?;
             if has_bom && encoding != SourceEncoding::Utf8 {
                 return Err(SourceError {
@@ -239,7 +269,26 @@ pub fn decode_source(mut bytes: Vec<u8>) -> Result<SourceText, SourceError> {
             ),
         });
     }
+    let mut raw = None;
     let text = match encoding {
+        SourceEncoding::Codec(codec) => {
+            let text = codec.decode(&bytes, None).map_err(|error| {
+                let message = format!(
+                    "'{}' codec can't decode byte {:#04x} in position {}: {} (line {})",
+                    error.codec,
+                    error.byte,
+                    error.position + if has_bom { UTF8_BOM.len() } else { 0 },
+                    error.reason,
+                    line_of(&bytes, error.position)
+                );
+                SourceError {
+                    kind: "UnicodeDecodeError",
+                    message,
+                }
+            })?;
+            raw = Some(bytes);
+            text
+        }
         SourceEncoding::Utf8 => String::from_utf8(bytes).map_err(|error| {
             let utf8 = error.utf8_error();
             let bytes = error.as_bytes();
@@ -282,6 +331,7 @@ pub fn decode_source(mut bytes: Vec<u8>) -> Result<SourceText, SourceError> {
         encoding,
         has_bom,
         stamp: None,
+        raw,
     })
 }
 
@@ -304,8 +354,64 @@ pub fn encode_source(source: &SourceText, text: &str) -> Option<Vec<u8>> {
             }
             bytes.extend_from_slice(text.as_bytes());
         }
+        SourceEncoding::Codec(codec) => bytes.extend(encode_keeping_bytes(source, codec, text)?),
     }
     Some(bytes)
+}
+
+/// Encodes `text`, a fixed version of `source.text`: the characters it keeps are copied from
+/// the file's own bytes, only what changed is encoded anew. (Some codecs decode two byte
+/// sequences to one character: re-encoding everything could change bytes no fix touched.)
+fn encode_keeping_bytes(source: &SourceText, codec: &'static Codec, text: &str) -> Option<Vec<u8>> {
+    let raw = source.raw.as_deref()?;
+    let mut starts = Vec::new();
+    codec.decode(raw, Some(&mut starts)).ok()?;
+    starts.push(raw.len());
+    let old: Vec<char> = source.text.chars().collect();
+    let new: Vec<char> = text.chars().collect();
+    let mut bytes = Vec::with_capacity(raw.len());
+    for operation in similar::capture_diff_slices(similar::Algorithm::Myers, &old, &new) {
+        match operation {
+            similar::DiffOp::Equal { old_index, len, .. } => {
+                bytes.extend_from_slice(raw.get(starts[old_index]..starts[old_index + len])?);
+            }
+            similar::DiffOp::Delete { .. } => {}
+            similar::DiffOp::Insert {
+                new_index, new_len, ..
+            }
+            | similar::DiffOp::Replace {
+                new_index, new_len, ..
+            } => {
+                let inserted: String = new[new_index..new_index + new_len].iter().collect();
+                bytes.extend(codec.encode(&inserted)?);
+            }
+        }
+    }
+    Some(bytes)
+}
+
+/// A UTF-16 or UTF-32 byte-order mark at the start of `bytes`.
+fn wide_bom(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x00\x00\xfe\xff") || bytes.starts_with(b"\xff\xfe\x00\x00") {
+        Some("UTF-32")
+    } else if bytes.starts_with(b"\xfe\xff") || bytes.starts_with(b"\xff\xfe") {
+        Some("UTF-16")
+    } else {
+        None
+    }
+}
+
+/// `utf-16`, `UTF_32LE` and their kin, which CPython refuses as source encodings.
+fn is_wide_unicode(name: &str) -> bool {
+    let normalized: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    normalized.starts_with("utf16")
+        || normalized.starts_with("utf32")
+        || normalized.starts_with("ucs2")
+        || normalized.starts_with("ucs4")
 }
 
 fn undecodable(
@@ -372,8 +478,12 @@ fn declared_encoding(bytes: &[u8]) -> Result<Option<(String, usize)>, SourceErro
 
 /// Python's codec lookup for the encodings nmf reads: names are case-insensitive and `-`,
 /// `_` and blanks are interchangeable; `utf-8-*` and `latin-1-*` variants count as their base
-/// (`tokenize._get_normal_name`).
+/// (`tokenize._get_normal_name`); the other codecs by CPython's names and aliases.
 fn lookup_encoding(name: &str) -> Option<SourceEncoding> {
+    lookup_builtin_encoding(name).or_else(|| codecs::lookup(name).map(SourceEncoding::Codec))
+}
+
+fn lookup_builtin_encoding(name: &str) -> Option<SourceEncoding> {
     let normalized: String = name
         .trim()
         .to_ascii_lowercase()
@@ -453,9 +563,12 @@ mod tests {
             nul.to_string(),
             "SyntaxError: source code cannot contain null bytes (line 2)"
         );
-        let unknown = decode(b"# coding: euc-jp\nx = 1\n").expect_err("unsupported");
+        let unknown = decode(b"# coding: klingon\nx = 1\n").expect_err("unknown");
         assert_eq!(unknown.kind, "LookupError");
-        assert!(unknown.message.contains("'euc-jp'"));
+        assert_eq!(
+            unknown.message,
+            "line 1 declares the encoding 'klingon', which neither CPython nor nmf knows"
+        );
         let ascii = decode(b"# coding: ascii\nx = '\xc3\xa9'\n").expect_err("not ascii");
         assert!(
             ascii
@@ -464,6 +577,41 @@ mod tests {
         );
         let bom_conflict = decode(b"\xef\xbb\xbf# coding: latin-1\n").expect_err("BOM conflict");
         assert_eq!(bom_conflict.kind, "SyntaxError");
+    }
+
+    #[test]
+    fn code_pages_and_multi_byte_codecs_decode_and_fixes_keep_their_bytes() {
+        let source = decode(b"# -*- coding: cp1252 -*-\ns = '\x80\xe9'; model.forward(x)\n")
+            .expect("cp1252");
+        assert_eq!(
+            source.text,
+            "# -*- coding: cp1252 -*-\ns = '\u{20ac}\u{e9}'; model.forward(x)\n"
+        );
+        let fixed = source.text.replace(".forward(", "(");
+        assert_eq!(
+            encode_source(&source, &fixed).as_deref(),
+            Some(&b"# -*- coding: cp1252 -*-\ns = '\x80\xe9'; model(x)\n"[..])
+        );
+        let undefined = decode(b"# coding: cp1252\ns = '\x81'\n").expect_err("undefined byte");
+        assert_eq!(
+            undefined.to_string(),
+            "UnicodeDecodeError: 'charmap' codec can't decode byte 0x81 in position 22: character maps to <undefined> (line 2)"
+        );
+        // cp932 decodes both 0x8790 and 0x81E0 to `≒`: the bytes of kept text are copied.
+        let japanese =
+            decode(b"# coding: cp932\n# \x87\x90 \x81\xe0\nm.forward(x)\n").expect("cp932");
+        let fixed = japanese.text.replace(".forward(", "(");
+        assert_eq!(
+            encode_source(&japanese, &fixed).as_deref(),
+            Some(&b"# coding: cp932\n# \x87\x90 \x81\xe0\nm(x)\n"[..])
+        );
+        let wide = decode(b"\xff\xfex\x00").expect_err("UTF-16");
+        assert!(wide.message.contains("UTF-16 byte-order mark"), "{wide}");
+        let declared = decode(b"# coding: utf-16\n").expect_err("UTF-16 declared");
+        assert_eq!(
+            declared.to_string(),
+            "SyntaxError: encoding problem: utf-16"
+        );
     }
 
     #[test]
@@ -489,6 +637,10 @@ mod tests {
         for name in ["ascii", "us-ascii", "646"] {
             assert_eq!(lookup_encoding(name), Some(SourceEncoding::Ascii), "{name}");
         }
-        assert_eq!(lookup_encoding("cp1252"), None);
+        assert_eq!(
+            lookup_encoding("windows-1252").map(SourceEncoding::python_name),
+            Some("cp1252")
+        );
+        assert_eq!(lookup_encoding("utf-16"), None);
     }
 }

@@ -90,12 +90,13 @@ impl PartialEq for RuleInfo {
 
 impl Eq for RuleInfo {}
 
-/// Looks a rule up by its exact code or its kebab-case name.
+/// Looks a rule up by its code or its kebab-case name, in any case (`nmf001`), as `ruff rule`
+/// does.
 pub fn find_rule(code_or_name: &str) -> Option<&'static RuleInfo> {
-    ALL_RULES
-        .iter()
-        .copied()
-        .find(|rule| rule.code == code_or_name || rule.name == code_or_name)
+    let wanted = code_or_name.trim();
+    ALL_RULES.iter().copied().find(|rule| {
+        rule.code.eq_ignore_ascii_case(wanted) || rule.name.eq_ignore_ascii_case(wanted)
+    })
 }
 
 /// Declares a rule: its doc comment becomes the documentation `nmf rule` prints.

@@ -28,10 +28,27 @@ fn main(py: Python<'_>, argv: Vec<String>) -> u8 {
     py.detach(move || nmf::run(argv))
 }
 
+/// Decodes `data` with nmf's table of CPython's codec `codec` (for the tests that compare it
+/// with CPython); raises `ValueError` with CPython's message when it does not decode, and
+/// `LookupError` for a codec nmf has no table for.
+#[pyfunction]
+fn decode(codec: &str, data: &[u8]) -> PyResult<String> {
+    let table = nmf_driver::codecs::lookup(codec).ok_or_else(|| {
+        pyo3::exceptions::PyLookupError::new_err(format!("nmf has no table for {codec}"))
+    })?;
+    table.decode(data, None).map_err(|error| {
+        pyo3::exceptions::PyValueError::new_err(format!(
+            "'{}' codec can't decode byte {:#04x} in position {}: {}",
+            error.codec, error.byte, error.position, error.reason
+        ))
+    })
+}
+
 #[pymodule]
 fn _nmf(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_function(wrap_pyfunction!(check, module)?)?;
     module.add_function(wrap_pyfunction!(main, module)?)?;
+    module.add_function(wrap_pyfunction!(decode, module)?)?;
     Ok(())
 }

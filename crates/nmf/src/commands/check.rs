@@ -68,7 +68,15 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         explanations: args.show_receivers,
     };
 
-    let reads_stdin = args.paths.iter().any(|path| path == Path::new("-"));
+    // As in ruff, `--stdin-filename` alone means standard input too.
+    let reads_stdin = args.paths.iter().any(|path| path == Path::new("-"))
+        || (args.stdin_filename.is_some() && args.paths.is_empty());
+    if args.stdin_filename.is_some() && !reads_stdin {
+        eprintln!(
+            "nmf: error: `--stdin-filename` names standard input, which cannot be combined with paths"
+        );
+        return Ok(EXIT_USAGE);
+    }
     let result = if reads_stdin {
         if args.paths.len() > 1 {
             eprintln!("nmf: error: `-` (standard input) cannot be combined with other paths");
@@ -154,7 +162,7 @@ fn report(
     if args.fix_only {
         // Nothing but the fixes.
     } else if args.statistics {
-        print_statistics(findings_out, &result.messages, style)?;
+        print_statistics(findings_out, &result.messages, format, style)?;
     } else {
         print_messages(findings_out, &result.messages, format, style)?;
     }
