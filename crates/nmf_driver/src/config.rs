@@ -101,6 +101,8 @@ pub struct Options {
     pub per_file_ignores: Option<BTreeMap<String, Vec<String>>>,
     pub output_format: Option<OutputFormat>,
     pub known_modules_only: Option<bool>,
+    /// Packages whose objects are never `nn.Module`s, added to nmf's own table.
+    pub not_module_packages: Option<Vec<String>>,
     pub fix: Option<bool>,
     pub unsafe_fixes: Option<bool>,
     pub respect_gitignore: Option<bool>,
@@ -382,6 +384,7 @@ impl Settings {
                     .known_modules_only
                     .or(options.known_modules_only)
                     .unwrap_or(false),
+                not_module_packages: options.not_module_packages.clone().unwrap_or_default(),
             },
             exclude,
             per_file_ignores,

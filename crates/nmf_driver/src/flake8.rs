@@ -39,6 +39,7 @@ pub fn check_for_flake8(
     let settings = LinterSettings {
         rules: RuleSet::all(),
         known_modules_only,
+        ..LinterSettings::default()
     };
     if !could_match(&settings, source) {
         return Vec::new();

@@ -12,6 +12,7 @@ pub mod config;
 pub mod discover;
 pub mod fix;
 pub mod flake8;
+pub mod lexicon;
 pub mod message;
 pub mod parse;
 pub mod project;

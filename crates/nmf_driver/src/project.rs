@@ -6,13 +6,17 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use nmf_linter::checker::FileContext;
+use nmf_linter::semantic::bindings::SourceFacts;
 use nmf_linter::semantic::infer::ProjectModules;
 use nmf_linter::semantic::summary::ModuleSummary;
 use ruff_python_ast::PySourceType;
 use rustc_hash::FxHashMap;
 
+use crate::lexicon::{Lexicon, binding_words, may_install_forward};
 use crate::parse::ParsedModule;
-use crate::source::read_source;
+use rayon::prelude::*;
+
+use crate::source::{read_regular_file, read_source};
 
 /// Files that mark the root of a project, where absolute imports of its own packages start.
 const PROJECT_MARKERS: [&str; 4] = ["pyproject.toml", "setup.py", "setup.cfg", ".git"];
@@ -46,10 +50,46 @@ struct Loaded {
     summary: Option<Arc<ModuleSummary>>,
 }
 
+/// A project searched for words holds at most this many files; a larger tree (a home folder
+/// with no project marker) is not searched, and questions that need the search stay unknown.
+const MAX_CORPUS_FILES: usize = 100_000;
+
+/// What the searches of a project need to know of one of its files, learnt from its text.
+pub struct FileFacts {
+    /// The [`binding_words`] of the file.
+    words: Vec<u64>,
+    /// The file may install a function as a `forward`.
+    installs_forward: bool,
+}
+
+impl FileFacts {
+    pub fn of(text: &str) -> Self {
+        Self {
+            words: binding_words(text),
+            installs_forward: may_install_forward(text),
+        }
+    }
+}
+
+/// The corpus of a set of roots, once collected: `None` when there were too many files.
+type CorpusSlot = SharedOnce<Option<Arc<Corpus>>>;
+
+/// Every Python file under a set of roots, with its facts, and the lexicon built from them.
+struct Corpus {
+    paths: Vec<PathBuf>,
+    lexicon: Lexicon,
+    installers: Vec<PathBuf>,
+}
+
 /// Summaries of a project's files, built lazily and shared by every file checked in a run
 /// (or, for the flake8 plugin, by every file a process checks).
 #[derive(Default)]
 pub struct ProjectIndex {
+    /// The project's files and their text, by the roots they were collected from; `None` when
+    /// there were too many to search.
+    corpora: Mutex<FxHashMap<Vec<PathBuf>, Arc<CorpusSlot>>>,
+    /// The facts of files the run has already read, so that a search does not read them again.
+    facts: Mutex<FxHashMap<PathBuf, Arc<FileFacts>>>,
     folders: Mutex<FxHashMap<PathBuf, Arc<FolderInfo>>>,
     project_roots: Mutex<FxHashMap<PathBuf, Option<PathBuf>>>,
     /// `(root, module)` → the file that defines the module there.
@@ -222,9 +262,172 @@ impl ProjectIndex {
                 parsed.suite(),
                 location.name,
                 location.is_package,
+                SourceFacts::of(&source.text),
             ))
         })
     }
+}
+
+impl ProjectIndex {
+    /// The files under `roots` (absolute) that write one of `words` in a class header, an
+    /// import or an alias assignment: where a subclass of a class of that name, or an alias of
+    /// it, can be. `None` when the roots hold too many files.
+    pub fn files_mentioning(&self, roots: &[PathBuf], words: &[&str]) -> Option<Vec<PathBuf>> {
+        let corpus = self.corpus(roots)?;
+        Some(
+            corpus
+                .lexicon
+                .files_writing(words)
+                .into_iter()
+                .filter_map(|index| corpus.paths.get(index as usize).cloned())
+                .collect(),
+        )
+    }
+
+    /// The files under `roots` that may install a function as some object's `forward`;
+    /// `None` when the roots hold too many files.
+    pub fn forward_installers(&self, roots: &[PathBuf]) -> Option<Vec<PathBuf>> {
+        Some(self.corpus(roots)?.installers.clone())
+    }
+
+    /// Learns what searches need of a file the run read (absolute path), so that they do not
+    /// read it again.
+    pub fn learn(&self, path: &Path, text: &str) {
+        let facts = Arc::new(FileFacts::of(text));
+        lock(&self.facts).insert(path.to_path_buf(), facts);
+    }
+
+    /// The corpus of `roots`, collected on first use (one thread collects, others wait).
+    fn corpus(&self, roots: &[PathBuf]) -> Option<Arc<Corpus>> {
+        let roots = outermost(roots);
+        let slot = lock(&self.corpora)
+            .entry(roots.clone())
+            .or_default()
+            .clone();
+        slot.get_or_init(|| {
+            let known = lock(&self.facts).clone();
+            collect_corpus(&roots, &known).map(Arc::new)
+        })
+        .as_ref()
+        .clone()
+    }
+}
+
+/// A value computed once, on first use, by one thread; the threads that need it meanwhile
+/// help the pool (the computation itself runs on it) instead of blocking a worker.
+struct SharedOnce<T> {
+    state: Mutex<Option<Arc<T>>>,
+    ready: std::sync::Condvar,
+    building: std::sync::atomic::AtomicBool,
+}
+
+impl<T> Default for SharedOnce<T> {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(None),
+            ready: std::sync::Condvar::new(),
+            building: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+impl<T> SharedOnce<T> {
+    fn get_or_init(&self, build: impl FnOnce() -> T) -> Arc<T> {
+        use std::sync::atomic::Ordering;
+        if !self.building.swap(true, Ordering::AcqRel) {
+            let value = Arc::new(build());
+            *lock(&self.state) = Some(value.clone());
+            self.ready.notify_all();
+            return value;
+        }
+        loop {
+            if let Some(value) = lock(&self.state).as_ref() {
+                return value.clone();
+            }
+            // Another thread builds it: run the pool's pending work meanwhile (the build
+            // itself runs there), or wait for it.
+            if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+                let state = lock(&self.state);
+                if state.is_none() {
+                    let _ = self
+                        .ready
+                        .wait_timeout(state, std::time::Duration::from_millis(1));
+                }
+            }
+        }
+    }
+}
+
+/// The roots that are not inside another one, sorted.
+fn outermost(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let mut kept: Vec<PathBuf> = roots
+        .iter()
+        .filter(|root| {
+            !roots
+                .iter()
+                .any(|other| other != *root && root.starts_with(other))
+        })
+        .cloned()
+        .collect();
+    kept.sort();
+    kept.dedup();
+    kept
+}
+
+/// Every Python file under `roots`, walked as `nmf check` walks (ignore files, hidden
+/// folders and the default excludes skipped), with its text; `None` past the limit.
+fn collect_corpus(roots: &[PathBuf], known: &FxHashMap<PathBuf, Arc<FileFacts>>) -> Option<Corpus> {
+    let (first, rest) = roots.split_first()?;
+    let mut builder = ignore::WalkBuilder::new(first);
+    for root in rest {
+        builder.add(root);
+    }
+    builder
+        .hidden(true)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(|entry| {
+            entry.depth() == 0
+                || !entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|name| crate::config::DEFAULT_EXCLUDE.contains(&name))
+        });
+    let mut paths = Vec::new();
+    for entry in builder.build().flatten() {
+        let is_python = entry.path().extension().is_some_and(|ext| ext == "py");
+        if is_python && entry.file_type().is_some_and(|kind| kind.is_file()) {
+            if paths.len() >= MAX_CORPUS_FILES {
+                return None;
+            }
+            paths.push(entry.into_path());
+        }
+    }
+    let facts: Vec<Arc<FileFacts>> = paths
+        .par_iter()
+        .map(|path| match known.get(path) {
+            Some(facts) => facts.clone(),
+            None => Arc::new(match read_regular_file(path) {
+                Ok((bytes, _)) => FileFacts::of(&String::from_utf8_lossy(&bytes)),
+                Err(_) => FileFacts {
+                    words: Vec::new(),
+                    installs_forward: false,
+                },
+            }),
+        })
+        .collect();
+    let installers = paths
+        .iter()
+        .zip(&facts)
+        .filter(|(_, facts)| facts.installs_forward)
+        .map(|(path, _)| path.clone())
+        .collect();
+    let lexicon = Lexicon::new(facts.iter().map(|facts| facts.words.clone()));
+    Some(Corpus {
+        paths,
+        lexicon,
+        installers,
+    })
 }
 
 /// A project's import roots: its root folder and its `src/` when there is one.
@@ -262,6 +465,26 @@ impl ProjectModules for ProjectView<'_> {
             .iter()
             .find_map(|root| self.index.find(root, name))
             .and_then(|path| self.index.summary(&path))
+    }
+
+    fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
+        let paths = self.index.forward_installers(&self.location.roots)?;
+        Some(
+            paths
+                .iter()
+                .filter_map(|path| self.index.summary(path))
+                .collect(),
+        )
+    }
+
+    fn mentioning(&self, words: &[&str]) -> Option<Vec<Arc<ModuleSummary>>> {
+        let paths = self.index.files_mentioning(&self.location.roots, words)?;
+        Some(
+            paths
+                .iter()
+                .filter_map(|path| self.index.summary(path))
+                .collect(),
+        )
     }
 }
 

@@ -109,19 +109,53 @@ pub fn check_files(
     options: RunOptions,
 ) -> Result<RunResult, ConfigError> {
     let index = ProjectIndex::new();
-    let outcomes: Vec<Result<FileOutcome, ConfigError>> = files
+    // Every file is read first, and the index learns what searches of the project (for
+    // subclasses, for installed forwards) need of it; only the text of files that pass the
+    // prefilter is kept for the checks.
+    let sources: Vec<Option<Result<SourceText, SourceError>>> = files
         .par_iter()
         .map(|path| {
+            let source = read_source(path);
+            if let Ok(source) = &source {
+                index.learn(path, &source.text);
+                let passes = match resolver.for_file(path) {
+                    Ok(settings) => {
+                        !options.check.prefilter
+                            || could_match(&settings.linter_for(path), &source.text)
+                    }
+                    // The error surfaces when the file is checked.
+                    Err(_) => true,
+                };
+                if !passes {
+                    return None;
+                }
+            }
+            Some(source)
+        })
+        .collect();
+    // The prefilter has run.
+    let checking = RunOptions {
+        check: CheckOptions {
+            prefilter: false,
+            ..options.check
+        },
+        ..options
+    };
+    let outcomes: Vec<Result<FileOutcome, ConfigError>> = files
+        .par_iter()
+        .zip(sources)
+        .filter_map(|(path, source)| Some((path, source?)))
+        .map(|(path, source)| {
             let settings = resolver.for_file(path)?;
             let display = display_path(path, resolver.working_dir());
-            Ok(match read_source(path) {
+            Ok(match source {
                 Ok(source) => {
                     let target = Target {
                         path,
                         display: &display,
                         destination: Destination::File(path),
                     };
-                    check_one(&source, &target, &settings, &index, options)
+                    check_one(&source, &target, &settings, &index, checking)
                 }
                 Err(error) => FileOutcome::unreadable(&display, &error),
             })

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::io;
 use std::path::Path;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::bytes::Regex;
 
@@ -42,8 +42,9 @@ impl SourceEncoding {
 /// A decoded source file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceText {
-    /// The text without the BOM, line endings as in the file.
-    pub text: String,
+    /// The text without the BOM, line endings as in the file; shared with the project index,
+    /// which searches the project's files by word.
+    pub text: Arc<String>,
     pub encoding: SourceEncoding,
     pub has_bom: bool,
     /// What the file was when it was read; `None` for standard input.
@@ -327,7 +328,7 @@ pub fn decode_source(mut bytes: Vec<u8>) -> Result<SourceText, SourceError> {
         },
     };
     Ok(SourceText {
-        text,
+        text: Arc::new(text),
         encoding,
         has_bom,
         stamp: None,
@@ -519,10 +520,10 @@ mod tests {
     #[test]
     fn utf8_with_and_without_bom() {
         let plain = decode(b"x = 1\n").expect("utf-8");
-        assert_eq!(plain.text, "x = 1\n");
+        assert_eq!(*plain.text, "x = 1\n");
         assert!(!plain.has_bom);
         let bom = decode(b"\xef\xbb\xbfx = '\xc3\xa9'\n").expect("utf-8 with BOM");
-        assert_eq!(bom.text, "x = '\u{e9}'\n");
+        assert_eq!(*bom.text, "x = '\u{e9}'\n");
         assert!(bom.has_bom);
         assert_eq!(
             encode_source(&bom, &bom.text).as_deref(),
@@ -584,7 +585,7 @@ mod tests {
         let source = decode(b"# -*- coding: cp1252 -*-\ns = '\x80\xe9'; model.forward(x)\n")
             .expect("cp1252");
         assert_eq!(
-            source.text,
+            *source.text,
             "# -*- coding: cp1252 -*-\ns = '\u{20ac}\u{e9}'; model.forward(x)\n"
         );
         let fixed = source.text.replace(".forward(", "(");

@@ -14,7 +14,10 @@ use rustc_hash::FxHashMap;
 
 use crate::diagnostic::{Diagnostic, Explanation};
 use crate::registry::{ExprCheck, RuleInfo, StmtCheck};
-use crate::semantic::infer::{ClassKey, ProjectModules, Ty, TypeResolver, Verdict};
+use crate::semantic::bindings::SourceFacts;
+use crate::semantic::infer::{
+    ClassKey, Exactness, Judgement, ProjectModules, Ty, TypeResolver, Verdict,
+};
 use crate::semantic::locals::{
     BindingTable, comprehension_bindings, function_bindings, lambda_bindings,
 };
@@ -60,10 +63,13 @@ pub struct Checker<'a> {
 
 /// Inference state, created when a rule first asks about a type.
 struct TypeState<'a> {
+    facts: SourceFacts,
     resolver: TypeResolver<'a>,
     functions: FxHashMap<TextSize, Rc<BindingTable>>,
     /// Types already inferred, by expression: several rules ask about the same receiver.
     inferred: FxHashMap<(TextRange, std::mem::Discriminant<Expr>), Ty>,
+    /// Functions of the file known to be, or not to be, installed as a `forward`.
+    installed_forwards: FxHashMap<TextSize, bool>,
 }
 
 /// What the walk produced.
@@ -184,16 +190,21 @@ impl<'a> Checker<'a> {
                     .and_then(|function| function.class);
                 let module = self.type_state().resolver.module().clone();
                 match class.and_then(|class| module.class_at(class.start())) {
-                    Some(id) => Ty::Instance(ClassKey::Project(module, id), Vec::new()),
+                    // Typed as `self`: the class or any subclass.
+                    Some(id) => Ty::Instance(
+                        ClassKey::Project(module, id),
+                        Vec::new(),
+                        Exactness::OrSubclass,
+                    ),
                     None => Ty::Unknown,
                 }
             }
             ("super", [class, _]) => match self.infer_type(class) {
-                Ty::Class(key) => Ty::Instance(key, Vec::new()),
+                Ty::Class(key) => Ty::Instance(key, Vec::new(), Exactness::OrSubclass),
                 _ => Ty::Unknown,
             },
             ("type", [instance]) => match self.infer_type(instance) {
-                Ty::Instance(key, _) => Ty::Class(key),
+                Ty::Instance(key, _, _) => Ty::Class(key),
                 _ => Ty::Unknown,
             },
             _ => Ty::Unknown,
@@ -205,15 +216,41 @@ impl<'a> Checker<'a> {
         self.type_state().resolver.verdict(ty)
     }
 
+    /// Whether calling `attribute` on a value of type `ty` runs an `nn.Module`'s method, and
+    /// why (see [`TypeResolver::judge_method_call`]).
+    pub fn judge_method_call(&mut self, ty: &Ty, attribute: &str) -> Judgement {
+        self.type_state().resolver.judge_method_call(ty, attribute)
+    }
+
+    /// Whether `function` (a `def` of the checked file) is installed somewhere in the project
+    /// as an object's or class's `forward`: then it continues the override chain as a method
+    /// named `forward` does.
+    pub fn is_installed_as_forward(&mut self, function: &ast::StmtFunctionDef) -> bool {
+        let start = function.start();
+        let state = self.type_state();
+        if let Some(known) = state.installed_forwards.get(&start) {
+            return *known;
+        }
+        let installed = state.resolver.is_installed_as_forward(&function.name.id);
+        state.installed_forwards.insert(start, installed);
+        installed
+    }
+
     fn type_state(&mut self) -> &mut TypeState<'a> {
         let file = self.file;
         let suite = self.suite;
+        let source = self.source;
+        let not_module_packages = &self.settings.not_module_packages;
         self.types.get_or_insert_with(|| {
-            let summary = ModuleSummary::build(suite, file.module_name.clone(), file.is_package);
+            let facts = SourceFacts::of(source);
+            let summary =
+                ModuleSummary::build(suite, file.module_name.clone(), file.is_package, facts);
             TypeState {
-                resolver: TypeResolver::new(file.project, Arc::new(summary)),
+                facts,
+                resolver: TypeResolver::new(file.project, Arc::new(summary), not_module_packages),
                 functions: FxHashMap::default(),
                 inferred: FxHashMap::default(),
+                installed_forwards: FxHashMap::default(),
             }
         })
     }
@@ -263,7 +300,7 @@ impl<'a> Checker<'a> {
             return table.clone();
         }
         let class = method_of.and_then(|start| state.resolver.module().class_at(start));
-        let table = Rc::new(function_bindings(function, class));
+        let table = Rc::new(function_bindings(function, class, state.facts));
         state.functions.insert(function.start(), table.clone());
         table
     }

@@ -10,6 +10,9 @@ pub struct LinterSettings {
     /// Report `.forward()` calls only on receivers known to be `nn.Module`s, not on receivers
     /// whose type nmf cannot tell (`known-modules-only`).
     pub known_modules_only: bool,
+    /// Packages whose objects are never `nn.Module`s, beyond nmf's own table
+    /// (`not-module-packages`).
+    pub not_module_packages: Vec<String>,
 }
 
 impl Default for LinterSettings {
@@ -17,6 +20,7 @@ impl Default for LinterSettings {
         Self {
             rules: RuleSet::all(),
             known_modules_only: false,
+            not_module_packages: Vec::new(),
         }
     }
 }

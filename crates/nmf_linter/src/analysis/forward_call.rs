@@ -11,7 +11,7 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::checker::Checker;
-use crate::semantic::infer::{Ty, Verdict};
+use crate::semantic::infer::{Judgement, Ty, Verdict};
 
 /// How the `forward` attribute is reached.
 #[derive(Debug, Clone, Copy)]
@@ -71,10 +71,11 @@ impl<'a> ForwardCall<'a> {
         }
     }
 
-    /// The override chain: inside a method named `forward`, `super().forward(...)`,
-    /// `super(Cls, self).forward(...)` and `Base.forward(self, ...)` run a parent's `forward` on
-    /// the module whose hooks already fired for this call.
-    pub fn is_override_chain(&self, checker: &Checker<'_>) -> bool {
+    /// The override chain: inside a method named `forward` (or a function installed as
+    /// some object's `forward`), `super().forward(...)`, `super(Cls, self).forward(...)` and
+    /// `Base.forward(self, ...)` run a parent's `forward` on the module whose hooks already
+    /// fired for this call; in an installed function, so does `type(self).forward(self, ...)`.
+    pub fn is_override_chain(&self, checker: &mut Checker<'_>) -> bool {
         let ForwardAccess::Attribute(_) = self.access else {
             return false;
         };
@@ -84,36 +85,52 @@ impl<'a> ForwardCall<'a> {
         let Some(function) = checker.semantic().enclosing_function() else {
             return false;
         };
-        if function.class.is_none() || function.function.name.id.as_str() != "forward" {
+        let is_forward_method =
+            function.class.is_some() && function.function.name.id.as_str() == "forward";
+        let is_installed = !is_forward_method
+            && self.has_chain_shape(function.first_parameter(), true)
+            && checker.is_installed_as_forward(function.function);
+        if !is_forward_method && !is_installed {
             return false;
         }
+        self.has_chain_shape(function.first_parameter(), is_installed)
+    }
+
+    /// Whether the call is written as the override chain writes it, `self_name` being the
+    /// function's first parameter; `type(self).forward(self, ...)` only for installed
+    /// functions, where it is the class's own `forward`.
+    fn has_chain_shape(&self, self_name: Option<&str>, allow_type_of_self: bool) -> bool {
         // Zero-argument `super()` needs no named `self`: transformers' modular files declare
         // `def forward(**super_kwargs): super().forward(**super_kwargs)`.
-        let self_name = function.first_parameter();
         let is_self =
             |expr: &Expr| matches!(expr, Expr::Name(name) if Some(name.id.as_str()) == self_name);
+        let first_argument_is_self = self.call.arguments.args.first().is_some_and(is_self);
         match self.receiver {
-            // `super().forward(...)` or `super(Cls, self).forward(...)`
-            Expr::Call(super_call) => {
-                let is_super = matches!(
-                    super_call.func.as_ref(),
-                    Expr::Name(name) if name.id.as_str() == "super"
-                );
-                let arguments = &super_call.arguments;
-                is_super
-                    && arguments.keywords.is_empty()
-                    && match &*arguments.args {
-                        [] => true,
-                        [_, instance] => is_self(instance),
-                        _ => false,
+            // `super().forward(...)`, `super(Cls, self).forward(...)`, `type(self).forward(self, ...)`
+            Expr::Call(inner) => {
+                let builtin = match inner.func.as_ref() {
+                    Expr::Name(name) => name.id.as_str(),
+                    _ => return false,
+                };
+                let arguments = &inner.arguments;
+                if !arguments.keywords.is_empty() {
+                    return false;
+                }
+                match (builtin, &*arguments.args) {
+                    ("super", []) => true,
+                    ("super", [_, instance]) => is_self(instance),
+                    ("type", [instance]) => {
+                        allow_type_of_self && is_self(instance) && first_argument_is_self
                     }
+                    _ => false,
+                }
             }
             // `Base.forward(self, ...)`, `nn.LayerNorm.forward(self, ...)`
             receiver @ (Expr::Name(_) | Expr::Attribute(_)) => {
                 let Some(root) = dotted_root(receiver) else {
                     return false;
                 };
-                Some(root) != self_name && self.call.arguments.args.first().is_some_and(is_self)
+                Some(root) != self_name && first_argument_is_self
             }
             _ => false,
         }
@@ -159,11 +176,11 @@ impl<'a> ForwardCall<'a> {
         Some(edits)
     }
 
-    /// The receiver's inferred type and what it means.
-    pub fn receiver_verdict(&self, checker: &mut Checker<'_>) -> (Ty, Verdict) {
+    /// The receiver's inferred type and what it means for the call of `forward`.
+    pub fn receiver_judgement(&self, checker: &mut Checker<'_>) -> (Ty, Judgement) {
         let ty = checker.infer_type(self.receiver);
-        let verdict = checker.verdict(&ty);
-        (ty, verdict)
+        let judgement = checker.judge_method_call(&ty, "forward");
+        (ty, judgement)
     }
 
     /// Records what the receiver is and whether `reported_as` reported the call, for
@@ -172,20 +189,25 @@ impl<'a> ForwardCall<'a> {
         &self,
         checker: &mut Checker<'_>,
         ty: &Ty,
-        verdict: Verdict,
+        judgement: &Judgement,
         reported_as: Option<&'static str>,
     ) {
         let written = &checker.source()[self.receiver.range()];
         checker.explain(
             self.call.range(),
             || {
-                let kind = match verdict {
+                let kind = match judgement.verdict {
                     Verdict::Module => "an nn.Module",
                     Verdict::NotModule => "not an nn.Module",
                     Verdict::AutogradFunction => "an autograd Function",
                     Verdict::Unknown => "of unknown type",
                 };
-                format!("receiver `{}`: `{ty}`, {kind}", abbreviate(written))
+                let reason = judgement
+                    .reason
+                    .as_ref()
+                    .map(|reason| format!(" ({reason})"))
+                    .unwrap_or_default();
+                format!("receiver `{}`: `{ty}`, {kind}{reason}", abbreviate(written))
             },
             reported_as,
         );
@@ -193,7 +215,7 @@ impl<'a> ForwardCall<'a> {
 
     /// What the rules about `forward` calls start from: a call of `forward` outside the
     /// override chain, with its receiver's type and verdict.
-    pub fn analyze(expr: &'a Expr, checker: &mut Checker<'_>) -> Option<(Self, Ty, Verdict)> {
+    pub fn analyze(expr: &'a Expr, checker: &mut Checker<'_>) -> Option<(Self, Ty, Judgement)> {
         let Expr::Call(call) = expr else {
             return None;
         };
@@ -201,18 +223,21 @@ impl<'a> ForwardCall<'a> {
         if forward.is_override_chain(checker) {
             return None;
         }
-        let (ty, verdict) = forward.receiver_verdict(checker);
-        Some((forward, ty, verdict))
+        let (ty, judgement) = forward.receiver_judgement(checker);
+        Some((forward, ty, judgement))
     }
 }
 
 /// What nmf inferred about the receiver, for the `note:` line of the full output.
-pub fn receiver_note(ty: &Ty, verdict: Verdict) -> Option<String> {
-    let kind = match verdict {
+pub fn receiver_note(ty: &Ty, judgement: &Judgement) -> Option<String> {
+    let kind = match judgement.verdict {
         Verdict::Module => "an `nn.Module`",
         Verdict::AutogradFunction => "a `torch.autograd.Function`",
         Verdict::NotModule => "not an `nn.Module`",
-        Verdict::Unknown => return None,
+        Verdict::Unknown => match &judgement.reason {
+            Some(reason) => return Some(format!("receiver type: `{ty}` ({reason})")),
+            None => return None,
+        },
     };
     Some(format!("receiver type: `{ty}` ({kind})"))
 }
@@ -309,6 +334,12 @@ pub fn could_contain_forward_call(source: &str) -> bool {
     has_ascii_letter_lookalike(source) && normalized_words_mention(source, &["forward", "getattr"])
 }
 
+/// Whether `source` may spell the identifier `word` with non-ASCII characters that
+/// NFKC-normalise to it (Python compares identifiers after NFKC normalisation).
+pub fn could_spell(source: &str, word: &str) -> bool {
+    has_ascii_letter_lookalike(source) && normalized_words_mention(source, &[word])
+}
+
 /// Whether some non-ASCII character of `source` NFKC-normalises to text with an ASCII letter,
 /// which is the only way a non-ASCII spelling can name `forward` or `getattr`: normalisation
 /// never deletes a character, and composition only merges letters into non-ASCII ones.
@@ -319,16 +350,42 @@ fn has_ascii_letter_lookalike(source: &str) -> bool {
         let Some(c) = source.get(found..).and_then(|rest| rest.chars().next()) else {
             return true;
         };
-        let mut lookalike = false;
-        unicode_normalization::char::decompose_compatible(c, |part| {
-            lookalike |= part.is_ascii_alphabetic();
-        });
-        if lookalike {
+        if normalizes_to_ascii_letter(c) {
             return true;
         }
         index = found + c.len_utf8();
     }
     false
+}
+
+/// Whether `c`'s NFKC decomposition holds an ASCII letter. Characters of the Basic
+/// Multilingual Plane are looked up in a table computed once (texts full of CJK or
+/// accented letters hold hundreds of thousands of them); others are decomposed.
+fn normalizes_to_ascii_letter(c: char) -> bool {
+    static TABLE: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    let decomposes = |c: char| {
+        let mut lookalike = false;
+        unicode_normalization::char::decompose_compatible(c, |part| {
+            lookalike |= part.is_ascii_alphabetic();
+        });
+        lookalike
+    };
+    let code = u32::from(c) as usize;
+    if code > 0xFFFF {
+        return decomposes(c);
+    }
+    let table = TABLE.get_or_init(|| {
+        let mut bits = vec![0u64; 0x10000 / 64];
+        for code in 0x80..0x10000u32 {
+            if let Some(c) = char::from_u32(code)
+                && decomposes(c)
+            {
+                bits[code as usize / 64] |= 1 << (code % 64);
+            }
+        }
+        bits
+    });
+    table[code / 64] & (1 << (code % 64)) != 0
 }
 
 /// The offset of the first byte at or after `from` that is not ASCII, eight bytes at a time.

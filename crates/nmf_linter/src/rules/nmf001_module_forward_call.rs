@@ -139,9 +139,10 @@ impl Violation for ModuleForwardCall {
 }
 
 fn check(expr: &Expr, checker: &mut Checker<'_>) {
-    let Some((forward, ty, verdict)) = ForwardCall::analyze(expr, checker) else {
+    let Some((forward, ty, judgement)) = ForwardCall::analyze(expr, checker) else {
         return;
     };
+    let verdict = judgement.verdict;
     let call = forward.call;
     let reported = match verdict {
         Verdict::Module => true,
@@ -151,7 +152,7 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
         Verdict::AutogradFunction | Verdict::NotModule => false,
     };
     let reported_as = reported.then_some(RULE.code);
-    forward.explain(checker, &ty, verdict, reported_as);
+    forward.explain(checker, &ty, &judgement, reported_as);
     if !reported {
         return;
     }
@@ -178,7 +179,7 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
             diagnostic = diagnostic.with_fix(Fix::applicable_edits(first, edits, applicability));
         }
     }
-    if let Some(note) = receiver_note(&ty, verdict) {
+    if let Some(note) = receiver_note(&ty, &judgement) {
         diagnostic = diagnostic.with_note(note);
     }
     checker.report(diagnostic);

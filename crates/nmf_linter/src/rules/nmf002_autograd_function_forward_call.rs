@@ -79,16 +79,17 @@ impl Violation for AutogradFunctionForwardCall {
 }
 
 fn check(expr: &Expr, checker: &mut Checker<'_>) {
-    let Some((forward, ty, verdict)) = ForwardCall::analyze(expr, checker) else {
+    let Some((forward, ty, judgement)) = ForwardCall::analyze(expr, checker) else {
         return;
     };
+    let verdict = judgement.verdict;
     let call = forward.call;
     if verdict != Verdict::AutogradFunction {
         return;
     }
-    forward.explain(checker, &ty, verdict, Some(RULE.code));
+    forward.explain(checker, &ty, &judgement, Some(RULE.code));
     let mut diagnostic = Diagnostic::new(&RULE, &AutogradFunctionForwardCall, TextRange::new(call.start(), call.func.end()));
-    if let Some(note) = receiver_note(&ty, verdict) {
+    if let Some(note) = receiver_note(&ty, &judgement) {
         diagnostic = diagnostic.with_note(note);
     }
     checker.report(diagnostic);

@@ -9,6 +9,7 @@
 use ruff_python_ast::name::Name;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Pattern, Stmt};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::semantic::summary::{Binding, FunctionSummary};
 use crate::semantic::values::{Annotation, ValueExpr};
@@ -20,6 +21,9 @@ pub(crate) trait BindingSink {
 
     /// An attribute is assigned (`self.x = value`, `self.x: T`, `for self.x in ...`).
     fn bind_attribute(&mut self, _attribute: &ast::ExprAttribute, _binding: Binding) {}
+
+    /// An item is assigned (`sys.modules[__name__] = ...`).
+    fn bind_subscript(&mut self, _subscript: &ast::ExprSubscript) {}
 
     /// A `class` statement: what its name is bound to. The walker does not enter its body.
     fn class(&mut self, _class: &ast::StmtClassDef) -> Binding {
@@ -34,13 +38,50 @@ pub(crate) trait BindingSink {
     /// `from module import *`.
     fn star_import(&mut self, _module: &str, _level: u32) {}
 
-    /// `global name` or `nonlocal name`: assignments here bind a name of an outer scope.
-    fn declare_outside(&mut self, _name: &Name) {}
+    /// `global name` (`is_global`) or `nonlocal name`: assignments here bind a name of an outer
+    /// scope.
+    fn declare_outside(&mut self, _name: &Name, _is_global: bool) {}
 }
 
-/// Reports every binding of `body`'s own scope to `sink`.
-pub(crate) fn walk_bindings(body: &[Stmt], sink: &mut impl BindingSink) {
-    let mut walker = Walker { sink };
+/// Cheap facts about a file's text that let the walks skip what cannot be there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceFacts {
+    /// The text has a `:=`: expressions may bind names, so they are walked.
+    pub walrus: bool,
+    /// The text has `global`: functions may bind module names.
+    pub global: bool,
+    /// The text mentions `forward`: it may install a function as one.
+    pub forward: bool,
+}
+
+impl SourceFacts {
+    /// Nothing is known: everything is walked.
+    pub const UNKNOWN: SourceFacts = SourceFacts {
+        walrus: true,
+        global: true,
+        forward: true,
+    };
+
+    pub fn of(source: &str) -> Self {
+        let has =
+            |needle: &str| memchr::memmem::find(source.as_bytes(), needle.as_bytes()).is_some();
+        // Identifiers may be spelled with characters that normalise to ASCII.
+        let ascii = source.is_ascii();
+        Self {
+            walrus: has(":="),
+            global: !ascii || has("global"),
+            forward: !ascii || has("forward"),
+        }
+    }
+}
+
+/// Reports every binding of `body`'s own scope to `sink`; expressions are walked for walrus
+/// targets only when `facts` says there may be one.
+pub(crate) fn walk_bindings(body: &[Stmt], sink: &mut impl BindingSink, facts: SourceFacts) {
+    let mut walker = Walker {
+        sink,
+        expressions: facts.walrus,
+    };
     walker.visit_body(body);
 }
 
@@ -51,18 +92,35 @@ const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
 struct Walker<'s, S> {
     sink: &'s mut S,
+    /// Walk expressions (for walrus targets).
+    expressions: bool,
 }
 
 impl<S: BindingSink> Walker<'_, S> {
-    /// Binds an assignment target; only a plain name (or attribute) gets the value itself,
-    /// the names of an unpacking are unknown.
+    /// Binds an assignment target: a name (or attribute) gets the value, the targets of an
+    /// unpacking get the elements at their positions (`a, b = pair`), up to a starred one;
+    /// from there on they are unknown.
     fn target(&mut self, target: &Expr, value: Binding) {
         match target {
             Expr::Name(name) => self.sink.bind(&name.id, value),
             Expr::Attribute(attribute) => self.sink.bind_attribute(attribute, value),
+            Expr::Subscript(subscript) => self.sink.bind_subscript(subscript),
             Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
-                for element in elts {
-                    self.target(element, Binding::Unknown);
+                let mut value = match value {
+                    Binding::Value(value) => Some(value),
+                    _ => None,
+                };
+                for (index, element) in elts.iter().enumerate() {
+                    if element.is_starred_expr() {
+                        value = None;
+                    }
+                    let binding = match &value {
+                        Some(value) => {
+                            Binding::Value(ValueExpr::Unpack(Box::new(value.clone()), index))
+                        }
+                        None => Binding::Unknown,
+                    };
+                    self.target(element, binding);
                 }
             }
             Expr::Starred(starred) => self.target(&starred.value, Binding::Unknown),
@@ -143,10 +201,14 @@ impl<'a, S: BindingSink> Visitor<'a> for Walker<'_, S> {
                     self.visit_arguments(arguments);
                 }
             }
-            Stmt::Global(ast::StmtGlobal { names, .. })
-            | Stmt::Nonlocal(ast::StmtNonlocal { names, .. }) => {
+            Stmt::Global(ast::StmtGlobal { names, .. }) => {
                 for name in names {
-                    self.sink.declare_outside(&name.id);
+                    self.sink.declare_outside(&name.id, true);
+                }
+            }
+            Stmt::Nonlocal(ast::StmtNonlocal { names, .. }) => {
+                for name in names {
+                    self.sink.declare_outside(&name.id, false);
                 }
             }
             Stmt::Import(_) | Stmt::ImportFrom(_) => self.import(stmt),
@@ -185,7 +247,9 @@ impl<'a, S: BindingSink> Visitor<'a> for Walker<'_, S> {
             Stmt::With(with) => {
                 for item in &with.items {
                     if let Some(target) = &item.optional_vars {
-                        self.target(target, Binding::Unknown);
+                        let entered =
+                            ValueExpr::Enter(Box::new(ValueExpr::from_expr(&item.context_expr)));
+                        self.target(target, Binding::Value(entered));
                     }
                     self.visit_expr(&item.context_expr);
                 }
@@ -196,6 +260,9 @@ impl<'a, S: BindingSink> Visitor<'a> for Walker<'_, S> {
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
+        if !self.expressions {
+            return;
+        }
         stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || match expr {
             // A scope of its own, and it cannot hold a walrus that binds here.
             Expr::Lambda(_) => {}
@@ -234,6 +301,125 @@ impl<'a, S: BindingSink> Visitor<'a> for Walker<'_, S> {
             _ => {}
         }
         visitor::walk_pattern(self, pattern);
+    }
+}
+
+/// The meaning of a function's own names for code that reads the function's values from
+/// outside it (an instance attribute `self.x = y`, a global `g = y` under `global g`): a
+/// parameter stands for its annotation, a local import for what it imports, any other local
+/// name for an unknown value; only names the function does not bind refer to the module's.
+pub(crate) struct Localiser {
+    /// A method's first parameter, whose attributes instance attributes may read.
+    self_name: Option<Name>,
+    parameters: FxHashMap<Name, Option<Annotation>>,
+    imports: FxHashMap<Name, Binding>,
+    locals: FxHashSet<Name>,
+}
+
+impl Localiser {
+    /// `bound` is every name the function's body binds, with how; `self_name` the first
+    /// parameter of a method.
+    pub(crate) fn new(
+        function: &ast::StmtFunctionDef,
+        bound: &[(Name, Binding)],
+        self_name: Option<&Name>,
+    ) -> Self {
+        let parameters = parameters(function)
+            .map(|parameter| {
+                let annotation = parameter
+                    .annotation
+                    .filter(|_| !parameter.variadic)
+                    .map(Annotation::from_expr);
+                (parameter.name.clone(), annotation)
+            })
+            .collect();
+        let mut imports: FxHashMap<Name, Binding> = FxHashMap::default();
+        let mut locals = FxHashSet::default();
+        for (name, binding) in bound {
+            match binding {
+                Binding::Import { .. } if !locals.contains(name) => {
+                    if imports
+                        .insert(name.clone(), binding.clone())
+                        .is_some_and(|old| &old != binding)
+                    {
+                        imports.remove(name);
+                        locals.insert(name.clone());
+                    }
+                }
+                _ => {
+                    imports.remove(name);
+                    locals.insert(name.clone());
+                }
+            }
+        }
+        Self {
+            self_name: self_name.cloned(),
+            parameters,
+            imports,
+            locals,
+        }
+    }
+
+    /// `value` with the function's names replaced by what they mean outside it.
+    pub(crate) fn localise(&self, value: ValueExpr) -> ValueExpr {
+        let boxed = |value: Box<ValueExpr>| Box::new(self.localise(*value));
+        match value {
+            ValueExpr::Name(name) => {
+                if self.self_name.as_ref() == Some(&name) && !self.locals.contains(&name) {
+                    return ValueExpr::SelfRef;
+                }
+                if let Some(annotation) = self.parameters.get(&name) {
+                    return match annotation {
+                        Some(annotation) => ValueExpr::Declared(Box::new(annotation.clone())),
+                        None => ValueExpr::Unknown,
+                    };
+                }
+                if let Some(Binding::Import {
+                    module,
+                    level,
+                    member,
+                }) = self.imports.get(&name)
+                {
+                    return ValueExpr::Imported {
+                        module: module.clone(),
+                        level: *level,
+                        member: member.clone(),
+                    };
+                }
+                if self.locals.contains(&name) {
+                    ValueExpr::Unknown
+                } else {
+                    ValueExpr::Name(name)
+                }
+            }
+            ValueExpr::Attribute(value, attribute) => ValueExpr::Attribute(boxed(value), attribute),
+            ValueExpr::Call(callee, arguments) => ValueExpr::Call(
+                boxed(callee),
+                arguments
+                    .into_iter()
+                    .map(|argument| self.localise(argument))
+                    .collect(),
+            ),
+            ValueExpr::Subscript(value) => ValueExpr::Subscript(boxed(value)),
+            ValueExpr::Iter(value) => ValueExpr::Iter(boxed(value)),
+            ValueExpr::Unpack(value, index) => ValueExpr::Unpack(boxed(value), index),
+            ValueExpr::Enter(value) => ValueExpr::Enter(boxed(value)),
+            ValueExpr::Collection(collection) => {
+                let crate::semantic::values::Collection { kind, keys, values } = *collection;
+                let all = |values: Vec<ValueExpr>| -> Vec<ValueExpr> {
+                    values
+                        .into_iter()
+                        .map(|value| self.localise(value))
+                        .collect()
+                };
+                ValueExpr::Collection(Box::new(crate::semantic::values::Collection {
+                    kind,
+                    keys: all(keys),
+                    values: all(values),
+                }))
+            }
+            other => other,
+        }
     }
 }
 
@@ -282,6 +468,66 @@ pub(crate) fn first_parameter(function: &ast::StmtFunctionDef) -> Option<&Name> 
         .map(|parameter| &parameter.parameter.name.id)
 }
 
+/// What a function binds in the module's scope through `global` declarations, its nested
+/// functions' included.
+pub(crate) fn global_assignments(
+    function: &ast::StmtFunctionDef,
+    facts: SourceFacts,
+) -> Vec<(Name, Binding)> {
+    if !facts.global {
+        return Vec::new();
+    }
+    struct GlobalSink {
+        facts: SourceFacts,
+        globals: FxHashSet<Name>,
+        bound: Vec<(Name, Binding)>,
+        nested: Vec<(Name, Binding)>,
+    }
+    impl BindingSink for GlobalSink {
+        fn bind(&mut self, name: &Name, binding: Binding) {
+            self.bound.push((name.clone(), binding));
+        }
+        fn function(&mut self, function: &ast::StmtFunctionDef) -> Binding {
+            self.nested.extend(global_assignments(function, self.facts));
+            Binding::Function(function_summary(function))
+        }
+        fn declare_outside(&mut self, name: &Name, is_global: bool) {
+            if is_global {
+                self.globals.insert(name.clone());
+            }
+        }
+    }
+    let mut sink = GlobalSink {
+        facts,
+        globals: FxHashSet::default(),
+        bound: Vec::new(),
+        nested: Vec::new(),
+    };
+    walk_bindings(&function.body, &mut sink, facts);
+    let GlobalSink {
+        globals,
+        bound,
+        mut nested,
+        ..
+    } = sink;
+    let locals: Vec<(Name, Binding)> = bound
+        .iter()
+        .filter(|(name, _)| !globals.contains(name))
+        .cloned()
+        .collect();
+    let localiser = Localiser::new(function, &locals, None);
+    nested.extend(
+        bound
+            .into_iter()
+            .filter(|(name, _)| globals.contains(name))
+            .map(|(name, binding)| match binding {
+                Binding::Value(value) => (name, Binding::Value(localiser.localise(value))),
+                other => (name, other),
+            }),
+    );
+    nested
+}
+
 pub(crate) fn function_summary(function: &ast::StmtFunctionDef) -> FunctionSummary {
     let is_property = function.decorator_list.iter().any(|decorator| {
         matches!(
@@ -300,7 +546,45 @@ pub(crate) fn function_summary(function: &ast::StmtFunctionDef) -> FunctionSumma
     FunctionSummary {
         returns: function.returns.as_deref().map(Annotation::from_expr),
         is_property,
+        // Only what `with` binds needs it.
+        returns_self: matches!(function.name.id.as_str(), "__enter__" | "__aenter__")
+            && returns_first_parameter(function),
     }
+}
+
+/// Every `return` of the function's own body returns its first parameter, and there is one.
+fn returns_first_parameter(function: &ast::StmtFunctionDef) -> bool {
+    struct Returns<'n> {
+        first: &'n Name,
+        all_first: bool,
+        any: bool,
+    }
+    impl<'a> Visitor<'a> for Returns<'_> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || match stmt {
+                Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+                Stmt::Return(ret) => {
+                    self.any = true;
+                    self.all_first &= matches!(
+                        ret.value.as_deref(),
+                        Some(Expr::Name(name)) if &name.id == self.first
+                    );
+                }
+                _ => visitor::walk_stmt(self, stmt),
+            });
+        }
+        fn visit_expr(&mut self, _expr: &'a Expr) {}
+    }
+    let Some(first) = first_parameter(function) else {
+        return false;
+    };
+    let mut returns = Returns {
+        first,
+        all_first: true,
+        any: false,
+    };
+    returns.visit_body(&function.body);
+    returns.any && returns.all_first
 }
 
 fn has_decorator(function: &ast::StmtFunctionDef, wanted: &str) -> bool {

@@ -14,10 +14,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::semantic::known::{
     BUILTINS, TypingForm, external_defines_nothing_named, is_known_class, is_mapping_class,
-    normalize_typing, typing_form,
+    module_returning_function, normalize_typing, not_module_package, typing_form,
 };
 use crate::semantic::summary::{Binding, ClassId, FunctionSummary, ModuleId, ModuleSummary};
-use crate::semantic::values::{Annotation, ValueExpr};
+use crate::semantic::values::{Annotation, Collection, CollectionKind, ValueExpr};
 
 pub use crate::semantic::known::external_class_verdict;
 
@@ -28,14 +28,33 @@ pub use crate::semantic::known::external_class_verdict;
 pub trait ProjectModules: Sync {
     /// The summary of module `name` (`pkg.sub.mod`) when it is a file of the project.
     fn module(&self, name: &str) -> Option<Arc<ModuleSummary>>;
+
+    /// The summaries of every file of the project that writes one of `words` in a class
+    /// header, an import or an alias assignment: where a subclass of a class of one of these
+    /// names, or an alias of it, can be. `None` when the project cannot be searched (too many
+    /// files): then any such question is answered "unknown".
+    fn mentioning(&self, words: &[&str]) -> Option<Vec<Arc<ModuleSummary>>>;
+
+    /// The summaries of every file of the project that may install a function as a `forward`
+    /// (`x.forward = f`, `setattr(x, "forward", f)`). `None` when the project cannot be
+    /// searched.
+    fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>>;
 }
 
-/// No project: only the checked file and the known roots outside it are known.
+/// No project: the checked file is all there is.
 pub struct NoProject;
 
 impl ProjectModules for NoProject {
     fn module(&self, _name: &str) -> Option<Arc<ModuleSummary>> {
         None
+    }
+
+    fn mentioning(&self, _words: &[&str]) -> Option<Vec<Arc<ModuleSummary>>> {
+        Some(Vec::new())
+    }
+
+    fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
+        Some(Vec::new())
     }
 }
 
@@ -103,11 +122,64 @@ pub enum Ty {
     Module(ModuleRef),
     /// The class object itself (`Cls` in `Cls.forward(obj, x)`).
     Class(ClassKey),
-    /// An instance, with the type arguments of a generic container (`dict[str, C]`).
-    Instance(ClassKey, Vec<Ty>),
+    /// An instance, with the type arguments of a generic container (`dict[str, C]`), of
+    /// exactly the class (`C()`) or of it or any subclass (`self`, a parameter annotated `C`).
+    Instance(ClassKey, Vec<Ty>, Exactness),
     /// A function or method; calling it gives its declared return type.
     Function(Arc<ModuleSummary>, FunctionSummary),
     Union(Vec<Ty>),
+}
+
+/// Whether an instance is of its class exactly, or may be of any subclass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exactness {
+    /// Made by calling the class: `C()`.
+    Exact,
+    /// Declared, or `self`: the class or any subclass, in the project or outside it.
+    OrSubclass,
+}
+
+/// A verdict and why, for users who ask (`--show-receivers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    /// The reason, when there is one worth saying: `a Python module object`, `cv2 objects are
+    /// not nn.Modules (OpenCV)`.
+    pub reason: Option<String>,
+}
+
+impl Judgement {
+    fn of(verdict: Verdict) -> Self {
+        Self {
+            verdict,
+            reason: None,
+        }
+    }
+
+    fn because(verdict: Verdict, reason: impl Into<String>) -> Self {
+        Self {
+            verdict,
+            reason: Some(reason.into()),
+        }
+    }
+
+    /// A value that may be either: the more dangerous verdict wins, with its reasons.
+    fn either(self, other: Judgement) -> Judgement {
+        match self.verdict.cmp(&other.verdict) {
+            std::cmp::Ordering::Greater => self,
+            std::cmp::Ordering::Less => other,
+            std::cmp::Ordering::Equal => {
+                let reason = match (self.reason, other.reason) {
+                    (Some(a), Some(b)) if a != b => Some(format!("{a}; {b}")),
+                    (a, b) => a.or(b),
+                };
+                Judgement {
+                    verdict: self.verdict,
+                    reason,
+                }
+            }
+        }
+    }
 }
 
 /// What a receiver of `.forward(...)` is.
@@ -143,25 +215,37 @@ pub type LocalScopes<'s> = [&'s FxHashMap<Name, Vec<Binding>>];
 pub struct TypeResolver<'p> {
     project: &'p dyn ProjectModules,
     module: Arc<ModuleSummary>,
+    /// Packages that `[tool.nmf] not-module-packages` adds to nmf's own table.
+    not_module_packages: &'p [String],
     /// Verdicts of project classes, by module summary and class.
     verdicts: FxHashMap<(ModuleId, ClassId), Verdict>,
     in_progress: FxHashSet<(ModuleId, ClassId)>,
+    /// Verdicts of "this class or any subclass", by module summary and class.
+    open_verdicts: FxHashMap<(ModuleId, ClassId), Judgement>,
 }
 
-/// Where an expression is evaluated: a module, plus the checked file's local scopes.
+/// Where an expression is evaluated: a module, plus the checked file's local scopes, and the
+/// class whose instance attribute is being evaluated (what `self` is there).
 #[derive(Clone, Copy)]
 struct Context<'s> {
     module: &'s Arc<ModuleSummary>,
     locals: &'s LocalScopes<'s>,
+    self_class: Option<ClassId>,
 }
 
 impl<'p> TypeResolver<'p> {
-    pub fn new(project: &'p dyn ProjectModules, module: Arc<ModuleSummary>) -> Self {
+    pub fn new(
+        project: &'p dyn ProjectModules,
+        module: Arc<ModuleSummary>,
+        not_module_packages: &'p [String],
+    ) -> Self {
         Self {
             project,
             module,
+            not_module_packages,
             verdicts: FxHashMap::default(),
             in_progress: FxHashSet::default(),
+            open_verdicts: FxHashMap::default(),
         }
     }
 
@@ -175,6 +259,7 @@ impl<'p> TypeResolver<'p> {
         let context = Context {
             module: &module,
             locals,
+            self_class: None,
         };
         self.eval(context, value, 0)
     }
@@ -185,34 +270,337 @@ impl<'p> TypeResolver<'p> {
         let context = Context {
             module: &module,
             locals,
+            self_class: None,
         };
         self.eval_binding(context, binding, 0)
     }
 
     /// Whether a value of type `ty` is an `nn.Module`.
     pub fn verdict(&mut self, ty: &Ty) -> Verdict {
+        self.judge(ty).verdict
+    }
+
+    /// Whether a value of type `ty` is an `nn.Module`, and why.
+    pub fn judge(&mut self, ty: &Ty) -> Judgement {
         match ty {
-            Ty::Instance(class, _) | Ty::Class(class) => self.class_verdict(class),
-            Ty::External(name) => external_class_verdict(name),
-            // A Python module of the project is a module object, never an `nn.Module`.
-            Ty::Module(ModuleRef::Project(_)) => Verdict::NotModule,
+            Ty::Instance(class, _, Exactness::OrSubclass) => self.open_judgement(class),
+            Ty::Instance(class, _, Exactness::Exact) | Ty::Class(class) => {
+                self.class_judgement(class)
+            }
+            Ty::External(name) => self.external_judgement(name),
+            Ty::Module(_) => Judgement::because(Verdict::NotModule, "a Python module object"),
             // `Optional[C]` is C: calling `.forward` on None is not what the code means.
             Ty::Union(members) => {
-                let mut verdicts = members
+                let mut judgements = members
                     .iter()
                     .filter(|member| !matches!(member, Ty::None))
-                    .map(|member| self.verdict(member))
+                    .map(|member| self.judge(member))
                     .peekable();
-                if verdicts.peek().is_none() {
-                    Verdict::Unknown
+                if judgements.peek().is_none() {
+                    Judgement::of(Verdict::Unknown)
                 } else {
-                    verdicts.fold(Verdict::NotModule, Verdict::either)
+                    judgements.fold(Judgement::of(Verdict::NotModule), Judgement::either)
                 }
             }
             // Only ever None here: something unseen must assign it.
-            Ty::None => Verdict::Unknown,
-            Ty::Unknown | Ty::Module(ModuleRef::External(_)) | Ty::Function(..) => Verdict::Unknown,
+            Ty::None | Ty::Unknown | Ty::Function(..) => Judgement::of(Verdict::Unknown),
         }
+    }
+
+    /// Whether calling `attribute` on a value of type `ty` runs an `nn.Module`'s method, and
+    /// why: as [`Self::judge`], but an instance that may be of a subclass and whose class
+    /// defines no `attribute` can only run a subclass's, which may be a module's.
+    pub fn judge_method_call(&mut self, ty: &Ty, attribute: &str) -> Judgement {
+        let judgement = self.judge(ty);
+        if judgement.verdict != Verdict::NotModule {
+            return judgement;
+        }
+        let mut undefined = None;
+        for member in members(ty) {
+            if let Ty::Instance(class @ ClassKey::Project(..), _, Exactness::OrSubclass) = member
+                && !self.defines(class, attribute)
+            {
+                undefined = Some(class.qualified_name());
+                break;
+            }
+        }
+        match undefined {
+            Some(class) => Judgement::because(
+                Verdict::Unknown,
+                format!(
+                    "`{class}` defines no `{attribute}`: only a subclass's can run, and a subclass \
+                     may be an nn.Module"
+                ),
+            ),
+            None => judgement,
+        }
+    }
+
+    /// Whether `class` or a class of its hierarchy binds `attribute` (a method, a class
+    /// attribute, or `self.attribute = ...`), or may: a base nmf cannot see may bind anything.
+    fn defines(&mut self, class: &ClassKey, attribute: &str) -> bool {
+        let ClassKey::Project(module, id) = class else {
+            return true;
+        };
+        let attribute = Name::new(attribute);
+        let mut pending = vec![(module.clone(), *id)];
+        let mut visited: FxHashSet<(ModuleId, ClassId)> = FxHashSet::default();
+        while let Some((module, id)) = pending.pop() {
+            if !visited.insert((module.id, id)) {
+                continue;
+            }
+            if visited.len() > MAX_HIERARCHY_DEPTH {
+                return true;
+            }
+            let Some(summary) = module.class(id) else {
+                return true;
+            };
+            if summary.body.contains_key(&attribute)
+                || summary.instance_attributes.contains_key(&attribute)
+            {
+                return true;
+            }
+            let context = Context {
+                module: &module,
+                locals: &[],
+                self_class: None,
+            };
+            for base in &summary.bases.clone() {
+                let base = self.eval(context, base, 0);
+                for member in members(&base) {
+                    match member {
+                        Ty::Class(ClassKey::Project(base_module, base_id)) => {
+                            pending.push((base_module.clone(), *base_id));
+                        }
+                        Ty::Class(ClassKey::External(name)) | Ty::External(name)
+                            if external_defines_nothing_named(name, attribute.as_str()) => {}
+                        _ => return true,
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    fn external_judgement(&self, name: &str) -> Judgement {
+        if let Some(reason) = not_module_package(name, self.not_module_packages) {
+            return Judgement::because(Verdict::NotModule, reason);
+        }
+        Judgement::of(external_class_verdict(name))
+    }
+
+    fn class_judgement(&mut self, class: &ClassKey) -> Judgement {
+        if let ClassKey::External(name) = class {
+            return self.external_judgement(name);
+        }
+        Judgement::of(self.class_verdict(class))
+    }
+
+    /// An instance of `class` or of any subclass: not a module only when neither the class
+    /// nor any class of the project that derives from it is (or may be) one. A class that
+    /// says nothing about its instances (`object`, `ABC`, a `Protocol`, which any object with
+    /// the right methods satisfies) is unknown.
+    fn open_judgement(&mut self, class: &ClassKey) -> Judgement {
+        let exact = self.class_judgement(class);
+        if exact.verdict != Verdict::NotModule {
+            return exact;
+        }
+        let key = match class {
+            ClassKey::External(name) => {
+                return if says_nothing_about_instances(name) {
+                    Judgement::because(
+                        Verdict::Unknown,
+                        format!("`{name}` may be any object, an nn.Module too"),
+                    )
+                } else {
+                    exact
+                };
+            }
+            ClassKey::Project(module, id) => (module.id, *id),
+        };
+        if let Some(known) = self.open_verdicts.get(&key) {
+            return known.clone();
+        }
+        let judgement = if self.is_protocol(class) {
+            Judgement::because(
+                Verdict::Unknown,
+                format!(
+                    "`{}` is a Protocol: any object with its methods fits, an nn.Module too",
+                    class.qualified_name()
+                ),
+            )
+        } else {
+            self.subclasses_judgement(class)
+        };
+        self.open_verdicts.insert(key, judgement.clone());
+        judgement
+    }
+    /// Whether a function named `function` of the checked file is installed as a `forward`
+    /// by the file itself or by another file of the project that imports it from here.
+    pub fn is_installed_as_forward(&mut self, function: &Name) -> bool {
+        let own = self.module.clone();
+        if own
+            .forward_patches
+            .iter()
+            .any(|patch| &patch.function == function && patch.imported_from.is_none())
+        {
+            return true;
+        }
+        let Some(own_name) = own.name.as_deref() else {
+            return false;
+        };
+        let Some(modules) = self.project.forward_installers() else {
+            return false;
+        };
+        modules.iter().any(|module| {
+            module.forward_patches.iter().any(|patch| {
+                &patch.function == function
+                    && patch.imported_from.as_ref().is_some_and(|(source, level)| {
+                        module.resolve_relative(source, *level).as_deref() == Some(own_name)
+                    })
+            })
+        })
+    }
+
+    /// Whether `class` declares itself a `Protocol` (a structural type, which objects fit
+    /// without deriving from it).
+    fn is_protocol(&mut self, class: &ClassKey) -> bool {
+        let ClassKey::Project(module, id) = class else {
+            return false;
+        };
+        let Some(summary) = module.class(*id) else {
+            return false;
+        };
+        let context = Context {
+            module,
+            locals: &[],
+            self_class: None,
+        };
+        summary.bases.clone().iter().any(|base| {
+            let base = self.eval(context, base, 0);
+            members(&base).iter().any(|member| match member {
+                Ty::External(name) | Ty::Class(ClassKey::External(name)) => {
+                    normalize_typing(name) == "typing.Protocol"
+                }
+                _ => false,
+            })
+        })
+    }
+
+    /// Whether any class of the project that derives from `class` (directly, through other
+    /// subclasses, or through aliases of any of them) is, or may be, an `nn.Module`. Only the
+    /// files that mention one of those names can hold such a class.
+    fn subclasses_judgement(&mut self, class: &ClassKey) -> Judgement {
+        /// Names to search for: a class, its subclasses and their aliases.
+        const MAX_NAMES: usize = 64;
+        let ClassKey::Project(module, id) = class else {
+            return Judgement::of(external_class_verdict(&class.qualified_name()));
+        };
+        let Some(summary) = module.class(*id) else {
+            return Judgement::of(Verdict::Unknown);
+        };
+        let qualified = class.qualified_name();
+        let judgement = Judgement::because(
+            Verdict::NotModule,
+            "neither it nor any class of the project that derives from it is one",
+        );
+        let mut family = vec![class.clone()];
+        let mut searched: FxHashSet<Name> = FxHashSet::default();
+        // Breadth first, one search of the project per generation of subclasses.
+        let mut frontier = vec![summary.name.clone()];
+        while !frontier.is_empty() {
+            frontier.retain(|name| searched.insert(name.clone()));
+            if frontier.is_empty() {
+                break;
+            }
+            if searched.len() > MAX_NAMES {
+                return Judgement::because(
+                    Verdict::Unknown,
+                    format!("`{qualified}` has too many subclasses to follow"),
+                );
+            }
+            let words: Vec<&str> = frontier.iter().map(Name::as_str).collect();
+            let Some(mut candidates) = self.project.mentioning(&words) else {
+                return Judgement::because(
+                    Verdict::Unknown,
+                    format!("the project is too large to search for subclasses of `{qualified}`"),
+                );
+            };
+            candidates.push(self.module.clone());
+            let mut next = Vec::new();
+            for candidate in &candidates {
+                let context = Context {
+                    module: candidate,
+                    locals: &[],
+                    self_class: None,
+                };
+                for (index, subclass) in candidate.classes.iter().enumerate() {
+                    let names_a_parent = subclass
+                        .bases
+                        .iter()
+                        .any(|base| last_name(base).is_some_and(|name| frontier.contains(name)));
+                    if !names_a_parent {
+                        continue;
+                    }
+                    let key = ClassKey::Project(candidate.clone(), index as ClassId);
+                    if family.iter().any(|known| same_class(known, &key)) {
+                        continue;
+                    }
+                    let derives = subclass.bases.iter().any(|base| {
+                        let base = self.eval(context, base, 0);
+                        members(&base).iter().any(|member| {
+                            matches!(member, Ty::Class(parent) if family.iter().any(|known| same_class(known, parent)))
+                        })
+                    });
+                    if !derives {
+                        continue;
+                    }
+                    let verdict = self.class_verdict(&key);
+                    if verdict != Verdict::NotModule {
+                        let what = match verdict {
+                            Verdict::Module => "is an nn.Module",
+                            _ => "may be an nn.Module",
+                        };
+                        // One is enough: the instance may be a module.
+                        return Judgement::because(
+                            Verdict::Unknown,
+                            format!(
+                                "`{}`, a class of the project that derives from it, {what}",
+                                key.qualified_name()
+                            ),
+                        );
+                    }
+                    next.push(subclass.name.clone());
+                    family.push(key);
+                }
+                // `Alias = Name` and `from m import Name as Alias`.
+                for (alias, bindings) in &candidate.globals {
+                    if searched.contains(alias) {
+                        continue;
+                    }
+                    let mentions = bindings.iter().any(|binding| match binding {
+                        Binding::Import {
+                            member: Some(member),
+                            ..
+                        } => frontier.contains(member),
+                        Binding::Value(value) => {
+                            last_name(value).is_some_and(|name| frontier.contains(name))
+                        }
+                        _ => false,
+                    });
+                    if mentions {
+                        let ty = self.eval_bindings(context, bindings, 0);
+                        if members(&ty).iter().any(|member| {
+                            matches!(member, Ty::Class(aliased) if family.iter().any(|known| same_class(known, aliased)))
+                        }) {
+                            next.push(alias.clone());
+                        }
+                    }
+                }
+            }
+            frontier = next;
+        }
+        judgement
     }
 
     /// Whether instances of `class` are `nn.Module`s, following every base.
@@ -260,6 +648,7 @@ impl<'p> TypeResolver<'p> {
         let context = Context {
             module,
             locals: &[],
+            self_class: None,
         };
         let mut verdict = Verdict::NotModule;
         for base in &class.bases.clone() {
@@ -292,7 +681,7 @@ impl<'p> TypeResolver<'p> {
                 let owner = self.eval(context, value, depth + 1);
                 self.attribute(&owner, attribute, depth + 1)
             }
-            ValueExpr::Call(callee) => {
+            ValueExpr::Call(callee, arguments) => {
                 if let ValueExpr::Attribute(owner, method) = callee.as_ref() {
                     let owner = self.eval(context, owner, depth + 1);
                     if let Some(ty) = container_method(&owner, method) {
@@ -302,7 +691,46 @@ impl<'p> TypeResolver<'p> {
                     return self.call(&callee, depth + 1);
                 }
                 let callee = self.eval(context, callee, depth + 1);
+                if let Ty::External(name) = &callee
+                    && let Some(ty) = self.builtin_call(context, name, arguments, depth)
+                {
+                    return ty;
+                }
                 self.call(&callee, depth + 1)
+            }
+            ValueExpr::Unpack(value, index) => {
+                let value = self.eval(context, value, depth + 1);
+                map_union(&value, &mut |ty| unpacked(ty, *index))
+            }
+            ValueExpr::Enter(manager) => {
+                let manager = self.eval(context, manager, depth + 1);
+                let mut entered = Vec::new();
+                for member in members(&manager) {
+                    entered.push(self.entered(member, depth + 1));
+                }
+                union(entered)
+            }
+            ValueExpr::Collection(collection) => self.collection(context, collection, depth + 1),
+            ValueExpr::Literal(class) => external_instance(class, Vec::new()),
+            ValueExpr::SelfRef => match context.self_class {
+                Some(class) => Ty::Instance(
+                    ClassKey::Project(context.module.clone(), class),
+                    Vec::new(),
+                    Exactness::OrSubclass,
+                ),
+                None => Ty::Unknown,
+            },
+            ValueExpr::Imported {
+                module,
+                level,
+                member,
+            } => {
+                let binding = Binding::Import {
+                    module: module.clone(),
+                    level: *level,
+                    member: member.clone(),
+                };
+                self.eval_binding(context, &binding, depth + 1)
             }
             ValueExpr::Subscript(container) => {
                 let container = self.eval(context, container, depth + 1);
@@ -328,6 +756,7 @@ impl<'p> TypeResolver<'p> {
                 let outer = Context {
                     module: context.module,
                     locals: &context.locals[index..],
+                    self_class: None,
                 };
                 return self.eval_bindings(outer, bindings, depth);
             }
@@ -340,6 +769,7 @@ impl<'p> TypeResolver<'p> {
         let context = Context {
             module,
             locals: &[],
+            self_class: None,
         };
         if let Some(bindings) = module.globals.get(name) {
             return self.eval_bindings(context, bindings, depth);
@@ -404,10 +834,111 @@ impl<'p> TypeResolver<'p> {
                 if *is_class {
                     Ty::Class(key)
                 } else {
-                    Ty::Instance(key, Vec::new())
+                    // `self` is an instance of the class or of any subclass.
+                    Ty::Instance(key, Vec::new(), Exactness::OrSubclass)
                 }
             }
             Binding::Unknown => Ty::Unknown,
+        }
+    }
+
+    /// Builtins whose result depends on their arguments: `enumerate(xs)` yields
+    /// `(int, element)` pairs, `zip(a, b)` tuples of their elements, `iter(xs)`, `list(xs)`,
+    /// `tuple(xs)`, `sorted(xs)` and `reversed(xs)` the elements of `xs`.
+    fn builtin_call(
+        &mut self,
+        context: Context<'_>,
+        name: &str,
+        arguments: &[ValueExpr],
+        depth: usize,
+    ) -> Option<Ty> {
+        let elements = |resolver: &mut Self, value: &ValueExpr| {
+            let container = resolver.eval(context, value, depth + 1);
+            map_union(&container, &mut |ty| {
+                element_type(ty, ElementAccess::Iteration)
+            })
+        };
+        let list_of = |element: Ty| external_instance("builtins.list", vec![element]);
+        Some(match (name, arguments) {
+            ("builtins.enumerate", [iterable, ..]) => {
+                let element = elements(self, iterable);
+                list_of(external_instance(
+                    "builtins.tuple",
+                    vec![external_instance("builtins.int", Vec::new()), element],
+                ))
+            }
+            ("builtins.zip", iterables) if !iterables.is_empty() => {
+                let elements = iterables
+                    .iter()
+                    .map(|iterable| elements(self, iterable))
+                    .collect();
+                list_of(external_instance("builtins.tuple", elements))
+            }
+            (
+                "builtins.iter" | "builtins.list" | "builtins.sorted" | "builtins.reversed",
+                [iterable],
+            ) => list_of(elements(self, iterable)),
+            ("builtins.tuple", [iterable]) => {
+                let element = elements(self, iterable);
+                external_instance(
+                    "builtins.tuple",
+                    vec![element, Ty::External("builtins.Ellipsis".into())],
+                )
+            }
+            _ => return None,
+        })
+    }
+
+    /// What `with manager as x` binds: what `__enter__` returns, by its annotation, or the
+    /// manager itself when `__enter__` returns `self`.
+    fn entered(&mut self, manager: &Ty, depth: usize) -> Ty {
+        let Ty::Instance(class @ ClassKey::Project(..), _, _) = manager else {
+            return Ty::Unknown;
+        };
+        let enter = self.attribute(manager, &Name::new_static("__enter__"), depth + 1);
+        let mut results = Vec::new();
+        for member in members(&enter) {
+            match member {
+                Ty::Function(module, function) => {
+                    if function.returns.is_some() {
+                        results.push(self.returns(&module.clone(), function, depth + 1));
+                    } else if function.returns_self {
+                        results.push(manager.clone());
+                    } else {
+                        results.push(Ty::Unknown);
+                    }
+                }
+                _ => results.push(Ty::Unknown),
+            }
+        }
+        let _ = class;
+        union(results)
+    }
+
+    /// A list, tuple, set or dict display: a container of the union of its elements, and a
+    /// tuple of each element at its position.
+    fn collection(&mut self, context: Context<'_>, collection: &Collection, depth: usize) -> Ty {
+        let mut eval_all = |values: &[ValueExpr]| -> Vec<Ty> {
+            values
+                .iter()
+                .map(|value| self.eval(context, value, depth + 1))
+                .collect()
+        };
+        match collection.kind {
+            CollectionKind::Tuple => {
+                external_instance("builtins.tuple", eval_all(&collection.values))
+            }
+            CollectionKind::List => {
+                external_instance("builtins.list", vec![union(eval_all(&collection.values))])
+            }
+            CollectionKind::Set => {
+                external_instance("builtins.set", vec![union(eval_all(&collection.values))])
+            }
+            CollectionKind::Dict => {
+                let keys = union(eval_all(&collection.keys));
+                let values = union(eval_all(&collection.values));
+                external_instance("builtins.dict", vec![keys, values])
+            }
         }
     }
 
@@ -427,6 +958,12 @@ impl<'p> TypeResolver<'p> {
                 if module.globals.contains_key(attribute) || !module.star_imports.is_empty() {
                     return self.global(module, attribute, depth + 1);
                 }
+                if module.is_dynamic {
+                    // A lazy package (`__getattr__`, or it replaces itself in `sys.modules`)
+                    // provides names nmf cannot see.
+                    return Ty::Unknown;
+                }
+                // Not bound by the package: only a submodule can be imported under that name.
                 match module.name.as_deref() {
                     Some(name) => self.module_object(&format!("{name}.{attribute}")),
                     None => Ty::Unknown,
@@ -447,8 +984,15 @@ impl<'p> TypeResolver<'p> {
             Ty::Class(ClassKey::Project(module, id)) => {
                 self.class_member(module, *id, attribute, false, depth + 1)
             }
-            Ty::Instance(ClassKey::Project(module, id), _) => {
+            Ty::Instance(ClassKey::Project(module, id), _, _) => {
                 self.class_member(module, *id, attribute, true, depth + 1)
+            }
+            // What a package that makes no modules produces stays in its namespace: the
+            // attributes of `cv2.dnn.readNet(...)` are OpenCV's.
+            Ty::Instance(ClassKey::External(name), _, _)
+                if not_module_package(name, self.not_module_packages).is_some() =>
+            {
+                Ty::External(format!("{name}.{attribute}").into())
             }
             Ty::Union(members) => {
                 let members = members.clone();
@@ -500,6 +1044,7 @@ impl<'p> TypeResolver<'p> {
             let context = Context {
                 module: &module,
                 locals: &[],
+                self_class: Some(id),
             };
             if on_instance && let Some(values) = class.instance_attributes.get(attribute) {
                 for value in &values.clone() {
@@ -558,6 +1103,7 @@ impl<'p> TypeResolver<'p> {
                 let context = Context {
                     module,
                     locals: &[],
+                    self_class: None,
                 };
                 self.annotation(context, annotation, depth + 1)
             }
@@ -567,12 +1113,17 @@ impl<'p> TypeResolver<'p> {
 
     fn call(&mut self, callee: &Ty, depth: usize) -> Ty {
         match callee {
-            Ty::Class(class) => Ty::Instance(class.clone(), Vec::new()),
+            Ty::Class(class) => Ty::Instance(class.clone(), Vec::new(), Exactness::Exact),
             Ty::External(name) => match name.as_ref() {
                 // `type(x)` and `super()` are not instances of `type` and `super` in any useful way.
                 "builtins.type" | "builtins.super" | "builtins.getattr" => Ty::Unknown,
-                _ if is_known_class(name) => {
-                    Ty::Instance(ClassKey::External(name.clone()), Vec::new())
+                _ if module_returning_function(name) => {
+                    Ty::Module(ModuleRef::External(format!("{name}(...)").into()))
+                }
+                _ if is_known_class(name) => external_instance(name, Vec::new()),
+                // Whatever a package that makes no modules returns is one of its objects.
+                _ if not_module_package(name, self.not_module_packages).is_some() => {
+                    external_instance(&format!("{name}()"), Vec::new())
                 }
                 _ => Ty::Unknown,
             },
@@ -627,16 +1178,17 @@ impl<'p> TypeResolver<'p> {
                     ),
                     Some(TypingForm::Wrapper) => argument(0, self),
                     Some(TypingForm::TypeOf) => match argument(0, self) {
-                        Ty::Instance(class, _) => Ty::Class(class),
+                        Ty::Instance(class, _, _) => Ty::Class(class),
                         _ => Ty::Unknown,
                     },
                     Some(TypingForm::Opaque) => Ty::Unknown,
                     None => match instance_of(head) {
-                        Ty::Instance(class, _) => Ty::Instance(
+                        Ty::Instance(class, _, exactness) => Ty::Instance(
                             class,
                             (0..arguments.len())
                                 .map(|index| argument(index, self))
                                 .collect(),
+                            exactness,
                         ),
                         other => other,
                     },
@@ -644,6 +1196,46 @@ impl<'p> TypeResolver<'p> {
             }
         }
     }
+}
+
+/// The members of a union, or the type itself.
+fn members(ty: &Ty) -> Vec<&Ty> {
+    match ty {
+        Ty::Union(members) => members.iter().collect(),
+        other => vec![other],
+    }
+}
+
+/// The last name of a dotted expression: `C` for `pkg.mod.C`.
+fn last_name(value: &ValueExpr) -> Option<&Name> {
+    match value {
+        ValueExpr::Name(name) | ValueExpr::Attribute(_, name) => Some(name),
+        _ => None,
+    }
+}
+
+/// Whether two keys are the same class, also when one comes from a second summary of the same
+/// file (the checked file is summarised from its tree and, for other files, from disk).
+fn same_class(a: &ClassKey, b: &ClassKey) -> bool {
+    match (a, b) {
+        (ClassKey::Project(module_a, id_a), ClassKey::Project(module_b, id_b)) => {
+            (module_a.id == module_b.id && id_a == id_b)
+                || (module_a.name.is_some()
+                    && module_a.name == module_b.name
+                    && module_a.class(*id_a).map(|class| class.start)
+                        == module_b.class(*id_b).map(|class| class.start))
+        }
+        (ClassKey::External(a), ClassKey::External(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Classes whose declared instances may be any object: `x: object`.
+fn says_nothing_about_instances(name: &str) -> bool {
+    matches!(
+        normalize_typing(name).as_str(),
+        "builtins.object" | "abc.ABC" | "typing.Any" | "typing.Hashable" | "typing.Sized"
+    )
 }
 
 /// `x: C`, with or without a value.
@@ -654,12 +1246,11 @@ fn is_declaration(binding: &Binding) -> bool {
 /// What the common methods of a typed `dict` or `list` give: `values()` and `keys()` as lists
 /// of the values and keys, `get()`/`pop()` as one of them. `None` for anything else.
 fn container_method(owner: &Ty, method: &str) -> Option<Ty> {
-    let Ty::Instance(ClassKey::External(name), arguments) = owner else {
+    let Ty::Instance(ClassKey::External(name), arguments, _) = owner else {
         return None;
     };
     let argument = |index: usize| arguments.get(index).cloned().unwrap_or(Ty::Unknown);
-    let list_of =
-        |element: Ty| Ty::Instance(ClassKey::External("builtins.list".into()), vec![element]);
+    let list_of = |element: Ty| external_instance("builtins.list", vec![element]);
     let is_mapping = is_mapping_class(&normalize_typing(name));
     let is_list = matches!(
         normalize_typing(name).as_str(),
@@ -668,6 +1259,10 @@ fn container_method(owner: &Ty, method: &str) -> Option<Ty> {
     match method {
         "values" if is_mapping => Some(list_of(argument(1))),
         "keys" if is_mapping => Some(list_of(argument(0))),
+        "items" if is_mapping => Some(list_of(external_instance(
+            "builtins.tuple",
+            vec![argument(0), argument(1)],
+        ))),
         "get" | "pop" | "setdefault" if is_mapping => Some(argument(1)),
         "pop" if is_list => Some(argument(0)),
         "copy" if is_mapping || is_list => Some(owner.clone()),
@@ -675,10 +1270,36 @@ fn container_method(owner: &Ty, method: &str) -> Option<Ty> {
     }
 }
 
-/// The type of an instance of the class a type expression names.
+/// An instance of an outside class, by qualified name.
+fn external_instance(name: &str, arguments: Vec<Ty>) -> Ty {
+    Ty::Instance(ClassKey::External(name.into()), arguments, Exactness::Exact)
+}
+
+/// The element at `index` of an unpacked value: of a tuple, the one at that position; of any
+/// other container, an element.
+fn unpacked(ty: &Ty, index: usize) -> Ty {
+    match ty {
+        Ty::Instance(ClassKey::External(name), arguments, _)
+            if matches!(
+                normalize_typing(name).as_str(),
+                "builtins.tuple" | "typing.Tuple"
+            ) =>
+        {
+            match arguments.as_slice() {
+                [element, Ty::External(ellipsis)] if ellipsis.as_ref() == "builtins.Ellipsis" => {
+                    element.clone()
+                }
+                _ => arguments.get(index).cloned().unwrap_or(Ty::Unknown),
+            }
+        }
+        other => element_type(other, ElementAccess::Iteration),
+    }
+}
+
+/// The type of an instance of the class a type expression names: that class or a subclass.
 fn instance_of(ty: Ty) -> Ty {
     match ty {
-        Ty::Class(class) => Ty::Instance(class, Vec::new()),
+        Ty::Class(class) => Ty::Instance(class, Vec::new(), Exactness::OrSubclass),
         Ty::External(name) => {
             let name = normalize_typing(&name);
             if name == "typing.Any" {
@@ -686,7 +1307,11 @@ fn instance_of(ty: Ty) -> Ty {
             } else {
                 // Kept even when nmf does not know the class, so notes can name it; its
                 // verdict is then Unknown.
-                Ty::Instance(ClassKey::External(name.into()), Vec::new())
+                Ty::Instance(
+                    ClassKey::External(name.into()),
+                    Vec::new(),
+                    Exactness::OrSubclass,
+                )
             }
         }
         Ty::None => Ty::None,
@@ -733,7 +1358,7 @@ enum ElementAccess {
 
 /// The element type of a container annotated with its type arguments.
 fn element_type(container: &Ty, access: ElementAccess) -> Ty {
-    let Ty::Instance(ClassKey::External(name), arguments) = container else {
+    let Ty::Instance(ClassKey::External(name), arguments, _) = container else {
         return Ty::Unknown;
     };
     let name = normalize_typing(name);
@@ -744,15 +1369,11 @@ fn element_type(container: &Ty, access: ElementAccess) -> Ty {
         | "torch.nn.Sequential"
         | "torch.nn.modules.container.ModuleList"
         | "torch.nn.modules.container.Sequential" => {
-            Ty::Instance(ClassKey::External("torch.nn.Module".into()), Vec::new())
+            external_instance("torch.nn.Module", Vec::new())
         }
         "torch.nn.ModuleDict" | "torch.nn.modules.container.ModuleDict" => match access {
-            ElementAccess::Subscript => {
-                Ty::Instance(ClassKey::External("torch.nn.Module".into()), Vec::new())
-            }
-            ElementAccess::Iteration => {
-                Ty::Instance(ClassKey::External("builtins.str".into()), Vec::new())
-            }
+            ElementAccess::Subscript => external_instance("torch.nn.Module", Vec::new()),
+            ElementAccess::Iteration => external_instance("builtins.str", Vec::new()),
         },
         mapping if is_mapping_class(mapping) => match access {
             ElementAccess::Subscript => argument(1),
@@ -796,14 +1417,23 @@ impl fmt::Display for Ty {
                 write!(f, "module `{}`", module.name.as_deref().unwrap_or("?"))
             }
             Ty::Class(class) => write!(f, "class {}", class.qualified_name()),
-            Ty::Instance(class, _) => f.write_str(&class.qualified_name()),
+            Ty::Instance(class, _, _) => f.write_str(&class.qualified_name()),
             Ty::Function(..) => f.write_str("function"),
             Ty::Union(members) => {
-                for (index, member) in members.iter().enumerate() {
-                    if index > 0 {
-                        f.write_str(" | ")?;
+                /// Unions of a table of classes can be long; the first few say enough.
+                const SHOWN: usize = 6;
+                let mut shown: Vec<String> = Vec::new();
+                for member in members {
+                    let text = member.to_string();
+                    if !shown.contains(&text) {
+                        shown.push(text);
                     }
-                    write!(f, "{member}")?;
+                }
+                let more = shown.len().saturating_sub(SHOWN);
+                shown.truncate(SHOWN);
+                f.write_str(&shown.join(" | "))?;
+                if more > 0 {
+                    write!(f, " | … ({more} more)")?;
                 }
                 Ok(())
             }
@@ -814,6 +1444,7 @@ impl fmt::Display for Ty {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::semantic::bindings::SourceFacts;
 
     /// The project of a test: modules by name, summarised from source.
     struct Project(FxHashMap<String, Arc<ModuleSummary>>);
@@ -831,6 +1462,7 @@ mod tests {
                             parsed.suite(),
                             Some(module_name.into()),
                             is_package,
+                            SourceFacts::of(source),
                         );
                         (module_name.to_string(), Arc::new(summary))
                     })
@@ -841,7 +1473,7 @@ mod tests {
         /// The type and verdict of `expression`, evaluated at the end of module `module`.
         fn infer(&self, module: &str, expression: &str) -> (String, Verdict) {
             let summary = self.0.get(module).expect("a module of the project").clone();
-            let mut resolver = TypeResolver::new(self, summary);
+            let mut resolver = TypeResolver::new(self, summary, &[]);
             let parsed = ruff_python_parser::parse_expression(expression).expect("valid");
             let ty = resolver.infer(&ValueExpr::from_expr(parsed.expr()), &[]);
             let verdict = resolver.verdict(&ty);
@@ -852,6 +1484,14 @@ mod tests {
     impl ProjectModules for Project {
         fn module(&self, name: &str) -> Option<Arc<ModuleSummary>> {
             self.0.get(name).cloned()
+        }
+
+        fn mentioning(&self, _words: &[&str]) -> Option<Vec<Arc<ModuleSummary>>> {
+            Some(self.0.values().cloned().collect())
+        }
+
+        fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
+            Some(self.0.values().cloned().collect())
         }
     }
 
@@ -970,7 +1610,7 @@ mod tests {
         let old = first.0["m"].clone();
         let new = second.0["m"].clone();
         assert_ne!(old.id, new.id);
-        let mut resolver = TypeResolver::new(&first, old.clone());
+        let mut resolver = TypeResolver::new(&first, old.clone(), &[]);
         assert_eq!(
             resolver.class_verdict(&ClassKey::Project(old, 0)),
             Verdict::NotModule

@@ -451,3 +451,72 @@ pub fn external_class_verdict(name: &str) -> Verdict {
         _ => Verdict::Unknown,
     }
 }
+
+/// Packages that cannot create a PyTorch `nn.Module`, with why: whatever they return, and
+/// every attribute of it, is not one. Users add their own with `not-module-packages`.
+pub const NOT_MODULE_PACKAGES: &[(&str, &str)] = &[
+    ("cv2", "OpenCV: `cv2.dnn` networks run their own `forward`"),
+    ("numpy", "NumPy arrays and functions"),
+    ("onnx", "ONNX graphs and protobufs"),
+    ("onnxruntime", "ONNX Runtime sessions"),
+    ("tensorrt", "TensorRT engines and contexts"),
+    ("openvino", "OpenVINO models and compiled models"),
+    ("tensorflow", "TensorFlow layers and models"),
+    ("keras", "Keras layers and models"),
+    ("tf_keras", "Keras layers and models"),
+    ("jax", "JAX arrays and functions"),
+    ("flax", "Flax modules are JAX, not PyTorch"),
+    ("haiku", "Haiku modules are JAX, not PyTorch"),
+    ("equinox", "Equinox modules are JAX, not PyTorch"),
+    ("sklearn", "scikit-learn estimators"),
+    ("PIL", "Pillow images"),
+    ("pandas", "pandas frames and series"),
+    ("scipy", "SciPy objects"),
+    ("xgboost", "XGBoost boosters"),
+    ("lightgbm", "LightGBM boosters"),
+    ("catboost", "CatBoost models"),
+    ("paddle", "PaddlePaddle layers are not PyTorch modules"),
+    ("mindspore", "MindSpore cells are not PyTorch modules"),
+    ("mxnet", "MXNet blocks are not PyTorch modules"),
+    ("coremltools", "Core ML models"),
+    ("tflite_runtime", "TensorFlow Lite interpreters"),
+    ("tritonclient", "Triton inference clients"),
+    ("ncnn", "ncnn networks"),
+    ("MNN", "MNN networks"),
+];
+
+/// Why `name` (a qualified name) belongs to a package that makes no `nn.Module`s, if it does.
+pub(crate) fn not_module_package(name: &str, configured: &[String]) -> Option<String> {
+    let root = name.split('.').next().unwrap_or(name);
+    if let Some((package, reason)) = NOT_MODULE_PACKAGES
+        .iter()
+        .find(|(package, _)| *package == root)
+    {
+        return Some(format!("{package} objects are not nn.Modules ({reason})"));
+    }
+    configured
+        .iter()
+        .find(|package| {
+            name == package.as_str()
+                || name
+                    .strip_prefix(package.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+        })
+        .map(|package| {
+            format!("{package} objects are not nn.Modules (`not-module-packages` says so)")
+        })
+}
+
+/// Functions that return a Python module object: a compiled extension loaded at run time
+/// (`torch.utils.cpp_extension.load(...).forward(x)` is the extension's function), or an
+/// imported module.
+pub(crate) fn module_returning_function(name: &str) -> bool {
+    matches!(
+        name,
+        "torch.utils.cpp_extension.load"
+            | "torch.utils.cpp_extension.load_inline"
+            | "importlib.import_module"
+            | "importlib.reload"
+            | "builtins.__import__"
+    )
+}

@@ -9,7 +9,8 @@ use ruff_python_ast::{self as ast, Expr};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::semantic::bindings::{
-    BindingSink, first_parameter, is_classmethod, is_staticmethod, parameters, walk_bindings,
+    BindingSink, SourceFacts, first_parameter, is_classmethod, is_staticmethod, parameters,
+    walk_bindings,
 };
 use crate::semantic::summary::{Binding, ClassId};
 use crate::semantic::values::{Annotation, ValueExpr};
@@ -21,6 +22,7 @@ pub type BindingTable = FxHashMap<Name, Vec<Binding>>;
 pub fn function_bindings(
     function: &ast::StmtFunctionDef,
     method_of: Option<ClassId>,
+    facts: SourceFacts,
 ) -> BindingTable {
     let mut sink = TableSink::default();
     let self_parameter = method_of
@@ -41,7 +43,7 @@ pub fn function_bindings(
         };
         sink.bind(parameter.name, binding);
     }
-    walk_bindings(&function.body, &mut sink);
+    walk_bindings(&function.body, &mut sink, facts);
     let TableSink {
         mut table,
         declared_outside,
@@ -128,7 +130,7 @@ impl BindingSink for TableSink {
         self.has_star_import = true;
     }
 
-    fn declare_outside(&mut self, name: &Name) {
+    fn declare_outside(&mut self, name: &Name, _is_global: bool) {
         self.declared_outside.insert(name.clone());
     }
 }
@@ -143,7 +145,7 @@ mod tests {
         let Some(Stmt::FunctionDef(function)) = parsed.suite().first() else {
             panic!("no function");
         };
-        function_bindings(function, method_of)
+        function_bindings(function, method_of, SourceFacts::UNKNOWN)
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Where the checker is in the module, and what names and receivers mean there.
 
-pub(crate) mod bindings;
+pub mod bindings;
 pub mod infer;
 pub mod known;
 pub mod locals;
+pub mod patches;
 pub mod summary;
 pub mod values;
 

@@ -7,10 +7,11 @@
 use ruff_python_ast::name::Name;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextSize};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::semantic::bindings::{
-    BindingSink, first_parameter, function_summary, is_staticmethod, parameters, walk_bindings,
+    BindingSink, Localiser, SourceFacts, first_parameter, function_summary, global_assignments,
+    is_staticmethod, walk_bindings,
 };
 use crate::semantic::values::{Annotation, ValueExpr};
 
@@ -68,6 +69,20 @@ pub struct FunctionSummary {
     pub returns: Option<Annotation>,
     /// Decorated with `@property` (or `@cached_property`): reading the attribute calls it.
     pub is_property: bool,
+    /// Every `return` returns the first parameter (`def __enter__(self): return self`).
+    pub returns_self: bool,
+}
+
+/// A place that installs a function as some object's or class's `forward`:
+/// `Head.forward = patched`, `m.forward = types.MethodType(patched, m)`,
+/// `setattr(m, "forward", patched)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardPatch {
+    /// The installed function's name.
+    pub function: Name,
+    /// Where that name comes from when an import in scope binds it: `(module, level)`;
+    /// `None` when the file defines it.
+    pub imported_from: Option<(Box<str>, u32)>,
 }
 
 /// A class: its bases and what its instances hold.
@@ -96,10 +111,23 @@ pub struct ModuleSummary {
     /// `from m import *`: names missing from `globals` may come from these modules.
     pub star_imports: Vec<(Box<str>, u32)>,
     pub classes: Vec<ClassSummary>,
+    /// The module decides its attributes at run time (a module-level `__getattr__`, or it
+    /// replaces itself in `sys.modules`, as lazy packages do): a name it does not bind may be
+    /// anything, not only a submodule.
+    pub is_dynamic: bool,
+    /// Functions this file installs as a `forward`.
+    pub forward_patches: Vec<ForwardPatch>,
 }
 
 impl ModuleSummary {
-    pub fn build(body: &[Stmt], name: Option<Box<str>>, is_package: bool) -> Self {
+    /// Summarises a module; `facts` about its text let the walks skip what cannot be there
+    /// ([`SourceFacts::UNKNOWN`] when the text is not at hand).
+    pub fn build(
+        body: &[Stmt],
+        name: Option<Box<str>>,
+        is_package: bool,
+        facts: SourceFacts,
+    ) -> Self {
         let mut summary = ModuleSummary {
             name,
             is_package,
@@ -107,11 +135,21 @@ impl ModuleSummary {
         };
         let mut scope = ScopeSink {
             summary: &mut summary,
+            facts,
             class: None,
             names: FxHashMap::default(),
+            module_bindings: Vec::new(),
         };
-        walk_bindings(body, &mut scope);
-        summary.globals = scope.names;
+        walk_bindings(body, &mut scope, facts);
+        let (mut globals, from_functions) = (scope.names, scope.module_bindings);
+        for (name, binding) in from_functions {
+            globals.entry(name).or_default().push(binding);
+        }
+        summary.globals = globals;
+        summary.is_dynamic |= summary.globals.contains_key("__getattr__");
+        if facts.forward {
+            summary.forward_patches = crate::semantic::patches::find(body);
+        }
         summary
     }
 
@@ -152,14 +190,30 @@ impl ModuleSummary {
 /// A module or class body: its names, and the classes it defines, summarised as they come.
 struct ScopeSink<'s> {
     summary: &'s mut ModuleSummary,
+    facts: SourceFacts,
     /// The class whose body this is; its methods' `self.x = ...` are its instance attributes.
     class: Option<ClassId>,
     names: FxHashMap<Name, Vec<Binding>>,
+    /// Module-level bindings made elsewhere: by functions that declare a name `global`.
+    module_bindings: Vec<(Name, Binding)>,
 }
 
 impl BindingSink for ScopeSink<'_> {
     fn bind(&mut self, name: &Name, binding: Binding) {
         self.names.entry(name.clone()).or_default().push(binding);
+    }
+
+    fn bind_subscript(&mut self, subscript: &ast::ExprSubscript) {
+        // `sys.modules[__name__] = LazyModule(...)`
+        let replaces_itself = matches!(
+            ValueExpr::dotted(&subscript.value)
+                .and_then(|value| value.display())
+                .as_deref(),
+            Some("sys.modules")
+        ) && matches!(subscript.slice.as_ref(), Expr::Name(name) if name.id.as_str() == "__name__");
+        if self.class.is_none() && replaces_itself {
+            self.summary.is_dynamic = true;
+        }
     }
 
     fn class(&mut self, class_def: &ast::StmtClassDef) -> Binding {
@@ -173,11 +227,14 @@ impl BindingSink for ScopeSink<'_> {
         });
         let mut body = ScopeSink {
             summary: &mut *self.summary,
+            facts: self.facts,
             class: Some(id),
             names: FxHashMap::default(),
+            module_bindings: Vec::new(),
         };
-        walk_bindings(&class_def.body, &mut body);
+        walk_bindings(&class_def.body, &mut body, self.facts);
         let names = body.names;
+        self.module_bindings.extend(body.module_bindings);
         if let Some(class) = self.summary.classes.get_mut(id as usize) {
             class.body = names;
         }
@@ -185,8 +242,11 @@ impl BindingSink for ScopeSink<'_> {
     }
 
     fn function(&mut self, function: &ast::StmtFunctionDef) -> Binding {
+        // `global x` in the function: what it assigns to `x` binds the module's `x`.
+        self.module_bindings
+            .extend(global_assignments(function, self.facts));
         if let Some(class) = self.class {
-            let attributes = instance_attributes(function);
+            let attributes = instance_attributes(function, self.facts);
             if let Some(class) = self.summary.classes.get_mut(class as usize) {
                 for (attribute, value) in attributes {
                     class
@@ -208,13 +268,13 @@ impl BindingSink for ScopeSink<'_> {
 /// A method body: the names it binds, and what it assigns to attributes of its first parameter.
 struct MethodSink<'m> {
     self_name: &'m Name,
-    locals: FxHashSet<Name>,
+    bound: Vec<(Name, Binding)>,
     assigned: Vec<(Name, ValueExpr)>,
 }
 
 impl BindingSink for MethodSink<'_> {
-    fn bind(&mut self, name: &Name, _binding: Binding) {
-        self.locals.insert(name.clone());
+    fn bind(&mut self, name: &Name, binding: Binding) {
+        self.bound.push((name.clone(), binding));
     }
 
     fn bind_attribute(&mut self, attribute: &ast::ExprAttribute, binding: Binding) {
@@ -232,7 +292,10 @@ impl BindingSink for MethodSink<'_> {
 /// independent of the method: a method's locals are not visible to other files' inference, so
 /// a parameter stands for its annotation, any other local name for an unknown value; only names
 /// the method does not bind refer to the module's.
-fn instance_attributes(method: &ast::StmtFunctionDef) -> Vec<(Name, ValueExpr)> {
+fn instance_attributes(
+    method: &ast::StmtFunctionDef,
+    facts: SourceFacts,
+) -> Vec<(Name, ValueExpr)> {
     let Some(self_name) = first_parameter(method) else {
         return Vec::new();
     };
@@ -241,32 +304,14 @@ fn instance_attributes(method: &ast::StmtFunctionDef) -> Vec<(Name, ValueExpr)> 
     }
     let mut sink = MethodSink {
         self_name,
-        locals: FxHashSet::default(),
+        bound: Vec::new(),
         assigned: Vec::new(),
     };
-    walk_bindings(&method.body, &mut sink);
-    let parameters: FxHashMap<&Name, Option<&Expr>> = parameters(method)
-        .map(|parameter| {
-            let annotation = parameter.annotation.filter(|_| !parameter.variadic);
-            (parameter.name, annotation)
-        })
-        .collect();
-    let localise = |value: ValueExpr| -> ValueExpr {
-        let ValueExpr::Name(name) = &value else {
-            return value;
-        };
-        match parameters.get(name) {
-            Some(Some(annotation)) => {
-                ValueExpr::Declared(Box::new(Annotation::from_expr(annotation)))
-            }
-            Some(None) => ValueExpr::Unknown,
-            None if name == self_name || sink.locals.contains(name) => ValueExpr::Unknown,
-            None => value,
-        }
-    };
+    walk_bindings(&method.body, &mut sink, facts);
+    let localiser = Localiser::new(method, &sink.bound, Some(self_name));
     sink.assigned
         .into_iter()
-        .map(|(attribute, value)| (attribute, localise(value)))
+        .map(|(attribute, value)| (attribute, localiser.localise(value)))
         .collect()
 }
 
@@ -276,7 +321,12 @@ mod tests {
 
     fn summarise(source: &str, name: &str, is_package: bool) -> ModuleSummary {
         let parsed = ruff_python_parser::parse_module(source).expect("valid module");
-        ModuleSummary::build(parsed.suite(), Some(name.into()), is_package)
+        ModuleSummary::build(
+            parsed.suite(),
+            Some(name.into()),
+            is_package,
+            SourceFacts::of(source),
+        )
     }
 
     #[test]
@@ -335,9 +385,10 @@ mod tests {
         );
         assert_eq!(
             class.instance_attributes["extra"],
-            [ValueExpr::Call(Box::new(ValueExpr::Name(Name::new(
-                "Extra"
-            ))))]
+            [ValueExpr::Call(
+                Box::new(ValueExpr::Name(Name::new("Extra"))),
+                Vec::new()
+            )]
         );
         assert_eq!(
             module.globals["nn"],

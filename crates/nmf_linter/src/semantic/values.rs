@@ -16,19 +16,63 @@ pub enum ValueExpr {
     Name(Name),
     /// `value.attr`
     Attribute(Box<ValueExpr>, Name),
-    /// `callee(...)`: an instance of a class, or what a function returns.
-    Call(Box<ValueExpr>),
+    /// `callee(arguments...)`: an instance of a class, or what a function returns. The first
+    /// positional arguments are kept (for `enumerate(x)`, `zip(a, b)`), keywords are not.
+    Call(Box<ValueExpr>, Vec<ValueExpr>),
     /// `value[...]`: an element of a typed container.
     Subscript(Box<ValueExpr>),
     /// An element produced by iterating over the value (`for x in value`).
     Iter(Box<ValueExpr>),
+    /// The element at this position of an unpacked value: `v` in `for k, v in d.items()` is
+    /// `Unpack(Iter(d.items()), 1)`.
+    Unpack(Box<ValueExpr>, usize),
+    /// What `with value as x` binds: what the value's `__enter__` returns.
+    Enter(Box<ValueExpr>),
+    /// A list, tuple, set or dict display: `{"onnx": OnnxBackend, "trt": TrtBackend}`.
+    Collection(Box<Collection>),
     /// A value declared by an annotation: an instance of the annotated type.
     Declared(Box<Annotation>),
+    /// A name a function imported locally, as seen from outside the function: `Y` after
+    /// `from .x import Y` in a method (the fields as in [`crate::semantic::summary::Binding::Import`]).
+    Imported {
+        module: Box<str>,
+        level: u32,
+        member: Option<Name>,
+    },
+    /// The first parameter of a method, in the value of an instance attribute
+    /// (`self.backend = self.BACKENDS[name]()`): an instance of the class or a subclass.
+    SelfRef,
     /// The value `None`.
     None,
+    /// A literal of a builtin type: `"text"` is `builtins.str`, `1` is `builtins.int`.
+    Literal(&'static str),
     /// Anything else: a literal, an operator, a lambda, ...
     Unknown,
 }
+
+/// A collection display, its elements reduced (at most [`MAX_ELEMENTS`] of them; more make
+/// it [`ValueExpr::Unknown`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collection {
+    pub kind: CollectionKind,
+    /// Dict keys; empty for the other kinds.
+    pub keys: Vec<ValueExpr>,
+    /// Dict values, or the elements.
+    pub values: Vec<ValueExpr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectionKind {
+    List,
+    Tuple,
+    Set,
+    Dict,
+}
+
+/// Tables of classes are short; a display of thousands of elements is data, not a table.
+const MAX_ELEMENTS: usize = 64;
+/// Arguments kept for a call.
+const MAX_ARGUMENTS: usize = 4;
 
 /// A type annotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,14 +99,73 @@ impl ValueExpr {
             return ValueExpr::Unknown;
         }
         let inner = |expr: &Expr| Box::new(Self::from_expr_at_depth(expr, depth + 1));
+        let all = |exprs: &[Expr]| -> Option<Vec<ValueExpr>> {
+            if exprs.len() > MAX_ELEMENTS || exprs.iter().any(Expr::is_starred_expr) {
+                return None;
+            }
+            Some(
+                exprs
+                    .iter()
+                    .map(|expr| Self::from_expr_at_depth(expr, depth + 1))
+                    .collect(),
+            )
+        };
+        let collection =
+            |kind, keys, values| ValueExpr::Collection(Box::new(Collection { kind, keys, values }));
         match expr {
             Expr::Name(name) => ValueExpr::Name(name.id.clone()),
             Expr::Attribute(attribute) => {
                 ValueExpr::Attribute(inner(&attribute.value), attribute.attr.id.clone())
             }
-            Expr::Call(call) => ValueExpr::Call(inner(&call.func)),
+            Expr::Call(call) => {
+                let arguments = call
+                    .arguments
+                    .args
+                    .iter()
+                    .take_while(|argument| !argument.is_starred_expr())
+                    .take(MAX_ARGUMENTS)
+                    .map(|argument| Self::from_expr_at_depth(argument, depth + 1))
+                    .collect();
+                ValueExpr::Call(inner(&call.func), arguments)
+            }
+            Expr::List(list) => all(&list.elts).map_or(ValueExpr::Unknown, |values| {
+                collection(CollectionKind::List, Vec::new(), values)
+            }),
+            Expr::Tuple(tuple) => all(&tuple.elts).map_or(ValueExpr::Unknown, |values| {
+                collection(CollectionKind::Tuple, Vec::new(), values)
+            }),
+            Expr::Set(set) => all(&set.elts).map_or(ValueExpr::Unknown, |values| {
+                collection(CollectionKind::Set, Vec::new(), values)
+            }),
+            Expr::Dict(dict) => {
+                if dict.items.len() > MAX_ELEMENTS
+                    || dict.items.iter().any(|item| item.key.is_none())
+                {
+                    return ValueExpr::Unknown;
+                }
+                let keys = dict
+                    .items
+                    .iter()
+                    .filter_map(|item| item.key.as_ref())
+                    .map(|key| Self::from_expr_at_depth(key, depth + 1))
+                    .collect();
+                let values = dict
+                    .items
+                    .iter()
+                    .map(|item| Self::from_expr_at_depth(&item.value, depth + 1))
+                    .collect();
+                collection(CollectionKind::Dict, keys, values)
+            }
             Expr::Subscript(subscript) => ValueExpr::Subscript(inner(&subscript.value)),
             Expr::NoneLiteral(_) => ValueExpr::None,
+            Expr::StringLiteral(_) | Expr::FString(_) => ValueExpr::Literal("builtins.str"),
+            Expr::BytesLiteral(_) => ValueExpr::Literal("builtins.bytes"),
+            Expr::BooleanLiteral(_) => ValueExpr::Literal("builtins.bool"),
+            Expr::NumberLiteral(number) => ValueExpr::Literal(match number.value {
+                ast::Number::Int(_) => "builtins.int",
+                ast::Number::Float(_) => "builtins.float",
+                ast::Number::Complex { .. } => "builtins.complex",
+            }),
             Expr::Named(named) => Self::from_expr_at_depth(&named.value, depth + 1),
             _ => ValueExpr::Unknown,
         }

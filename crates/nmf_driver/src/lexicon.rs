@@ -1,0 +1,334 @@
+//! Which files of a project can declare a subclass of a class, or import it under another
+//! name: a lexical index built once per project, so that following a class's subclasses
+//! through the project costs look-ups, not a pass over every file per generation of
+//! subclasses.
+//!
+//! A file can derive from `C` only by writing `C` (or an alias of it) in a class header,
+//! `class X(C):`; it can alias `C` in an import (`from m import C as D`) or in an assignment of
+//! names (`D = m.C`, `D = A if flag else C`). The index records the identifiers of those
+//! statements, continuation lines included; it errs towards more candidates (identifiers in
+//! strings and comments of those lines count too). An assignment is recognised by its ` = `,
+//! blanks included, as code is written: an alias written `D=C` is not followed.
+
+use memchr::memmem;
+use unicode_normalization::UnicodeNormalization;
+
+/// Lines followed after a statement whose brackets stay open.
+const MAX_STATEMENT_LINES: usize = 400;
+
+/// The hashes of the identifiers a file writes in class headers and imports, sorted and
+/// without repeats.
+pub fn binding_words(text: &str) -> Vec<u64> {
+    let bytes = text.as_bytes();
+    let mut words = Vec::new();
+    for keyword in ["class", "import"] {
+        for start in memmem::find_iter(bytes, keyword.as_bytes()) {
+            let follows = bytes.get(start + keyword.len());
+            if !matches!(follows, Some(b' ' | b'\t' | b'(' | b'\\')) {
+                continue;
+            }
+            // `from m import (A as B)`: the statement starts at `from`.
+            let start = if keyword == "import" {
+                statement_start(bytes, start)
+            } else {
+                start
+            };
+            if !starts_statement(bytes, start) {
+                continue;
+            }
+            let statement = &bytes[start..statement_end(bytes, start)];
+            // An import matters only when it renames (`import C as D`): a subclass written
+            // with the imported name itself is found by its class header.
+            if keyword == "class" || has_word(statement, b"as") {
+                collect_identifiers(statement, &mut words);
+            }
+        }
+    }
+    for at in memmem::find_iter(bytes, b" = ") {
+        // Cheap rejections first: the target must be one name that opens its line, and the
+        // value must start with a name.
+        let is_identifier =
+            |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii();
+        let target_start = bytes[..at]
+            .iter()
+            .rposition(|&byte| !is_identifier(byte))
+            .map_or(0, |before| before + 1);
+        if target_start == at
+            || !starts_statement(bytes, target_start)
+            || !bytes.get(at + 3).is_some_and(|&byte| is_identifier(byte))
+        {
+            continue;
+        }
+        let line_start = memchr::memrchr2(b'\n', b'\r', &bytes[..at]).map_or(0, |end| end + 1);
+        let line_end =
+            memchr::memchr2(b'\n', b'\r', &bytes[at..]).map_or(bytes.len(), |end| at + end);
+        if is_name_assignment(&bytes[target_start..at], &bytes[at + 3..line_end]) {
+            collect_identifiers(&bytes[line_start..line_end], &mut words);
+        }
+    }
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// Whether `target = value` can make an alias of a class: `Name = dotted.name`, or a
+/// conditional choice between dotted names (`Name = A if cond else B`).
+fn is_name_assignment(target: &[u8], value: &[u8]) -> bool {
+    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii();
+    let target = target.trim_ascii();
+    if target.is_empty()
+        || target[0].is_ascii_digit()
+        || !target.iter().all(|&byte| is_identifier(byte))
+    {
+        return false;
+    }
+    let value = &value[..memchr::memchr(b'#', value).unwrap_or(value.len())];
+    let is_dotted = |part: &[u8]| {
+        let part = part.trim_ascii();
+        !part.is_empty()
+            && part
+                .iter()
+                .all(|&byte| is_identifier(byte) || byte == b'.' || byte == b'\\')
+    };
+    // `A if cond else B`: the condition may be anything.
+    match (
+        memmem::find(value, b" if "),
+        memmem::rfind(value, b" else "),
+    ) {
+        (Some(if_at), Some(else_at)) if if_at < else_at => {
+            is_dotted(&value[..if_at]) && is_dotted(&value[else_at + " else ".len()..])
+        }
+        _ => is_dotted(value),
+    }
+}
+
+/// Whether the text may install a function as a `forward`: `x.forward = f` (blanks may stand
+/// around the dot and before `=`), or `setattr` with a `"forward"` string; a non-ASCII
+/// spelling of `forward` counts too.
+pub fn may_install_forward(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let is_blank = |byte: &u8| matches!(byte, b' ' | b'\t' | b'\\' | b'\n' | b'\r');
+    let assigned = [&b".forward"[..], b". forward"].iter().any(|needle| {
+        memmem::find_iter(bytes, needle).any(|start| {
+            let after = &bytes[start + needle.len()..];
+            let next = after.iter().position(|byte| !is_blank(byte));
+            matches!(next, Some(at) if after[at] == b'=' && after.get(at + 1) != Some(&b'='))
+        })
+    });
+    let set = || {
+        memmem::find(bytes, b"setattr").is_some()
+            && (memmem::find(bytes, b"\"forward\"").is_some()
+                || memmem::find(bytes, b"'forward'").is_some())
+    };
+    assigned
+        || set()
+        || (!text.is_ascii() && nmf_linter::analysis::forward_call::could_spell(text, "forward"))
+}
+
+/// For `import` at `at`, the start of its statement: the `from` that opens the line, if one
+/// does.
+fn statement_start(bytes: &[u8], at: usize) -> usize {
+    let line_start = memchr::memrchr2(b'\n', b'\r', &bytes[..at]).map_or(0, |end| end + 1);
+    let line = &bytes[line_start..at];
+    let indent = line
+        .iter()
+        .position(|byte| !matches!(byte, b' ' | b'\t' | b'\x0c'))
+        .unwrap_or(line.len());
+    if line[indent..].starts_with(b"from") {
+        line_start + indent
+    } else {
+        at
+    }
+}
+
+/// Whether the keyword at `start` begins a statement: at the start of its line (after
+/// blanks), or after `;` or `:` (`if TYPE_CHECKING: import x`).
+fn starts_statement(bytes: &[u8], start: usize) -> bool {
+    let before = bytes[..start]
+        .iter()
+        .rev()
+        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\x0c'));
+    matches!(before, None | Some(b'\n' | b'\r' | b';' | b':'))
+}
+
+/// The end of the statement at `start`, through the lines its brackets or backslashes
+/// continue it on.
+fn statement_end(bytes: &[u8], start: usize) -> usize {
+    let mut balance: i64 = 0;
+    let mut line_start = start;
+    let mut end = start;
+    for _ in 0..MAX_STATEMENT_LINES {
+        end = memchr::memchr2(b'\n', b'\r', &bytes[line_start..])
+            .map_or(bytes.len(), |offset| line_start + offset);
+        let line = &bytes[line_start..end];
+        balance += line.iter().fold(0i64, |sum, byte| match byte {
+            b'(' | b'[' | b'{' => sum + 1,
+            b')' | b']' | b'}' => sum - 1,
+            _ => sum,
+        });
+        let continued =
+            line.iter().rev().find(|byte| !matches!(byte, b' ' | b'\t')) == Some(&b'\\');
+        if (balance <= 0 && !continued) || end >= bytes.len() {
+            break;
+        }
+        line_start = end + 1;
+    }
+    end
+}
+
+/// Whether `word` occurs in `code` as a whole identifier.
+fn has_word(code: &[u8], word: &[u8]) -> bool {
+    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii();
+    memmem::find_iter(code, word).any(|at| {
+        (at == 0 || !is_identifier(code[at - 1]))
+            && code
+                .get(at + word.len())
+                .is_none_or(|&next| !is_identifier(next))
+    })
+}
+
+/// Adds the hash of every identifier of `code`, a non-ASCII one also in its NFKC form, as
+/// Python reads it.
+fn collect_identifiers(code: &[u8], words: &mut Vec<u64>) {
+    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii();
+    for word in code.split(|&byte| !is_identifier(byte)) {
+        if word.is_empty() || word[0].is_ascii_digit() {
+            continue;
+        }
+        words.push(word_hash(word));
+        if !word.is_ascii()
+            && let Ok(word) = std::str::from_utf8(word)
+        {
+            let normalized: String = word.nfkc().collect();
+            words.push(word_hash(normalized.as_bytes()));
+        }
+    }
+}
+
+fn word_hash(word: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(word)
+}
+
+/// The files of a project by the words they write in binding statements.
+#[derive(Default)]
+pub struct Lexicon {
+    /// `(word hash, file index)`, sorted.
+    entries: Vec<(u64, u32)>,
+}
+
+impl Lexicon {
+    /// The index of files `0..n`, from each file's [`binding_words`].
+    pub fn new(files: impl IntoIterator<Item = Vec<u64>>) -> Self {
+        let mut entries = Vec::new();
+        for (index, words) in files.into_iter().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            entries.extend(words.into_iter().map(|word| (word, index)));
+        }
+        entries.sort_unstable();
+        Self { entries }
+    }
+
+    /// The indices of the files that write one of `words`, sorted. A collision of hashes
+    /// adds a file, never loses one.
+    pub fn files_writing(&self, words: &[&str]) -> Vec<u32> {
+        let mut found = Vec::new();
+        for word in words {
+            let hash = word_hash(word.as_bytes());
+            let start = self.entries.partition_point(|(entry, _)| *entry < hash);
+            found.extend(
+                self.entries[start..]
+                    .iter()
+                    .take_while(|(entry, _)| *entry == hash)
+                    .map(|(_, file)| *file),
+            );
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has(text: &str, name: &str) -> bool {
+        binding_words(text).contains(&word_hash(name.as_bytes()))
+    }
+
+    #[test]
+    fn class_headers_imports_and_aliases_are_indexed() {
+        let text = "import os\n\
+                    from pkg.base import (\n    Pipeline as Base,\n    Other,\n)\n\
+                    class Text(\n    Base,\n    metaclass=Meta,\n):\n    x = compute(y)\n\
+                    def run():\n    return helper(value)\n\
+                    if TYPE_CHECKING: from typing_stuff import Checked\n\
+                    x = 1; class Inline(Hidden2): pass\n\
+                    try:\n    Alias = pkg.Thing if available() else Fallback\nexcept E:\n    Alias = Other2\n\
+                    print(unrelated)  # Hidden = Nothing\n";
+        for expected in [
+            "pkg",
+            "base",
+            "Pipeline",
+            "Base",
+            "Other",
+            "Text",
+            "Meta",
+            "metaclass",
+            "Inline",
+            "Hidden2",
+            "Alias",
+            "Thing",
+            "Fallback",
+            "Other2",
+        ] {
+            assert!(has(text, expected), "{expected} is missing");
+        }
+        // Imports that do not rename do not matter.
+        for absent in [
+            "helper",
+            "value",
+            "unrelated",
+            "Hidden",
+            "Nothing",
+            "run",
+            "compute",
+            "os",
+            "Checked",
+        ] {
+            assert!(!has(text, absent), "{absent} was indexed");
+        }
+    }
+
+    #[test]
+    fn installations_of_forward_are_spotted() {
+        assert!(may_install_forward("m.forward = f\n"));
+        assert!(may_install_forward(
+            "m . forward\t= types.MethodType(f, m)\n"
+        ));
+        assert!(may_install_forward("setattr(m, \"forward\", f)\n"));
+        assert!(!may_install_forward(
+            "y = m.forward(x)\nif m.forward == f: pass\n"
+        ));
+        assert!(!may_install_forward("setattr(m, 'backward', f)\n"));
+    }
+
+    #[test]
+    fn non_ascii_identifiers_are_indexed_as_python_reads_them() {
+        assert!(has("class X(Ｐipeline): pass\n", "Pipeline"));
+    }
+
+    #[test]
+    fn the_lexicon_finds_files_by_any_word() {
+        let lexicon = Lexicon::new([
+            binding_words("class A(Base): pass\n"),
+            binding_words("x = 1\n"),
+            binding_words("from m import Base as B\n"),
+            binding_words("from m import Base\n"),
+        ]);
+        assert_eq!(lexicon.files_writing(&["Base"]), [0, 2]);
+        assert_eq!(lexicon.files_writing(&["B", "A"]), [0, 2]);
+        assert!(lexicon.files_writing(&["Missing"]).is_empty());
+    }
+}
