@@ -230,3 +230,70 @@ fn a_config_flag_without_a_table_is_an_error() {
         run.stderr
     );
 }
+
+/// `extra-paths` and `python` let nmf follow imports into installed packages; off, a class
+/// from outside the project stays unknown.
+#[cfg(unix)]
+#[test]
+fn imports_are_followed_into_extra_paths_and_an_interpreters_site_packages() {
+    use std::os::unix::fs::PermissionsExt;
+    let tree = Tree::new();
+    let site = tree.join("venv/lib/python3.11/site-packages");
+    tree.write(
+        "venv/lib/python3.11/site-packages/vendorlib/__init__.py",
+        "class Base:\n    def forward(self, x):\n        return x\n",
+    )
+    .write(
+        "app.py",
+        "from vendorlib import Base\n\n\nclass Mine(Base):\n    def go(self, x):\n        return self.forward(x)\n",
+    );
+    let unknown = tree.run(&["check", "--show-receivers", "app.py"]);
+    assert!(
+        unknown
+            .stdout
+            .contains("of unknown type: reported as NMF001"),
+        "{}",
+        unknown.stdout
+    );
+    tree.write(
+        "nmf.toml",
+        "extra-paths = [\"venv/lib/python3.11/site-packages\"]\n",
+    );
+    let followed = tree.run(&["check", "--show-receivers", "app.py"]);
+    assert!(
+        followed
+            .stdout
+            .starts_with("app.py:6:16: receiver `self`: `app.Mine`, not an nn.Module"),
+        "{}",
+        followed.stdout
+    );
+    assert_eq!(followed.status, 0);
+    // An interpreter says where its packages are.
+    tree.write(
+        "fake-python",
+        format!(
+            "#!/bin/sh\necho '[\"\", \"/usr/lib/python3.11\", \"{}\"]'\n",
+            site.display()
+        ),
+    );
+    std::fs::set_permissions(
+        tree.join("fake-python"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
+    tree.write("nmf.toml", "python = \"fake-python\"\n");
+    let through_python = tree.run(&["check", "app.py"]);
+    assert_eq!(
+        (through_python.status, through_python.stdout.as_str()),
+        (0, "")
+    );
+    // `active` needs an active virtual environment.
+    tree.write("nmf.toml", "python = \"active\"\n");
+    let inactive = Tree::run_in_env(&tree, &["check", "app.py"], &[("VIRTUAL_ENV", None)]);
+    assert_eq!(inactive.status, 2);
+    assert!(
+        inactive.stderr.contains("no virtual environment is active"),
+        "{}",
+        inactive.stderr
+    );
+}

@@ -72,3 +72,13 @@ fn each_project_gives_the_same_findings_from_any_working_folder() {
         assert_eq!(outside, prefixed, "{name}");
     }
 }
+
+/// Receivers, round two, across files: a mixin whose subclass in another file is a module, a
+/// subclass found through a renaming import, a function installed as a forward by another
+/// file, a package configured in `not-module-packages`, a lazy package.
+#[test]
+fn round_two_project_receivers_across_files() {
+    let folder = projects().join("round_two");
+    let output = nmf_in(&folder, &["check", "--show-receivers", "."]);
+    insta::assert_snapshot!(output);
+}

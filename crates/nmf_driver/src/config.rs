@@ -103,6 +103,12 @@ pub struct Options {
     pub known_modules_only: Option<bool>,
     /// Packages whose objects are never `nn.Module`s, added to nmf's own table.
     pub not_module_packages: Option<Vec<String>>,
+    /// Folders to follow imports into, after the project's own (relative to the
+    /// configuration's folder).
+    pub extra_paths: Option<Vec<String>>,
+    /// An interpreter whose site-packages to follow imports into: a path (relative to the
+    /// configuration's folder), or `"active"` for the active virtual environment's.
+    pub python: Option<String>,
     pub fix: Option<bool>,
     pub unsafe_fixes: Option<bool>,
     pub respect_gitignore: Option<bool>,
@@ -281,6 +287,8 @@ pub struct Settings {
     pub output_format: OutputFormat,
     pub fix: bool,
     pub unsafe_fixes: bool,
+    /// Folders searched for imported modules after the project (`extra-paths`, `python`).
+    pub import_paths: Vec<PathBuf>,
 }
 
 impl Settings {
@@ -397,6 +405,7 @@ impl Settings {
                 .output_format
                 .or(options.output_format)
                 .unwrap_or_default(),
+            import_paths: import_paths(root, options).map_err(error)?,
             fix: overrides.fix.or(options.fix).unwrap_or(false),
             unsafe_fixes: overrides
                 .unsafe_fixes
@@ -428,6 +437,61 @@ impl Settings {
             .take_while(|ancestor| *ancestor != self.root && ancestor.starts_with(&self.root))
             .any(|ancestor| self.is_excluded(ancestor))
     }
+}
+
+/// The folders `extra-paths` and `python` add to import resolution, in that order.
+fn import_paths(root: &Path, options: &Options) -> Result<Vec<PathBuf>, String> {
+    let mut paths: Vec<PathBuf> = options
+        .extra_paths
+        .iter()
+        .flatten()
+        .map(|path| root.join(path))
+        .collect();
+    if let Some(python) = &options.python {
+        paths.extend(site_packages(root, python)?);
+    }
+    Ok(paths)
+}
+
+/// The site-packages folders of an interpreter, as it reports its `sys.path`. The standard
+/// library is left out: nmf knows its classes by name.
+fn site_packages(root: &Path, python: &str) -> Result<Vec<PathBuf>, String> {
+    let interpreter = if python == "active" {
+        let environment = std::env::var_os("VIRTUAL_ENV").ok_or_else(|| {
+            "`python = \"active\"`: no virtual environment is active (VIRTUAL_ENV is not set)"
+                .to_string()
+        })?;
+        PathBuf::from(environment).join("bin").join("python")
+    } else {
+        root.join(python)
+    };
+    let output = std::process::Command::new(&interpreter)
+        .args(["-c", "import json, sys; print(json.dumps(sys.path))"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map_err(|error| format!("`python`: cannot run {}: {error}", interpreter.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`python`: {} failed to report its sys.path",
+            interpreter.display()
+        ));
+    }
+    let entries: Vec<String> = serde_json::from_slice(&output.stdout).map_err(|error| {
+        format!(
+            "`python`: {} printed no sys.path: {error}",
+            interpreter.display()
+        )
+    })?;
+    Ok(entries
+        .into_iter()
+        .map(PathBuf::from)
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name == "site-packages" || name == "dist-packages")
+                && path.is_dir()
+        })
+        .collect())
 }
 
 fn parse_selectors(codes: &[String]) -> Result<Vec<RuleSelector>, String> {

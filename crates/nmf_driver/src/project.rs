@@ -143,9 +143,17 @@ impl ProjectIndex {
     /// The index as seen from the file at `path` (absolute): its module name, and modules
     /// resolved against its roots.
     pub fn view(&self, path: &Path) -> ProjectView<'_> {
+        self.view_with(path, &[])
+    }
+
+    /// The index as seen from the file at `path`, with `import_paths` (`extra-paths`, the
+    /// site-packages of `python`) searched for modules after the project: their classes are
+    /// followed, but they are not the project, so no search for subclasses enters them.
+    pub fn view_with<'a>(&'a self, path: &Path, import_paths: &'a [PathBuf]) -> ProjectView<'a> {
         ProjectView {
             index: self,
             location: self.locate(path),
+            import_paths,
         }
     }
 
@@ -445,6 +453,8 @@ fn import_roots(root: PathBuf) -> Vec<PathBuf> {
 pub struct ProjectView<'a> {
     index: &'a ProjectIndex,
     location: ModuleLocation,
+    /// Folders searched for modules after the project's roots.
+    import_paths: &'a [PathBuf],
 }
 
 impl ProjectView<'_> {
@@ -463,6 +473,7 @@ impl ProjectModules for ProjectView<'_> {
         self.location
             .roots
             .iter()
+            .chain(self.import_paths)
             .find_map(|root| self.index.find(root, name))
             .and_then(|path| self.index.summary(&path))
     }

@@ -337,7 +337,7 @@ fn check_one(
         }
         return outcome;
     }
-    let view = index.view(path);
+    let view = index.view_with(path, &settings.import_paths);
     let file = view.file_context();
     let options = RunOptions {
         check: CheckOptions {

@@ -142,6 +142,19 @@ impl Tree {
         );
     }
 
+    /// Runs `nmf` with `args` in this folder with environment variables set (`Some`) or
+    /// removed (`None`).
+    pub fn run_in_env(&self, args: &[&str], environment: &[(&str, Option<&str>)]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_nmf"));
+        for (name, value) in environment {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        self.spawn(command, ".", args, None)
+    }
+
     /// Runs `nmf` in the sub-folder `folder`.
     pub fn run_in(&self, folder: &str, args: &[&str], stdin: Option<&str>) -> Run {
         self.spawn(Command::new(env!("CARGO_BIN_EXE_nmf")), folder, args, stdin)

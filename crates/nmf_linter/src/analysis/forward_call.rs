@@ -97,9 +97,11 @@ impl<'a> ForwardCall<'a> {
     }
 
     /// Whether the call is written as the override chain writes it, `self_name` being the
-    /// function's first parameter; `type(self).forward(self, ...)` only for installed
-    /// functions, where it is the class's own `forward`.
-    fn has_chain_shape(&self, self_name: Option<&str>, allow_type_of_self: bool) -> bool {
+    /// function's first parameter. Installed functions (`installed`) also continue it with
+    /// `type(self).forward(self, ...)`, the class's own `forward`, and with `super(C, obj)`
+    /// for any `obj`, as a closure over the patched module writes it.
+    fn has_chain_shape(&self, self_name: Option<&str>, installed: bool) -> bool {
+        let allow_type_of_self = installed;
         // Zero-argument `super()` needs no named `self`: transformers' modular files declare
         // `def forward(**super_kwargs): super().forward(**super_kwargs)`.
         let is_self =
@@ -118,7 +120,9 @@ impl<'a> ForwardCall<'a> {
                 }
                 match (builtin, &*arguments.args) {
                     ("super", []) => true,
-                    ("super", [_, instance]) => is_self(instance),
+                    // An installed function may be a closure over the module it patches:
+                    // `super(Head, model).forward(x)`.
+                    ("super", [_, instance]) => allow_type_of_self || is_self(instance),
                     ("type", [instance]) => {
                         allow_type_of_self && is_self(instance) && first_argument_is_self
                     }

@@ -30,16 +30,27 @@ declare_rule! {
     /// Not reported, because the hooks already ran for this call: inside a method named
     /// `forward`, continuing the override chain with `super().forward(...)`,
     /// `super(Cls, self).forward(...)` or `Base.forward(self, ...)`, where `self` is the
-    /// method's first parameter. In any other method these calls are reported. Reading,
+    /// method's first parameter; the same inside a function the project installs as some
+    /// object's `forward` (`Head.forward = patched`, `m.forward = types.MethodType(patched, m)`,
+    /// `setattr(m, "forward", patched)`), where `type(self).forward(self, ...)` continues it
+    /// too. In any other function these calls are reported. Reading,
     /// assigning or passing `model.forward` is not a call and is not reported either.
     ///
     /// Receivers are typed where the code says what they are, across the whole project:
     /// `self` in methods, `x = C(...)`, `self.x = C(...)`, annotations (string ones too),
-    /// elements of `list[C]`, `dict[K, C]`, `Optional[C]`, return annotations, and imports of
-    /// the project's own modules. A receiver whose class is provably not an `nn.Module` (every
-    /// base resolved, none a module: a plain class, `ABC`, `Generic`, `NamedTuple`, `Enum`, a
-    /// TorchScript `torch.classes` object) is not reported: it merely has a method called
-    /// `forward`. A receiver nmf cannot type is reported, unless `known-modules-only` is set.
+    /// elements of `list[C]`, `dict[K, C]`, `Optional[C]` and of tables of classes, return
+    /// annotations, and imports of the project's own modules. A receiver that is provably not
+    /// an `nn.Module` is not reported: it merely has a method called `forward`. That is a class
+    /// whose bases are all resolved and none a module (a plain class, `Generic`, `NamedTuple`,
+    /// `Enum`, a TorchScript `torch.classes` object), and, for `self` or a value declared of
+    /// that class (which may be a subclass), no class of the project that derives from it is
+    /// one; a Python module object (a compiled extension such as `fused_layer_norm_cuda`, what
+    /// `torch.utils.cpp_extension.load` returns); an object of a package that makes no PyTorch
+    /// modules (OpenCV, NumPy, ONNX Runtime, TensorRT, OpenVINO, TensorFlow and Keras, JAX and
+    /// Flax, scikit-learn, Pillow, pandas, ..., and those listed in `not-module-packages`). A
+    /// mixin's `self.forward(x)` is reported when a module of the project mixes it in, and so
+    /// is `self.forward(x)` in a class that defines no `forward` (only a subclass's can run). A
+    /// receiver nmf cannot type is reported, unless `known-modules-only` is set.
     ///
     /// Calls on subclasses of `torch.autograd.Function` bypass autograd rather than hooks;
     /// they are reported as NMF002.

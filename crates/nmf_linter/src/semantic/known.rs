@@ -492,7 +492,7 @@ pub(crate) fn not_module_package(name: &str, configured: &[String]) -> Option<St
         .iter()
         .find(|(package, _)| *package == root)
     {
-        return Some(format!("{package} objects are not nn.Modules ({reason})"));
+        return Some(format!("{package} objects are not nn.Modules: {reason}"));
     }
     configured
         .iter()
@@ -502,9 +502,7 @@ pub(crate) fn not_module_package(name: &str, configured: &[String]) -> Option<St
                     .strip_prefix(package.as_str())
                     .is_some_and(|rest| rest.starts_with('.'))
         })
-        .map(|package| {
-            format!("{package} objects are not nn.Modules (`not-module-packages` says so)")
-        })
+        .map(|package| format!("{package} objects are not nn.Modules, says `not-module-packages`"))
 }
 
 /// Functions that return a Python module object: a compiled extension loaded at run time
