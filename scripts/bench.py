@@ -3,6 +3,7 @@
 
     python3 scripts/bench.py [--pairs 11] [--package transformers==5.24.0]
     python3 scripts/bench.py --generated    # generated code: many calls in one file
+    python3 scripts/bench.py --notebooks 500   # the package's modules as 500 notebooks
 
 Fetches the package's sdist from PyPI and ruff 0.17.6 into `.bench/` (ignored by git), builds
 nmf in release mode, then runs the two tools in turn on the package's `src/` (or its root when it
@@ -14,6 +15,8 @@ absolute times.
 from __future__ import annotations
 
 import argparse
+import ast
+import json
 import os
 import statistics
 import subprocess
@@ -108,26 +111,70 @@ def generated(nmf: Path, ruff: Path) -> None:
         print("  ".join(row))
 
 
+def as_notebook(text: str) -> str:
+    """A module as a notebook, in nbformat's layout: a code cell per top-level statement (with
+    the comments before it), a markdown cell before each class."""
+    lines = text.splitlines(keepends=True)
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        tree = ast.Module(body=[], type_ignores=[])
+    starts = sorted({0} | {min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+                           for node in tree.body})
+    cells = []
+    for start, end in zip(starts, starts[1:] + [len(lines)]):
+        source = lines[start:end]
+        if source and any(line.lstrip().startswith("class ") for line in source[:3]):
+            cells.append({"cell_type": "markdown", "id": f"c{len(cells)}", "metadata": {},
+                          "source": ["A class"]})
+        if source:
+            source[-1] = source[-1].rstrip("\n")
+        cells.append({"cell_type": "code", "execution_count": None, "id": f"c{len(cells)}",
+                      "metadata": {}, "outputs": [], "source": source})
+    notebook = {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3",
+                "language": "python", "name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def notebooks(tree: Path, count: int) -> Path:
+    """A folder of `count` notebooks made from the tree's modules, spread over the tree."""
+    modules = sorted(tree.rglob("*.py"))
+    step = max(1, len(modules) // count)
+    chosen = modules[::step][:count]
+    folder = BENCH / f"notebooks-{tree.parent.name if tree.name == 'src' else tree.name}-{count}"
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        for index, module in enumerate(chosen):
+            text = module.read_text(encoding="utf-8", errors="replace")
+            (folder / f"{index:04}_{module.stem}.ipynb").write_text(as_notebook(text),
+                                                                     encoding="utf-8")
+    return folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=11, help="alternating runs of each tool")
     parser.add_argument("--package", default="transformers==5.24.0", help="the sdist to check")
     parser.add_argument("--generated", action="store_true",
                         help="time generated files with thousands of calls instead")
+    parser.add_argument("--notebooks", type=int, metavar="N",
+                        help="time a folder of N notebooks made from the package's modules")
     args = parser.parse_args()
     if args.generated:
         generated(nmf_binary(), ruff_binary())
         return
 
     tree = fetch_corpus(args.package)
+    if args.notebooks:
+        tree = notebooks(tree, args.notebooks)
     ruff = ruff_binary()
     nmf = nmf_binary()
     commands = {
         "nmf": [str(nmf), "check", "--isolated", str(tree)],
         "ruff": [str(ruff), "check", "--isolated", "--no-cache", "--select", "T201", str(tree)],
     }
-    files = sum(1 for _ in tree.rglob("*.py"))
-    print(f"tree: {tree} ({files} Python files)")
+    files = sum(1 for _ in tree.rglob("*.py")) + sum(1 for _ in tree.rglob("*.ipynb"))
+    print(f"tree: {tree} ({files} Python files and notebooks)")
     print(f"pairs: {args.pairs}, alternating; first run of each discarded as warm-up")
 
     samples: dict[str, list[tuple[float, int]]] = {"nmf": [], "ruff": []}

@@ -69,13 +69,18 @@ pub fn print_messages(
     }
 }
 
-/// flake8's default format: `path:line:col: CODE message`.
+/// flake8's default format: `path:line:col: CODE message`; in a notebook, ruff's
+/// `path:cell N:line:col: CODE message`, the line and column within the cell.
 fn concise(out: &mut dyn Write, messages: &[Message], color: bool) -> io::Result<()> {
     let s = Style::new(color);
     for m in messages {
+        let cell = m
+            .cell
+            .map(|cell| format!("{}cell {cell}{}:", s.reset, s.cyan))
+            .unwrap_or_default();
         writeln!(
             out,
-            "{}{}{}{}:{}{}{}:{}{}:{} {}{}{} {}",
+            "{}{}{}{}:{cell}{}{}{}:{}{}:{} {}{}{} {}",
             s.bold,
             printable(&m.path),
             s.reset,
@@ -93,6 +98,14 @@ fn concise(out: &mut dyn Write, messages: &[Message], color: bool) -> io::Result
         )?;
     }
     Ok(())
+}
+
+/// Where a finding is, as text: `path:line:col`, or `path:cell N:line:col` in a notebook.
+fn place(m: &Message) -> String {
+    match m.cell {
+        Some(cell) => format!("{}:cell {cell}:{}:{}", m.path, m.start.line, m.start.column),
+        None => format!("{}:{}:{}", m.path, m.start.line, m.start.column),
+    }
 }
 
 /// How text output looks.
@@ -128,14 +141,12 @@ fn full(out: &mut dyn Write, messages: &[Message], style: PrintStyle) -> io::Res
                 let s = Style::new(color);
                 writeln!(
                     out,
-                    "{}{}{} {}\n --> {}:{}:{}\n",
+                    "{}{}{} {}\n --> {}\n",
                     s.red,
                     m.code,
                     s.reset,
                     printable(&m.message),
-                    printable(&m.path),
-                    m.start.line,
-                    m.start.column
+                    printable(&place(m)),
                 )?;
             }
         }
@@ -233,6 +244,7 @@ fn message_json(m: &Message) -> Value {
         "location": location_json(m.start),
         "end_location": location_json(m.end),
         "noqa_row": m.start.line,
+        "cell": m.cell,
         "fix": m.fix.as_ref().map(|fix| json!({
             "applicability": applicability_name(fix.applicability),
             "message": m.fix_title,
@@ -256,18 +268,24 @@ fn rule_url(rule: &RuleInfo) -> String {
 }
 
 /// GitHub Actions workflow commands: each finding becomes an annotation on the pull request.
+/// In a notebook the annotation points at the line of the JSON file where the cell's source
+/// line is written (what GitHub shows of the file), without columns, which the JSON escapes
+/// would shift; the message names the cell, line and column.
 fn github(out: &mut dyn Write, messages: &[Message]) -> io::Result<()> {
     for m in messages {
+        let position = match (m.file_line, m.file_end_line) {
+            (Some(line), Some(end_line)) => format!("line={line},endLine={end_line}"),
+            _ => format!(
+                "line={},col={},endLine={},endColumn={}",
+                m.start.line, m.start.column, m.end.line, m.end.column
+            ),
+        };
         writeln!(
             out,
-            "::error title=nmf ({code}),file={file},line={line},col={col},endLine={end_line},endColumn={end_col}::{path}:{line}:{col}: {code} {message}",
+            "::error title=nmf ({code}),file={file},{position}::{place}: {code} {message}",
             code = m.code,
             file = escape_property(&printable(&m.path)),
-            line = m.start.line,
-            col = m.start.column,
-            end_line = m.end.line,
-            end_col = m.end.column,
-            path = escape_data(&printable(&m.path)),
+            place = escape_data(&printable(&place(m))),
             message = escape_data(&printable(&m.message)),
         )?;
     }
@@ -305,6 +323,17 @@ fn sarif(messages: &[Message]) -> Value {
     let results: Vec<Value> = messages
         .iter()
         .map(|m| {
+            // In a notebook, the lines of the JSON file (see `github`); the cell and the place
+            // in it are properties.
+            let region = match (m.file_line, m.file_end_line) {
+                (Some(line), Some(end_line)) => json!({ "startLine": line, "endLine": end_line }),
+                _ => json!({
+                    "startLine": m.start.line,
+                    "startColumn": m.start.column,
+                    "endLine": m.end.line,
+                    "endColumn": m.end.column,
+                }),
+            };
             let mut result = json!({
                 "ruleId": m.code,
                 "level": "error",
@@ -312,15 +341,17 @@ fn sarif(messages: &[Message]) -> Value {
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": { "uri": uri_reference(&m.path) },
-                        "region": {
-                            "startLine": m.start.line,
-                            "startColumn": m.start.column,
-                            "endLine": m.end.line,
-                            "endColumn": m.end.column,
-                        }
+                        "region": region,
                     }
                 }],
             });
+            if let Some(cell) = m.cell {
+                result["properties"] = json!({
+                    "cell": cell,
+                    "cellLine": m.start.line,
+                    "cellColumn": m.start.column,
+                });
+            }
             if let Some(index) = ALL_RULES.iter().position(|rule| rule.code == m.code) {
                 result["ruleIndex"] = json!(index);
             }
@@ -380,9 +411,13 @@ pub fn print_explanations(
             Some(code) => format!("reported as {code}"),
             None => "not reported".to_string(),
         };
+        let cell = report
+            .cell
+            .map(|cell| format!("cell {cell}:"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "{}:{}:{}: {}: {outcome}",
+            "{}:{cell}{}:{}: {}: {outcome}",
             printable(&report.path),
             report.location.line,
             report.location.column,

@@ -20,6 +20,18 @@ pub struct CheckOptions {
     /// Skip files that the rules' prefilters rule out. Off, every file is parsed, which also
     /// reports syntax errors in files that cannot contain a finding.
     pub prefilter: bool,
+    /// The source is a notebook's code: IPython syntax (`%time`, `!pip`, `x?`) is allowed.
+    pub ipython: bool,
+}
+
+impl CheckOptions {
+    pub fn source_type(&self) -> PySourceType {
+        if self.ipython {
+            PySourceType::Ipynb
+        } else {
+            PySourceType::Python
+        }
+    }
 }
 
 impl Default for CheckOptions {
@@ -27,6 +39,7 @@ impl Default for CheckOptions {
         Self {
             respect_noqa: true,
             prefilter: true,
+            ipython: false,
         }
     }
 }
@@ -57,7 +70,7 @@ pub fn check_text(
     if options.respect_noqa && file_is_exempt(source) {
         return FileDiagnostics::default();
     }
-    let mut module = ParsedModule::parse(source, PySourceType::Python);
+    let mut module = ParsedModule::parse(source, options.source_type());
     let parsed = module.parsed();
     let mut explanations = Vec::new();
     // A second byte-order mark (the first one was the encoding's): CPython refuses the file,

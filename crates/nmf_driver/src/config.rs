@@ -19,6 +19,10 @@ use serde::Deserialize;
 /// The files a folder may hold configuration in, most preferred first.
 pub const CONFIG_FILES: [&str; 3] = [".nmf.toml", "nmf.toml", "pyproject.toml"];
 
+/// The files checked when found in a folder, as in ruff's defaults: Python modules, stubs and
+/// Jupyter notebooks.
+pub const DEFAULT_INCLUDE: &[&str] = &["*.py", "*.pyi", "*.ipynb"];
+
 /// Folders never worth checking, as in ruff's defaults.
 pub const DEFAULT_EXCLUDE: &[&str] = &[
     ".bzr",
@@ -98,6 +102,9 @@ pub struct Options {
     pub ignore: Option<Vec<String>>,
     pub exclude: Option<Vec<String>>,
     pub extend_exclude: Option<Vec<String>>,
+    /// Which files found in folders are checked (globs, as `exclude`).
+    pub include: Option<Vec<String>>,
+    pub extend_include: Option<Vec<String>>,
     pub per_file_ignores: Option<BTreeMap<String, Vec<String>>>,
     pub output_format: Option<OutputFormat>,
     pub known_modules_only: Option<bool>,
@@ -280,6 +287,8 @@ pub struct Settings {
     pub config_file: Option<PathBuf>,
     pub linter: LinterSettings,
     pub exclude: Vec<FilePattern>,
+    /// Files found in folders are checked when they match one of these.
+    pub include: Vec<FilePattern>,
     pub per_file_ignores: Vec<(FilePattern, RuleSet)>,
     pub respect_gitignore: bool,
     /// Apply `exclude` to paths named on the command line too (for pre-commit).
@@ -365,6 +374,20 @@ impl Settings {
             true,
         )?);
 
+        let default_include: Vec<String> = DEFAULT_INCLUDE.iter().map(|s| s.to_string()).collect();
+        let mut include = patterns(
+            "include",
+            options.include.as_deref().unwrap_or(&default_include),
+            root,
+            false,
+        )?;
+        include.extend(patterns(
+            "extend-include",
+            options.extend_include.as_deref().unwrap_or_default(),
+            root,
+            false,
+        )?);
+
         let mut per_file_ignores = Vec::new();
         for (glob, codes) in options.per_file_ignores.iter().flatten() {
             let pattern = patterns("per-file-ignores", std::slice::from_ref(glob), root, false)?;
@@ -395,6 +418,7 @@ impl Settings {
                 not_module_packages: options.not_module_packages.clone().unwrap_or_default(),
             },
             exclude,
+            include,
             per_file_ignores,
             respect_gitignore: options.respect_gitignore.unwrap_or(true),
             force_exclude: overrides
@@ -425,6 +449,11 @@ impl Settings {
             rules: self.linter.rules.difference(ignored),
             ..self.linter.clone()
         }
+    }
+
+    /// Whether a file found in a folder is one to check (`include`, `extend-include`).
+    pub fn is_included(&self, path: &Path) -> bool {
+        self.include.iter().any(|pattern| pattern.matches(path))
     }
 
     pub fn is_excluded(&self, path: &Path) -> bool {

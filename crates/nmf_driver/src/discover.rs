@@ -22,8 +22,9 @@ pub struct Discovered {
     pub unreadable: Vec<(PathBuf, SourceError)>,
 }
 
-/// Finds the Python files under `paths`. Paths named explicitly are always checked; folders
-/// are walked with `.gitignore`, `.ignore`, hidden folders and `exclude` respected.
+/// Finds the files under `paths` to check. Paths named explicitly are always checked; folders
+/// are walked with `.gitignore`, `.ignore`, hidden folders and `exclude` respected, and the
+/// files in them that `include` names (Python modules, stubs and notebooks by default) kept.
 pub fn discover(
     paths: &[PathBuf],
     resolver: &Arc<SettingsResolver>,
@@ -86,6 +87,7 @@ pub fn discover(
                     }
                 }
             });
+        let found_resolver = Arc::clone(resolver);
         builder.build_parallel().run(|| {
             Box::new(|entry| {
                 let entry = match entry {
@@ -97,7 +99,6 @@ pub fn discover(
                         return WalkState::Continue;
                     }
                 };
-                let is_python = entry.path().extension().is_some_and(|ext| ext == "py");
                 let is_file = match entry.file_type() {
                     Some(kind) if kind.is_dir() => false,
                     // A link is checked unless it leads to a folder; a dangling one is
@@ -105,7 +106,13 @@ pub fn discover(
                     Some(kind) if kind.is_symlink() => !entry.path().is_dir(),
                     _ => true,
                 };
-                if is_python && is_file {
+                // Configuration errors were met on the way to the file.
+                let included = || {
+                    found_resolver
+                        .for_file(entry.path())
+                        .is_ok_and(|settings| settings.is_included(entry.path()))
+                };
+                if is_file && included() {
                     found
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)

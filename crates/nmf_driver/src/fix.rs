@@ -2,7 +2,8 @@
 //! and write it atomically in the file's own encoding, or leave the file alone.
 
 use nmf_linter::checker::FileContext;
-use nmf_linter::fix::apply_fixes;
+use nmf_linter::diagnostic::Diagnostic;
+use nmf_linter::fix::{FixedSource, apply_fixes};
 use nmf_linter::render::{SourceLocator, printable};
 use nmf_linter::settings::LinterSettings;
 use ruff_diagnostics::Applicability;
@@ -38,17 +39,25 @@ pub fn fix_text(
     options: CheckOptions,
     required: Applicability,
 ) -> FixOutcome {
-    fix_with(source, required, |text| {
-        check_text(text, settings, file, options)
-    })
+    fix_with(
+        source,
+        required,
+        options.source_type(),
+        |text| check_text(text, settings, file, options),
+        |text, diagnostics| apply_fixes(text, diagnostics, required),
+    )
 }
 
-/// The fix loop around any check: check, apply the non-overlapping fixes, make sure the result
-/// parses, repeat. A pass whose result does not parse refuses every fix of the file.
-fn fix_with(
+/// The fix loop around any check: check, apply the non-overlapping fixes with `apply`, make
+/// sure the result parses, repeat until nothing is left to apply. A pass whose result does
+/// not parse refuses every fix of the file. (`apply` is `apply_fixes`, or for a notebook, the
+/// same keeping track of its cells.)
+pub(crate) fn fix_with(
     source: &str,
     required: Applicability,
+    source_type: PySourceType,
     check: impl Fn(&str) -> FileDiagnostics,
+    mut apply: impl FnMut(&str, &[Diagnostic]) -> FixedSource,
 ) -> FixOutcome {
     let mut text = source.to_string();
     let mut fixed = Vec::new();
@@ -67,13 +76,23 @@ fn fix_with(
                 hit_pass_limit: false,
             };
         }
-        let pass = apply_fixes(&text, &checked.diagnostics, required);
+        let pass = apply(&text, &checked.diagnostics);
+        if pass.applied.is_empty() {
+            // What is pending cannot be applied (`apply` refused it): stop here.
+            return FixOutcome {
+                fixed_text: (text != source).then_some(text),
+                fixed,
+                remaining: checked,
+                refusal: None,
+                hit_pass_limit: false,
+            };
+        }
         let codes: Vec<&'static str> = pass
             .applied
             .iter()
             .map(|&index| checked.diagnostics[index].code)
             .collect();
-        if let Some(problem) = syntax_problem(&pass.text) {
+        if let Some(problem) = syntax_problem(&pass.text, source_type) {
             let mut rules = codes;
             rules.sort_unstable();
             rules.dedup();
@@ -102,8 +121,8 @@ fn fix_with(
 }
 
 /// The first syntax error of `text`, if it has one.
-fn syntax_problem(text: &str) -> Option<String> {
-    let module = ParsedModule::parse(text, PySourceType::Python);
+fn syntax_problem(text: &str, source_type: PySourceType) -> Option<String> {
+    let module = ParsedModule::parse(text, source_type);
     module.parsed().errors().first().map(|error| {
         let offset = error.location.start();
         let mut line = SourceLocator::new(text).location(offset).line;
@@ -126,7 +145,6 @@ pub fn unified_diff(display_path: &str, before: &str, after: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use nmf_linter::diagnostic::Diagnostic;
     use nmf_linter::semantic::infer::NoProject;
     use ruff_diagnostics::{Edit, Fix};
     use ruff_text_size::{TextRange, TextSize};
@@ -207,7 +225,9 @@ mod tests {
         let outcome = fix_with(
             "y = model.forward(x)\n",
             Applicability::Safe,
+            PySourceType::Python,
             always(Edit::deletion(TextSize::new(17), TextSize::new(19))),
+            |text, diagnostics| apply_fixes(text, diagnostics, Applicability::Safe),
         );
         assert!(outcome.fixed_text.is_none());
         assert!(outcome.fixed.is_empty());
@@ -228,7 +248,9 @@ mod tests {
         let outcome = fix_with(
             "x = 1\n",
             Applicability::Safe,
+            PySourceType::Python,
             always(Edit::insertion("#".to_string(), TextSize::new(0))),
+            |text, diagnostics| apply_fixes(text, diagnostics, Applicability::Safe),
         );
         assert!(outcome.hit_pass_limit);
         assert_eq!(outcome.fixed.len(), MAX_FIX_PASSES);
@@ -236,14 +258,16 @@ mod tests {
 
     #[test]
     fn a_syntax_problem_is_named_with_its_line() {
-        assert_eq!(syntax_problem("x = 1\n"), None);
-        let problem = syntax_problem("x = 1\ny = (\n").expect("a syntax error");
+        assert_eq!(syntax_problem("x = 1\n", PySourceType::Python), None);
+        let problem =
+            syntax_problem("x = 1\ny = (\n", PySourceType::Python).expect("a syntax error");
         assert!(problem.starts_with("SyntaxError: "), "{problem}");
         assert!(problem.ends_with("on line 2"), "{problem}");
         // The error is at the start of line 2, right after a line break.
-        let problem = syntax_problem("x = 1\n)\n").expect("a syntax error");
+        let problem = syntax_problem("x = 1\n)\n", PySourceType::Python).expect("a syntax error");
         assert!(problem.ends_with("on line 2"), "{problem}");
-        let problem = syntax_problem("x = 1\r\n\r\n)\r\n").expect("a syntax error");
+        let problem =
+            syntax_problem("x = 1\r\n\r\n)\r\n", PySourceType::Python).expect("a syntax error");
         assert!(problem.ends_with("on line 3"), "{problem}");
     }
 }

@@ -52,6 +52,7 @@ pub fn check_for_flake8(
     let options = CheckOptions {
         respect_noqa: false,
         prefilter: false,
+        ipython: false,
     };
     let checked = check_text(source, &settings, &file, options);
     let rule_findings: Vec<_> = checked

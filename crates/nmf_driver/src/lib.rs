@@ -14,6 +14,8 @@ pub mod fix;
 pub mod flake8;
 pub mod lexicon;
 pub mod message;
+pub mod notebook;
+mod notebook_check;
 pub mod parse;
 pub mod project;
 pub mod run;

@@ -24,6 +24,14 @@ pub struct Message {
     pub fix: Option<MessageFix>,
     /// The code frame, rendered when the output format shows one.
     pub frame: Option<String>,
+    /// In a notebook: the cell, numbered from 1 over every cell; `start` and `end` are then
+    /// within the cell.
+    pub cell: Option<usize>,
+    /// In a notebook: the line of the JSON file where the finding's source line is written,
+    /// for formats that point into the file itself (`github`, `sarif`); and where its last
+    /// line is.
+    pub file_line: Option<usize>,
+    pub file_end_line: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +61,8 @@ pub struct MessageEdit {
 pub struct ExplanationReport {
     pub path: String,
     pub location: Location,
+    /// In a notebook, the cell (`location` is within it).
+    pub cell: Option<usize>,
     pub explanation: Explanation,
 }
 
@@ -70,6 +80,18 @@ pub struct MessageOptions {
 pub(crate) fn to_message(
     diagnostic: &Diagnostic,
     display: &str,
+    locator: &SourceLocator<'_>,
+    options: MessageOptions,
+) -> Message {
+    to_located_message(diagnostic, display, display, locator, options)
+}
+
+/// Locates a finding in `locator`'s text; `frame_label` names the place in the code frame
+/// (`nb.ipynb:cell 3` for a notebook cell).
+pub(crate) fn to_located_message(
+    diagnostic: &Diagnostic,
+    display: &str,
+    frame_label: &str,
     locator: &SourceLocator<'_>,
     options: MessageOptions,
 ) -> Message {
@@ -100,8 +122,11 @@ pub(crate) fn to_message(
                 color: options.color,
                 unsafe_fixes: options.unsafe_fixes,
             };
-            render_code_frame(diagnostic, display, locator, frame_options)
+            render_code_frame(diagnostic, frame_label, locator, frame_options)
         }),
+        cell: None,
+        file_line: None,
+        file_end_line: None,
     }
 }
 
@@ -124,11 +149,14 @@ pub(crate) fn io_error_message(display: &str, error: &SourceError) -> Message {
         note: None,
         fix: None,
         frame: None,
+        cell: None,
+        file_line: None,
+        file_end_line: None,
     }
 }
 
 pub fn sort_messages(messages: &mut [Message]) {
     messages.sort_by(|a, b| {
-        (a.path.as_str(), a.start, a.code).cmp(&(b.path.as_str(), b.start, b.code))
+        (a.path.as_str(), a.cell, a.start, a.code).cmp(&(b.path.as_str(), b.cell, b.start, b.code))
     });
 }

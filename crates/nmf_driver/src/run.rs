@@ -14,9 +14,14 @@ use crate::fix::{MAX_FIX_PASSES, fix_text, unified_diff};
 use crate::message::{
     ExplanationReport, Message, MessageOptions, io_error_message, sort_messages, to_message,
 };
+use crate::notebook::Notebook;
+use crate::notebook_check::check_notebook;
 use crate::project::ProjectIndex;
 use crate::settings::SettingsResolver;
-use crate::source::{SourceError, SourceText, decode_source, encode_source, read_source};
+use crate::source::{
+    FileStamp, SourceError, SourceText, decode_source, encode_source, read_regular_file,
+    read_source,
+};
 use crate::write::write_fixed;
 
 /// Whether a run fixes what it finds.
@@ -46,7 +51,7 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    fn message_options(&self) -> MessageOptions {
+    pub(crate) fn message_options(&self) -> MessageOptions {
         MessageOptions {
             frames: self.frames,
             color: self.color,
@@ -75,6 +80,8 @@ pub struct RunResult {
     pub fix_errors: Vec<String>,
     /// Remarks that are not errors, printed on stderr: stale temporary files removed.
     pub warnings: Vec<String>,
+    /// Files not checked and why (a notebook of another language), printed with `-v`.
+    pub skipped: Vec<String>,
     /// Per file (display path), the code of every fix applied (or, with `--diff`, that would be).
     pub fixed: Vec<(String, Vec<&'static str>)>,
     /// `--diff`: one unified diff per file that would change.
@@ -112,25 +119,30 @@ pub fn check_files(
     // Every file is read first, and the index learns what searches of the project (for
     // subclasses, for installed forwards) need of it; only the text of files that pass the
     // prefilter is kept for the checks.
-    let sources: Vec<Option<Result<SourceText, SourceError>>> = files
+    let inputs: Vec<Option<Result<Input, SourceError>>> = files
         .par_iter()
         .map(|path| {
-            let source = read_source(path);
-            if let Ok(source) = &source {
-                index.learn(path, &source.text);
-                let passes = match resolver.for_file(path) {
-                    Ok(settings) => {
-                        !options.check.prefilter
-                            || could_match(&settings.linter_for(path), &source.text)
-                    }
-                    // The error surfaces when the file is checked.
-                    Err(_) => true,
-                };
-                if !passes {
-                    return None;
+            let input = read_input(path);
+            let passes = match &input {
+                Ok(Input::Python(source)) => {
+                    index.learn(path, &source.text);
+                    !options.check.prefilter
+                        || resolver.for_file(path).map_or(true, |settings| {
+                            could_match(&settings.linter_for(path), &source.text)
+                        })
                 }
-            }
-            Some(source)
+                // A notebook is prefiltered on its Python cells' code; one of another language
+                // goes on, to be reported as skipped.
+                Ok(Input::Notebook(notebook, _)) => {
+                    !options.check.prefilter
+                        || notebook.foreign_language.is_some()
+                        || resolver.for_file(path).map_or(true, |settings| {
+                            could_match(&settings.linter_for(path), &notebook.source(&[]).text)
+                        })
+                }
+                Err(_) => true,
+            };
+            passes.then_some(input)
         })
         .collect();
     // The prefilter has run.
@@ -143,19 +155,22 @@ pub fn check_files(
     };
     let outcomes: Vec<Result<FileOutcome, ConfigError>> = files
         .par_iter()
-        .zip(sources)
-        .filter_map(|(path, source)| Some((path, source?)))
-        .map(|(path, source)| {
+        .zip(inputs)
+        .filter_map(|(path, input)| Some((path, input?)))
+        .map(|(path, input)| {
             let settings = resolver.for_file(path)?;
             let display = display_path(path, resolver.working_dir());
-            Ok(match source {
-                Ok(source) => {
-                    let target = Target {
-                        path,
-                        display: &display,
-                        destination: Destination::File(path),
-                    };
+            let target = Target {
+                path,
+                display: &display,
+                destination: Destination::File(path),
+            };
+            Ok(match input {
+                Ok(Input::Python(source)) => {
                     check_one(&source, &target, &settings, &index, checking)
+                }
+                Ok(Input::Notebook(notebook, stamp)) => {
+                    check_notebook(&notebook, stamp, &target, &settings, &index, options)
                 }
                 Err(error) => FileOutcome::unreadable(&display, &error),
             })
@@ -170,7 +185,7 @@ pub fn check_files(
     }
     sort_messages(&mut run.messages);
     run.explanations
-        .sort_by(|a, b| (&a.path, a.location).cmp(&(&b.path, b.location)));
+        .sort_by(|a, b| (&a.path, a.cell, a.location).cmp(&(&b.path, b.cell, b.location)));
     run.fixed.sort();
     run.diffs.sort();
     Ok(run)
@@ -205,14 +220,21 @@ pub fn check_stdin(
             ..RunResult::default()
         });
     }
-    let outcome = match decode_source(bytes.clone()) {
-        Ok(source) => {
-            let target = Target {
-                path: &absolute,
-                display: &display,
-                destination: Destination::Stdout,
-            };
-            check_one(&source, &target, &settings, &ProjectIndex::new(), options)
+    let target = Target {
+        path: &absolute,
+        display: &display,
+        destination: Destination::Stdout,
+    };
+    let input = if is_notebook(&absolute) {
+        read_notebook(bytes.clone()).map(|notebook| Input::Notebook(notebook, None))
+    } else {
+        decode_source(bytes.clone()).map(Input::Python)
+    };
+    let index = ProjectIndex::new();
+    let outcome = match input {
+        Ok(Input::Python(source)) => check_one(&source, &target, &settings, &index, options),
+        Ok(Input::Notebook(notebook, _)) => {
+            check_notebook(&notebook, None, &target, &settings, &index, options)
         }
         Err(error) => {
             let mut outcome = FileOutcome::unreadable(&display, &error);
@@ -231,32 +253,75 @@ pub fn check_stdin(
     Ok(run)
 }
 
+/// A file's content, read and decoded: Python source, or a notebook.
+enum Input {
+    Python(SourceText),
+    Notebook(Notebook, Option<FileStamp>),
+}
+
+/// Whether `path` names a Jupyter notebook.
+pub(crate) fn is_notebook(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension == "ipynb")
+}
+
+fn read_input(path: &Path) -> Result<Input, SourceError> {
+    if !is_notebook(path) {
+        return read_source(path).map(Input::Python);
+    }
+    let (bytes, stamp) = read_regular_file(path)?;
+    let notebook = read_notebook(bytes)?;
+    Ok(Input::Notebook(notebook, Some(stamp)))
+}
+
+/// A notebook from its bytes; what is wrong with it, as an E902 reason.
+fn read_notebook(bytes: Vec<u8>) -> Result<Notebook, SourceError> {
+    let text = String::from_utf8(bytes).map_err(|error| SourceError {
+        kind: "UnicodeDecodeError",
+        message: format!(
+            "'utf-8' codec can't decode byte {:#04x} in position {}: a notebook is UTF-8 JSON",
+            error
+                .as_bytes()
+                .get(error.utf8_error().valid_up_to())
+                .copied()
+                .unwrap_or_default(),
+            error.utf8_error().valid_up_to()
+        ),
+    })?;
+    Notebook::parse(text).map_err(|message| SourceError {
+        kind: "NotebookError",
+        message,
+    })
+}
+
 /// Where a fixed file goes.
 #[derive(Clone, Copy)]
-enum Destination<'a> {
+pub(crate) enum Destination<'a> {
     File(&'a Path),
     Stdout,
 }
 
 /// The file being checked: where it is, how it is printed, where fixes go.
-struct Target<'a> {
-    path: &'a Path,
-    display: &'a str,
-    destination: Destination<'a>,
+pub(crate) struct Target<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) display: &'a str,
+    pub(crate) destination: Destination<'a>,
 }
 
 /// What checking (and fixing) one file gave.
 #[derive(Default)]
-struct FileOutcome {
-    messages: Vec<Message>,
-    parsed: bool,
-    fixed: Vec<&'static str>,
-    display: String,
-    diff: Option<String>,
-    stdin_output: Option<Vec<u8>>,
-    errors: Vec<String>,
-    warnings: Vec<String>,
-    explanations: Vec<ExplanationReport>,
+pub(crate) struct FileOutcome {
+    pub(crate) messages: Vec<Message>,
+    pub(crate) parsed: bool,
+    pub(crate) fixed: Vec<&'static str>,
+    pub(crate) display: String,
+    pub(crate) diff: Option<String>,
+    pub(crate) stdin_output: Option<Vec<u8>>,
+    pub(crate) errors: Vec<String>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) explanations: Vec<ExplanationReport>,
+    /// Why the file was not checked at all (a notebook of another language), for `-v`.
+    pub(crate) skipped: Option<String>,
 }
 
 impl FileOutcome {
@@ -280,6 +345,7 @@ impl FileOutcome {
                 .map(|explanation| ExplanationReport {
                     path: self.display.clone(),
                     location: locator.location(explanation.range.start()),
+                    cell: None,
                     explanation,
                 })
                 .collect();
@@ -305,6 +371,7 @@ impl RunResult {
         self.diffs.extend(outcome.diff);
         self.fix_errors.extend(outcome.errors);
         self.warnings.extend(outcome.warnings);
+        self.skipped.extend(outcome.skipped);
         self.explanations.extend(outcome.explanations);
         if outcome.stdin_output.is_some() {
             self.stdin_output = outcome.stdin_output;

@@ -17,7 +17,8 @@ pub struct Location {
     pub column: usize,
 }
 
-/// Converts offsets of one source text into flake8 locations.
+/// Converts offsets of one source text into flake8 locations. Cloning shares the line index.
+#[derive(Clone)]
 pub struct SourceLocator<'a> {
     source: &'a str,
     index: LineIndex,

@@ -60,6 +60,7 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         check: CheckOptions {
             respect_noqa: true,
             prefilter: !args.no_prefilter,
+            ipython: false,
         },
         frames: format == OutputFormat::Full,
         color,
@@ -101,6 +102,9 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
             result.files_parsed,
             started.elapsed()
         );
+        for skipped in &result.skipped {
+            eprintln!("nmf: {}", nmf_linter::render::printable(skipped));
+        }
     }
     report(&args, &result, &options, format)
 }
