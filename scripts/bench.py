@@ -4,12 +4,19 @@
     python3 scripts/bench.py [--pairs 11] [--package transformers==5.24.0]
     python3 scripts/bench.py --generated    # generated code: many calls in one file
     python3 scripts/bench.py --notebooks 500   # the package's modules as 500 notebooks
+    python3 scripts/bench.py --warm [--copies 16]   # reruns with both caches warm
+    python3 scripts/bench.py --fill [--copies 16]   # nmf filling its cache against --no-cache
 
 Fetches the package's sdist from PyPI and ruff 0.17.6 into `.bench/` (ignored by git), builds
 nmf in release mode, then runs the two tools in turn on the package's `src/` (or its root when it
 has none), taking wall time and peak memory of each run from `wait4`. Prints the medians, the
 ratio nmf/ruff, and nmf's findings. These machines are shared and noisy: quote the ratio, not the
 absolute times.
+
+By default both tools run without their caches. `--warm` fills each tool's cache once and then
+times reruns on the unchanged tree; `--fill` times nmf filling an empty cache against nmf with
+`--no-cache` (the cache's cost on a cold run). `--copies N` checks N hard-linked copies of the
+tree side by side.
 """
 
 from __future__ import annotations
@@ -151,6 +158,28 @@ def notebooks(tree: Path, count: int) -> Path:
     return folder
 
 
+def copies(tree: Path, count: int) -> Path:
+    """`count` copies of the tree side by side, hard-linked so they cost no disk."""
+    folder = BENCH / f"{tree.parent.name if tree.name == 'src' else tree.name}-x{count}"
+    if not folder.exists():
+        staging = folder.with_suffix(".partial")
+        for index in range(count):
+            for path in tree.rglob("*"):
+                if path.is_dir() or path.name.startswith(".") or ".nmf_cache" in path.parts \
+                        or ".ruff_cache" in path.parts:
+                    continue
+                target = staging / f"copy{index:02}" / path.relative_to(tree)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.link(path, target)
+        staging.rename(folder)
+    return folder
+
+
+def clear_caches(tree: Path) -> None:
+    for name in (".nmf_cache", ".ruff_cache"):
+        run(["rm", "-rf", str(tree / name)])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=11, help="alternating runs of each tool")
@@ -159,6 +188,12 @@ def main() -> None:
                         help="time generated files with thousands of calls instead")
     parser.add_argument("--notebooks", type=int, metavar="N",
                         help="time a folder of N notebooks made from the package's modules")
+    parser.add_argument("--copies", type=int, metavar="N", help="check N copies of the tree")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--warm", action="store_true",
+                      help="time reruns with both tools' caches filled")
+    mode.add_argument("--fill", action="store_true",
+                      help="time nmf filling an empty cache against nmf --no-cache")
     args = parser.parse_args()
     if args.generated:
         generated(nmf_binary(), ruff_binary())
@@ -167,35 +202,59 @@ def main() -> None:
     tree = fetch_corpus(args.package)
     if args.notebooks:
         tree = notebooks(tree, args.notebooks)
+    if args.copies:
+        tree = copies(tree, args.copies)
     ruff = ruff_binary()
     nmf = nmf_binary()
-    commands = {
-        "nmf": [str(nmf), "check", "--isolated", str(tree)],
-        "ruff": [str(ruff), "check", "--isolated", "--no-cache", "--select", "T201", str(tree)],
-    }
+    clear_caches(tree)
+    nmf_check = [str(nmf), "check", "--isolated", str(tree)]
+    ruff_check = [str(ruff), "check", "--isolated", "--select", "T201", str(tree)]
+    if args.warm:
+        names = ("nmf", "ruff")
+        commands = {"nmf": nmf_check, "ruff": ruff_check}
+        before = {}
+    elif args.fill:
+        # Both are nmf; the filling run starts from an empty cache every time.
+        names = ("nmf", "no-cache")
+        commands = {"nmf": nmf_check, "no-cache": nmf_check + ["--no-cache"]}
+        before = {"nmf": lambda: clear_caches(tree)}
+    else:
+        names = ("nmf", "ruff")
+        commands = {"nmf": nmf_check + ["--no-cache"], "ruff": ruff_check + ["--no-cache"]}
+        before = {}
     files = sum(1 for _ in tree.rglob("*.py")) + sum(1 for _ in tree.rglob("*.ipynb"))
     print(f"tree: {tree} ({files} Python files and notebooks)")
     print(f"pairs: {args.pairs}, alternating; first run of each discarded as warm-up")
 
-    samples: dict[str, list[tuple[float, int]]] = {"nmf": [], "ruff": []}
+    print("caches: " + ("filled before timing" if args.warm else
+                        "nmf's emptied before each nmf run" if args.fill else "off"))
+
+    samples: dict[str, list[tuple[float, int]]] = {name: [] for name in names}
     findings = b""
     for index in range(args.pairs + 1):
-        order = ["nmf", "ruff"] if index % 2 == 0 else ["ruff", "nmf"]
+        order = list(names) if index % 2 == 0 else list(reversed(names))
         for tool in order:
+            if tool in before:
+                before[tool]()
             seconds, peak, output = timed(commands[tool], tree)
             if index > 0:
                 samples[tool].append((seconds, peak))
+            elif args.warm:
+                # nmf trusts a stat only once it is 2 s older than the cache (as git treats
+                # "racily clean" files); reruns seconds apart are what users do.
+                time.sleep(2.5)
             if tool == "nmf":
                 findings = output
 
     medians = {tool: statistics.median(s for s, _ in runs) for tool, runs in samples.items()}
     peaks = {tool: max(p for _, p in runs) for tool, runs in samples.items()}
-    for tool in ("nmf", "ruff"):
+    other = names[1]
+    for tool in names:
         times = ", ".join(f"{s * 1000:.0f}" for s, _ in samples[tool])
-        print(f"{tool:>4}: median {medians[tool] * 1000:.0f} ms, peak RSS {peaks[tool] / 1024:.1f} MiB"
-              f"  [{times}]")
-    print(f"ratio nmf/ruff (median wall time): {medians['nmf'] / medians['ruff']:.2f}")
-    print(f"ratio nmf/ruff (peak memory):      {peaks['nmf'] / peaks['ruff']:.2f}")
+        print(f"{tool:>8}: median {medians[tool] * 1000:.0f} ms, peak RSS "
+              f"{peaks[tool] / 1024:.1f} MiB  [{times}]")
+    print(f"ratio nmf/{other} (median wall time): {medians['nmf'] / medians[other]:.2f}")
+    print(f"ratio nmf/{other} (peak memory):      {peaks['nmf'] / peaks[other]:.2f}")
     lines = findings.decode().splitlines()
     print(f"nmf findings: {len(lines)}")
 

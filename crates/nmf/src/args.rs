@@ -24,6 +24,8 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// Show a rule's documentation.
     Rule(RuleArgs),
+    /// Remove the cache (the current folder's, and any `.nmf_cache` folder below it).
+    Clean(CleanArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,6 +130,22 @@ pub struct CheckArgs {
     /// are reported in every file.
     #[arg(long)]
     pub no_prefilter: bool,
+    /// Neither read nor write the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Keep the cache in this folder (default: `.nmf_cache` in the project's root folder).
+    #[arg(long, value_name = "PATH", env = "NMF_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// The cache folder to remove, as for `nmf check` (also `NMF_CACHE_DIR`).
+    #[arg(long, value_name = "PATH", env = "NMF_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Ignore all configuration files (their `cache-dir`).
+    #[arg(long)]
+    pub isolated: bool,
 }
 
 #[derive(Debug, Args)]

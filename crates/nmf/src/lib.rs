@@ -59,6 +59,7 @@ where
             commands::check::run(*check)
         }
         args::Command::Rule(rule) => commands::rule::run(&rule),
+        args::Command::Clean(clean) => commands::clean::run(&clean),
     };
     match outcome {
         Ok(status) => status,

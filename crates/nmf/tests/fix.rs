@@ -31,8 +31,10 @@ fn fixture_tree() -> Tree {
 fn snapshot(tree: &Tree) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
     let mut files: Vec<_> = std::fs::read_dir(tree.path())
         .expect("read tree")
-        .map(|entry| {
-            let path = entry.expect("entry").path();
+        .map(|entry| entry.expect("entry").path())
+        // The cache folder is not a fixture.
+        .filter(|path| path.is_file())
+        .map(|path| {
             let name = path
                 .file_name()
                 .and_then(|n| n.to_str())

@@ -15,8 +15,11 @@ fn projects() -> PathBuf {
 }
 
 fn nmf_in(folder: &Path, args: &[&str]) -> String {
+    // The cache goes to a temporary folder, not into the repository.
+    let cache = tempfile::tempdir().expect("a temporary folder");
     let output = Command::new(env!("CARGO_BIN_EXE_nmf"))
         .args(args)
+        .env("NMF_CACHE_DIR", cache.path())
         .current_dir(folder)
         .output()
         .expect("nmf runs");

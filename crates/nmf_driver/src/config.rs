@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use globset::{Glob, GlobMatcher};
+use globset::{Glob, GlobSet, GlobSetBuilder};
 use nmf_linter::registry::{RuleSelector, RuleSet, resolve_rules};
 use nmf_linter::settings::LinterSettings;
 use serde::Deserialize;
@@ -120,6 +120,8 @@ pub struct Options {
     pub unsafe_fixes: Option<bool>,
     pub respect_gitignore: Option<bool>,
     pub force_exclude: Option<bool>,
+    /// Where the cache lives (relative to the configuration's folder).
+    pub cache_dir: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -242,6 +244,8 @@ pub struct Overrides {
     pub fix: Option<bool>,
     pub unsafe_fixes: Option<bool>,
     pub force_exclude: Option<bool>,
+    /// `--cache-dir` or `NMF_CACHE_DIR`, absolute.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// A glob from `exclude` or `per-file-ignores`: it matches a file's name, or its path relative
@@ -249,32 +253,68 @@ pub struct Overrides {
 #[derive(Debug, Clone)]
 pub struct FilePattern {
     pub pattern: String,
-    basename: GlobMatcher,
-    absolute: GlobMatcher,
+    basename: Glob,
+    absolute: Glob,
 }
 
 impl FilePattern {
     pub fn new(pattern: &str, root: &Path) -> Result<Self, String> {
         let trimmed = pattern.trim_start_matches("./");
-        let basename = Glob::new(trimmed)
-            .map_err(|e| format!("invalid glob `{pattern}`: {e}"))?
-            .compile_matcher();
+        let basename = Glob::new(trimmed).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
         let absolute_text = root.join(trimmed).to_string_lossy().into_owned();
-        let absolute = Glob::new(&absolute_text)
-            .map_err(|e| format!("invalid glob `{pattern}`: {e}"))?
-            .compile_matcher();
+        let absolute =
+            Glob::new(&absolute_text).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
         Ok(Self {
             pattern: pattern.to_string(),
             basename,
             absolute,
         })
     }
+}
 
-    /// `path` must be absolute.
+/// Several [`FilePattern`]s matched together: every path is prepared for matching once and
+/// tried against each compiled set, not once per pattern (discovery asks for every entry).
+#[derive(Debug, Clone)]
+pub struct FilePatterns {
+    pub patterns: Vec<FilePattern>,
+    basenames: GlobSet,
+    absolutes: GlobSet,
+}
+
+impl FilePatterns {
+    pub fn new(patterns: Vec<FilePattern>) -> Self {
+        let compile = |globs: &mut dyn Iterator<Item = &Glob>| {
+            let mut builder = GlobSetBuilder::new();
+            for glob in globs {
+                builder.add(glob.clone());
+            }
+            // Each glob compiled alone already; a set of them compiles too.
+            builder.build().unwrap_or_else(|_| GlobSet::empty())
+        };
+        Self {
+            basenames: compile(&mut patterns.iter().map(|p| &p.basename)),
+            absolutes: compile(&mut patterns.iter().map(|p| &p.absolute)),
+            patterns,
+        }
+    }
+
+    /// Whether any pattern matches `path` (absolute).
     pub fn matches(&self, path: &Path) -> bool {
         path.file_name()
-            .is_some_and(|name| self.basename.is_match(name))
-            || self.absolute.is_match(path)
+            .is_some_and(|name| self.basenames.is_match(name))
+            || self.absolutes.is_match(path)
+    }
+
+    /// The indices of the patterns that match `path`.
+    pub fn matching(&self, path: &Path) -> impl Iterator<Item = usize> {
+        let mut found = path
+            .file_name()
+            .map(|name| self.basenames.matches(name))
+            .unwrap_or_default();
+        found.extend(self.absolutes.matches(path));
+        found.sort_unstable();
+        found.dedup();
+        found.into_iter()
     }
 }
 
@@ -286,10 +326,12 @@ pub struct Settings {
     /// The configuration file, if any.
     pub config_file: Option<PathBuf>,
     pub linter: LinterSettings,
-    pub exclude: Vec<FilePattern>,
+    pub exclude: FilePatterns,
     /// Files found in folders are checked when they match one of these.
-    pub include: Vec<FilePattern>,
-    pub per_file_ignores: Vec<(FilePattern, RuleSet)>,
+    pub include: FilePatterns,
+    pub per_file_ignores: FilePatterns,
+    /// The rules each of `per_file_ignores` turns off, in the same order.
+    pub per_file_ignored_rules: Vec<RuleSet>,
     pub respect_gitignore: bool,
     /// Apply `exclude` to paths named on the command line too (for pre-commit).
     pub force_exclude: bool,
@@ -298,6 +340,8 @@ pub struct Settings {
     pub unsafe_fixes: bool,
     /// Folders searched for imported modules after the project (`extra-paths`, `python`).
     pub import_paths: Vec<PathBuf>,
+    /// The cache's folder: `.nmf_cache` in the configuration's folder unless set.
+    pub cache_dir: PathBuf,
 }
 
 impl Settings {
@@ -417,9 +461,15 @@ impl Settings {
                     .unwrap_or(false),
                 not_module_packages: options.not_module_packages.clone().unwrap_or_default(),
             },
-            exclude,
-            include,
-            per_file_ignores,
+            exclude: FilePatterns::new(exclude),
+            include: FilePatterns::new(include),
+            per_file_ignored_rules: per_file_ignores.iter().map(|(_, rules)| *rules).collect(),
+            per_file_ignores: FilePatterns::new(
+                per_file_ignores
+                    .into_iter()
+                    .map(|(pattern, _)| pattern)
+                    .collect(),
+            ),
             respect_gitignore: options.respect_gitignore.unwrap_or(true),
             force_exclude: overrides
                 .force_exclude
@@ -430,6 +480,12 @@ impl Settings {
                 .or(options.output_format)
                 .unwrap_or_default(),
             import_paths: import_paths(root, options).map_err(error)?,
+            cache_dir: overrides.cache_dir.clone().unwrap_or_else(|| {
+                options.cache_dir.as_ref().map_or_else(
+                    || root.join(crate::cache::CACHE_DIR_NAME),
+                    |dir| root.join(dir),
+                )
+            }),
             fix: overrides.fix.or(options.fix).unwrap_or(false),
             unsafe_fixes: overrides
                 .unsafe_fixes
@@ -442,9 +498,10 @@ impl Settings {
     pub fn linter_for(&self, path: &Path) -> LinterSettings {
         let ignored = self
             .per_file_ignores
-            .iter()
-            .filter(|(pattern, _)| pattern.matches(path))
-            .fold(RuleSet::empty(), |set, (_, rules)| set.union(*rules));
+            .matching(path)
+            .fold(RuleSet::empty(), |set, index| {
+                set.union(self.per_file_ignored_rules[index])
+            });
         LinterSettings {
             rules: self.linter.rules.difference(ignored),
             ..self.linter.clone()
@@ -453,11 +510,11 @@ impl Settings {
 
     /// Whether a file found in a folder is one to check (`include`, `extend-include`).
     pub fn is_included(&self, path: &Path) -> bool {
-        self.include.iter().any(|pattern| pattern.matches(path))
+        self.include.matches(path)
     }
 
     pub fn is_excluded(&self, path: &Path) -> bool {
-        self.exclude.iter().any(|pattern| pattern.matches(path))
+        self.exclude.matches(path)
     }
 
     /// Whether `path` or a folder between it and this configuration's folder is excluded.

@@ -134,7 +134,8 @@ pub fn discover(
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
     }
-    files.sort();
+    // Byte order (not component order, which is slower to compare): only duplicates matter.
+    files.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     files.dedup();
     // Configuration errors surface even for files named explicitly.
     for file in &files {

@@ -3,6 +3,7 @@
 //! The driver never knows what a rule checks; it asks the registry whether a file could hold a
 //! finding, parses it, and hands the tree to the linter's checker.
 
+pub mod cache;
 pub mod check;
 pub mod codecs;
 pub mod source;
@@ -10,6 +11,7 @@ pub mod source;
 pub use check::{CheckOptions, FileDiagnostics, check_source, check_text};
 pub mod config;
 pub mod discover;
+pub mod fingerprint;
 pub mod fix;
 pub mod flake8;
 pub mod lexicon;

@@ -13,6 +13,7 @@ use ruff_python_ast::PySourceType;
 use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustc_hash::FxHashMap;
 
+use crate::cache::RecordingView;
 use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
 use crate::config::Settings;
 use crate::fix::{MAX_FIX_PASSES, fix_with};
@@ -37,6 +38,7 @@ pub(crate) fn check_notebook(
         path,
         display,
         destination,
+        recorder,
     } = *target;
     let mut outcome = FileOutcome {
         display: display.to_string(),
@@ -65,7 +67,17 @@ pub(crate) fn check_notebook(
     let (broken, syntax_errors) = broken_cells(notebook, &whole, check_options);
     let source = notebook.source(&broken);
     let view = index.view_with(path, &settings.import_paths);
-    let file = view.file_context();
+    let recording;
+    let file = match recorder {
+        Some(recorder) => {
+            recording = RecordingView {
+                view: &view,
+                recorder,
+            };
+            view.file_context_with(&recording)
+        }
+        None => view.file_context(),
+    };
     outcome.parsed = true;
 
     let mut final_source = source;

@@ -2,7 +2,7 @@
 //! the files a receiver's type leads to, parsed at most once and only when asked for.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
 use nmf_linter::checker::FileContext;
@@ -16,6 +16,7 @@ use crate::lexicon::{Lexicon, binding_words, may_install_forward};
 use crate::parse::ParsedModule;
 use rayon::prelude::*;
 
+use crate::fingerprint::{Fingerprint, Snapshot, Stat, now_nanos};
 use crate::source::{read_regular_file, read_source};
 
 /// Files that mark the root of a project, where absolute imports of its own packages start.
@@ -48,6 +49,8 @@ struct FolderInfo {
 struct Loaded {
     stamp: Option<(SystemTime, u64)>,
     summary: Option<Arc<ModuleSummary>>,
+    /// What the file was when read, for the cache; `None` when it could not be read.
+    fingerprint: Option<Fingerprint>,
 }
 
 /// A project searched for words holds at most this many files; a larger tree (a home folder
@@ -69,6 +72,62 @@ impl FileFacts {
             installs_forward: may_install_forward(text),
         }
     }
+
+    /// A hash of the facts: a file whose facts keep their hash gives every search the same
+    /// answer.
+    fn hash(&self) -> u64 {
+        let mut bytes = Vec::with_capacity(self.words.len() * 8 + 1);
+        for word in &self.words {
+            bytes.extend_from_slice(&word.to_le_bytes());
+        }
+        bytes.push(u8::from(self.installs_forward));
+        xxhash_rust::xxh3::xxh3_64(&bytes)
+    }
+
+    fn read(path: &Path) -> Self {
+        match read_regular_file(path) {
+            Ok(file) => Self::of(&String::from_utf8_lossy(&file.bytes)),
+            Err(_) => Self {
+                words: Vec::new(),
+                installs_forward: false,
+            },
+        }
+    }
+}
+
+/// What a search of the project reads of a path it depends on, as a hash: of a folder, the
+/// names it would walk into; of a Python file, its [`FileFacts`]; of an ignore file, its bytes.
+/// `None` when it cannot be read.
+pub fn corpus_summary(path: &Path, stat: &Stat) -> Option<u64> {
+    if stat.kind == 1 {
+        return folder_summary(path);
+    }
+    if path.extension().is_some_and(|ext| ext == "py") {
+        return Some(FileFacts::read(path).hash());
+    }
+    std::fs::read(path)
+        .ok()
+        .map(|bytes| xxhash_rust::xxh3::xxh3_64(&bytes))
+}
+
+/// The names in a folder a walk of the project could find something in: folders, Python
+/// files and ignore files.
+fn folder_summary(folder: &Path) -> Option<u64> {
+    let mut names: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(folder).ok()?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        let matters = if is_dir {
+            !name.starts_with('.')
+        } else {
+            name.ends_with(".py") || IGNORE_FILES.contains(&name.as_str())
+        };
+        if matters {
+            names.push(format!("{}{name}", if is_dir { '/' } else { '-' }));
+        }
+    }
+    names.sort();
+    Some(xxhash_rust::xxh3::xxh3_64(names.join("\0").as_bytes()))
 }
 
 /// The corpus of a set of roots, once collected: `None` when there were too many files.
@@ -79,6 +138,9 @@ struct Corpus {
     paths: Vec<PathBuf>,
     lexicon: Lexicon,
     installers: Vec<PathBuf>,
+    /// What the walk saw, for the cache to tell later whether the corpus is the same; `None`
+    /// when a path cannot be stored (not UTF-8).
+    snapshot: Option<Arc<Snapshot>>,
 }
 
 /// Summaries of a project's files, built lazily and shared by every file checked in a run
@@ -90,10 +152,10 @@ pub struct ProjectIndex {
     corpora: Mutex<FxHashMap<Vec<PathBuf>, Arc<CorpusSlot>>>,
     /// The facts of files the run has already read, so that a search does not read them again.
     facts: Mutex<FxHashMap<PathBuf, Arc<FileFacts>>>,
-    folders: Mutex<FxHashMap<PathBuf, Arc<FolderInfo>>>,
+    folders: RwLock<FxHashMap<PathBuf, Arc<FolderInfo>>>,
     project_roots: Mutex<FxHashMap<PathBuf, Option<PathBuf>>>,
     /// `(root, module)` → the file that defines the module there.
-    lookups: Mutex<FxHashMap<(PathBuf, String), Option<PathBuf>>>,
+    lookups: RwLock<FxHashMap<(PathBuf, String), Option<PathBuf>>>,
     /// One slot per file, so that a file is parsed once even when threads ask together.
     files: Mutex<FxHashMap<PathBuf, Arc<Mutex<Option<Loaded>>>>>,
 }
@@ -101,6 +163,15 @@ pub struct ProjectIndex {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // The maps are only ever inserted into: a panic elsewhere cannot leave one inconsistent.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Maps read by every file of a run and rarely written: readers do not wait for each other.
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl ProjectIndex {
@@ -158,7 +229,7 @@ impl ProjectIndex {
     }
 
     fn folder(&self, folder: &Path) -> Arc<FolderInfo> {
-        if let Some(info) = lock(&self.folders).get(folder) {
+        if let Some(info) = read(&self.folders).get(folder) {
             return info.clone();
         }
         let info = if folder.join("__init__.py").is_file()
@@ -189,7 +260,7 @@ impl ProjectIndex {
             }
         };
         let info = Arc::new(info);
-        lock(&self.folders).insert(folder.to_path_buf(), info.clone());
+        write(&self.folders).insert(folder.to_path_buf(), info.clone());
         info
     }
 
@@ -213,7 +284,7 @@ impl ProjectIndex {
     /// The file defining `module` under `root`: `root/a/b.py` or `root/a/b/__init__.py`.
     fn find(&self, root: &Path, module: &str) -> Option<PathBuf> {
         let key = (root.to_path_buf(), module.to_string());
-        if let Some(found) = lock(&self.lookups).get(&key) {
+        if let Some(found) = read(&self.lookups).get(&key) {
             return found.clone();
         }
         let valid = module
@@ -231,13 +302,18 @@ impl ProjectIndex {
             package.is_file().then_some(package)
         });
         let found = found.flatten();
-        lock(&self.lookups).insert(key, found.clone());
+        write(&self.lookups).insert(key, found.clone());
         found
     }
 
     /// The summary of the file at `path`, read and parsed on first use, and again if the file
     /// changed since. A file that cannot be read or parsed has none.
     pub fn summary(&self, path: &Path) -> Option<Arc<ModuleSummary>> {
+        self.summary_read(path).0
+    }
+
+    /// The summary of the file at `path`, and what the file was when it was read.
+    pub fn summary_read(&self, path: &Path) -> (Option<Arc<ModuleSummary>>, Option<Fingerprint>) {
         let slot = lock(&self.files)
             .entry(path.to_path_buf())
             .or_default()
@@ -249,30 +325,34 @@ impl ProjectIndex {
         if let Some(current) = loaded.as_ref()
             && current.stamp == stamp
         {
-            return current.summary.clone();
+            return (current.summary.clone(), current.fingerprint);
         }
-        let summary = self.load(path);
+        let (summary, fingerprint) = self.load(path);
         *loaded = Some(Loaded {
             stamp,
             summary: summary.clone(),
+            fingerprint,
         });
-        summary
+        (summary, fingerprint)
     }
 
-    fn load(&self, path: &Path) -> Option<Arc<ModuleSummary>> {
-        let source = read_source(path).ok()?;
+    fn load(&self, path: &Path) -> (Option<Arc<ModuleSummary>>, Option<Fingerprint>) {
+        let Ok(source) = read_source(path) else {
+            return (None, None);
+        };
         let module = ParsedModule::parse(&source.text, PySourceType::Python);
         let parsed = module.parsed();
         let location = self.locate(path);
         // A file that does not parse is not trusted: what it defines stays unknown.
-        parsed.errors().is_empty().then(|| {
+        let summary = parsed.errors().is_empty().then(|| {
             Arc::new(ModuleSummary::build(
                 parsed.suite(),
                 location.name,
                 location.is_package,
                 SourceFacts::of(&source.text),
             ))
-        })
+        });
+        (summary, source.fingerprint)
     }
 }
 
@@ -296,6 +376,12 @@ impl ProjectIndex {
     /// `None` when the roots hold too many files.
     pub fn forward_installers(&self, roots: &[PathBuf]) -> Option<Vec<PathBuf>> {
         Some(self.corpus(roots)?.installers.clone())
+    }
+
+    /// What the walk of the corpus of `roots` saw (collecting it if needed); `None` when the
+    /// roots hold too many files or a path cannot be stored.
+    pub fn corpus_snapshot(&self, roots: &[PathBuf]) -> Option<Arc<Snapshot>> {
+        self.corpus(roots)?.snapshot.clone()
     }
 
     /// Learns what searches need of a file the run read (absolute path), so that they do not
@@ -386,6 +472,8 @@ fn outermost(roots: &[PathBuf]) -> Vec<PathBuf> {
 /// folders and the default excludes skipped), with its text; `None` past the limit.
 fn collect_corpus(roots: &[PathBuf], known: &FxHashMap<PathBuf, Arc<FileFacts>>) -> Option<Corpus> {
     let (first, rest) = roots.split_first()?;
+    let taken_at = now_nanos();
+    let mut seen: Vec<PathBuf> = walk_context(roots);
     let mut builder = ignore::WalkBuilder::new(first);
     for root in rest {
         builder.add(root);
@@ -403,6 +491,18 @@ fn collect_corpus(roots: &[PathBuf], known: &FxHashMap<PathBuf, Arc<FileFacts>>)
         });
     let mut paths = Vec::new();
     for entry in builder.build().flatten() {
+        if entry.file_type().is_some_and(|kind| kind.is_dir()) {
+            // Ignore files that appear later change the folder's summary; those present are
+            // read by the walk.
+            seen.extend(
+                IGNORE_FILES
+                    .iter()
+                    .map(|name| entry.path().join(name))
+                    .filter(|path| path.exists()),
+            );
+            seen.push(entry.into_path());
+            continue;
+        }
         let is_python = entry.path().extension().is_some_and(|ext| ext == "py");
         if is_python && entry.file_type().is_some_and(|kind| kind.is_file()) {
             if paths.len() >= MAX_CORPUS_FILES {
@@ -411,17 +511,12 @@ fn collect_corpus(roots: &[PathBuf], known: &FxHashMap<PathBuf, Arc<FileFacts>>)
             paths.push(entry.into_path());
         }
     }
+
     let facts: Vec<Arc<FileFacts>> = paths
         .par_iter()
         .map(|path| match known.get(path) {
             Some(facts) => facts.clone(),
-            None => Arc::new(match read_regular_file(path) {
-                Ok((bytes, _)) => FileFacts::of(&String::from_utf8_lossy(&bytes)),
-                Err(_) => FileFacts {
-                    words: Vec::new(),
-                    installs_forward: false,
-                },
-            }),
+            None => Arc::new(FileFacts::read(path)),
         })
         .collect();
     let installers = paths
@@ -431,11 +526,51 @@ fn collect_corpus(roots: &[PathBuf], known: &FxHashMap<PathBuf, Arc<FileFacts>>)
         .map(|(path, _)| path.clone())
         .collect();
     let lexicon = Lexicon::new(facts.iter().map(|facts| facts.words.clone()));
+    // The files by their facts; folders, ignore files and the rest by what they hold.
+    let files = paths.par_iter().zip(&facts).map(|(path, facts)| {
+        let entry = Stat::of_entry(path).map(|stat| (stat, facts.hash()));
+        Some((path.to_str()?.to_string(), entry))
+    });
+    let others = seen.par_iter().map(|path| {
+        let entry =
+            Stat::of_entry(path).and_then(|stat| Some((stat, corpus_summary(path, &stat)?)));
+        Some((path.to_str()?.to_string(), entry))
+    });
+    let snapshot = files
+        .chain(others)
+        .collect::<Option<Vec<_>>>()
+        .map(|paths| Arc::new(Snapshot { taken_at, paths }));
     Some(Corpus {
         paths,
         lexicon,
         installers,
+        snapshot,
     })
+}
+
+/// The ignore files a folder walk reads in each folder.
+const IGNORE_FILES: [&str; 2] = [".gitignore", ".ignore"];
+
+/// What else a walk of `roots` depends on: the ignore files of the folders above them,
+/// a repository's `.git/info/exclude`, and the user's global git ignore file.
+fn walk_context(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    for root in roots {
+        for ancestor in root.ancestors().skip(1) {
+            paths.extend(IGNORE_FILES.iter().map(|name| ancestor.join(name)));
+            paths.push(ancestor.join(".git").join("info").join("exclude"));
+        }
+    }
+    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
+        paths.push(home.join(".gitconfig"));
+        paths.push(home.join(".config").join("git").join("ignore"));
+    }
+    if let Some(config) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from) {
+        paths.push(config.join("git").join("ignore"));
+    }
+    paths.sort();
+    paths.dedup();
+    paths
 }
 
 /// A project's import roots: its root folder and its `src/` when there is one.
@@ -460,21 +595,47 @@ pub struct ProjectView<'a> {
 impl ProjectView<'_> {
     /// What the linter needs to know about the file's place in the project.
     pub fn file_context(&self) -> FileContext<'_> {
+        self.file_context_with(self)
+    }
+
+    /// The same, with the project's modules asked through `project` (which records them).
+    pub fn file_context_with<'p>(&self, project: &'p dyn ProjectModules) -> FileContext<'p> {
         FileContext {
             module_name: self.location.name.clone(),
             is_package: self.location.is_package,
-            project: self,
+            project,
         }
     }
 }
 
-impl ProjectModules for ProjectView<'_> {
-    fn module(&self, name: &str) -> Option<Arc<ModuleSummary>> {
+impl<'a> ProjectView<'a> {
+    /// The file module `name` resolves to, without reading it.
+    pub fn resolve(&self, name: &str) -> Option<PathBuf> {
         self.location
             .roots
             .iter()
             .chain(self.import_paths)
             .find_map(|root| self.index.find(root, name))
+    }
+
+    /// Where the file sits among packages.
+    pub fn location(&self) -> &ModuleLocation {
+        &self.location
+    }
+
+    /// The project roots, as searches of the project use them.
+    pub fn corpus_roots(&self) -> Vec<PathBuf> {
+        outermost(&self.location.roots)
+    }
+
+    pub fn index(&self) -> &'a ProjectIndex {
+        self.index
+    }
+}
+
+impl ProjectModules for ProjectView<'_> {
+    fn module(&self, name: &str) -> Option<Arc<ModuleSummary>> {
+        self.resolve(name)
             .and_then(|path| self.index.summary(&path))
     }
 

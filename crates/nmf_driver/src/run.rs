@@ -2,14 +2,19 @@
 //! and return every finding with its position, sorted.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use nmf_linter::registry::RuleSet;
 
 use nmf_linter::render::SourceLocator;
 use rayon::prelude::*;
 use ruff_diagnostics::Applicability;
 
+use crate::cache::{Cache, CachedOutcome, Candidate, Recorder, RecordingView, settings_hash};
 use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
 use crate::config::{ConfigError, Settings};
 use crate::discover::{Discovered, absolutize, display_path};
+use crate::fingerprint::{Fingerprint, Stat};
 use crate::fix::{MAX_FIX_PASSES, fix_text, unified_diff};
 use crate::message::{
     ExplanationReport, Message, MessageOptions, io_error_message, sort_messages, to_message,
@@ -48,6 +53,8 @@ pub struct RunOptions {
     pub unsafe_fixes: bool,
     /// Collect what the rules concluded where they looked (`--show-receivers`).
     pub explanations: bool,
+    /// Use the cache (`--no-cache` turns it off).
+    pub cache: bool,
 }
 
 impl RunOptions {
@@ -74,6 +81,8 @@ pub struct RunResult {
     pub messages: Vec<Message>,
     pub files_checked: usize,
     pub files_parsed: usize,
+    /// Files whose findings came from the cache.
+    pub files_cached: usize,
     /// Problems that are not findings, printed on stderr: a path that does not exist.
     pub errors: Vec<String>,
     /// Fixes refused or not written, and fix loops that hit their bound; printed on stderr.
@@ -94,12 +103,14 @@ pub struct RunResult {
 
 /// Checks what discovery found, files in parallel (and fixes them, as `options.fix` says);
 /// folders that could not be listed are E902 findings, paths that do not exist errors.
+/// `cache` is the run's cache, from [`open_cache`].
 pub fn check_discovered(
     discovered: &Discovered,
     resolver: &SettingsResolver,
     options: RunOptions,
+    cache: Option<Cache>,
 ) -> Result<RunResult, ConfigError> {
-    let mut run = check_files(&discovered.files, resolver, options)?;
+    let mut run = check_files(&discovered.files, resolver, options, cache)?;
     run.errors.extend(discovered.missing.iter().cloned());
     for (folder, error) in &discovered.unreadable {
         let display = display_path(folder, resolver.working_dir());
@@ -109,40 +120,130 @@ pub fn check_discovered(
     Ok(run)
 }
 
+/// Whether two paths name entries of the same folder (compared as bytes: this runs for
+/// every file of a warm run).
+fn same_folder(a: &Path, b: &Path) -> bool {
+    fn folder(path: &Path) -> &[u8] {
+        let bytes = path.as_os_str().as_encoded_bytes();
+        let end = bytes
+            .iter()
+            .rposition(|&byte| std::path::is_separator(char::from(byte)))
+            .unwrap_or(0);
+        &bytes[..end]
+    }
+    folder(a) == folder(b)
+}
+
+/// The cache a run with these options uses, if any. Opening it reads the whole cache file:
+/// callers can do it while discovery walks the folders.
+pub fn open_cache(resolver: &SettingsResolver, options: RunOptions) -> Option<Cache> {
+    // `--show-receivers` explains what the rules concluded: nothing is taken from the cache.
+    match (options.cache && !options.explanations, resolver.global()) {
+        (true, Ok(global)) => Some(Cache::open(&global.cache_dir)),
+        _ => None,
+    }
+}
+
 /// Checks files in parallel (and fixes them, as `options.fix` says).
 pub fn check_files(
     files: &[PathBuf],
     resolver: &SettingsResolver,
     options: RunOptions,
+    cache: Option<Cache>,
 ) -> Result<RunResult, ConfigError> {
     let index = ProjectIndex::new();
-    // Every file is read first, and the index learns what searches of the project (for
-    // subclasses, for installed forwards) need of it; only the text of files that pass the
-    // prefilter is kept for the checks.
-    let inputs: Vec<Option<Result<Input, SourceError>>> = files
+    let keys = SettingsKeys::default();
+    // First, which files the cache holds unchanged (their stats are then known, for checking
+    // project snapshots without taking them again). Stats are taken folder by folder.
+    let stats: Vec<Option<Stat>> = match &cache {
+        Some(cache) if !cache.is_empty() => files
+            .par_chunk_by(|a, b| same_folder(a, b))
+            .flat_map_iter(Stat::of_paths_in_folder)
+            .collect(),
+        _ => vec![None; files.len()],
+    };
+    let prepared: Vec<Option<Prepared<'_>>> = files
         .par_iter()
-        .map(|path| {
+        .zip(stats)
+        .map(|(path, stat)| {
+            // A configuration error surfaces when the file is checked.
+            let settings = resolver.for_file(path).ok()?;
+            let key = cache.as_ref().map(|_| keys.of(&settings, path, options));
+            let candidate = match (&cache, key) {
+                (Some(cache), Some(key)) => cache
+                    .own(path, key, stat)
+                    .filter(|candidate| serves(candidate.outcome(), options)),
+                _ => None,
+            };
+            Some(Prepared {
+                settings,
+                key,
+                candidate,
+            })
+        })
+        .collect();
+    if let Some(cache) = &cache {
+        let stats = files
+            .iter()
+            .zip(&prepared)
+            .filter_map(|(path, prepared)| {
+                let stat = prepared.as_ref()?.candidate.as_ref()?.stat()?;
+                Some((path.to_str()?.to_string(), stat))
+            })
+            .collect();
+        cache.remember_stats(stats);
+    }
+    // Files whose findings the cache holds are done; the others are read, and the index
+    // learns what searches of the project (for subclasses, for installed forwards) need of
+    // them; only the text of files that pass the prefilter is kept for the checks.
+    let inputs: Vec<Pending> = files
+        .par_iter()
+        .zip(prepared)
+        .map(|(path, prepared)| {
+            let Some(Prepared {
+                settings,
+                key,
+                candidate,
+            }) = prepared
+            else {
+                return Pending::Check(read_input(path), None);
+            };
+            if let (Some(cache), Some(candidate)) = (&cache, candidate)
+                && let Some(outcome) =
+                    cached_outcome(cache, candidate, path, &settings, &index, resolver)
+            {
+                return Pending::Done(outcome);
+            }
             let input = read_input(path);
             let passes = match &input {
                 Ok(Input::Python(source)) => {
                     index.learn(path, &source.text);
                     !options.check.prefilter
-                        || resolver.for_file(path).map_or(true, |settings| {
-                            could_match(&settings.linter_for(path), &source.text)
-                        })
+                        || could_match(&settings.linter_for(path), &source.text)
                 }
                 // A notebook is prefiltered on its Python cells' code; one of another language
                 // goes on, to be reported as skipped.
                 Ok(Input::Notebook(notebook, _)) => {
                     !options.check.prefilter
                         || notebook.foreign_language.is_some()
-                        || resolver.for_file(path).map_or(true, |settings| {
-                            could_match(&settings.linter_for(path), &notebook.source(&[]).text)
-                        })
+                        || could_match(&settings.linter_for(path), &notebook.source(&[]).text)
                 }
                 Err(_) => true,
             };
-            passes.then_some(input)
+            if passes {
+                return Pending::Check(input, key);
+            }
+            if let (Some(cache), Some(key), Some(fingerprint)) = (
+                &cache,
+                key,
+                input.as_ref().ok().and_then(Input::fingerprint),
+            ) {
+                let empty = CachedOutcome::of(false, None, &[]);
+                if let Some(empty) = empty {
+                    cache.store(path, fingerprint, key, None, empty);
+                }
+            }
+            Pending::RuledOut
         })
         .collect();
     // The prefilter has run.
@@ -156,24 +257,19 @@ pub fn check_files(
     let outcomes: Vec<Result<FileOutcome, ConfigError>> = files
         .par_iter()
         .zip(inputs)
-        .filter_map(|(path, input)| Some((path, input?)))
-        .map(|(path, input)| {
-            let settings = resolver.for_file(path)?;
-            let display = display_path(path, resolver.working_dir());
-            let target = Target {
+        .filter_map(|(path, pending)| match pending {
+            Pending::Done(outcome) => Some(Ok(outcome)),
+            Pending::RuledOut => None,
+            Pending::Check(input, key) => Some(check_input(
                 path,
-                display: &display,
-                destination: Destination::File(path),
-            };
-            Ok(match input {
-                Ok(Input::Python(source)) => {
-                    check_one(&source, &target, &settings, &index, checking)
-                }
-                Ok(Input::Notebook(notebook, stamp)) => {
-                    check_notebook(&notebook, stamp, &target, &settings, &index, options)
-                }
-                Err(error) => FileOutcome::unreadable(&display, &error),
-            })
+                input,
+                key,
+                cache.as_ref(),
+                resolver,
+                &index,
+                checking,
+                options,
+            )),
         })
         .collect();
     let mut run = RunResult {
@@ -182,6 +278,11 @@ pub fn check_files(
     };
     for outcome in outcomes {
         run.add(outcome?);
+    }
+    crate::cache::drop_in_background(index);
+    if let Some(cache) = cache {
+        run.files_cached = cache.hits.load(std::sync::atomic::Ordering::Relaxed);
+        run.warnings.extend(cache.save());
     }
     sort_messages(&mut run.messages);
     run.explanations
@@ -224,6 +325,7 @@ pub fn check_stdin(
         path: &absolute,
         display: &display,
         destination: Destination::Stdout,
+        recorder: None,
     };
     let input = if is_notebook(&absolute) {
         read_notebook(bytes.clone()).map(|notebook| Input::Notebook(notebook, None))
@@ -253,10 +355,145 @@ pub fn check_stdin(
     Ok(run)
 }
 
+/// A file after the first pass: done from the cache, ruled out by the prefilter, or to check.
+enum Pending {
+    Done(FileOutcome),
+    RuledOut,
+    Check(Result<Input, SourceError>, Option<u64>),
+}
+
+/// The settings hash of each file, computed once per configuration and rule set.
+#[derive(Default)]
+struct SettingsKeys {
+    known: std::sync::Mutex<rustc_hash::FxHashMap<(usize, RuleSet), u64>>,
+}
+
+impl SettingsKeys {
+    fn of(&self, settings: &Arc<Settings>, path: &Path, options: RunOptions) -> u64 {
+        let linter = settings.linter_for(path);
+        let key = (Arc::as_ptr(settings) as usize, linter.rules);
+        let mut known = self
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *known
+            .entry(key)
+            .or_insert_with(|| settings_hash(&(&linter, &settings.import_paths, options.check)))
+    }
+}
+
+/// A file's settings, and what the cache may hold of it.
+struct Prepared<'a> {
+    settings: Arc<Settings>,
+    key: Option<u64>,
+    candidate: Option<Candidate<'a>>,
+}
+
+/// Whether stored findings serve this run: a run that fixes needs the file when it has
+/// something to fix, and code frames need its text.
+fn serves(outcome: &CachedOutcome, options: RunOptions) -> bool {
+    let fixable = outcome
+        .messages
+        .iter()
+        .any(|message| message.fix_applies(options.required_applicability()));
+    !(options.fix != FixMode::Off && fixable || options.frames && !outcome.messages.is_empty())
+}
+
+/// The findings the cache holds for a file, when everything they depended on still holds.
+fn cached_outcome(
+    cache: &Cache,
+    candidate: Candidate<'_>,
+    path: &Path,
+    settings: &Settings,
+    index: &ProjectIndex,
+    resolver: &SettingsResolver,
+) -> Option<FileOutcome> {
+    let cached = cache.lookup(candidate, || index.view_with(path, &settings.import_paths))?;
+    let display = display_path(path, resolver.working_dir());
+    let messages = cached
+        .messages
+        .iter()
+        .map(|message| message.to_message(&display))
+        .collect::<Option<Vec<_>>>()?;
+    cache.count_hit();
+    Some(FileOutcome {
+        messages,
+        skipped: cached.skipped.map(|reason| format!("{display}: {reason}")),
+        display,
+        ..FileOutcome::default()
+    })
+}
+
+/// Checks one file that was read, and keeps its outcome in the cache when it can be.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the run's shared state, passed down"
+)]
+fn check_input(
+    path: &Path,
+    input: Result<Input, SourceError>,
+    key: Option<u64>,
+    cache: Option<&Cache>,
+    resolver: &SettingsResolver,
+    index: &ProjectIndex,
+    checking: RunOptions,
+    options: RunOptions,
+) -> Result<FileOutcome, ConfigError> {
+    let settings = resolver.for_file(path)?;
+    let display = display_path(path, resolver.working_dir());
+    let fingerprint = input.as_ref().ok().and_then(Input::fingerprint);
+    let recorder = (cache.is_some() && fingerprint.is_some()).then(Recorder::default);
+    let target = Target {
+        path,
+        display: &display,
+        destination: Destination::File(path),
+        recorder: recorder.as_ref(),
+    };
+    let outcome = match input {
+        Ok(Input::Python(source)) => check_one(&source, &target, &settings, index, checking),
+        Ok(Input::Notebook(notebook, read)) => check_notebook(
+            &notebook,
+            read.map(|(stamp, _)| stamp),
+            &target,
+            &settings,
+            index,
+            options,
+        ),
+        Err(error) => FileOutcome::unreadable(&display, &error),
+    };
+    if let (Some(cache), Some(key), Some(fingerprint), Some(recorder)) =
+        (cache, key, fingerprint, recorder)
+        && outcome.fixed.is_empty()
+        && outcome.errors.is_empty()
+    {
+        let reason = outcome.skipped.as_ref().map(|skipped| {
+            skipped
+                .strip_prefix(&format!("{display}: "))
+                .unwrap_or(skipped)
+                .to_string()
+        });
+        if let Some(cached) = CachedOutcome::of(outcome.parsed, reason, &outcome.messages) {
+            let view = index.view_with(path, &settings.import_paths);
+            cache.store(path, fingerprint, key, Some(recorder.finish(&view)), cached);
+        }
+    }
+    Ok(outcome)
+}
+
 /// A file's content, read and decoded: Python source, or a notebook.
 enum Input {
     Python(SourceText),
-    Notebook(Notebook, Option<FileStamp>),
+    Notebook(Notebook, Option<(FileStamp, Fingerprint)>),
+}
+
+impl Input {
+    /// What the file was when read, for the cache (`None` for standard input).
+    fn fingerprint(&self) -> Option<Fingerprint> {
+        match self {
+            Self::Python(source) => source.fingerprint,
+            Self::Notebook(_, read) => read.map(|(_, fingerprint)| fingerprint),
+        }
+    }
 }
 
 /// Whether `path` names a Jupyter notebook.
@@ -269,9 +506,12 @@ fn read_input(path: &Path) -> Result<Input, SourceError> {
     if !is_notebook(path) {
         return read_source(path).map(Input::Python);
     }
-    let (bytes, stamp) = read_regular_file(path)?;
-    let notebook = read_notebook(bytes)?;
-    Ok(Input::Notebook(notebook, Some(stamp)))
+    let file = read_regular_file(path)?;
+    let notebook = read_notebook(file.bytes)?;
+    Ok(Input::Notebook(
+        notebook,
+        Some((file.stamp, file.fingerprint)),
+    ))
 }
 
 /// A notebook from its bytes; what is wrong with it, as an E902 reason.
@@ -306,6 +546,8 @@ pub(crate) struct Target<'a> {
     pub(crate) path: &'a Path,
     pub(crate) display: &'a str,
     pub(crate) destination: Destination<'a>,
+    /// Records what the check depends on, for the cache.
+    pub(crate) recorder: Option<&'a Recorder>,
 }
 
 /// What checking (and fixing) one file gave.
@@ -390,6 +632,7 @@ fn check_one(
         path,
         display,
         destination,
+        recorder,
     } = *target;
     let linter = settings.linter_for(path);
     let mut outcome = FileOutcome {
@@ -405,7 +648,17 @@ fn check_one(
         return outcome;
     }
     let view = index.view_with(path, &settings.import_paths);
-    let file = view.file_context();
+    let recording;
+    let file = match recorder {
+        Some(recorder) => {
+            recording = RecordingView {
+                view: &view,
+                recorder,
+            };
+            view.file_context_with(&recording)
+        }
+        None => view.file_context(),
+    };
     let options = RunOptions {
         check: CheckOptions {
             prefilter: false,

@@ -17,6 +17,7 @@ use std::sync::{Arc, LazyLock};
 use regex::bytes::Regex;
 
 use crate::codecs::{self, Codec};
+use crate::fingerprint::{Fingerprint, now_nanos};
 
 /// The encodings nmf reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,8 @@ pub struct SourceText {
     pub has_bom: bool,
     /// What the file was when it was read; `None` for standard input.
     pub stamp: Option<FileStamp>,
+    /// The same, with a hash of its bytes, for the cache.
+    pub fingerprint: Option<Fingerprint>,
     /// The file's bytes, for an encoding where writing a fix back must copy the bytes of the
     /// text it keeps (two byte sequences of some codecs decode to the same character).
     pub raw: Option<Vec<u8>>,
@@ -118,17 +121,19 @@ impl SourceError {
 
 /// Reads and decodes a file.
 pub fn read_source(path: &Path) -> Result<SourceText, SourceError> {
-    let (bytes, stamp) = read_regular_file(path)?;
-    let mut source = decode_source(bytes)?;
-    source.stamp = Some(stamp);
+    let file = read_regular_file(path)?;
+    let mut source = decode_source(file.bytes)?;
+    source.stamp = Some(file.stamp);
+    source.fingerprint = Some(file.fingerprint);
     Ok(source)
 }
 
 /// The bytes of a regular file (a link is followed), at most [`MAX_FILE_SIZE`] of them. Anything
 /// else named `*.py` — a folder, a FIFO, a socket, a device — is refused before it is read, so
 /// that nothing blocks on a pipe or reads `/dev/zero` forever.
-pub fn read_regular_file(path: &Path) -> Result<(Vec<u8>, FileStamp), SourceError> {
+pub fn read_regular_file(path: &Path) -> Result<RegularFile, SourceError> {
     use std::io::Read;
+    let read_at = now_nanos();
     let io_error = |error: io::Error| SourceError::from_io(&error);
     require_regular(&std::fs::metadata(path).map_err(io_error)?)?;
     let file = open_without_blocking(path).map_err(io_error)?;
@@ -153,7 +158,18 @@ pub fn read_regular_file(path: &Path) -> Result<(Vec<u8>, FileStamp), SourceErro
     if bytes.len() as u64 > MAX_FILE_SIZE {
         return Err(too_large());
     }
-    Ok((bytes, FileStamp::of(&metadata)))
+    Ok(RegularFile {
+        fingerprint: Fingerprint::new(&metadata, &bytes, read_at),
+        stamp: FileStamp::of(&metadata),
+        bytes,
+    })
+}
+
+/// A regular file's bytes, and what it was when read.
+pub struct RegularFile {
+    pub bytes: Vec<u8>,
+    pub stamp: FileStamp,
+    pub fingerprint: Fingerprint,
 }
 
 /// Refuses what is not a regular file, naming what it is.
@@ -332,6 +348,7 @@ pub fn decode_source(mut bytes: Vec<u8>) -> Result<SourceText, SourceError> {
         encoding,
         has_bom,
         stamp: None,
+        fingerprint: None,
         raw,
     })
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use nmf_driver::check::CheckOptions;
 use nmf_driver::config::{OutputFormat, Overrides};
 use nmf_driver::discover::{absolutize, discover};
-use nmf_driver::run::{FixMode, RunOptions, RunResult, check_discovered, check_stdin};
+use nmf_driver::run::{FixMode, RunOptions, RunResult, check_discovered, check_stdin, open_cache};
 use nmf_driver::settings::{ConfigSource, SettingsResolver};
 
 use nmf_linter::render::printable;
@@ -40,6 +40,10 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         fix: flag(args.fix || args.fix_only, args.no_fix),
         unsafe_fixes: flag(args.unsafe_fixes, args.no_unsafe_fixes),
         force_exclude: args.force_exclude.then_some(true),
+        cache_dir: args
+            .cache_dir
+            .as_ref()
+            .map(|dir| absolutize(dir, &working_dir)),
     };
     let resolver = Arc::new(SettingsResolver::new(
         source,
@@ -67,6 +71,7 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         fix,
         unsafe_fixes: global.unsafe_fixes,
         explanations: args.show_receivers,
+        cache: !args.no_cache,
     };
 
     // As in ruff, `--stdin-filename` alone means standard input too.
@@ -92,14 +97,23 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         } else {
             args.paths.clone()
         };
-        let discovered = discover(&paths, &resolver)?;
-        check_discovered(&discovered, &resolver, options)?
+        // The cache file is read while the folders are walked.
+        let (discovered, cache) = std::thread::scope(|scope| {
+            let cache = scope.spawn(|| open_cache(&resolver, options));
+            let discovered = discover(&paths, &resolver);
+            let cache = cache
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (discovered, cache)
+        });
+        check_discovered(&discovered?, &resolver, options, cache)?
     };
     if args.verbose {
         eprintln!(
-            "nmf: checked {} files ({} parsed, the rest ruled out by the prefilter) in {:.1?}",
+            "nmf: checked {} files ({} parsed, {} from the cache, the rest ruled out by the prefilter) in {:.1?}",
             result.files_checked,
             result.files_parsed,
+            result.files_cached,
             started.elapsed()
         );
         for skipped in &result.skipped {

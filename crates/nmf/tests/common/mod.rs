@@ -161,9 +161,19 @@ impl Tree {
     }
 
     fn spawn(&self, mut command: Command, folder: &str, args: &[&str], stdin: Option<&str>) -> Run {
+        let working = self.join(folder);
+        let chosen = command.get_envs().any(|(name, _)| name == "NMF_CACHE_DIR");
+        if chosen {
+            // The test chose where the cache goes.
+        } else if working.starts_with(self.path()) {
+            command.env_remove("NMF_CACHE_DIR");
+        } else {
+            // A run in a folder of the repository keeps its cache in the tree, not there.
+            command.env("NMF_CACHE_DIR", self.join(".nmf_cache"));
+        }
         command
             .args(args)
-            .current_dir(self.join(folder))
+            .current_dir(working)
             .env_remove("NO_COLOR")
             .env_remove("FORCE_COLOR")
             .stdin(if stdin.is_some() {

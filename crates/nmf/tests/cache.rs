@@ -1,0 +1,569 @@
+//! The cache: reruns come from it, and it never changes a finding. Each cause that must
+//! invalidate an entry has a test; a differential test makes hundreds of random edits to a
+//! small project and compares every cached run with `--no-cache`, byte for byte.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use common::{NMF001, Tree};
+
+/// Time stamps closer than this to a run are not trusted by the cache (it compares the
+/// content then): tests that need the cache to trust a stat wait this long first.
+const SETTLE: Duration = Duration::from_millis(2100);
+
+fn cached(tree: &Tree, args: &[&str]) -> common::Run {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    tree.run(&all)
+}
+
+/// The same run without the cache.
+fn uncached(tree: &Tree, args: &[&str]) -> common::Run {
+    let mut all = vec!["check", "--no-cache"];
+    all.extend_from_slice(args);
+    tree.run(&all)
+}
+
+/// Runs with and without the cache must print the same, and the cached run is returned.
+fn agree(tree: &Tree, args: &[&str]) -> common::Run {
+    let with = cached(tree, args);
+    let without = uncached(tree, args);
+    assert_eq!(with.stdout, without.stdout, "the cache changed a finding");
+    assert_eq!(with.status, without.status);
+    with
+}
+
+/// How many files `-v` says came from the cache.
+fn from_cache(tree: &Tree) -> usize {
+    let run = cached(tree, &["-v", "."]);
+    let line = run
+        .stderr
+        .lines()
+        .find(|line| line.starts_with("nmf: checked"))
+        .expect("-v prints a summary");
+    line.split(", ")
+        .find_map(|part| part.strip_suffix(" from the cache"))
+        .and_then(|count| count.parse().ok())
+        .expect("a count")
+}
+
+fn project() -> Tree {
+    let tree = Tree::new();
+    tree.write("pyproject.toml", "")
+        .write("pkg/__init__.py", "")
+        .write(
+            "pkg/base.py",
+            "import torch.nn as nn\n\n\nclass Base(nn.Module):\n    pass\n",
+        )
+        .write(
+            "pkg/models.py",
+            "from pkg.base import Base\n\n\nclass Net(Base):\n    def forward(self, x):\n        return x\n",
+        )
+        .write(
+            "pkg/train.py",
+            "from pkg.models import Net\n\nnet = Net()\nnet.forward(1)\n",
+        )
+        .write("pkg/quiet.py", "x = 1\n");
+    tree
+}
+
+#[test]
+fn a_rerun_comes_from_the_cache_which_is_never_committed() {
+    let tree = project();
+    let first = agree(&tree, &["."]);
+    assert_eq!(first.stdout, format!("pkg/train.py:4:1: {NMF001}\n"));
+    std::thread::sleep(SETTLE);
+    // Entries are refreshed once their stamps have settled; then everything comes from the
+    // cache.
+    cached(&tree, &["."]);
+    assert_eq!(from_cache(&tree), 5);
+    assert_eq!(agree(&tree, &["."]).stdout, first.stdout);
+    let folder = tree.join(".nmf_cache");
+    assert_eq!(
+        std::fs::read_to_string(folder.join(".gitignore")).expect(".gitignore"),
+        "# Automatically created by nmf.\n*\n"
+    );
+    let tag = std::fs::read_to_string(folder.join("CACHEDIR.TAG")).expect("CACHEDIR.TAG");
+    assert!(tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55\n"));
+}
+
+#[test]
+fn an_edit_that_keeps_size_and_modification_time_is_noticed() {
+    let tree = project();
+    agree(&tree, &["."]);
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["."]);
+    let path = tree.join("pkg/train.py");
+    let modified = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    // Same length, another call, the old modification time (as `touch -r` would leave it).
+    tree.write(
+        "pkg/train.py",
+        "from pkg.models import Net\n\nnet = Net()\nnet.backwrd(1)\n",
+    );
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|file| file.set_modified(modified))
+        .expect("set the modification time back");
+    assert_eq!(agree(&tree, &["."]).stdout, "");
+}
+
+#[test]
+fn a_base_class_in_another_module_that_stops_being_a_module() {
+    let tree = project();
+    agree(&tree, &["--known-modules-only", "."]);
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["--known-modules-only", "."]);
+    tree.write("pkg/base.py", "class Base:\n    pass\n");
+    assert_eq!(agree(&tree, &["--known-modules-only", "."]).stdout, "");
+}
+
+#[test]
+fn a_module_that_did_not_exist_appears_and_a_module_is_deleted() {
+    let tree = project();
+    tree.write(
+        "pkg/late.py",
+        "from pkg.later import Later\n\nLater().forward(1)\n",
+    );
+    // `pkg.later` does not exist: the receiver is of unknown type.
+    assert_eq!(
+        agree(&tree, &["--known-modules-only", "."]).stdout,
+        format!("pkg/train.py:4:1: {NMF001}\n")
+    );
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["--known-modules-only", "."]);
+    tree.write(
+        "pkg/later.py",
+        "import torch.nn as nn\n\n\nclass Later(nn.Module):\n    pass\n",
+    );
+    assert_eq!(
+        agree(&tree, &["--known-modules-only", "."]).stdout,
+        format!("pkg/late.py:3:1: {NMF001}\npkg/train.py:4:1: {NMF001}\n")
+    );
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["--known-modules-only", "."]);
+    // Deleting a module another file's findings came from (ruff's cache misses this).
+    std::fs::remove_file(tree.join("pkg/later.py")).expect("remove");
+    assert_eq!(
+        agree(&tree, &["--known-modules-only", "."]).stdout,
+        format!("pkg/train.py:4:1: {NMF001}\n")
+    );
+}
+
+#[test]
+fn a_subclass_added_elsewhere_changes_what_self_is() {
+    let tree = Tree::new();
+    tree.write("pyproject.toml", "")
+        .write("pkg/__init__.py", "")
+        .write(
+            "pkg/helper.py",
+            "class Helper:\n    def forward(self, x):\n        return x\n\n    def run(self, x):\n        return self.forward(x)\n",
+        );
+    assert_eq!(agree(&tree, &["."]).stdout, "");
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["."]);
+    assert_eq!(from_cache(&tree), 2);
+    tree.write(
+        "pkg/net.py",
+        "import torch.nn as nn\nfrom pkg.helper import Helper\n\n\nclass Net(Helper, nn.Module):\n    pass\n",
+    );
+    assert_eq!(
+        agree(&tree, &["."]).stdout,
+        format!("pkg/helper.py:6:16: {NMF001}\n")
+    );
+}
+
+#[test]
+fn a_package_made_by_an_init_file_changes_module_names() {
+    let tree = project();
+    std::fs::remove_file(tree.join("pkg/__init__.py")).expect("remove");
+    agree(&tree, &["--known-modules-only", "."]);
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["--known-modules-only", "."]);
+    tree.write("pkg/__init__.py", "");
+    agree(&tree, &["--known-modules-only", "."]);
+}
+
+#[test]
+fn settings_that_change_findings_invalidate_entries() {
+    let tree = project();
+    tree.write(
+        "pkg/unknown.py",
+        "def f(model):\n    return model.forward(1)\n",
+    );
+    let reported = agree(&tree, &["."]).stdout;
+    assert!(reported.contains("pkg/unknown.py"), "{reported}");
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["."]);
+    tree.write("pyproject.toml", "[tool.nmf]\nknown-modules-only = true\n");
+    assert!(!agree(&tree, &["."]).stdout.contains("pkg/unknown.py"));
+    tree.write(
+        "pyproject.toml",
+        "[tool.nmf.per-file-ignores]\n\"pkg/train.py\" = [\"NMF001\"]\n",
+    );
+    let ignored = agree(&tree, &["."]).stdout;
+    assert!(!ignored.contains("pkg/train.py"), "{ignored}");
+    assert!(ignored.contains("pkg/unknown.py"), "{ignored}");
+    assert_eq!(agree(&tree, &["--select", "NMF002", "."]).stdout, "");
+}
+
+#[test]
+fn a_damaged_cache_is_a_warning_and_is_rebuilt() {
+    let tree = project();
+    let expected = agree(&tree, &["."]);
+    let folder = tree.join(".nmf_cache");
+    let cache_file = walk_files(&folder)
+        .into_iter()
+        .find(|path| path.extension().is_some_and(|ext| ext == "bin"))
+        .expect("a cache file");
+    let bytes = std::fs::read(&cache_file).expect("read");
+    let damages: Vec<Vec<u8>> = vec![
+        bytes[..bytes.len() / 2].to_vec(),
+        Vec::new(),
+        b"garbage".to_vec(),
+        {
+            let mut flipped = bytes.clone();
+            let last = flipped.len() - 1;
+            flipped[last] ^= 0x40;
+            flipped
+        },
+        (0..=255).cycle().take(10_000).collect(),
+    ];
+    for damaged in damages {
+        std::fs::write(&cache_file, &damaged).expect("damage");
+        let run = cached(&tree, &["."]);
+        assert_eq!(run.stdout, expected.stdout);
+        assert_eq!(run.status, expected.status);
+        assert!(
+            run.stderr.contains("is damaged; it is rebuilt"),
+            "{}",
+            run.stderr
+        );
+        // The next run reads the rebuilt cache without a word.
+        let again = cached(&tree, &["."]);
+        assert_eq!(again.stdout, expected.stdout);
+        assert_eq!(again.stderr, "");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_folder_that_cannot_be_written_is_a_warning() {
+    let tree = project();
+    let expected = uncached(&tree, &["."]);
+    // Root owns the tree: nobody cannot create the cache folder.
+    let run = tree.run_unprivileged(&["check", "."]);
+    assert_eq!(run.stdout, expected.stdout);
+    assert_eq!(run.status, 1);
+    if common::is_root() {
+        assert!(run.stderr.contains("cannot be used"), "{}", run.stderr);
+    }
+    // A cache folder that exists but is read-only: the run reads what it can.
+    cached(&tree, &["."]);
+    let run = tree.run_unprivileged(&["check", "."]);
+    assert_eq!(run.stdout, expected.stdout);
+    assert_eq!(run.status, 1);
+}
+
+#[test]
+fn runs_at_the_same_time_agree_and_leave_a_cache_that_reads() {
+    let tree = project();
+    for index in 0..20 {
+        tree.write(
+            &format!("pkg/extra{index}.py"),
+            "from pkg.models import Net\nNet().forward(2)\n",
+        );
+    }
+    let expected = uncached(&tree, &["."]);
+    let runs: Vec<_> = (0..6)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_nmf"))
+                .args(["check", "."])
+                .current_dir(tree.path())
+                .env_remove("NMF_CACHE_DIR")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("nmf runs")
+        })
+        .collect();
+    for child in runs {
+        let output = common::wait_at_most(child, common::HANG_TIMEOUT);
+        assert_eq!(String::from_utf8_lossy(&output.stdout), expected.stdout);
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    }
+    let after = cached(&tree, &["."]);
+    assert_eq!(after.stdout, expected.stdout);
+    assert_eq!(after.stderr, "");
+}
+
+#[test]
+fn fixes_and_standard_input_bypass_the_cache_and_fixed_files_are_checked_again() {
+    let tree = project();
+    agree(&tree, &["."]);
+    let fixed = cached(&tree, &["--fix", "."]);
+    assert_eq!(fixed.stdout, "", "{}", fixed.stderr);
+    assert_eq!(
+        String::from_utf8(tree.read("pkg/train.py")).expect("UTF-8"),
+        "from pkg.models import Net\n\nnet = Net()\nnet(1)\n"
+    );
+    assert_eq!(agree(&tree, &["."]).stdout, "");
+    tree.write(
+        "pkg/train.py",
+        "from pkg.models import Net\n\nnet = Net()\nnet.forward(1)\n",
+    );
+    let diff = agree(&tree, &["--diff", "."]);
+    assert!(diff.stdout.contains("+net(1)"), "{}", diff.stdout);
+    let stdin = tree.run_with_stdin(
+        &["check", "--stdin-filename", "pkg/train.py"],
+        "from pkg.models import Net\nNet().forward(1)\n",
+    );
+    assert_eq!(stdin.stdout, format!("pkg/train.py:2:1: {NMF001}\n"));
+}
+
+#[test]
+fn the_cache_goes_where_it_is_told_and_nowhere_with_no_cache() {
+    let tree = project();
+    uncached(&tree, &["."]);
+    assert!(!tree.join(".nmf_cache").exists());
+    cached(&tree, &["--cache-dir", "elsewhere", "."]);
+    assert!(tree.join("elsewhere/CACHEDIR.TAG").exists());
+    tree.run_in_env(&["check", "."], &[("NMF_CACHE_DIR", Some("from-env"))]);
+    assert!(tree.join("from-env/CACHEDIR.TAG").exists());
+    tree.write("pyproject.toml", "[tool.nmf]\ncache-dir = \"build/nmf\"\n");
+    cached(&tree, &["."]);
+    assert!(tree.join("build/nmf/CACHEDIR.TAG").exists());
+    assert!(!tree.join(".nmf_cache").exists());
+    // `nmf clean` removes it, and leaves alone a folder nmf did not make.
+    tree.write("sub/.nmf_cache/keep.txt", "mine");
+    let clean = tree.run(&["clean"]);
+    assert_eq!(clean.status, 0, "{}", clean.stderr);
+    assert!(!tree.join("build/nmf").exists(), "{}", clean.stderr);
+    assert!(tree.join("sub/.nmf_cache/keep.txt").exists());
+    assert!(
+        clean.stderr.contains("was not made by nmf"),
+        "{}",
+        clean.stderr
+    );
+}
+
+fn walk_files(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![folder.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).expect("list").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+/// A small deterministic generator, so that a failure can be replayed.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, bound: usize) -> usize {
+        usize::try_from(self.next() % bound as u64).unwrap_or_default()
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+/// Random edits to a multi-file project: bases changed, imports added and removed, modules
+/// created, deleted and moved between packages, `__init__.py` files added and removed,
+/// settings changed, files rewritten with their old size and modification time. After each,
+/// the cached run must print exactly what a run without the cache prints.
+#[test]
+fn random_edits_never_make_the_cache_change_a_finding() {
+    let seed = std::env::var("NMF_CACHE_TEST_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15_u64);
+    let mut random = Random(seed);
+    let tree = Tree::new();
+    tree.write("pyproject.toml", "");
+    let packages = ["pkg", "pkg/sub", "other"];
+    // The modules `use.py` imports, and one it does not.
+    let modules = ["pkg/a", "pkg/b", "pkg/sub/c", "other/d", "pkg/e"];
+    let bases = [
+        "nn.Module",
+        "object",
+        "Helper",
+        "Helper, nn.Module",
+        "A",
+        "B",
+        "nn.Linear",
+        "Protocol",
+    ];
+    let classes = ["A", "B", "C"];
+    let imports = [
+        "from pkg.a import A",
+        "from pkg.b import B",
+        "from pkg.sub.c import C",
+        "from other.d import A",
+        "from .a import A",
+        "import pkg.a as pa",
+    ];
+    let bodies = [
+        "x = {cls}()\nx.forward(1)\n",
+        "class Use({cls}):\n    def forward(self, x):\n        return super().forward(x)\n",
+        "def run(m: {cls}):\n    return m.forward(1)\n",
+        "{cls}.forward = lambda self, x: x\n",
+        "y = 1\n",
+    ];
+    let settings = [
+        "",
+        "[tool.nmf]\nknown-modules-only = true\n",
+        "[tool.nmf.per-file-ignores]\n\"pkg/a.py\" = [\"NMF001\"]\n",
+        "[tool.nmf]\nignore = [\"NMF002\"]\nnot-module-packages = [\"other\"]\n",
+    ];
+    // Two files that never change but whose findings depend on the others: one calls
+    // `forward` on a class from each module (resolved through imports that come and go), one
+    // on `self` of a class that the modules may subclass (found by a search of the project).
+    tree.write(
+        "use.py",
+        "from pkg.a import A\nfrom pkg.b import B\nfrom pkg.sub.c import C\nfrom other.d import A as D\n\nA().forward(1)\nB().forward(1)\nC().forward(1)\nD().forward(1)\n",
+    )
+    .write(
+        "pkg/helper.py",
+        "class Helper:\n    def forward(self, x):\n        return x\n\n    def go(self):\n        return self.forward(1)\n",
+    );
+    let write_module = |random: &mut Random, tree: &Tree| {
+        let module = random.pick(&modules);
+        let class = random.pick(&classes);
+        let mut text = String::from(
+            "import torch.nn as nn\nfrom typing import Protocol\nfrom pkg.helper import Helper\n",
+        );
+        for _ in 0..random.below(3) {
+            text.push_str(random.pick(&imports));
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "\n\nclass {class}({}):\n    pass\n\n\n",
+            random.pick(&bases)
+        ));
+        text.push_str(&random.pick(&bodies).replace("{cls}", random.pick(&classes)));
+        tree.write(&format!("{module}.py"), text);
+    };
+    for _ in 0..8 {
+        write_module(&mut random, &tree);
+    }
+    let python_files = |tree: &Tree| -> Vec<std::path::PathBuf> {
+        walk_files(tree.path())
+            .into_iter()
+            .filter(|path| path.extension().is_some_and(|ext| ext == "py"))
+            .filter(|path| !path.starts_with(tree.join(".nmf_cache")))
+            .filter(|path| !path.ends_with("use.py") && !path.ends_with("helper.py"))
+            .collect()
+    };
+    let edits = 240;
+    let mut hits = 0;
+    for step in 0..edits {
+        // Now and then, let the stamps settle and fill the cache, so that the next edit meets
+        // entries the cache trusts by their stat.
+        if step % 10 == 9 {
+            std::thread::sleep(SETTLE);
+            cached(&tree, &["."]);
+            cached(&tree, &["--known-modules-only", "."]);
+        }
+        match random.below(10) {
+            0..=2 => write_module(&mut random, &tree),
+            3 | 9 => {
+                let files = python_files(&tree);
+                if !files.is_empty() {
+                    let _ = std::fs::remove_file(&files[random.below(files.len())]);
+                }
+            }
+            4 => {
+                let init = format!("{}/__init__.py", random.pick(&packages));
+                if tree.join(&init).exists() {
+                    let _ = std::fs::remove_file(tree.join(&init));
+                } else {
+                    tree.write(&init, "");
+                }
+            }
+            5 => {
+                tree.write("pyproject.toml", random.pick(&settings));
+            }
+            6 => {
+                // Move a package away and back under another name.
+                let (from, to) = if tree.join("other").exists() {
+                    ("other", "moved")
+                } else {
+                    ("moved", "other")
+                };
+                let _ = std::fs::rename(tree.join(from), tree.join(to));
+            }
+            7 => {
+                // Rewrite a file keeping its size and modification time.
+                let files = python_files(&tree);
+                if !files.is_empty() {
+                    let path = &files[random.below(files.len())];
+                    let text = std::fs::read_to_string(path).expect("read");
+                    let swapped = if text.contains("nn.Module") {
+                        text.replacen("nn.Module", "nn.Modulo", 1)
+                    } else {
+                        text.replacen("nn.Modulo", "nn.Module", 1)
+                    };
+                    let modified = std::fs::metadata(path)
+                        .and_then(|m| m.modified())
+                        .unwrap_or(SystemTime::UNIX_EPOCH);
+                    std::fs::write(path, swapped).expect("write");
+                    let _ = std::fs::File::options()
+                        .write(true)
+                        .open(path)
+                        .and_then(|file| file.set_modified(modified));
+                }
+            }
+            _ => {
+                // Nothing changes: the cache is used as it is.
+            }
+        }
+        for args in [&["-v", "."][..], &["-v", "--known-modules-only", "."][..]] {
+            let with = cached(&tree, args);
+            let without = uncached(&tree, args);
+            assert_eq!(
+                with.stdout, without.stdout,
+                "step {step} (seed {seed:#x}, NMF_CACHE_TEST_SEED replays it): the cache changed a finding"
+            );
+            let (summary, rest): (Vec<&str>, Vec<&str>) = with
+                .stderr
+                .lines()
+                .partition(|line| line.starts_with("nmf: checked"));
+            let without_rest: Vec<&str> = without
+                .stderr
+                .lines()
+                .filter(|line| !line.starts_with("nmf: checked"))
+                .collect();
+            assert_eq!(rest, without_rest, "step {step}");
+            hits += summary
+                .first()
+                .and_then(|line| {
+                    line.split(", ")
+                        .find_map(|part| part.strip_suffix(" from the cache"))
+                })
+                .and_then(|count| count.parse::<usize>().ok())
+                .unwrap_or_default();
+        }
+    }
+    eprintln!("{hits} files came from the cache over {edits} edits");
+    // The cache was used, not just filled.
+    assert!(hits > edits, "only {hits} files came from the cache");
+}

@@ -1,0 +1,804 @@
+//! The cache: each file's findings from an earlier run, kept with everything they depended on,
+//! so that a rerun reads only what changed and never reports a different finding.
+//!
+//! A file's findings depend on more than its text: on the settings that apply to it, on nmf
+//! itself, on where the file sits among packages, on every module its receivers' types led to
+//! (and every import that found nothing, since the module may appear), and, when a question
+//! needed a search of the whole project (subclasses, installed forwards), on every file and
+//! folder of the project. An entry records all of these as they were, and is used only when
+//! each still holds: files by their stat, and by their content when the stat may lie; imports
+//! by resolving them again; the project by a snapshot of the stats of its folders and files.
+//!
+//! The cache is one file per nmf build, written atomically (the last of two concurrent runs
+//! wins); any problem reading or writing it is a warning, never a failure.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+
+use nmf_linter::diagnostic::error_codes;
+use nmf_linter::registry::ALL_RULES;
+use nmf_linter::render::Location;
+use nmf_linter::semantic::infer::ProjectModules;
+use nmf_linter::semantic::summary::ModuleSummary;
+use ruff_diagnostics::Applicability;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::fingerprint::{Fingerprint, Freshness, Snapshot, Stat, hash_bytes};
+use crate::message::{Message, MessageEdit, MessageFix};
+use crate::project::{ModuleLocation, ProjectIndex, ProjectView, corpus_summary};
+
+/// The folder name of the cache, in the project's root folder (as ruff keeps `.ruff_cache`).
+pub const CACHE_DIR_NAME: &str = ".nmf_cache";
+
+/// nmf's version and a hash of the engine's sources (`build.rs`): a cache written by another
+/// build is never read, as a change to any rule could change a finding.
+pub const ENGINE: &str = concat!(env!("CARGO_PKG_VERSION"), "-", env!("NMF_ENGINE_HASH"));
+
+/// The first bytes of a cache file, then a hash of the rest, so that a truncated or damaged
+/// file is noticed before anything in it is believed.
+const MAGIC: &[u8; 8] = b"nmfcach1";
+
+/// Where the cache of a run lives, and whether there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheLocation {
+    Disabled,
+    Folder(PathBuf),
+}
+
+/// What a file gave when it was checked, without its place in the output.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedOutcome {
+    pub parsed: bool,
+    /// Why the file was skipped (after its displayed path).
+    pub skipped: Option<String>,
+    pub messages: Vec<CachedMessage>,
+}
+
+/// A fix's edit: its start and end (line, column) and the new text.
+type CachedEdit = ((usize, usize), (usize, usize), String);
+
+/// A finding, as [`Message`] holds it, minus its path and code frame.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedMessage {
+    code: String,
+    message: String,
+    start: (usize, usize),
+    end: (usize, usize),
+    fix_title: Option<String>,
+    note: Option<String>,
+    /// Applicability (0 display-only, 1 unsafe, 2 safe) and edits.
+    fix: Option<(u8, Vec<CachedEdit>)>,
+    cell: Option<usize>,
+    file_line: Option<usize>,
+    file_end_line: Option<usize>,
+}
+
+impl CachedMessage {
+    /// Whether `--fix` applies this finding's fix when fixes of `required` apply.
+    pub fn fix_applies(&self, required: Applicability) -> bool {
+        let rank = match required {
+            Applicability::DisplayOnly => 0,
+            Applicability::Unsafe => 1,
+            Applicability::Safe => 2,
+        };
+        self.fix
+            .as_ref()
+            .is_some_and(|(applicability, _)| *applicability >= rank)
+    }
+
+    /// The finding without its code frame, which is drawn again from the file when needed.
+    fn of(message: &Message) -> Option<Self> {
+        let position = |location: Location| (location.line, location.column);
+        Some(Self {
+            code: message.code.to_string(),
+            message: message.message.clone(),
+            start: position(message.start),
+            end: position(message.end),
+            fix_title: message.fix_title.clone(),
+            note: message.note.clone(),
+            fix: message.fix.as_ref().map(|fix| {
+                let applicability = match fix.applicability {
+                    Applicability::DisplayOnly => 0,
+                    Applicability::Unsafe => 1,
+                    Applicability::Safe => 2,
+                };
+                let edits = fix
+                    .edits
+                    .iter()
+                    .map(|edit| {
+                        (
+                            position(edit.start),
+                            position(edit.end),
+                            edit.content.clone(),
+                        )
+                    })
+                    .collect();
+                (applicability, edits)
+            }),
+            cell: message.cell,
+            file_line: message.file_line,
+            file_end_line: message.file_end_line,
+        })
+    }
+
+    /// The finding at `display`; `None` for a code this build does not know.
+    pub fn to_message(&self, display: &str) -> Option<Message> {
+        let rule = ALL_RULES
+            .iter()
+            .copied()
+            .find(|rule| rule.code == self.code);
+        let code = match rule {
+            Some(rule) => rule.code,
+            None => [error_codes::IO_ERROR, error_codes::SYNTAX_ERROR]
+                .into_iter()
+                .find(|code| *code == self.code)?,
+        };
+        let location = |(line, column): (usize, usize)| Location { line, column };
+        let fix = match &self.fix {
+            None => None,
+            Some((applicability, edits)) => Some(MessageFix {
+                applicability: match applicability {
+                    0 => Applicability::DisplayOnly,
+                    1 => Applicability::Unsafe,
+                    2 => Applicability::Safe,
+                    _ => return None,
+                },
+                edits: edits
+                    .iter()
+                    .map(|(start, end, content)| MessageEdit {
+                        start: location(*start),
+                        end: location(*end),
+                        content: content.clone(),
+                    })
+                    .collect(),
+            }),
+        };
+        Some(Message {
+            path: display.to_string(),
+            rule,
+            code,
+            message: self.message.clone(),
+            start: location(self.start),
+            end: location(self.end),
+            fix_title: self.fix_title.clone(),
+            note: self.note.clone(),
+            fix,
+            frame: None,
+            cell: self.cell,
+            file_line: self.file_line,
+            file_end_line: self.file_end_line,
+        })
+    }
+}
+
+impl CachedOutcome {
+    /// The outcome of a check to keep; `None` when it cannot be kept (a code frame).
+    pub fn of(parsed: bool, skipped: Option<String>, messages: &[Message]) -> Option<Self> {
+        Some(Self {
+            parsed,
+            skipped,
+            messages: messages
+                .iter()
+                .map(CachedMessage::of)
+                .collect::<Option<_>>()?,
+        })
+    }
+}
+
+/// A file the cache holds, unchanged: its dependencies are still to be checked.
+pub struct Candidate<'a> {
+    key: &'a str,
+    entry: &'a Entry,
+    /// The file's new fingerprint, when its stat changed but its content did not.
+    refreshed: Option<Fingerprint>,
+    stat: Option<Stat>,
+}
+
+impl Candidate<'_> {
+    /// The stat of the file taken to validate it.
+    pub fn stat(&self) -> Option<Stat> {
+        self.stat
+    }
+
+    /// What the file gave when it was stored.
+    pub fn outcome(&self) -> &CachedOutcome {
+        &self.entry.outcome
+    }
+}
+
+/// What a file's findings depended on beyond its text and settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Dependencies {
+    /// The hash of the file's [`ModuleLocation`].
+    location: u64,
+    /// Each module looked up, and the file it resolved to (`None`: none, which may change).
+    lookups: Vec<(String, Option<String>)>,
+    /// Each file whose summary was used: what it was, and the hash of its location.
+    files: Vec<(String, Option<Fingerprint>, u64)>,
+    /// The projects searched, by [`corpus_key`].
+    corpora: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    fingerprint: Fingerprint,
+    settings: u64,
+    /// `None`: the prefilter ruled the file out, which depends on its text alone.
+    dependencies: Option<Dependencies>,
+    outcome: CachedOutcome,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Stored {
+    entries: FxHashMap<String, Entry>,
+    corpora: FxHashMap<String, Snapshot>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A run's cache: what was stored, and what this run learns.
+pub struct Cache {
+    folder: PathBuf,
+    stored: Stored,
+    /// Whether each stored project snapshot still holds, found once per run.
+    corpus_holds: Mutex<FxHashMap<String, bool>>,
+    /// What each file others depend on is now (its freshness against the fingerprint
+    /// first asked about, and where it sits), found once per run: many files depend on the
+    /// same few.
+    dependency_files: RwLock<FxHashMap<String, (Fingerprint, Freshness, u64)>>,
+    updates: Mutex<Vec<(String, Entry)>>,
+    new_corpora: Mutex<FxHashMap<String, Snapshot>>,
+    dirty: AtomicBool,
+    /// The stats taken of files to check, by path (set once they are all taken).
+    stats: OnceLock<FxHashMap<String, Stat>>,
+    /// Files whose findings came from the cache.
+    pub hits: std::sync::atomic::AtomicUsize,
+    warnings: Mutex<Vec<String>>,
+}
+
+impl Cache {
+    /// Opens the cache in `folder`, creating the folder (with a `.gitignore` and a
+    /// `CACHEDIR.TAG`) when needed. A cache that cannot be read is a warning and starts empty.
+    pub fn open(folder: &Path) -> Self {
+        let mut warnings = Vec::new();
+        if let Err(error) = prepare_folder(folder) {
+            warnings.push(format!(
+                "the cache folder {} cannot be used ({error}); nothing is cached",
+                folder.display()
+            ));
+        }
+        let file = cache_file(folder);
+        let stored = match std::fs::read(&file) {
+            Ok(bytes) => decode(&bytes).unwrap_or_else(|| {
+                warnings.push(format!(
+                    "the cache file {} is damaged; it is rebuilt",
+                    file.display()
+                ));
+                Stored::default()
+            }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Stored::default(),
+            Err(error) => {
+                warnings.push(format!(
+                    "the cache file {} cannot be read ({error}); it is rebuilt",
+                    file.display()
+                ));
+                Stored::default()
+            }
+        };
+        Self {
+            folder: folder.to_path_buf(),
+            stored,
+            corpus_holds: Mutex::new(FxHashMap::default()),
+            dependency_files: RwLock::new(FxHashMap::default()),
+            updates: Mutex::new(Vec::new()),
+            new_corpora: Mutex::new(FxHashMap::default()),
+            dirty: AtomicBool::new(false),
+            stats: OnceLock::new(),
+            hits: std::sync::atomic::AtomicUsize::new(0),
+            warnings: Mutex::new(warnings),
+        }
+    }
+
+    /// The first half of a lookup, done for every file before any dependency is checked:
+    /// whether the cache holds the file with these settings and the file is unchanged. Its
+    /// stat is kept, so that checking a project snapshot later does not take it again.
+    /// `stat` is the file's, as [`Stat::of_path`] takes it.
+    pub fn own(&self, path: &Path, settings: u64, stat: Option<Stat>) -> Option<Candidate<'_>> {
+        let (key, entry) = self.stored.entries.get_key_value(path.to_str()?)?;
+        if entry.settings != settings {
+            return None;
+        }
+        let refreshed = match entry.fingerprint.still_holds_as(path, stat) {
+            Freshness::Same => None,
+            Freshness::SameContent(fingerprint) => Some(fingerprint),
+            Freshness::Changed => return None,
+        };
+        Some(Candidate {
+            key,
+            entry,
+            refreshed,
+            stat,
+        })
+    }
+
+    /// Whether nothing was stored (a first run).
+    pub fn is_empty(&self) -> bool {
+        self.stored.entries.is_empty()
+    }
+
+    /// Keeps the stats [`Cache::own`] took (see [`Candidate::stat`]), so that dependencies
+    /// and project snapshots that name the same files do not take them again.
+    pub fn remember_stats(&self, stats: FxHashMap<String, Stat>) {
+        // Set once per run; a second call has nothing new to say.
+        let _ = self.stats.set(stats);
+    }
+
+    /// The stat of `path`: the one taken this run when there is one (following links, as
+    /// files to check are read), else `take`'s.
+    fn stat_of(&self, path: &Path, take: fn(&Path) -> Option<Stat>) -> Option<Stat> {
+        let known = self
+            .stats
+            .get()
+            .zip(path.to_str())
+            .and_then(|(stats, key)| stats.get(key));
+        match known {
+            Some(stat) => Some(*stat),
+            None => take(path),
+        }
+    }
+
+    /// The second half: the stored outcome when everything the file depended on still holds.
+    /// `view` places the file in its project (only asked for when there are dependencies).
+    pub fn lookup<'v>(
+        &self,
+        candidate: Candidate<'_>,
+        view: impl FnOnce() -> ProjectView<'v>,
+    ) -> Option<CachedOutcome> {
+        let Candidate {
+            key,
+            entry,
+            refreshed,
+            ..
+        } = candidate;
+        let mut updated: Option<Entry> = refreshed.map(|fingerprint| Entry {
+            fingerprint,
+            ..entry.clone()
+        });
+        if let Some(dependencies) = &entry.dependencies {
+            let mut files = dependencies.files.clone();
+            if !self.dependencies_hold(dependencies, &mut files, &view()) {
+                return None;
+            }
+            if files != dependencies.files {
+                let entry = updated.get_or_insert_with(|| entry.clone());
+                if let Some(dependencies) = &mut entry.dependencies {
+                    dependencies.files = files;
+                }
+            }
+        }
+        if let Some(updated) = updated {
+            lock(&self.updates).push((key.to_string(), updated));
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+        Some(entry.outcome.clone())
+    }
+
+    /// Whether every dependency still holds; `files` gets the fingerprints of dependencies
+    /// whose stat changed but whose content did not.
+    fn dependencies_hold(
+        &self,
+        dependencies: &Dependencies,
+        files: &mut [(String, Option<Fingerprint>, u64)],
+        view: &ProjectView<'_>,
+    ) -> bool {
+        if location_hash(view.location()) != dependencies.location {
+            return false;
+        }
+        let lookups_hold = dependencies.lookups.iter().all(|(module, then)| {
+            view.resolve(module).as_deref().and_then(Path::to_str) == then.as_deref()
+        });
+        if !lookups_hold {
+            return false;
+        }
+        for (file, fingerprint, location) in files.iter_mut() {
+            let Some(then) = fingerprint else {
+                return false;
+            };
+            let (freshness, now_location) = self.dependency_file(file, then, view.index());
+            match freshness {
+                Freshness::Same => {}
+                Freshness::SameContent(now) => *fingerprint = Some(now),
+                Freshness::Changed => return false,
+            }
+            if now_location != *location {
+                return false;
+            }
+        }
+        dependencies
+            .corpora
+            .iter()
+            .all(|corpus| self.corpus_holds(corpus))
+    }
+
+    /// Whether the file `file` is still as `then` says, and the hash of where it sits; taken
+    /// once per run for each fingerprint asked about.
+    fn dependency_file(
+        &self,
+        file: &str,
+        then: &Fingerprint,
+        index: &ProjectIndex,
+    ) -> (Freshness, u64) {
+        if let Some((asked, freshness, location)) = self
+            .dependency_files
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(file)
+            && asked == then
+        {
+            return (*freshness, *location);
+        }
+        let path = Path::new(file);
+        let freshness = then.still_holds_as(path, self.stat_of(path, Stat::of_path));
+        let location = location_hash(&index.locate(path));
+        self.dependency_files
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(file.to_string(), (*then, freshness, location));
+        (freshness, location)
+    }
+
+    fn corpus_holds(&self, key: &str) -> bool {
+        if let Some(known) = lock(&self.corpus_holds).get(key) {
+            return *known;
+        }
+        let checked = self.stored.corpora.get(key).and_then(|snapshot| {
+            // Python files were looked at already (as files to check): their stat is known.
+            snapshot.still_holds(|path| self.stat_of(path, Stat::of_entry), corpus_summary)
+        });
+        let holds = checked.is_some();
+        if let Some(Some(refreshed)) = checked {
+            lock(&self.new_corpora).insert(key.to_string(), refreshed);
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+        lock(&self.corpus_holds).insert(key.to_string(), holds);
+        holds
+    }
+
+    /// Counts a file whose findings came from the cache.
+    pub fn count_hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Keeps what checking the file at `path` gave.
+    pub fn store(
+        &self,
+        path: &Path,
+        fingerprint: Fingerprint,
+        settings: u64,
+        recorded: Option<Recorded>,
+        outcome: CachedOutcome,
+    ) {
+        let Some(key) = path.to_str() else {
+            return;
+        };
+        let dependencies = match recorded {
+            None => None,
+            Some(recorded) => {
+                let Some(dependencies) = recorded.dependencies else {
+                    // Something it depended on cannot be told again (a project too large to
+                    // search): not kept.
+                    return;
+                };
+                lock(&self.new_corpora).extend(recorded.corpora);
+                Some(dependencies)
+            }
+        };
+        lock(&self.updates).push((
+            key.to_string(),
+            Entry {
+                fingerprint,
+                settings,
+                dependencies,
+                outcome,
+            },
+        ));
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    /// Forgets the file at `path` (it was fixed: its next run checks it again).
+    pub fn forget(&self, path: &Path) {
+        if let Some(key) = path.to_str()
+            && self.stored.entries.contains_key(key)
+        {
+            lock(&self.updates).push((key.to_string(), Entry::forgotten()));
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes what this run learnt, atomically; returns the warnings of the run's cache.
+    pub fn save(self) -> Vec<String> {
+        let mut warnings = self
+            .warnings
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !self.dirty.load(Ordering::Relaxed) {
+            drop_in_background(self.stored);
+            return warnings;
+        }
+        let mut stored = self.stored;
+        for (key, entry) in self
+            .updates
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            if entry.is_forgotten() {
+                stored.entries.remove(&key);
+            } else {
+                stored.entries.insert(key, entry);
+            }
+        }
+        stored.corpora.extend(
+            self.new_corpora
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        // Snapshots no entry refers to any more are dropped.
+        let used: std::collections::HashSet<&String> = stored
+            .entries
+            .values()
+            .filter_map(|entry| entry.dependencies.as_ref())
+            .flat_map(|dependencies| &dependencies.corpora)
+            .collect();
+        let unused: Vec<String> = stored
+            .corpora
+            .keys()
+            .filter(|key| !used.contains(key))
+            .cloned()
+            .collect();
+        for key in unused {
+            stored.corpora.remove(&key);
+        }
+        if let Err(error) = write_atomically(&self.folder, &stored) {
+            warnings.push(format!(
+                "the cache in {} was not updated ({error})",
+                self.folder.display()
+            ));
+        }
+        drop_in_background(stored);
+        warnings
+    }
+}
+
+/// Frees `value` on another thread: a cache's maps (and a run's index) hold hundreds of
+/// thousands of small allocations, and a warm run need not wait for them to be freed before
+/// it prints and exits.
+pub fn drop_in_background<T: Send + 'static>(value: T) {
+    // When no thread can be started, the value comes back with the error and is freed here.
+    let _ = std::thread::Builder::new().spawn(move || drop(value));
+}
+
+impl Entry {
+    /// A marker for an entry to remove.
+    fn forgotten() -> Self {
+        Self {
+            fingerprint: Fingerprint {
+                stat: Stat {
+                    kind: u8::MAX,
+                    device: 0,
+                    inode: 0,
+                    len: 0,
+                    modified: 0,
+                    changed: 0,
+                },
+                hash: 0,
+                read_at: 0,
+            },
+            settings: 0,
+            dependencies: None,
+            outcome: CachedOutcome {
+                parsed: false,
+                skipped: None,
+                messages: Vec::new(),
+            },
+        }
+    }
+
+    fn is_forgotten(&self) -> bool {
+        self.fingerprint.stat.kind == u8::MAX
+    }
+}
+
+/// The cache file of this build in `folder`.
+fn cache_file(folder: &Path) -> PathBuf {
+    folder
+        .join(env!("CARGO_PKG_VERSION"))
+        .join(format!("{ENGINE}.bin"))
+}
+
+/// Creates the cache folder with a `.gitignore` that ignores it all and a `CACHEDIR.TAG`, so
+/// that it is never committed nor backed up.
+fn prepare_folder(folder: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(folder.join(env!("CARGO_PKG_VERSION")))?;
+    let gitignore = folder.join(".gitignore");
+    if !gitignore.exists() {
+        std::fs::write(gitignore, "# Automatically created by nmf.\n*\n")?;
+    }
+    let tag = folder.join("CACHEDIR.TAG");
+    if !tag.exists() {
+        std::fs::write(
+            tag,
+            "Signature: 8a477f597d28d172789f06886806bc55\n\
+             # This file is a cache directory tag created by nmf.\n\
+             # For information about cache directory tags see https://bford.info/cachedir/\n",
+        )?;
+    }
+    Ok(())
+}
+
+fn decode(bytes: &[u8]) -> Option<Stored> {
+    let rest = bytes.strip_prefix(MAGIC)?;
+    let (hash, payload) = rest.split_at_checked(16)?;
+    if hash_bytes(payload).to_le_bytes() != hash {
+        return None;
+    }
+    postcard::from_bytes(payload).ok()
+}
+
+fn write_atomically(folder: &Path, stored: &Stored) -> std::io::Result<()> {
+    let payload = postcard::to_stdvec(stored).map_err(std::io::Error::other)?;
+    let target = cache_file(folder);
+    let parent = target.parent().unwrap_or(folder);
+    std::fs::create_dir_all(parent)?;
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".nmf-cache-")
+        .tempfile_in(parent)?;
+    temporary.write_all(MAGIC)?;
+    temporary.write_all(&hash_bytes(&payload).to_le_bytes())?;
+    temporary.write_all(&payload)?;
+    temporary.persist(&target).map_err(|error| error.error)?;
+    // Caches of other builds of this version are stale.
+    if let Ok(entries) = std::fs::read_dir(parent) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path != target && path.extension().is_some_and(|ext| ext == "bin") {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn location_hash(location: &ModuleLocation) -> u64 {
+    let text = format!(
+        "{:?}\0{}\0{:?}",
+        location.name, location.is_package, location.roots
+    );
+    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+}
+
+/// The key of a project searched from `roots`.
+fn corpus_key(roots: &[PathBuf]) -> Option<String> {
+    roots
+        .iter()
+        .map(|root| root.to_str())
+        .collect::<Option<Vec<_>>>()
+        .map(|roots| roots.join("\0"))
+}
+
+/// The hash of everything in a file's settings that can change its findings, with nmf's build.
+pub fn settings_hash(parts: &dyn std::fmt::Debug) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(format!("{ENGINE}\0{parts:?}").as_bytes())
+}
+
+/// What one check depended on, recorded as it happens.
+#[derive(Default)]
+pub struct Recorder {
+    state: Mutex<RecorderState>,
+}
+
+#[derive(Default)]
+struct RecorderState {
+    lookups: Vec<(String, Option<String>)>,
+    files: Vec<(String, Option<Fingerprint>, u64)>,
+    corpora: FxHashMap<String, Snapshot>,
+    /// Something was used that a later run could not check again.
+    unrepeatable: bool,
+}
+
+/// What a [`Recorder`] saw: `dependencies` is `None` when the outcome cannot be kept.
+pub struct Recorded {
+    dependencies: Option<Dependencies>,
+    corpora: FxHashMap<String, Snapshot>,
+}
+
+impl Recorder {
+    pub fn finish(self, view: &ProjectView<'_>) -> Recorded {
+        let state = self
+            .state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut lookups = state.lookups;
+        lookups.sort();
+        lookups.dedup();
+        let mut files = state.files;
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        files.dedup_by(|a, b| a.0 == b.0);
+        let mut corpora: Vec<String> = state.corpora.keys().cloned().collect();
+        corpora.sort();
+        Recorded {
+            dependencies: (!state.unrepeatable).then(|| Dependencies {
+                location: location_hash(view.location()),
+                lookups,
+                files,
+                corpora,
+            }),
+            corpora: state.corpora,
+        }
+    }
+
+    fn record_file(&self, index: &ProjectIndex, path: &Path, fingerprint: Option<Fingerprint>) {
+        let location = location_hash(&index.locate(path));
+        let mut state = lock(&self.state);
+        match path.to_str() {
+            Some(text) => state.files.push((text.to_string(), fingerprint, location)),
+            None => state.unrepeatable = true,
+        }
+    }
+
+    fn record_corpus(&self, view: &ProjectView<'_>) {
+        let roots = view.corpus_roots();
+        let snapshot = view.index().corpus_snapshot(&roots);
+        let mut state = lock(&self.state);
+        match (corpus_key(&roots), snapshot) {
+            (Some(key), Some(snapshot)) => {
+                state.corpora.insert(key, Snapshot::clone(&snapshot));
+            }
+            _ => state.unrepeatable = true,
+        }
+    }
+}
+
+/// The project as a check sees it, recording what it asks.
+pub struct RecordingView<'a> {
+    pub view: &'a ProjectView<'a>,
+    pub recorder: &'a Recorder,
+}
+
+impl ProjectModules for RecordingView<'_> {
+    fn module(&self, name: &str) -> Option<Arc<ModuleSummary>> {
+        let path = self.view.resolve(name);
+        let text = match &path {
+            Some(path) => match path.to_str() {
+                Some(text) => Some(text.to_string()),
+                None => {
+                    lock(&self.recorder.state).unrepeatable = true;
+                    None
+                }
+            },
+            None => None,
+        };
+        lock(&self.recorder.state)
+            .lookups
+            .push((name.to_string(), text));
+        let path = path?;
+        let (summary, fingerprint) = self.view.index().summary_read(&path);
+        self.recorder
+            .record_file(self.view.index(), &path, fingerprint);
+        summary
+    }
+
+    fn mentioning(&self, words: &[&str]) -> Option<Vec<Arc<ModuleSummary>>> {
+        self.recorder.record_corpus(self.view);
+        self.view.mentioning(words)
+    }
+
+    fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
+        self.recorder.record_corpus(self.view);
+        self.view.forward_installers()
+    }
+}

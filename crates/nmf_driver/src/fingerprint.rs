@@ -1,0 +1,275 @@
+//! What a file was when it was read, as the cache compares it on the next run: its identity and
+//! time stamps, and a hash of its bytes for when the stamps cannot be trusted.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// A stamp this close to the moment it was taken (or later) may hide an edit made within the
+/// same tick of a coarse file-system clock: such a file is compared by content next time.
+const SETTLING_NANOS: i128 = 2_000_000_000;
+
+/// Nanoseconds since the Unix epoch.
+pub fn now_nanos() -> i128 {
+    nanos(SystemTime::now())
+}
+
+fn nanos(time: SystemTime) -> i128 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => after.as_nanos().try_into().unwrap_or(i128::MAX),
+        Err(before) => -before.duration().as_nanos().try_into().unwrap_or(i128::MAX),
+    }
+}
+
+/// What `stat` says of a path: enough to notice that it changed without reading it. The
+/// change time moves on every write and cannot be set back (`touch -r` sets only the
+/// modification time), so an edit that keeps size and modification time still shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stat {
+    pub kind: u8,
+    pub device: u64,
+    pub inode: u64,
+    pub len: u64,
+    pub modified: i128,
+    pub changed: i128,
+}
+
+impl Stat {
+    pub fn of(metadata: &std::fs::Metadata) -> Self {
+        let kind = if metadata.is_dir() {
+            1
+        } else if metadata.file_type().is_symlink() {
+            2
+        } else {
+            0
+        };
+        #[cfg(unix)]
+        let (device, inode, changed) = {
+            use std::os::unix::fs::MetadataExt;
+            (
+                metadata.dev(),
+                metadata.ino(),
+                i128::from(metadata.ctime()) * 1_000_000_000 + i128::from(metadata.ctime_nsec()),
+            )
+        };
+        #[cfg(not(unix))]
+        let (device, inode, changed) = (0, 0, metadata.modified().map_or(0, nanos));
+        Self {
+            kind,
+            device,
+            inode,
+            len: metadata.len(),
+            modified: metadata.modified().map_or(0, nanos),
+            changed,
+        }
+    }
+
+    /// The path's stat, following links as reading does; `None` when it does not exist or
+    /// cannot be looked at.
+    pub fn of_path(path: &Path) -> Option<Self> {
+        std::fs::metadata(path)
+            .ok()
+            .map(|metadata| Self::of(&metadata))
+    }
+
+    /// The stats of `paths`, all in one folder, as [`Stat::of_path`] takes them. On Linux
+    /// each is taken relative to the folder, opened once, so that the kernel walks the
+    /// folder's path once rather than once per file (most of a warm run's time).
+    pub fn of_paths_in_folder(paths: &[PathBuf]) -> Vec<Option<Self>> {
+        #[cfg(target_os = "linux")]
+        if let Some(folder) = paths.first().and_then(|path| path.parent()) {
+            use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
+            let opened = rustix::fs::open(
+                folder,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            );
+            if let Ok(folder_fd) = opened {
+                return paths
+                    .iter()
+                    .map(|path| {
+                        let name = path.file_name()?;
+                        let found = rustix::fs::statx(
+                            &folder_fd,
+                            name,
+                            AtFlags::empty(),
+                            StatxFlags::BASIC_STATS,
+                        )
+                        .ok()?;
+                        Some(Self::of_statx(&found))
+                    })
+                    .collect();
+            }
+        }
+        paths.iter().map(|path| Self::of_path(path)).collect()
+    }
+
+    #[cfg(target_os = "linux")]
+    fn of_statx(found: &rustix::fs::Statx) -> Self {
+        let mode = u32::from(found.stx_mode) & 0o170000;
+        let time = |stamp: &rustix::fs::StatxTimestamp| {
+            i128::from(stamp.tv_sec) * 1_000_000_000 + i128::from(stamp.tv_nsec)
+        };
+        Self {
+            kind: match mode {
+                0o040000 => 1,
+                0o120000 => 2,
+                _ => 0,
+            },
+            device: rustix::fs::makedev(found.stx_dev_major, found.stx_dev_minor),
+            inode: found.stx_ino,
+            len: found.stx_size,
+            modified: time(&found.stx_mtime),
+            changed: time(&found.stx_ctime),
+        }
+    }
+
+    /// The path's own stat, not following a link (as a folder walk sees entries).
+    pub fn of_entry(path: &Path) -> Option<Self> {
+        std::fs::symlink_metadata(path)
+            .ok()
+            .map(|metadata| Self::of(&metadata))
+    }
+
+    /// Whether both time stamps were older than `taken_at` by a margin: only then does an
+    /// equal stat later prove the content unchanged.
+    pub fn settled_at(&self, taken_at: i128) -> bool {
+        self.modified < taken_at - SETTLING_NANOS && self.changed < taken_at - SETTLING_NANOS
+    }
+}
+
+/// A file as it was read: its stat, a hash of its bytes, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub stat: Stat,
+    pub hash: u128,
+    pub read_at: i128,
+}
+
+impl Fingerprint {
+    pub fn new(metadata: &std::fs::Metadata, bytes: &[u8], read_at: i128) -> Self {
+        Self {
+            stat: Stat::of(metadata),
+            hash: hash_bytes(bytes),
+            read_at,
+        }
+    }
+
+    /// Whether the file at `path` still holds what was read: by its stat alone when that is
+    /// equal and was settled when read; otherwise by reading it and comparing the hash.
+    pub fn still_holds(&self, path: &Path) -> Freshness {
+        self.still_holds_as(path, Stat::of_path(path))
+    }
+
+    /// The same, with the path's stat taken already.
+    pub fn still_holds_as(&self, path: &Path, stat: Option<Stat>) -> Freshness {
+        let Some(stat) = stat else {
+            return Freshness::Changed;
+        };
+        if stat == self.stat && stat.settled_at(self.read_at) {
+            return Freshness::Same;
+        }
+        let read_at = now_nanos();
+        match std::fs::read(path) {
+            Ok(bytes) if hash_bytes(&bytes) == self.hash => Freshness::SameContent(Self {
+                stat,
+                hash: self.hash,
+                read_at,
+            }),
+            _ => Freshness::Changed,
+        }
+    }
+}
+
+/// What [`Fingerprint::still_holds`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    Same,
+    /// The stat changed (or was not settled) but the bytes are the same: the new fingerprint.
+    SameContent(Fingerprint),
+    Changed,
+}
+
+pub fn hash_bytes(bytes: &[u8]) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(bytes)
+}
+
+/// A path, and its stat and summary (`None`: it did not exist).
+pub type SnapshotEntry = (String, Option<(Stat, u64)>);
+
+/// What a folder walk saw: each path it depends on (folders listed, files read, ignore files
+/// consulted) with its stat and a summary of what mattered in it (`None`: it did not exist).
+/// The walk would find the same as long as each path still has the same stat, or, when the
+/// stat changed, the same summary: an edit inside a function body changes a file's stat but
+/// not what a search of the project reads of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub taken_at: i128,
+    pub paths: Vec<SnapshotEntry>,
+}
+
+impl Snapshot {
+    /// Whether every path still holds what it held: `None` if one changed; otherwise the
+    /// snapshot again, with the stats that changed (content the same) taken anew, when any did.
+    pub fn still_holds(
+        &self,
+        stat_of: impl Fn(&Path) -> Option<Stat> + Sync,
+        summarize: impl Fn(&Path, &Stat) -> Option<u64> + Sync,
+    ) -> Option<Option<Self>> {
+        use rayon::prelude::*;
+        let taken_at = now_nanos();
+        let checked: Option<Vec<Option<SnapshotEntry>>> = self
+            .paths
+            .par_iter()
+            .map(|(path, then)| {
+                let now = stat_of(Path::new(path));
+                match (then, now) {
+                    (None, None) => Some(None),
+                    (Some((stat, summary)), Some(now)) => {
+                        if now == *stat && stat.settled_at(self.taken_at) {
+                            return Some(None);
+                        }
+                        (summarize(Path::new(path), &now)? == *summary)
+                            .then(|| Some((path.clone(), Some((now, *summary)))))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        let refreshed: Vec<_> = checked?.into_iter().flatten().collect();
+        if refreshed.is_empty() {
+            return Some(None);
+        }
+        let mut paths = self.paths.clone();
+        let mut updates = refreshed.into_iter().peekable();
+        for entry in &mut paths {
+            if updates.peek().is_some_and(|(path, _)| *path == entry.0)
+                && let Some((_, update)) = updates.next()
+            {
+                entry.1 = update;
+            }
+        }
+        Some(Some(Self { taken_at, paths }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_taken_in_a_folder_equal_stats_taken_by_path() {
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let paths: Vec<PathBuf> = ["a.py", "b.py", "missing.py", "sub"]
+            .iter()
+            .map(|name| folder.path().join(name))
+            .collect();
+        std::fs::write(&paths[0], "x = 1\n").expect("write");
+        std::fs::write(&paths[1], "").expect("write");
+        std::fs::create_dir(&paths[3]).expect("mkdir");
+        let by_path: Vec<Option<Stat>> = paths.iter().map(|path| Stat::of_path(path)).collect();
+        assert_eq!(Stat::of_paths_in_folder(&paths), by_path);
+        assert!(by_path[0].is_some() && by_path[2].is_none() && by_path[3].is_some());
+    }
+}
