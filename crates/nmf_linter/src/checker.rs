@@ -59,6 +59,8 @@ pub struct Checker<'a> {
     /// How many self-documenting f-string fields (`f"{expr=}"`) enclose the current node.
     self_documenting_fields: usize,
     types: Option<TypeState<'a>>,
+    /// See [`Checker::memo`].
+    memos: FxHashMap<(std::any::TypeId, TextSize), Rc<dyn std::any::Any>>,
 }
 
 /// Inference state, created when a rule first asks about a type.
@@ -97,6 +99,40 @@ impl<'a> Checker<'a> {
 
     pub fn semantic(&self) -> &SemanticModel<'a> {
         &self.semantic
+    }
+
+    /// The module's top-level statements.
+    pub fn suite(&self) -> &'a [Stmt] {
+        self.suite
+    }
+
+    /// What `compute` finds for the code at `key` (a function's or the module's start), computed
+    /// once per file: rules that look at a whole function for each call in it keep what they
+    /// found here, so that a file's check stays linear.
+    pub fn memo<T: 'static>(
+        &mut self,
+        key: TextSize,
+        compute: impl FnOnce(&mut Self) -> T,
+    ) -> Rc<T> {
+        let slot = (std::any::TypeId::of::<T>(), key);
+        if let Some(known) = self.memos.get(&slot).cloned()
+            && let Ok(known) = known.downcast::<T>()
+        {
+            return known;
+        }
+        let value = Rc::new(compute(self));
+        self.memos.insert(slot, value.clone());
+        value
+    }
+
+    /// Whether instances of the class defined by `class` (in this file) are `nn.Module`s.
+    pub fn class_verdict(&mut self, class: &ast::StmtClassDef) -> Verdict {
+        let module = self.type_state().resolver.module().clone();
+        let Some(id) = module.class_at(class.start()) else {
+            return Verdict::Unknown;
+        };
+        let ty = Ty::Instance(ClassKey::Project(module, id), Vec::new(), Exactness::Exact);
+        self.verdict(&ty)
     }
 
     /// Whether the current node is inside a self-documenting f-string field, `f"{expr=}"`,
@@ -466,6 +502,7 @@ pub fn check_module(
         inference_depth: 0,
         self_documenting_fields: 0,
         types: None,
+        memos: FxHashMap::default(),
     };
     checker.visit_body(suite);
     CheckResult {

@@ -265,7 +265,7 @@ fn abbreviate(written: &str) -> String {
 }
 
 /// The `.` token that precedes an attribute name, across blanks, line breaks and comments.
-fn dot_before(tokens: &Tokens, name_start: TextSize) -> Option<TextRange> {
+pub(crate) fn dot_before(tokens: &Tokens, name_start: TextSize) -> Option<TextRange> {
     let before = tokens.partition_point(|token| token.start() < name_start);
     tokens[..before]
         .iter()
@@ -336,6 +336,19 @@ pub fn could_contain_forward_call(source: &str) -> bool {
         return true;
     }
     has_ascii_letter_lookalike(source) && normalized_words_mention(source, &["forward", "getattr"])
+}
+
+/// Whether `source` holds `word` as a whole identifier (not part of a longer one), spelled in
+/// ASCII.
+pub fn has_word(source: &str, word: &str) -> bool {
+    let bytes = source.as_bytes();
+    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
+    memmem::find_iter(bytes, word.as_bytes()).any(|start| {
+        let end = start + word.len();
+        let joined_before = start > 0 && is_identifier(bytes[start - 1]);
+        let joined_after = bytes.get(end).is_some_and(|&byte| is_identifier(byte));
+        !joined_before && !joined_after
+    })
 }
 
 /// Whether `source` may spell the identifier `word` with non-ASCII characters that

@@ -18,4 +18,7 @@ macro_rules! registry {
 registry! {
     nmf001_module_forward_call,
     nmf002_autograd_function_forward_call,
+    nmf003_module_call_override,
+    nmf004_forward_passed_as_callable,
+    nmf005_unwrapped_module_after_wrap,
 }

@@ -222,6 +222,21 @@ pub struct TypeResolver<'p> {
     in_progress: FxHashSet<(ModuleId, ClassId)>,
     /// Verdicts of "this class or any subclass", by module summary and class.
     open_verdicts: FxHashMap<(ModuleId, ClassId), Judgement>,
+    /// Names already looked up during the current query (see [`LookupKey`]). A name bound many
+    /// times from itself (`out = f(out)` a hundred times) would otherwise be evaluated once per
+    /// path through its bindings: exponentially often.
+    lookups: FxHashMap<LookupKey, Ty>,
+}
+
+/// A name looked up in a module and a chain of local scopes, at a depth (results differ by
+/// depth only where the depth limit cuts them). The scopes are identified by address, which is
+/// stable while one query runs; the memo is emptied when a query starts.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct LookupKey {
+    module: usize,
+    scopes: Vec<usize>,
+    name: Name,
+    depth: usize,
 }
 
 /// Where an expression is evaluated: a module, plus the checked file's local scopes, and the
@@ -246,6 +261,7 @@ impl<'p> TypeResolver<'p> {
             verdicts: FxHashMap::default(),
             in_progress: FxHashSet::default(),
             open_verdicts: FxHashMap::default(),
+            lookups: FxHashMap::default(),
         }
     }
 
@@ -255,6 +271,7 @@ impl<'p> TypeResolver<'p> {
 
     /// The type of `value` evaluated in the checked file with `locals` in scope.
     pub fn infer(&mut self, value: &ValueExpr, locals: &LocalScopes<'_>) -> Ty {
+        self.lookups.clear();
         let module = self.module.clone();
         let context = Context {
             module: &module,
@@ -266,6 +283,7 @@ impl<'p> TypeResolver<'p> {
 
     /// The type a binding of the checked file gives its name.
     pub fn infer_binding(&mut self, binding: &Binding, locals: &LocalScopes<'_>) -> Ty {
+        self.lookups.clear();
         let module = self.module.clone();
         let context = Context {
             module: &module,
@@ -282,6 +300,7 @@ impl<'p> TypeResolver<'p> {
 
     /// Whether a value of type `ty` is an `nn.Module`, and why.
     pub fn judge(&mut self, ty: &Ty) -> Judgement {
+        self.lookups.clear();
         match ty {
             Ty::Instance(class, _, Exactness::OrSubclass) => self.open_judgement(class),
             Ty::Instance(class, _, Exactness::Exact) | Ty::Class(class) => {
@@ -751,17 +770,40 @@ impl<'p> TypeResolver<'p> {
     }
 
     fn lookup(&mut self, context: Context<'_>, name: &Name, depth: usize) -> Ty {
-        for (index, scope) in context.locals.iter().enumerate() {
-            if let Some(bindings) = scope.get(name) {
+        let found = context
+            .locals
+            .iter()
+            .enumerate()
+            .find_map(|(index, scope)| Some((index, scope.get(name)?)));
+        let scopes = match found {
+            Some((index, _)) => &context.locals[index..],
+            None => &[],
+        };
+        let key = LookupKey {
+            module: Arc::as_ptr(context.module) as usize,
+            scopes: scopes
+                .iter()
+                .map(|scope| std::ptr::from_ref(*scope) as usize)
+                .collect(),
+            name: name.clone(),
+            depth,
+        };
+        if let Some(known) = self.lookups.get(&key) {
+            return known.clone();
+        }
+        let ty = match found {
+            Some((_, bindings)) => {
                 let outer = Context {
                     module: context.module,
-                    locals: &context.locals[index..],
+                    locals: scopes,
                     self_class: None,
                 };
-                return self.eval_bindings(outer, bindings, depth);
+                self.eval_bindings(outer, bindings, depth)
             }
-        }
-        self.global(context.module, name, depth)
+            None => self.global(context.module, name, depth),
+        };
+        self.lookups.insert(key, ty.clone());
+        ty
     }
 
     /// A module-level name of `module`: its own bindings, then `import *`, then builtins.
@@ -1325,15 +1367,47 @@ fn union(mut members: Vec<Ty>) -> Ty {
         0 => Ty::Unknown,
         1 => members.pop().unwrap_or(Ty::Unknown),
         _ => {
-            let mut flat = Vec::with_capacity(members.len());
+            // Flattened and without duplicates: a name bound many times from itself would
+            // otherwise get a union that doubles with every binding.
+            let mut flat: Vec<Ty> = Vec::with_capacity(members.len());
+            let mut add = |member: Ty| {
+                if !flat.iter().any(|known| same_type(known, &member)) {
+                    flat.push(member);
+                }
+            };
             for member in members {
                 match member {
-                    Ty::Union(inner) => flat.extend(inner),
-                    other => flat.push(other),
+                    Ty::Union(inner) => inner.into_iter().for_each(&mut add),
+                    other => add(other),
                 }
             }
-            Ty::Union(flat)
+            if flat.len() == 1 {
+                flat.pop().unwrap_or(Ty::Unknown)
+            } else {
+                Ty::Union(flat)
+            }
         }
+    }
+}
+
+/// Whether two types are the same (functions are never taken for the same: they are kept).
+fn same_type(a: &Ty, b: &Ty) -> bool {
+    match (a, b) {
+        (Ty::Unknown, Ty::Unknown) | (Ty::None, Ty::None) => true,
+        (Ty::External(a), Ty::External(b)) => a == b,
+        (Ty::Module(ModuleRef::External(a)), Ty::Module(ModuleRef::External(b))) => a == b,
+        (Ty::Module(ModuleRef::Project(a)), Ty::Module(ModuleRef::Project(b))) => Arc::ptr_eq(a, b),
+        (Ty::Class(a), Ty::Class(b)) => same_class(a, b),
+        (Ty::Instance(a, a_args, a_exact), Ty::Instance(b, b_args, b_exact)) => {
+            same_class(a, b)
+                && a_exact == b_exact
+                && a_args.len() == b_args.len()
+                && a_args.iter().zip(b_args).all(|(a, b)| same_type(a, b))
+        }
+        (Ty::Union(a), Ty::Union(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_type(a, b))
+        }
+        _ => false,
     }
 }
 
