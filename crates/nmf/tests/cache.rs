@@ -153,6 +153,81 @@ fn a_module_that_did_not_exist_appears_and_a_module_is_deleted() {
     );
 }
 
+/// Lets the tree settle and runs once, so that the next run may take the walk from its record.
+fn remember_walk(tree: &Tree) {
+    std::thread::sleep(SETTLE);
+    cached(tree, &["."]);
+}
+
+#[test]
+fn a_remembered_walk_notices_files_folders_ignore_files_and_configuration() {
+    let tree = project();
+    tree.write("pkg/sub/__init__.py", "");
+    remember_walk(&tree);
+    // A file appears in a folder the walk listed.
+    tree.write(
+        "pkg/sub/new.py",
+        "from pkg.models import Net\n\nNet().forward(2)\n",
+    );
+    assert_eq!(
+        agree(&tree, &["."]).stdout,
+        format!("pkg/sub/new.py:3:1: {NMF001}\npkg/train.py:4:1: {NMF001}\n")
+    );
+    remember_walk(&tree);
+    // An ignore file appears, then changes.
+    tree.write("pkg/.gitignore", "train.py\n");
+    assert_eq!(
+        agree(&tree, &["."]).stdout,
+        format!("pkg/sub/new.py:3:1: {NMF001}\n")
+    );
+    remember_walk(&tree);
+    tree.write("pkg/.gitignore", "new.py\n");
+    assert_eq!(
+        agree(&tree, &["."]).stdout,
+        format!("pkg/train.py:4:1: {NMF001}\n")
+    );
+    remember_walk(&tree);
+    // The configuration excludes a folder.
+    tree.write("pkg/.gitignore", "");
+    remember_walk(&tree);
+    tree.write(
+        "pyproject.toml",
+        "[tool.nmf]\nextend-exclude = [\"pkg/sub\"]\n",
+    );
+    assert_eq!(
+        agree(&tree, &["."]).stdout,
+        format!("pkg/train.py:4:1: {NMF001}\n")
+    );
+    remember_walk(&tree);
+    tree.write("pyproject.toml", "");
+    std::fs::create_dir_all(tree.join("pkg/sub/deeper")).expect("mkdir");
+    tree.write(
+        "pkg/sub/deeper/more.py",
+        "from pkg.models import Net\n\nNet().forward(3)\n",
+    );
+    assert_eq!(
+        agree(&tree, &["."]).stdout,
+        format!(
+            "pkg/sub/deeper/more.py:3:1: {NMF001}\npkg/sub/new.py:3:1: {NMF001}\npkg/train.py:4:1: {NMF001}\n"
+        )
+    );
+    remember_walk(&tree);
+    // A folder goes away.
+    std::fs::remove_dir_all(tree.join("pkg/sub")).expect("remove");
+    assert_eq!(
+        agree(&tree, &["."]).stdout,
+        format!("pkg/train.py:4:1: {NMF001}\n")
+    );
+    // The record is kept next to the cache, in the cache folder.
+    remember_walk(&tree);
+    let records = std::fs::read_dir(tree.join(".nmf_cache").join(env!("CARGO_PKG_VERSION")))
+        .expect("the cache folder")
+        .flatten()
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "walk"))
+        .count();
+    assert_eq!(records, 1);
+}
+
 #[test]
 fn a_subclass_added_elsewhere_changes_what_self_is() {
     let tree = Tree::new();

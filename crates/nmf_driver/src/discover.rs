@@ -22,12 +22,29 @@ pub struct Discovered {
     pub unreadable: Vec<(PathBuf, SourceError)>,
 }
 
+/// Told what a walk goes through (see [`crate::walk_record`]).
+pub trait WalkObserver: Sync {
+    /// A folder the walk listed.
+    fn folder(&self, path: &Path);
+    /// The walk met a symbolic link.
+    fn symlink(&self);
+}
+
 /// Finds the files under `paths` to check. Paths named explicitly are always checked; folders
 /// are walked with `.gitignore`, `.ignore`, hidden folders and `exclude` respected, and the
 /// files in them that `include` names (Python modules, stubs and notebooks by default) kept.
 pub fn discover(
     paths: &[PathBuf],
     resolver: &Arc<SettingsResolver>,
+) -> Result<Discovered, ConfigError> {
+    discover_observed(paths, resolver, None)
+}
+
+/// [`discover`], telling `observer` which folders it lists.
+pub fn discover_observed(
+    paths: &[PathBuf],
+    resolver: &Arc<SettingsResolver>,
+    observer: Option<&dyn WalkObserver>,
 ) -> Result<Discovered, ConfigError> {
     let mut files = Vec::new();
     let mut missing = Vec::new();
@@ -99,6 +116,13 @@ pub fn discover(
                         return WalkState::Continue;
                     }
                 };
+                if let Some(observer) = observer {
+                    match entry.file_type() {
+                        Some(kind) if kind.is_dir() => observer.folder(entry.path()),
+                        Some(kind) if kind.is_symlink() => observer.symlink(),
+                        _ => {}
+                    }
+                }
                 let is_file = match entry.file_type() {
                     Some(kind) if kind.is_dir() => false,
                     // A link is checked unless it leads to a folder; a dangling one is

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod check;
 pub mod codecs;
 pub mod source;
+pub mod walk_record;
 
 pub use check::{CheckOptions, FileDiagnostics, check_source, check_text};
 pub mod config;

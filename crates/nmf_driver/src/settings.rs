@@ -93,6 +93,23 @@ impl SettingsResolver {
         found
     }
 
+    /// What decides the settings besides the files: where they come from, the command line's
+    /// values and the working folder (a walk record is kept per identity).
+    pub fn identity(&self) -> String {
+        format!(
+            "{:?}\0{:?}\0{:?}",
+            self.source, self.overrides, self.working_dir
+        )
+    }
+
+    /// The one configuration file of `--config`, if given.
+    pub fn config_file(&self) -> Option<&Path> {
+        match &self.source {
+            ConfigSource::File(path) => Some(path),
+            _ => None,
+        }
+    }
+
     /// The settings for the run as a whole (output format, fix mode): those of the working
     /// folder, as ruff takes them.
     pub fn global(&self) -> Result<Arc<Settings>, ConfigError> {

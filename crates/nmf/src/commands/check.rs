@@ -9,6 +9,7 @@ use nmf_driver::config::{OutputFormat, Overrides};
 use nmf_driver::discover::{absolutize, discover};
 use nmf_driver::run::{FixMode, RunOptions, RunResult, check_discovered, check_stdin, open_cache};
 use nmf_driver::settings::{ConfigSource, SettingsResolver};
+use nmf_driver::walk_record::discover_remembered;
 
 use nmf_linter::render::printable;
 
@@ -100,7 +101,12 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         // The cache file is read while the folders are walked.
         let (discovered, cache) = std::thread::scope(|scope| {
             let cache = scope.spawn(|| open_cache(&resolver, options));
-            let discovered = discover(&paths, &resolver);
+            // With the cache, a walk of an unchanged tree is taken from its record.
+            let discovered = if options.cache {
+                discover_remembered(&paths, &resolver, &global.cache_dir)
+            } else {
+                discover(&paths, &resolver)
+            };
             let cache = cache
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));

@@ -1,0 +1,243 @@
+//! A folder walk remembered in the cache folder, so that a rerun on an unchanged tree need not
+//! list every folder again.
+//!
+//! A walk's result depends on which entries each walked folder holds (its stat changes when an
+//! entry is added, removed or renamed), the ignore and configuration files it read (their stats),
+//! the same files in the folders above the walk's roots, the user's global git ignore files, and
+//! the command line. The record keeps the stat of each; a later run uses the record only when
+//! every stat is the same and was taken more than the settling margin after the path last
+//! changed (so an edit within the same tick of a coarse clock cannot hide). Walks that met a
+//! symbolic link, an unreadable folder or a `core.excludesFile` setting are not recorded.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{CONFIG_FILES, ConfigError};
+use crate::discover::{Discovered, WalkObserver, discover_observed};
+use crate::fingerprint::{Stat, hash_bytes, now_nanos};
+use crate::settings::SettingsResolver;
+
+/// Ignore files; with the configuration files, what in a walked folder (or above one) changes
+/// what the walk finds.
+const IGNORE_FILES: [&str; 2] = [".gitignore", ".ignore"];
+
+fn watched_names() -> impl Iterator<Item = &'static str> {
+    IGNORE_FILES.into_iter().chain(CONFIG_FILES)
+}
+
+/// A path and its stat (`None`: it did not exist).
+type Watched = (String, Option<Stat>);
+
+#[derive(Serialize, Deserialize)]
+struct WalkRecord {
+    taken_at: i128,
+    /// Each path the result depends on, with its stat (`None`: it did not exist).
+    watched: Vec<Watched>,
+    files: Vec<String>,
+    missing: Vec<String>,
+}
+
+/// Discovers the files under `paths` as [`crate::discover::discover`] does, taking the result
+/// from a record in `cache_dir` when nothing it depends on changed, and recording it otherwise.
+pub fn discover_remembered(
+    paths: &[PathBuf],
+    resolver: &Arc<SettingsResolver>,
+    cache_dir: &Path,
+) -> Result<Discovered, ConfigError> {
+    let record_file = record_path(paths, resolver, cache_dir);
+    if let Some(record) = std::fs::read(&record_file)
+        .ok()
+        .and_then(|bytes| decode(&bytes))
+        && still_holds(&record)
+    {
+        let files: Vec<PathBuf> = record.files.iter().map(PathBuf::from).collect();
+        // Configuration errors surface as a walk would surface them.
+        for file in &files {
+            resolver.for_file(file)?;
+        }
+        return Ok(Discovered {
+            files,
+            missing: record.missing,
+            unreadable: Vec::new(),
+        });
+    }
+    let taken_at = now_nanos();
+    let observer = Observer::default();
+    let discovered = discover_observed(paths, resolver, Some(&observer))?;
+    let folders = observer
+        .folders
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let rememberable = !observer
+        .unrememberable
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && discovered.unreadable.is_empty();
+    if rememberable && let Some(watched) = watched_paths(paths, resolver, &folders) {
+        let record = WalkRecord {
+            taken_at,
+            watched,
+            files: discovered
+                .files
+                .iter()
+                .filter_map(|file| file.to_str().map(str::to_string))
+                .collect(),
+            missing: discovered.missing.clone(),
+        };
+        if record.files.len() == discovered.files.len() {
+            // Only where the cache folder exists already (the cache makes it): a walk record
+            // never creates folders of its own.
+            let _ = write(&record_file, &record);
+        }
+    }
+    Ok(discovered)
+}
+
+/// Collects what a walk went through.
+#[derive(Default)]
+struct Observer {
+    folders: Mutex<Vec<PathBuf>>,
+    unrememberable: std::sync::atomic::AtomicBool,
+}
+
+impl WalkObserver for Observer {
+    fn folder(&self, path: &Path) {
+        self.folders
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(path.to_path_buf());
+    }
+
+    fn symlink(&self) {
+        self.unrememberable
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Every path the walk's result depends on, with its stat; `None` when the walk cannot be
+/// described so (a global git configuration naming an excludes file).
+fn watched_paths(
+    paths: &[PathBuf],
+    resolver: &SettingsResolver,
+    folders: &[PathBuf],
+) -> Option<Vec<Watched>> {
+    // Each path, and whether its absence must be recorded too: inside a walked folder, a file
+    // that appears changes the folder's stat, so only files that exist are watched there.
+    let mut watched: Vec<(PathBuf, bool)> = Vec::new();
+    for folder in folders {
+        watched.push((folder.clone(), true));
+        watched.extend(watched_names().map(|name| (folder.join(name), false)));
+        let git = folder.join(".git");
+        // `.git/info/exclude` appearing changes `.git/info`, which appearing changes `.git`.
+        watched.extend(
+            [
+                git.clone(),
+                git.join("info"),
+                git.join("info").join("exclude"),
+            ]
+            .map(|path| (path, false)),
+        );
+    }
+    for path in paths {
+        let absolute = crate::discover::absolutize(path, resolver.working_dir());
+        watched.push((absolute.clone(), true));
+        for ancestor in absolute.ancestors().skip(1) {
+            watched.extend(watched_names().map(|name| (ancestor.join(name), true)));
+            let git = ancestor.join(".git");
+            watched.extend(
+                [
+                    git.clone(),
+                    git.join("info"),
+                    git.join("info").join("exclude"),
+                ]
+                .map(|path| (path, true)),
+            );
+        }
+    }
+    if let Some(file) = resolver.config_file() {
+        watched.push((file.to_path_buf(), true));
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    if let Some(home) = &home {
+        let gitconfig = home.join(".gitconfig");
+        // A global excludes file elsewhere would have to be found the way git finds it.
+        if std::fs::read_to_string(&gitconfig)
+            .is_ok_and(|text| text.to_ascii_lowercase().contains("excludesfile"))
+        {
+            return None;
+        }
+        watched.push((gitconfig, true));
+        watched.push((home.join(".config").join("git").join("ignore"), true));
+    }
+    if let Some(config) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from) {
+        watched.push((config.join("git").join("ignore"), true));
+    }
+    watched.sort();
+    watched.dedup_by(|a, b| a.0 == b.0);
+    let stats: Option<Vec<Option<Watched>>> = watched
+        .par_iter()
+        .map(|(path, keep_if_missing)| {
+            let stat = Stat::of_entry(path);
+            if stat.is_none() && !keep_if_missing {
+                return Some(None);
+            }
+            Some(Some((path.to_str()?.to_string(), stat)))
+        })
+        .collect();
+    Some(stats?.into_iter().flatten().collect())
+}
+
+/// Whether every watched path has the stat it had, settled before the record was taken.
+fn still_holds(record: &WalkRecord) -> bool {
+    record.watched.par_iter().all(|(path, then)| {
+        let now = Stat::of_entry(Path::new(path));
+        match (then, now) {
+            (None, None) => true,
+            (Some(then), Some(now)) => *then == now && now.settled_at(record.taken_at),
+            _ => false,
+        }
+    })
+}
+
+/// The record of a walk of `paths` with these settings sources and command-line values.
+fn record_path(paths: &[PathBuf], resolver: &SettingsResolver, cache_dir: &Path) -> PathBuf {
+    let identity = format!(
+        "{}\0{paths:?}\0{}",
+        crate::cache::ENGINE,
+        resolver.identity()
+    );
+    let key = hash_bytes(identity.as_bytes());
+    cache_dir
+        .join(env!("CARGO_PKG_VERSION"))
+        .join(format!("walk-{:016x}.walk", key as u64))
+}
+
+/// A record file: its magic, a hash of the payload, the payload.
+const MAGIC: &[u8] = b"nmfwalk1";
+
+fn decode(bytes: &[u8]) -> Option<WalkRecord> {
+    let rest = bytes.strip_prefix(MAGIC)?;
+    let (hash, payload) = rest.split_at_checked(16)?;
+    if hash_bytes(payload).to_le_bytes() != hash {
+        return None;
+    }
+    postcard::from_bytes(payload).ok()
+}
+
+fn write(target: &Path, record: &WalkRecord) -> std::io::Result<()> {
+    use std::io::Write;
+    let payload = postcard::to_stdvec(record).map_err(std::io::Error::other)?;
+    let parent = target
+        .parent()
+        .ok_or_else(|| std::io::Error::other("no folder"))?;
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".nmf-walk-")
+        .tempfile_in(parent)?;
+    temporary.write_all(MAGIC)?;
+    temporary.write_all(&hash_bytes(payload.as_slice()).to_le_bytes())?;
+    temporary.write_all(&payload)?;
+    temporary.persist(target).map_err(|error| error.error)?;
+    Ok(())
+}
