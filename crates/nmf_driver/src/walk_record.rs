@@ -117,7 +117,8 @@ impl WalkObserver for Observer {
 }
 
 /// Every path the walk's result depends on, with its stat; `None` when the walk cannot be
-/// described so (a global git configuration naming an excludes file).
+/// described so (a global git configuration naming an excludes file, a link named on the
+/// command line).
 fn watched_paths(
     paths: &[PathBuf],
     resolver: &SettingsResolver,
@@ -142,6 +143,10 @@ fn watched_paths(
     }
     for path in paths {
         let absolute = crate::discover::absolutize(path, resolver.working_dir());
+        // A link named on the command line: its own stat says nothing of what it leads to.
+        if std::fs::symlink_metadata(&absolute).is_ok_and(|metadata| metadata.is_symlink()) {
+            return None;
+        }
         watched.push((absolute.clone(), true));
         for ancestor in absolute.ancestors().skip(1) {
             watched.extend(watched_names().map(|name| (ancestor.join(name), true)));
