@@ -26,7 +26,17 @@ pub enum Command {
     Rule(RuleArgs),
     /// Remove the cache (the current folder's, and any `.nmf_cache` folder below it).
     Clean(CleanArgs),
+    /// Speak the Language Server Protocol over standard input and output, for editors.
+    ///
+    /// Diagnostics for open Python files on open and on every change, quick fixes, "disable
+    /// for this line" (`# noqa`) and `source.fixAll.nmf`. Settings come from the workspace's
+    /// `[tool.nmf]` / `nmf.toml` as `nmf check` reads them. `initializationOptions` may set
+    /// `unsafeFixes` (bool: offer and apply unsafe fixes too) and `knownModulesOnly` (bool).
+    Server(ServerArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {

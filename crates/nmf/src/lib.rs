@@ -60,6 +60,7 @@ where
         }
         args::Command::Rule(rule) => commands::rule::run(&rule),
         args::Command::Clean(clean) => commands::clean::run(&clean),
+        args::Command::Server(server) => commands::server::run(&server),
     };
     match outcome {
         Ok(status) => status,

@@ -1,3 +1,4 @@
 pub mod check;
 pub mod clean;
 pub mod rule;
+pub mod server;
