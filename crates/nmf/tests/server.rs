@@ -206,3 +206,81 @@ fn unknown_methods_garbage_and_exit_without_shutdown() {
     client.send(json!({"jsonrpc": "2.0", "method": "exit"}));
     assert_eq!(client.exit_status(), Some(1));
 }
+
+#[test]
+fn a_file_changed_on_disk_or_a_new_configuration_re_publishes_open_documents() {
+    let folder = tempfile::tempdir().expect("a folder");
+    std::fs::write(folder.path().join("pyproject.toml"), "").expect("write");
+    std::fs::write(
+        folder.path().join("base.py"),
+        "import torch.nn as nn\n\n\nclass Base(nn.Module):\n    pass\n",
+    )
+    .expect("write");
+    let user = "from base import Base\n\nBase().forward(1)\n";
+    std::fs::write(folder.path().join("user.py"), user).expect("write");
+    let uri = format!("file://{}/user.py", folder.path().display());
+    let mut client = Client::start();
+    client.send(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "capabilities": {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}},
+            "rootUri": format!("file://{}", folder.path().display()),
+            "initializationOptions": {"knownModulesOnly": true},
+        }}),
+    );
+    client.receive();
+    client.send(json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+    // The server asks to watch Python and configuration files.
+    let registration = client.receive();
+    assert_eq!(registration["method"], "client/registerCapability");
+    let globs: Vec<&str> =
+        registration["params"]["registrations"][0]["registerOptions"]["watchers"]
+            .as_array()
+            .expect("watchers")
+            .iter()
+            .filter_map(|watcher| watcher["globPattern"].as_str())
+            .collect();
+    assert_eq!(
+        globs,
+        [
+            "**/*.py",
+            "**/pyproject.toml",
+            "**/nmf.toml",
+            "**/.nmf.toml"
+        ]
+    );
+    client.send(json!({"jsonrpc": "2.0", "id": registration["id"], "result": null}));
+    let published = client.open(&uri, user);
+    assert_eq!(published["params"]["diagnostics"][0]["code"], "NMF001");
+    // The base class stops being a module on disk: the open file's finding goes away.
+    std::fs::write(folder.path().join("base.py"), "class Base:\n    pass\n").expect("write");
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "workspace/didChangeWatchedFiles", "params": {
+        "changes": [{"uri": format!("file://{}/base.py", folder.path().display()), "type": 2}]}}),
+    );
+    assert_eq!(client.receive()["params"]["diagnostics"], json!([]));
+    // A configuration that selects nothing but NMF002 is read again when it changes.
+    std::fs::write(
+        folder.path().join("base.py"),
+        "import torch.nn as nn\n\n\nclass Base(nn.Module):\n    pass\n",
+    )
+    .expect("write");
+    std::fs::write(
+        folder.path().join("pyproject.toml"),
+        "[tool.nmf]\nselect = [\"NMF002\"]\n",
+    )
+    .expect("write");
+    client.send(json!({"jsonrpc": "2.0", "method": "workspace/didChangeWatchedFiles", "params": {
+        "changes": [{"uri": format!("file://{}/pyproject.toml", folder.path().display()), "type": 2}]}}));
+    assert_eq!(client.receive()["params"]["diagnostics"], json!([]));
+    std::fs::write(folder.path().join("pyproject.toml"), "").expect("write");
+    client.send(json!({"jsonrpc": "2.0", "method": "workspace/didChangeWatchedFiles", "params": {
+        "changes": [{"uri": format!("file://{}/pyproject.toml", folder.path().display()), "type": 2}]}}));
+    assert_eq!(
+        client.receive()["params"]["diagnostics"][0]["code"],
+        "NMF001"
+    );
+    client.send(json!({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}));
+    client.receive();
+    client.send(json!({"jsonrpc": "2.0", "method": "exit"}));
+    assert_eq!(client.exit_status(), Some(0));
+}

@@ -13,20 +13,22 @@ use lsp_server::{
     Connection, ExtractError, Message as LspMessage, Notification, Request, Response,
 };
 use lsp_types::notification::{
-    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
-    PublishDiagnostics,
+    DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
+    Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{CodeActionRequest, Request as _};
+use lsp_types::request::{CodeActionRequest, RegisterCapability, Request as _};
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOptions, CodeActionOrCommand, CodeActionParams,
     CodeActionProviderCapability, CodeDescription, Diagnostic, DiagnosticSeverity,
-    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-    InitializeParams, InitializeResult, NumberOrString, Position, PositionEncodingKind,
-    PublishDiagnosticsParams, Range, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
+    DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
+    DidChangeWatchedFilesRegistrationOptions, DidCloseTextDocumentParams,
+    DidOpenTextDocumentParams, FileSystemWatcher, GlobPattern, InitializeParams, InitializeResult,
+    NumberOrString, Position, PositionEncodingKind, PublishDiagnosticsParams, Range, Registration,
+    RegistrationParams, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
     TextDocumentSyncKind, TextEdit, Uri, WorkspaceEdit,
 };
 use nmf_driver::check::CheckOptions;
-use nmf_driver::config::Overrides;
+use nmf_driver::config::{CONFIG_FILES, Overrides};
 use nmf_driver::message::Message;
 use nmf_driver::run::{FixMode, RunOptions, check_stdin};
 use nmf_driver::settings::{ConfigSource, SettingsResolver};
@@ -62,6 +64,9 @@ struct FixData {
 
 struct Server {
     resolver: Arc<SettingsResolver>,
+    /// What the resolver is made from, to make it again when a configuration file changes.
+    root: PathBuf,
+    overrides: Overrides,
     utf8: bool,
     unsafe_fixes: bool,
     documents: HashMap<String, String>,
@@ -90,10 +95,17 @@ pub fn run(_args: &ServerArgs) -> Result<u8, Error> {
         unsafe_fixes: options.unsafe_fixes,
         ..Overrides::default()
     };
+    let watches_files = params
+        .capabilities
+        .workspace
+        .as_ref()
+        .and_then(|workspace| workspace.did_change_watched_files.as_ref())
+        .and_then(|watched| watched.dynamic_registration)
+        .unwrap_or(false);
     let resolver = Arc::new(SettingsResolver::new(
         ConfigSource::Discover,
-        overrides,
-        root,
+        overrides.clone(),
+        root.clone(),
     )?);
     let unsafe_fixes = resolver
         .global()
@@ -119,9 +131,17 @@ pub fn run(_args: &ServerArgs) -> Result<u8, Error> {
             version: Some(env!("CARGO_PKG_VERSION").to_string()),
         }),
     };
+    // Returns once the client said `initialized`: registrations may be asked for from here.
     connection.initialize_finish(id, serde_json::to_value(result)?)?;
+    if watches_files {
+        connection
+            .sender
+            .send(LspMessage::Request(watch_files_request()))?;
+    }
     let mut server = Server {
         resolver,
+        root,
+        overrides,
         utf8,
         unsafe_fixes,
         documents: HashMap::new(),
@@ -242,6 +262,33 @@ impl Server {
                 }
                 uri
             }
+            DidChangeWatchedFiles::METHOD => {
+                let Ok(params) =
+                    serde_json::from_value::<DidChangeWatchedFilesParams>(notification.params)
+                else {
+                    return Vec::new();
+                };
+                let configuration_changed = params.changes.iter().any(|change| {
+                    uri_path(&change.uri)
+                        .and_then(|path| path.file_name().map(|name| name.to_os_string()))
+                        .is_some_and(|name| CONFIG_FILES.iter().any(|config| name == *config))
+                });
+                if configuration_changed
+                    && let Ok(resolver) = SettingsResolver::new(
+                        ConfigSource::Discover,
+                        self.overrides.clone(),
+                        self.root.clone(),
+                    )
+                {
+                    self.unsafe_fixes = resolver
+                        .global()
+                        .map(|global| global.unsafe_fixes)
+                        .unwrap_or(false);
+                    self.resolver = Arc::new(resolver);
+                }
+                // Any file may be one an open document's findings depend on.
+                return self.republish_all();
+            }
             DidCloseTextDocument::METHOD => {
                 let Ok(params) =
                     serde_json::from_value::<DidCloseTextDocumentParams>(notification.params)
@@ -256,6 +303,19 @@ impl Server {
             _ => return Vec::new(),
         };
         vec![publish(uri.clone(), self.diagnostics(&uri))]
+    }
+
+    /// Every open document checked again and its diagnostics published.
+    fn republish_all(&self) -> Vec<Notification> {
+        let mut uris: Vec<&String> = self.documents.keys().collect();
+        uris.sort();
+        uris.into_iter()
+            .filter_map(|uri| uri.parse::<Uri>().ok())
+            .map(|uri| {
+                let diagnostics = self.diagnostics(&uri);
+                publish(uri, diagnostics)
+            })
+            .collect()
     }
 
     /// The findings of an open document, as diagnostics.
@@ -448,6 +508,35 @@ impl Server {
             u32::try_from(character).unwrap_or(u32::MAX),
         )
     }
+}
+
+/// Asks the client to watch Python and configuration files: their changes on disk can change
+/// the findings of open documents.
+fn watch_files_request() -> Request {
+    let watchers = [
+        "**/*.py",
+        "**/pyproject.toml",
+        "**/nmf.toml",
+        "**/.nmf.toml",
+    ]
+    .into_iter()
+    .map(|glob| FileSystemWatcher {
+        glob_pattern: GlobPattern::String(glob.to_string()),
+        kind: None,
+    })
+    .collect();
+    let options = DidChangeWatchedFilesRegistrationOptions { watchers };
+    Request::new(
+        lsp_server::RequestId::from("nmf/watch-files".to_string()),
+        RegisterCapability::METHOD.to_string(),
+        RegistrationParams {
+            registrations: vec![Registration {
+                id: "nmf/watch-files".to_string(),
+                method: DidChangeWatchedFiles::METHOD.to_string(),
+                register_options: serde_json::to_value(options).ok(),
+            }],
+        },
+    )
 }
 
 fn publish(uri: Uri, diagnostics: Vec<Diagnostic>) -> Notification {
