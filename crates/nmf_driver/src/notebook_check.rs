@@ -125,16 +125,7 @@ pub(crate) fn check_notebook(
                     true
                 }
                 (FixMode::Apply, Destination::File(path)) => {
-                    match write_fixed(path, stamp, written.as_bytes()) {
-                        Ok(remarks) => {
-                            outcome.warnings.extend(remarks);
-                            true
-                        }
-                        Err(error) => {
-                            outcome.errors.push(format!("{display}: {error}"));
-                            false
-                        }
-                    }
+                    outcome.record_write(display, write_fixed(path, stamp, written.as_bytes()))
                 }
                 (FixMode::Off, _) => false,
             };

@@ -567,6 +567,25 @@ pub(crate) struct FileOutcome {
 }
 
 impl FileOutcome {
+    /// Keeps what writing the fixed file gave (warnings, or the error naming the file);
+    /// whether it was written.
+    pub(crate) fn record_write(
+        &mut self,
+        display: &str,
+        written: Result<Vec<String>, impl std::fmt::Display>,
+    ) -> bool {
+        match written {
+            Ok(remarks) => {
+                self.warnings.extend(remarks);
+                true
+            }
+            Err(error) => {
+                self.errors.push(format!("{display}: {error}"));
+                false
+            }
+        }
+    }
+
     /// The findings (and, with `--show-receivers`, the explanations) of the file's final text.
     fn report(&mut self, checked: FileDiagnostics, text: &str, options: RunOptions) {
         let wants_explanations = options.explanations && !checked.explanations.is_empty();
@@ -706,16 +725,7 @@ fn check_one(
                             .to_string()
                     })
                     .and_then(|bytes| write_fixed(path, source.stamp, &bytes));
-                match written {
-                    Ok(remarks) => {
-                        outcome.warnings.extend(remarks);
-                        true
-                    }
-                    Err(error) => {
-                        outcome.errors.push(format!("{display}: {error}"));
-                        false
-                    }
-                }
+                outcome.record_write(display, written)
             }
             (FixMode::Off, _) => false,
         };

@@ -405,15 +405,9 @@ impl Server {
         while !line.is_char_boundary(byte) {
             byte -= 1;
         }
-        let before = &line[..byte];
-        let character = if self.utf8 {
-            before.len()
-        } else {
-            before.encode_utf16().count()
-        };
         Position::new(
             u32::try_from(line_index).unwrap_or(u32::MAX),
-            u32::try_from(character).unwrap_or(u32::MAX),
+            width(&line[..byte], self.utf8),
         )
     }
 
@@ -498,14 +492,9 @@ impl Server {
     fn end_position(&self, text: &str) -> Position {
         let lines = text.split('\n').count();
         let last = text.rsplit('\n').next().unwrap_or_default();
-        let character = if self.utf8 {
-            last.len()
-        } else {
-            last.encode_utf16().count()
-        };
         Position::new(
             u32::try_from(lines.saturating_sub(1)).unwrap_or(u32::MAX),
-            u32::try_from(character).unwrap_or(u32::MAX),
+            width(last, self.utf8),
         )
     }
 }
@@ -575,18 +564,21 @@ fn action(
     })
 }
 
+/// The length of `text` in the negotiated encoding's code units: bytes or UTF-16 units.
+fn width(text: &str, utf8: bool) -> u32 {
+    let units = if utf8 {
+        text.len()
+    } else {
+        text.encode_utf16().count()
+    };
+    u32::try_from(units).unwrap_or(u32::MAX)
+}
+
 /// The edit that adds `code` to the line's `# noqa:` comment, or appends one.
 fn noqa_edit(text: &str, line: u32, code: &str, utf8: bool) -> Option<TextEdit> {
     let content = text.split('\n').nth(usize::try_from(line).ok()?)?;
     let content = content.strip_suffix('\r').unwrap_or(content);
-    let width = |text: &str| {
-        if utf8 {
-            text.len()
-        } else {
-            text.encode_utf16().count()
-        }
-    };
-    let end = Position::new(line, u32::try_from(width(content)).ok()?);
+    let end = Position::new(line, width(content, utf8));
     let existing = content.rfind("# noqa:");
     let new_text = match existing {
         Some(_) if content.contains(code) => return None,

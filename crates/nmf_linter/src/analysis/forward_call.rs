@@ -588,6 +588,26 @@ fn normalized_words_mention(source: &str, words: &[&str]) -> bool {
         })
 }
 
+/// `expr` is a call of the name `function`: `super()`, `type(x)`.
+pub(crate) fn is_call_of(expr: &Expr, function: &str) -> bool {
+    matches!(expr, Expr::Call(call)
+        if matches!(call.func.as_ref(), Expr::Name(name) if name.id.as_str() == function))
+}
+
+/// `self` inside one of the class's own methods: calling it re-enters its own hooks, so a fix
+/// that calls it instead of its `forward` is unsafe.
+pub(crate) fn is_own_instance(receiver: &Expr, checker: &Checker<'_>) -> bool {
+    let Expr::Name(name) = receiver else {
+        return false;
+    };
+    checker
+        .semantic()
+        .enclosing_function()
+        .filter(|function| function.class.is_some())
+        .and_then(|function| function.first_parameter())
+        .is_some_and(|first| first == name.id.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::could_contain_forward_call as could;

@@ -1,7 +1,9 @@
 use ruff_python_ast::Expr;
 use ruff_text_size::{Ranged, TextRange};
 
-use crate::analysis::forward_call::{ForwardCall, could_contain_forward_call, receiver_note};
+use crate::analysis::forward_call::{
+    ForwardCall, could_contain_forward_call, is_call_of, is_own_instance, receiver_note,
+};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -199,22 +201,4 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
 /// The receiver is a class (`Cls.forward(obj, x)`): the call is unbound.
 fn is_class_like(ty: &Ty) -> bool {
     matches!(ty, Ty::Class(_) | Ty::External(_))
-}
-
-fn is_call_of(expr: &Expr, function: &str) -> bool {
-    matches!(expr, Expr::Call(call)
-        if matches!(call.func.as_ref(), Expr::Name(name) if name.id.as_str() == function))
-}
-
-/// `self` inside one of the module's own methods: calling it re-enters its own hooks.
-fn is_own_instance(receiver: &Expr, checker: &Checker<'_>) -> bool {
-    let Expr::Name(name) = receiver else {
-        return false;
-    };
-    checker
-        .semantic()
-        .enclosing_function()
-        .filter(|function| function.class.is_some())
-        .and_then(|function| function.first_parameter())
-        .is_some_and(|first| first == name.id.as_str())
 }

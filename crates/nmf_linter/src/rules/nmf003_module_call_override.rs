@@ -3,12 +3,13 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
-use crate::analysis::forward_call::could_spell;
+use crate::analysis::forward_call::{could_spell, is_call_of};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
 use crate::registry::FixAvailability;
 use crate::semantic::Scope;
+use crate::semantic::bindings::first_parameter;
 use crate::semantic::infer::Verdict;
 
 declare_rule! {
@@ -124,13 +125,7 @@ fn check(stmt: &Stmt, checker: &mut Checker<'_>) {
 /// The body uses `super().__call__` (calling it, or handing it to a helper that does, as kornia's
 /// input-converting modules do) or `self._call_impl`: the hooks run around the extra work.
 fn reaches_module_call(function: &ast::StmtFunctionDef) -> bool {
-    let self_name = function
-        .parameters
-        .posonlyargs
-        .iter()
-        .chain(&function.parameters.args)
-        .next()
-        .map(|parameter| parameter.parameter.name.id.to_string());
+    let self_name = first_parameter(function).map(|name| name.to_string());
     let mut finder = ModuleCallFinder {
         self_name,
         found: false,
@@ -166,8 +161,7 @@ impl<'a> Visitor<'a> for ModuleCallFinder {
         if let Expr::Attribute(attribute) = expr {
             let is_self = matches!(attribute.value.as_ref(), Expr::Name(name)
                 if Some(name.id.as_str()) == self.self_name.as_deref());
-            let is_super = matches!(attribute.value.as_ref(), Expr::Call(call)
-                if matches!(call.func.as_ref(), Expr::Name(name) if name.id.as_str() == "super"));
+            let is_super = is_call_of(&attribute.value, "super");
             self.found = match attribute.attr.id.as_str() {
                 "__call__" => is_super,
                 "_call_impl" => is_self,
@@ -200,13 +194,7 @@ fn body_without_docstring(function: &ast::StmtFunctionDef) -> &[Stmt] {
 /// `super().__call__(...)`, `super(C, self).__call__(...)`, `Base.__call__(self, ...)` or
 /// `self._call_impl(...)`: the hooks still run.
 fn delegates_to_module_call(function: &ast::StmtFunctionDef) -> bool {
-    let self_name = function
-        .parameters
-        .posonlyargs
-        .iter()
-        .chain(&function.parameters.args)
-        .next()
-        .map(|parameter| parameter.parameter.name.id.as_str());
+    let self_name = first_parameter(function).map(|name| name.as_str());
     let [statement] = body_without_docstring(function) else {
         return false;
     };
@@ -229,9 +217,7 @@ fn delegates_to_module_call(function: &ast::StmtFunctionDef) -> bool {
         "_call_impl" => is_self(&attribute.value),
         "__call__" => match attribute.value.as_ref() {
             // `super().__call__(...)`, `super(C, self).__call__(...)`
-            Expr::Call(inner) => {
-                matches!(inner.func.as_ref(), Expr::Name(name) if name.id.as_str() == "super")
-            }
+            super_call @ Expr::Call(_) => is_call_of(super_call, "super"),
             // `nn.Module.__call__(self, ...)`, `Base.__call__(self, ...)`
             Expr::Name(_) | Expr::Attribute(_) => call.arguments.args.first().is_some_and(is_self),
             _ => false,

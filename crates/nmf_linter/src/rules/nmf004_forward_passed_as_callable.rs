@@ -3,7 +3,7 @@ use ruff_diagnostics::{Applicability, Edit, Fix};
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::Ranged;
 
-use crate::analysis::forward_call::{could_spell, dot_before};
+use crate::analysis::forward_call::{could_spell, dot_before, is_call_of, is_own_instance};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -228,22 +228,4 @@ fn passed_function(call: &ast::ExprCall) -> Option<&Expr> {
                 .is_some_and(|name| matches!(name.id.as_str(), "function" | "functions" | "func"))
         })
         .map(|keyword| &keyword.value)
-}
-
-fn is_call_of(expr: &Expr, function: &str) -> bool {
-    matches!(expr, Expr::Call(call)
-        if matches!(call.func.as_ref(), Expr::Name(name) if name.id.as_str() == function))
-}
-
-/// `self` inside one of the class's own methods.
-fn is_own_instance(receiver: &Expr, checker: &Checker<'_>) -> bool {
-    let Expr::Name(name) = receiver else {
-        return false;
-    };
-    checker
-        .semantic()
-        .enclosing_function()
-        .filter(|function| function.class.is_some())
-        .and_then(|function| function.first_parameter())
-        .is_some_and(|first| first == name.id.as_str())
 }
