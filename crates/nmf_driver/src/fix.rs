@@ -67,7 +67,11 @@ pub(crate) fn fix_with(
             .diagnostics
             .iter()
             .any(|d| d.fix.as_ref().is_some_and(|fix| fix.applies(required)));
-        if !pending {
+        // Nothing pending, or what is pending cannot be applied (`apply` refused it): done.
+        let pass = pending
+            .then(|| apply(&text, &checked.diagnostics))
+            .filter(|pass| !pass.applied.is_empty());
+        let Some(pass) = pass else {
             return FixOutcome {
                 fixed_text: (text != source).then_some(text),
                 fixed,
@@ -75,18 +79,7 @@ pub(crate) fn fix_with(
                 refusal: None,
                 hit_pass_limit: false,
             };
-        }
-        let pass = apply(&text, &checked.diagnostics);
-        if pass.applied.is_empty() {
-            // What is pending cannot be applied (`apply` refused it): stop here.
-            return FixOutcome {
-                fixed_text: (text != source).then_some(text),
-                fixed,
-                remaining: checked,
-                refusal: None,
-                hit_pass_limit: false,
-            };
-        }
+        };
         let codes: Vec<&'static str> = pass
             .applied
             .iter()
