@@ -716,7 +716,50 @@ pub struct Recorded {
     corpora: FxHashMap<String, Snapshot>,
 }
 
+/// What an editor needs to know of what one check used, to check it again when that changes.
+#[derive(Debug, Default, Clone)]
+pub struct DocumentDependencies {
+    /// The files whose summaries the check used.
+    pub files: Vec<PathBuf>,
+    /// The modules the check looked for and did not find.
+    pub missing_modules: Vec<String>,
+    /// The check searched the project (for subclasses, aliases, installed `forward`s): any
+    /// Python file's words may matter.
+    pub searched: bool,
+    /// Something was used that cannot be named here: any change may matter.
+    pub incomplete: bool,
+}
+
 impl Recorder {
+    /// What the check used, for an editor.
+    pub fn into_document_dependencies(self) -> DocumentDependencies {
+        let state = self
+            .state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut files: Vec<PathBuf> = state
+            .files
+            .into_iter()
+            .map(|(path, _, _)| PathBuf::from(path))
+            .collect();
+        files.sort();
+        files.dedup();
+        let mut missing_modules: Vec<String> = state
+            .lookups
+            .into_iter()
+            .filter(|(_, found)| found.is_none())
+            .map(|(module, _)| module)
+            .collect();
+        missing_modules.sort();
+        missing_modules.dedup();
+        DocumentDependencies {
+            files,
+            missing_modules,
+            searched: !state.corpora.is_empty(),
+            incomplete: state.unrepeatable,
+        }
+    }
+
     pub fn finish(self, view: &ProjectView<'_>) -> Recorded {
         let state = self
             .state

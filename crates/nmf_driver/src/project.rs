@@ -158,6 +158,8 @@ pub struct ProjectIndex {
     lookups: RwLock<FxHashMap<(PathBuf, String), Option<PathBuf>>>,
     /// One slot per file, so that a file is parsed once even when threads ask together.
     files: Mutex<FxHashMap<PathBuf, Arc<Mutex<Option<Loaded>>>>>,
+    /// Texts that win over the disk: an editor's open, unsaved buffers.
+    overlay: RwLock<FxHashMap<PathBuf, Arc<String>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -232,7 +234,7 @@ impl ProjectIndex {
         if let Some(info) = read(&self.folders).get(folder) {
             return info.clone();
         }
-        let info = if folder.join("__init__.py").is_file()
+        let info = if self.exists(&folder.join("__init__.py"))
             && let Some(parent) = folder.parent()
         {
             let parent_info = self.folder(parent);
@@ -295,11 +297,11 @@ impl ProjectIndex {
                 .split('.')
                 .fold(root.to_path_buf(), |path, part| path.join(part));
             let file = base.with_extension("py");
-            if file.is_file() {
+            if self.exists(&file) {
                 return Some(file);
             }
             let package = base.join("__init__.py");
-            package.is_file().then_some(package)
+            self.exists(&package).then_some(package)
         });
         let found = found.flatten();
         write(&self.lookups).insert(key, found.clone());
@@ -337,10 +339,15 @@ impl ProjectIndex {
     }
 
     fn load(&self, path: &Path) -> (Option<Arc<ModuleSummary>>, Option<Fingerprint>) {
-        let Ok(source) = read_source(path) else {
-            return (None, None);
+        let buffer = read(&self.overlay).get(path).cloned();
+        let (text, fingerprint) = match buffer {
+            Some(text) => (text, None),
+            None => match read_source(path) {
+                Ok(source) => (source.text, source.fingerprint),
+                Err(_) => return (None, None),
+            },
         };
-        let module = ParsedModule::parse(&source.text, PySourceType::Python);
+        let module = ParsedModule::parse(&text, PySourceType::Python);
         let parsed = module.parsed();
         let location = self.locate(path);
         // A file that does not parse is not trusted: what it defines stays unknown.
@@ -349,14 +356,47 @@ impl ProjectIndex {
                 parsed.suite(),
                 location.name,
                 location.is_package,
-                SourceFacts::of(&source.text),
+                SourceFacts::of(&text),
             ))
         });
-        (summary, source.fingerprint)
+        (summary, fingerprint)
     }
 }
 
 impl ProjectIndex {
+    /// A Python file (absolute path) as an editor holds it, unsaved: its text wins over the
+    /// disk's until it is taken back with `None`. What depended on the file's old text is
+    /// forgotten: its summary, and, when it came or went or its words changed, the searches
+    /// and module look-ups.
+    pub fn set_buffer(&self, path: &Path, text: Option<&str>) {
+        let before = match text {
+            Some(text) => {
+                write(&self.overlay).insert(path.to_path_buf(), Arc::new(text.to_string()))
+            }
+            None => write(&self.overlay).remove(path),
+        };
+        lock(&self.files).remove(path);
+        let facts = text.map_or_else(|| FileFacts::read(path), FileFacts::of);
+        let old_facts = match &before {
+            Some(old) => FileFacts::of(old).hash(),
+            None => FileFacts::read(path).hash(),
+        };
+        let came_or_went = before.is_none() != text.is_none() && !path.is_file();
+        if came_or_went {
+            write(&self.lookups).clear();
+            write(&self.folders).clear();
+        }
+        if came_or_went || old_facts != facts.hash() {
+            lock(&self.corpora).clear();
+        }
+        lock(&self.facts).insert(path.to_path_buf(), Arc::new(facts));
+    }
+
+    /// Whether a file is there, on disk or as an editor's buffer.
+    fn exists(&self, path: &Path) -> bool {
+        read(&self.overlay).contains_key(path) || path.is_file()
+    }
+
     /// The files under `roots` (absolute) that write one of `words` in a class header, an
     /// import or an alias assignment: where a subclass of a class of that name, or an alias of
     /// it, can be. `None` when the roots hold too many files.
@@ -400,7 +440,13 @@ impl ProjectIndex {
             .clone();
         slot.get_or_init(|| {
             let known = lock(&self.facts).clone();
-            collect_corpus(&roots, &known).map(Arc::new)
+            // Unsaved buffers of files not yet on disk belong to the project too.
+            let buffers: Vec<PathBuf> = read(&self.overlay)
+                .keys()
+                .filter(|path| roots.iter().any(|root| path.starts_with(root)))
+                .cloned()
+                .collect();
+            collect_corpus(&roots, &known, &buffers).map(Arc::new)
         })
         .as_ref()
         .clone()
@@ -470,7 +516,11 @@ fn outermost(roots: &[PathBuf]) -> Vec<PathBuf> {
 
 /// Every Python file under `roots`, walked as `nmf check` walks (ignore files, hidden
 /// folders and the default excludes skipped), with its text; `None` past the limit.
-fn collect_corpus(roots: &[PathBuf], known: &FxHashMap<PathBuf, Arc<FileFacts>>) -> Option<Corpus> {
+fn collect_corpus(
+    roots: &[PathBuf],
+    known: &FxHashMap<PathBuf, Arc<FileFacts>>,
+    buffers: &[PathBuf],
+) -> Option<Corpus> {
     let (first, rest) = roots.split_first()?;
     let taken_at = now_nanos();
     let mut seen: Vec<PathBuf> = walk_context(roots);
@@ -509,6 +559,11 @@ fn collect_corpus(roots: &[PathBuf], known: &FxHashMap<PathBuf, Arc<FileFacts>>)
                 return None;
             }
             paths.push(entry.into_path());
+        }
+    }
+    for buffer in buffers {
+        if !paths.contains(buffer) {
+            paths.push(buffer.clone());
         }
     }
 

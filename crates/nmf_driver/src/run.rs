@@ -10,7 +10,9 @@ use nmf_linter::render::SourceLocator;
 use rayon::prelude::*;
 use ruff_diagnostics::Applicability;
 
-use crate::cache::{Cache, CachedOutcome, Candidate, Recorder, RecordingView, settings_hash};
+use crate::cache::{
+    Cache, CachedOutcome, Candidate, DocumentDependencies, Recorder, RecordingView, settings_hash,
+};
 use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
 use crate::config::{ConfigError, Settings};
 use crate::discover::{Discovered, absolutize, display_path};
@@ -301,6 +303,40 @@ pub fn check_stdin(
     resolver: &SettingsResolver,
     options: RunOptions,
 ) -> Result<RunResult, ConfigError> {
+    check_text_input(
+        bytes,
+        filename,
+        resolver,
+        options,
+        &ProjectIndex::new(),
+        None,
+    )
+}
+
+/// Checks an editor's open document, `bytes` under the name `path`, as
+/// [`check_stdin`] does, with a project index kept between checks (where the editor's other
+/// unsaved buffers are set, see [`ProjectIndex::set_buffer`]); and says what the findings
+/// depended on, so that the editor knows when to check the document again.
+pub fn check_document(
+    bytes: Vec<u8>,
+    path: &Path,
+    resolver: &SettingsResolver,
+    options: RunOptions,
+    index: &ProjectIndex,
+) -> Result<(RunResult, DocumentDependencies), ConfigError> {
+    let recorder = Recorder::default();
+    let run = check_text_input(bytes, Some(path), resolver, options, index, Some(&recorder))?;
+    Ok((run, recorder.into_document_dependencies()))
+}
+
+fn check_text_input(
+    bytes: Vec<u8>,
+    filename: Option<&Path>,
+    resolver: &SettingsResolver,
+    options: RunOptions,
+    index: &ProjectIndex,
+    recorder: Option<&Recorder>,
+) -> Result<RunResult, ConfigError> {
     let (absolute, display) = match filename {
         Some(name) => {
             let absolute = absolutize(name, resolver.working_dir());
@@ -325,18 +361,17 @@ pub fn check_stdin(
         path: &absolute,
         display: &display,
         destination: Destination::Stdout,
-        recorder: None,
+        recorder,
     };
     let input = if is_notebook(&absolute) {
         read_notebook(bytes.clone()).map(|notebook| Input::Notebook(notebook, None))
     } else {
         decode_source(bytes.clone()).map(Input::Python)
     };
-    let index = ProjectIndex::new();
     let outcome = match input {
-        Ok(Input::Python(source)) => check_one(&source, &target, &settings, &index, options),
+        Ok(Input::Python(source)) => check_one(&source, &target, &settings, index, options),
         Ok(Input::Notebook(notebook, _)) => {
-            check_notebook(&notebook, None, &target, &settings, &index, options)
+            check_notebook(&notebook, None, &target, &settings, index, options)
         }
         Err(error) => {
             let mut outcome = FileOutcome::unreadable(&display, &error);
