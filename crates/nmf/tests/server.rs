@@ -22,6 +22,12 @@ impl Client {
             .expect("nmf server starts");
         let input = child.stdin.take().expect("stdin");
         let output = BufReader::new(child.stdout.take().expect("stdout"));
+        // A server that stops answering fails the test instead of hanging it.
+        let pid = child.id().to_string();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(120));
+            let _ = Command::new("kill").arg("-9").arg(pid).status();
+        });
         Self {
             child,
             input,
@@ -35,11 +41,30 @@ impl Client {
         self.input.flush().expect("flush");
     }
 
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.input.write_all(bytes).expect("write");
+        self.input.flush().expect("flush");
+    }
+
+    /// Messages until one that `last` accepts, that one included.
+    fn receive_until(&mut self, last: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let mut received = Vec::new();
+        loop {
+            let message = self.receive();
+            let done = last(&message);
+            received.push(message);
+            if done {
+                return received;
+            }
+        }
+    }
+
     fn receive(&mut self) -> Value {
         let mut length = 0;
         loop {
             let mut line = String::new();
-            self.output.read_line(&mut line).expect("a header");
+            let read = self.output.read_line(&mut line).expect("a header");
+            assert!(read > 0, "the server closed its output");
             let line = line.trim_end();
             if line.is_empty() {
                 break;
@@ -283,4 +308,313 @@ fn a_file_changed_on_disk_or_a_new_configuration_re_publishes_open_documents() {
     client.receive();
     client.send(json!({"jsonrpc": "2.0", "method": "exit"}));
     assert_eq!(client.exit_status(), Some(0));
+}
+
+/// A message as a reviewer reads it: pretty JSON, the temporary folder as `[ROOT]`.
+fn readable(messages: &[Value], root: &std::path::Path) -> String {
+    let text = serde_json::to_string_pretty(messages).expect("JSON");
+    text.replace(&root.display().to_string(), "[ROOT]")
+}
+
+fn publishes_of<'a>(messages: &'a [Value], uri: &str) -> Vec<&'a Value> {
+    messages
+        .iter()
+        .filter(|message| {
+            message["method"] == "textDocument/publishDiagnostics"
+                && message["params"]["uri"] == uri
+        })
+        .collect()
+}
+
+fn codes(publish: &Value) -> Vec<String> {
+    publish["params"]["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter_map(|diagnostic| diagnostic["code"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn shut_down(mut client: Client) {
+    client.send(json!({"jsonrpc": "2.0", "id": "bye", "method": "shutdown"}));
+    client.receive_until(|message| message["id"] == "bye");
+    client.send(json!({"jsonrpc": "2.0", "method": "exit"}));
+    assert_eq!(client.exit_status(), Some(0));
+}
+
+#[test]
+fn open_buffers_win_over_the_disk_and_their_dependents_are_re_published() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let root = folder.path();
+    std::fs::write(root.join("pyproject.toml"), "").expect("write");
+    let module_base = "import torch.nn as nn\n\n\nclass Base(nn.Module):\n    pass\n";
+    std::fs::write(root.join("base.py"), module_base).expect("write");
+    let user =
+        "from base import Base\nfrom fresh import Fresh\n\nBase().forward(1)\nFresh().forward(2)\n";
+    std::fs::write(root.join("user.py"), user).expect("write");
+    let uri = |name: &str| format!("file://{}/{name}", root.display());
+    let mut client = Client::start();
+    client.send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "capabilities": {}, "rootUri": uri(""), "initializationOptions": {"knownModulesOnly": true}}}));
+    client.receive();
+    client.send(json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+    let opened = client.open(&uri("user.py"), user);
+    // Only `Base` is known to be a module: `fresh` is nowhere yet.
+    assert_eq!(codes(&opened), ["NMF001"]);
+    assert_eq!(
+        opened["params"]["diagnostics"][0]["range"]["start"]["line"],
+        3
+    );
+
+    // `base.py` edited in the editor, unsaved: `Base` is no module in the buffer.
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        "textDocument": {"uri": uri("base.py"), "languageId": "python", "version": 1,
+        "text": module_base}}}),
+    );
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+        "textDocument": {"uri": uri("base.py"), "version": 2},
+        "contentChanges": [{"text": "class Base:\n    pass\n"}]}}),
+    );
+    let received =
+        client.receive_until(|message| message["params"]["uri"] == uri("user.py").as_str());
+    assert_eq!(
+        codes(publishes_of(&received, &uri("user.py"))[0]),
+        Vec::<String>::new()
+    );
+
+    // A module that exists only as an unsaved buffer is found by the import that names it.
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        "textDocument": {"uri": uri("fresh.py"), "languageId": "python", "version": 1,
+        "text": "from torch import nn\n\n\nclass Fresh(nn.Module):\n    pass\n"}}}),
+    );
+    let received =
+        client.receive_until(|message| message["params"]["uri"] == uri("user.py").as_str());
+    let republished = publishes_of(&received, &uri("user.py"))[0];
+    assert_eq!(codes(republished), ["NMF001"]);
+    assert_eq!(
+        republished["params"]["diagnostics"][0]["range"]["start"]["line"],
+        4
+    );
+
+    // Closing the unsaved `base.py` puts the disk's text back: `Base` is a module again.
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didClose", "params": {
+        "textDocument": {"uri": uri("base.py")}}}),
+    );
+    let received =
+        client.receive_until(|message| message["params"]["uri"] == uri("user.py").as_str());
+    assert_eq!(
+        codes(publishes_of(&received, &uri("user.py"))[0]),
+        ["NMF001", "NMF001"]
+    );
+    insta::assert_snapshot!(
+        "closing_a_buffer_re_publishes_its_dependents",
+        readable(&received, root)
+    );
+    shut_down(client);
+}
+
+#[test]
+fn notebook_cells_are_checked_together_and_published_cell_by_cell() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let root = folder.path();
+    let notebook = format!("file://{}/train.ipynb", root.display());
+    let cell = |n: usize| {
+        format!(
+            "vscode-notebook-cell:{}/train.ipynb#cell{n}",
+            root.display()
+        )
+    };
+    let mut client = Client::start();
+    client.initialize(&["utf-16"], root);
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "notebookDocument/didOpen", "params": {
+        "notebookDocument": {"uri": notebook, "notebookType": "jupyter-notebook", "version": 1,
+            "metadata": {"language_info": {"name": "python"}},
+            "cells": [
+                {"kind": 2, "document": cell(1)},
+                {"kind": 1, "document": cell(2)},
+                {"kind": 2, "document": cell(3)}]},
+        "cellTextDocuments": [
+            {"uri": cell(1), "languageId": "python", "version": 1,
+             "text": "import torch.nn as nn\n\nnet = nn.Linear(2, 2)\n"},
+            {"uri": cell(2), "languageId": "markdown", "version": 1,
+             "text": "Calls `net.forward(x)` here are prose.\n"},
+            {"uri": cell(3), "languageId": "python", "version": 1,
+             "text": "%matplotlib inline\ny = net.forward(x)\n"}]}}),
+    );
+    let received = client.receive_until(|message| message["params"]["uri"] == cell(3).as_str());
+    assert_eq!(received.len(), 3);
+    assert_eq!(codes(&received[0]), Vec::<String>::new());
+    assert_eq!(codes(&received[1]), Vec::<String>::new());
+    insta::assert_snapshot!(
+        "a_finding_in_the_third_cell",
+        readable(&received[2..], root)
+    );
+    let diagnostics = received[2]["params"]["diagnostics"].clone();
+
+    // The fix and fix-all act on the cell.
+    client.send(
+        json!({"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeAction", "params": {
+        "textDocument": {"uri": cell(3)}, "range": diagnostics[0]["range"],
+        "context": {"diagnostics": diagnostics}}}),
+    );
+    let reply = client
+        .receive_until(|message| message["id"] == 2)
+        .pop()
+        .expect("a reply");
+    let actions = reply["result"].as_array().expect("actions");
+    let fix_all = actions
+        .iter()
+        .find(|action| action["kind"] == "source.fixAll.nmf")
+        .expect("fix all");
+    assert_eq!(
+        fix_all["edit"]["changes"][cell(3).as_str()][0]["newText"],
+        "%matplotlib inline\ny = net(x)\n"
+    );
+
+    // An edit of the cell's text, as a range.
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "notebookDocument/didChange", "params": {
+        "notebookDocument": {"uri": notebook, "version": 2},
+        "change": {"cells": {"textContent": [{"document": {"uri": cell(3), "version": 2},
+            "changes": [{"range": {"start": {"line": 1, "character": 7},
+                                   "end": {"line": 1, "character": 15}}, "text": ""}]}]}}}}),
+    );
+    let received = client.receive_until(|message| message["params"]["uri"] == cell(3).as_str());
+    assert_eq!(
+        codes(received.last().expect("a publish")),
+        Vec::<String>::new()
+    );
+
+    // The call comes back in a new cell, which replaces the third.
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "notebookDocument/didChange", "params": {
+        "notebookDocument": {"uri": notebook, "version": 3},
+        "change": {"cells": {"structure": {
+            "array": {"start": 2, "deleteCount": 1, "cells": [{"kind": 2, "document": cell(4)}]},
+            "didOpen": [{"uri": cell(4), "languageId": "python", "version": 1,
+                         "text": "net.forward(1)\n"}],
+            "didClose": [{"uri": cell(3)}]}}}}}),
+    );
+    let received = client.receive_until(|message| message["params"]["uri"] == cell(4).as_str());
+    assert_eq!(
+        codes(publishes_of(&received, &cell(3))[0]),
+        Vec::<String>::new()
+    );
+    assert_eq!(codes(publishes_of(&received, &cell(4))[0]), ["NMF001"]);
+
+    // Closing the notebook clears every cell.
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "notebookDocument/didClose", "params": {
+        "notebookDocument": {"uri": notebook},
+        "cellTextDocuments": [{"uri": cell(1)}, {"uri": cell(2)}, {"uri": cell(4)}]}}),
+    );
+    let received = client.receive_until(|message| message["params"]["uri"] == cell(4).as_str());
+    assert!(received.iter().all(|message| codes(message).is_empty()));
+    shut_down(client);
+}
+
+#[test]
+fn malformed_messages_are_answered_and_the_session_goes_on() {
+    let (folder, uri) = project();
+    let mut client = Client::start();
+    // Before `initialize`: a request is answered "not initialized".
+    client.send(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "textDocument/codeAction", "params": {}}),
+    );
+    assert_eq!(client.receive()["error"]["code"], -32002);
+    client.initialize(&[], folder.path());
+    client.send_raw(b"Content-Length: 5\r\n\r\n{nope");
+    let reply = client.receive();
+    assert_eq!(
+        (reply["id"].clone(), reply["error"]["code"].clone()),
+        (Value::Null, json!(-32700))
+    );
+    client.send_raw(b"X-Not-A-Length: 3\r\n\r\n");
+    assert_eq!(client.receive()["error"]["code"], -32700);
+    client.send(json!({"jsonrpc": "2.0", "id": 4, "method": 12}));
+    assert_eq!(client.receive()["error"]["code"], -32600);
+    client
+        .send(json!({"jsonrpc": "2.0", "id": 5, "method": "textDocument/codeAction", "params": 3}));
+    assert_eq!(client.receive()["error"]["code"], -32602);
+    // Notifications with wrong parameters are dropped, as JSON-RPC says.
+    client.send(json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"x": 1}}));
+    client.send(json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": [1]}));
+    // Deep nesting and a document of 4 MB are checked like the CLI checks them.
+    let deep = format!(
+        "y = {}x{}\nm.forward(x)\n",
+        "(".repeat(5_000),
+        ")".repeat(5_000)
+    );
+    assert_eq!(
+        client.open(&uri, &deep)["method"],
+        "textDocument/publishDiagnostics"
+    );
+    let huge = "model.forward(x)\n".repeat(250_000);
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+        "textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": huge}]}}),
+    );
+    let published = client.receive();
+    assert_eq!(
+        published["params"]["diagnostics"].as_array().map(Vec::len),
+        Some(250_000)
+    );
+    shut_down(client);
+}
+
+#[test]
+fn a_burst_of_edits_is_checked_once_and_a_cancelled_request_is_answered_cancelled() {
+    let (folder, uri) = project();
+    let mut client = Client::start();
+    client.initialize(&[], folder.path());
+    // One write holds the opening, 30 edits, a request and its cancellation: they arrive
+    // while the server is busy, and it checks the last text only.
+    let mut burst = Vec::new();
+    let mut frame = |message: Value| {
+        let body = message.to_string();
+        burst.extend(format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes());
+    };
+    let big = "model.forward(x)\n".repeat(40_000);
+    frame(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        "textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": big}}}),
+    );
+    frame(
+        json!({"jsonrpc": "2.0", "id": 9, "method": "textDocument/codeAction", "params": {
+        "textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0},
+        "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}}}),
+    );
+    frame(json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 9}}));
+    for version in 2..=31 {
+        frame(
+            json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"text": format!("model.forward({version})\n")}]}}),
+        );
+    }
+    client.send_raw(&burst);
+    let received = client.receive_until(|message| message["params"]["version"] == 31);
+    let cancelled = received
+        .iter()
+        .find(|message| message["id"] == 9)
+        .expect("an answer");
+    assert_eq!(cancelled["error"]["code"], -32800);
+    let publishes = publishes_of(&received, &uri);
+    assert!(
+        publishes.len() <= 2,
+        "{} publishes for one burst",
+        publishes.len()
+    );
+    assert_eq!(
+        publishes
+            .last()
+            .map(|publish| publish["params"]["diagnostics"].as_array().map(Vec::len)),
+        Some(Some(1))
+    );
+    shut_down(client);
 }

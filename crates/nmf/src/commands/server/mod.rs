@@ -30,12 +30,12 @@ use lsp_types::{
     DiagnosticSeverity, DidChangeNotebookDocumentParams, DidChangeTextDocumentParams,
     DidChangeWatchedFilesParams, DidChangeWatchedFilesRegistrationOptions,
     DidCloseNotebookDocumentParams, DidCloseTextDocumentParams, DidOpenNotebookDocumentParams,
-    DidOpenTextDocumentParams, DidSaveTextDocumentParams, FileSystemWatcher, GlobPattern,
-    InitializeParams, InitializeResult, NotebookCellSelector, NotebookDocumentSyncOptions,
-    NotebookSelector, NumberOrString, OneOf, Position, PositionEncodingKind,
-    PublishDiagnosticsParams, Range, Registration, RegistrationParams, SaveOptions,
-    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
-    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, TextEdit, Uri, WorkspaceEdit,
+    DidOpenTextDocumentParams, FileSystemWatcher, GlobPattern, InitializeParams, InitializeResult,
+    NotebookCellSelector, NotebookDocumentSyncOptions, NotebookSelector, NumberOrString, OneOf,
+    Position, PositionEncodingKind, PublishDiagnosticsParams, Range, Registration,
+    RegistrationParams, SaveOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, TextEdit, Uri,
+    WorkspaceEdit,
 };
 use nmf_driver::cache::DocumentDependencies;
 use nmf_driver::check::CheckOptions;
@@ -474,14 +474,10 @@ impl Server {
                     }
                 }
             }
-            DidSaveTextDocument::METHOD => {
-                // Without watched files, a save is when the disk is looked at again.
-                if !self.watches_files
-                    && serde_json::from_value::<DidSaveTextDocumentParams>(params).is_ok()
-                {
-                    self.renew_index();
-                    self.mark_all_stale();
-                }
+            // Without watched files, a save is when the disk is looked at again.
+            DidSaveTextDocument::METHOD if !self.watches_files => {
+                self.renew_index();
+                self.mark_all_stale();
             }
             DidCloseTextDocument::METHOD => {
                 if let Ok(params) = serde_json::from_value::<DidCloseTextDocumentParams>(params) {
