@@ -28,10 +28,13 @@ pub enum Command {
     Clean(CleanArgs),
     /// Speak the Language Server Protocol over standard input and output, for editors.
     ///
-    /// Diagnostics for open Python files on open and on every change, quick fixes, "disable
-    /// for this line" (`# noqa`) and `source.fixAll.nmf`. Settings come from the workspace's
-    /// `[tool.nmf]` / `nmf.toml` as `nmf check` reads them. `initializationOptions` may set
-    /// `unsafeFixes` (bool: offer and apply unsafe fixes too) and `knownModulesOnly` (bool).
+    /// Diagnostics for open Python files and notebooks (LSP notebook documents) on open and on
+    /// every change, quick fixes, "disable for this line" (`# noqa`) and `source.fixAll.nmf`.
+    /// Settings come from the workspace's `[tool.nmf]` / `nmf.toml` as `nmf check` reads them;
+    /// open, unsaved buffers win over the disk for the other files' checks.
+    ///
+    /// `initializationOptions` (JSON): `unsafeFixes` (bool: offer and apply unsafe fixes in
+    /// fix-all too) and `knownModulesOnly` (bool, as the setting).
     Server(ServerArgs),
 }
 

@@ -31,8 +31,8 @@ use lsp_types::{
     DidChangeWatchedFilesParams, DidChangeWatchedFilesRegistrationOptions,
     DidCloseNotebookDocumentParams, DidCloseTextDocumentParams, DidOpenNotebookDocumentParams,
     DidOpenTextDocumentParams, FileSystemWatcher, GlobPattern, InitializeParams, InitializeResult,
-    NotebookCellSelector, NotebookDocumentSyncOptions, NotebookSelector, NumberOrString, OneOf,
-    Position, PositionEncodingKind, PublishDiagnosticsParams, Range, Registration,
+    Notebook, NotebookCellSelector, NotebookDocumentSyncOptions, NotebookSelector, NumberOrString,
+    OneOf, Position, PositionEncodingKind, PublishDiagnosticsParams, Range, Registration,
     RegistrationParams, SaveOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
     TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, TextEdit, Uri,
     WorkspaceEdit,
@@ -224,11 +224,13 @@ fn initialize_result(utf8: bool) -> InitializeResult {
             },
         )),
         notebook_document_sync: Some(OneOf::Left(NotebookDocumentSyncOptions {
-            notebook_selector: vec![NotebookSelector::ByCells {
-                notebook: None,
-                cells: vec![NotebookCellSelector {
+            // Every notebook's Python cells. Spelt with `notebook: "*"`: the form without
+            // `notebook` is as valid, but some clients (lsprotocol, under pygls) reject it.
+            notebook_selector: vec![NotebookSelector::ByNotebook {
+                notebook: Notebook::String("*".to_string()),
+                cells: Some(vec![NotebookCellSelector {
                     language: "python".to_string(),
-                }],
+                }]),
             }],
             save: None,
         })),
