@@ -871,3 +871,6 @@ fn noqa_edit(text: &str, line: u32, code: &str, utf8: bool) -> Option<TextEdit> 
         new_text,
     })
 }
+
+#[cfg(test)]
+mod tests;
