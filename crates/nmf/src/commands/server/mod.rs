@@ -13,7 +13,7 @@ mod notebook;
 mod text;
 mod transport;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -323,10 +323,14 @@ impl Server {
                 }
             }
             queue.extend(transport.receiver.try_iter());
-            let cancelled: HashSet<RequestId> = queue.iter().filter_map(cancelled_id).collect();
             while let Some(message) = queue.pop_front() {
                 match message {
                     LspMessage::Request(request) => {
+                        // What arrived meanwhile may cancel it.
+                        queue.extend(transport.receiver.try_iter());
+                        let cancelled = queue
+                            .iter()
+                            .any(|later| cancelled_id(later).as_ref() == Some(&request.id));
                         let response = if shut_down {
                             Response::new_err(
                                 request.id,
@@ -336,7 +340,7 @@ impl Server {
                         } else if request.method == "shutdown" {
                             shut_down = true;
                             Response::new_ok(request.id, ())
-                        } else if cancelled.contains(&request.id) {
+                        } else if cancelled {
                             Response::new_err(
                                 request.id,
                                 REQUEST_CANCELLED,
