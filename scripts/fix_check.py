@@ -33,7 +33,7 @@ def digests(root: Path) -> dict[Path, str]:
 
 def findings(nmf: Path, root: Path) -> list[dict]:
     result = subprocess.run(
-        [str(nmf), "check", "--isolated", "--unsafe-fixes", "--output-format", "json", "."],
+        [str(nmf), "check", "--isolated", "--no-cache", "--unsafe-fixes", "--output-format", "json", "."],
         cwd=root, capture_output=True, text=True, check=False,
     )
     return json.loads(result.stdout)
@@ -50,7 +50,7 @@ def check_package(nmf: Path, requirement: str) -> bool:
         with_finding = {Path(f["filename"]) for f in found if f["code"].startswith("NMF")}
         fixable = [f for f in found if f["fix"] is not None]
 
-        subprocess.run([str(nmf), "check", "--isolated", "--fix", "--unsafe-fixes", "--quiet", "."],
+        subprocess.run([str(nmf), "check", "--isolated", "--no-cache", "--fix", "--unsafe-fixes", "--quiet", "."],
                        cwd=root, capture_output=True, check=False)
         after = digests(root)
         changed = sorted(path for path in before if before[path] != after.get(path))
@@ -62,7 +62,7 @@ def check_package(nmf: Path, requirement: str) -> bool:
                 unparseable.append(f"{path}: {error}")
         changed_without_finding = [path for path in changed if path not in with_finding]
 
-        subprocess.run([str(nmf), "check", "--isolated", "--fix", "--unsafe-fixes", "--quiet", "."],
+        subprocess.run([str(nmf), "check", "--isolated", "--no-cache", "--fix", "--unsafe-fixes", "--quiet", "."],
                        cwd=root, capture_output=True, check=False)
         second_changes = [path for path, digest in digests(root).items() if after.get(path) != digest]
         left = [f for f in findings(nmf, root) if f["fix"] is not None]

@@ -618,3 +618,44 @@ fn a_burst_of_edits_is_checked_once_and_a_cancelled_request_is_answered_cancelle
     );
     shut_down(client);
 }
+
+#[test]
+fn a_broken_configuration_is_shown_once_and_read_again_when_mended() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let root = folder.path();
+    std::fs::write(root.join("pyproject.toml"), "[tool.nmf]\nselect = 3\n").expect("write");
+    let uri = |name: &str| format!("file://{}/{name}", root.display());
+    let mut client = Client::start();
+    client.send(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "capabilities": {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}},
+        "rootUri": uri("")}}),
+    );
+    client.receive();
+    client.send(json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+    client.receive_until(|message| message["method"] == "client/registerCapability");
+    client.open(&uri("a.py"), "m.forward(1)\n");
+    let shown = client.receive();
+    assert_eq!(shown["method"], "window/showMessage");
+    assert_eq!(shown["params"]["type"], 1);
+    let text = shown["params"]["message"].as_str().expect("a message");
+    assert!(
+        text.starts_with(&format!("nmf: {}/pyproject.toml", root.display())),
+        "{text}"
+    );
+    // A second document: the same error is not shown again.
+    client.open(&uri("b.py"), "m.forward(2)\n");
+    std::fs::write(root.join("pyproject.toml"), "[tool.nmf]\n").expect("write");
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "workspace/didChangeWatchedFiles", "params": {
+        "changes": [{"uri": uri("pyproject.toml"), "type": 2}]}}),
+    );
+    let received = client.receive_until(|message| message["params"]["uri"] == uri("b.py").as_str());
+    assert!(
+        received
+            .iter()
+            .all(|message| message["method"] != "window/showMessage")
+    );
+    assert_eq!(codes(publishes_of(&received, &uri("a.py"))[0]), ["NMF001"]);
+    shut_down(client);
+}

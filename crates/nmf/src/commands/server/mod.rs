@@ -21,7 +21,7 @@ use lsp_server::{ErrorCode, Message as LspMessage, Notification, Request, Reques
 use lsp_types::notification::{
     Cancel, DidChangeNotebookDocument, DidChangeTextDocument, DidChangeWatchedFiles,
     DidCloseNotebookDocument, DidCloseTextDocument, DidOpenNotebookDocument, DidOpenTextDocument,
-    DidSaveTextDocument, Notification as _, PublishDiagnostics,
+    DidSaveTextDocument, Notification as _, PublishDiagnostics, ShowMessage,
 };
 use lsp_types::request::{CodeActionRequest, RegisterCapability, Request as _};
 use lsp_types::{
@@ -31,11 +31,11 @@ use lsp_types::{
     DidChangeWatchedFilesParams, DidChangeWatchedFilesRegistrationOptions,
     DidCloseNotebookDocumentParams, DidCloseTextDocumentParams, DidOpenNotebookDocumentParams,
     DidOpenTextDocumentParams, FileSystemWatcher, GlobPattern, InitializeParams, InitializeResult,
-    Notebook, NotebookCellSelector, NotebookDocumentSyncOptions, NotebookSelector, NumberOrString,
-    OneOf, Position, PositionEncodingKind, PublishDiagnosticsParams, Range, Registration,
-    RegistrationParams, SaveOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
-    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, TextEdit, Uri,
-    WorkspaceEdit,
+    MessageType, Notebook, NotebookCellSelector, NotebookDocumentSyncOptions, NotebookSelector,
+    NumberOrString, OneOf, Position, PositionEncodingKind, PublishDiagnosticsParams, Range,
+    Registration, RegistrationParams, SaveOptions, ServerCapabilities, ServerInfo,
+    ShowMessageParams, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions, TextEdit, Uri, WorkspaceEdit,
 };
 use nmf_driver::cache::DocumentDependencies;
 use nmf_driver::check::CheckOptions;
@@ -104,6 +104,10 @@ struct Server {
     dependencies: HashMap<String, DocumentDependencies>,
     /// Documents and notebooks to check and publish, edited ones first.
     stale: VecDeque<String>,
+    /// Configuration errors already shown.
+    told: Vec<String>,
+    /// Messages for the user, sent with the next answer or publication.
+    outbox: Vec<Notification>,
 }
 
 pub fn run(_args: &ServerArgs) -> Result<u8, Error> {
@@ -173,6 +177,8 @@ fn serve(transport: &Transport) -> Result<u8, Error> {
         notebooks: HashMap::new(),
         dependencies: HashMap::new(),
         stale: VecDeque::new(),
+        told: Vec::new(),
+        outbox: Vec::new(),
     };
     Ok(server.main_loop(transport))
 }
@@ -350,6 +356,9 @@ impl Server {
                             self.handle_request(request)
                         };
                         transport.send(response);
+                        for message in self.outbox.drain(..) {
+                            transport.send(message);
+                        }
                     }
                     LspMessage::Notification(notification) => match notification.method.as_str() {
                         "exit" => return u8::from(!shut_down),
@@ -377,6 +386,9 @@ impl Server {
         while let Some(unit) = self.stale.pop_front() {
             for publish in self.publish(&unit) {
                 transport.send(publish);
+            }
+            for message in self.outbox.drain(..) {
+                transport.send(message);
             }
             queue.extend(transport.receiver.try_iter());
             if !queue.is_empty() {
@@ -569,6 +581,7 @@ impl Server {
         });
         self.renew_index();
         if configuration_changed {
+            self.told.clear();
             if let Ok(resolver) = SettingsResolver::new(
                 ConfigSource::Discover,
                 self.overrides.clone(),
@@ -613,14 +626,26 @@ impl Server {
         bytes: Vec<u8>,
         fix: FixMode,
     ) -> Option<RunResult> {
-        let (run, dependencies) = check_document(
+        let checked = check_document(
             bytes,
             path,
             &self.resolver,
             self.run_options(fix),
             &self.index,
-        )
-        .ok()?;
+        );
+        let (run, dependencies) = match checked {
+            Ok(checked) => checked,
+            Err(error) => {
+                // A broken configuration: said once (until the configuration changes), as the
+                // CLI says it, and the document gets no findings meanwhile.
+                let message = format!("nmf: {error}");
+                if !self.told.contains(&message) {
+                    self.told.push(message.clone());
+                    self.outbox.push(show_error(message));
+                }
+                return None;
+            }
+        };
         if let Some(unit) = unit {
             self.dependencies.insert(unit.to_string(), dependencies);
         }
@@ -820,6 +845,16 @@ fn watch_files_request() -> Request {
                 method: DidChangeWatchedFiles::METHOD.to_string(),
                 register_options: serde_json::to_value(options).ok(),
             }],
+        },
+    )
+}
+
+fn show_error(message: String) -> Notification {
+    Notification::new(
+        ShowMessage::METHOD.to_string(),
+        ShowMessageParams {
+            typ: MessageType::ERROR,
+            message,
         },
     )
 }
