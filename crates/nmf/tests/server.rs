@@ -544,16 +544,29 @@ fn malformed_messages_are_answered_and_the_session_goes_on() {
     // Notifications with wrong parameters are dropped, as JSON-RPC says.
     client.send(json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"x": 1}}));
     client.send(json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": [1]}));
-    // Deep nesting and a document of 4 MB are checked like the CLI checks them.
-    let deep = format!(
-        "y = {}x{}\nm.forward(x)\n",
-        "(".repeat(5_000),
-        ")".repeat(5_000)
-    );
-    assert_eq!(
-        client.open(&uri, &deep)["method"],
-        "textDocument/publishDiagnostics"
-    );
+    // The pathological inputs the CLI survives (see `check.rs`), and a document of 4 MB.
+    let classes: String = (1..10_000)
+        .map(|i| format!("class C{i}(C{}): pass\n", i - 1))
+        .collect();
+    let pathological = [
+        format!(
+            "x = {}model.forward(1){}\n",
+            "f(".repeat(5_000),
+            ")".repeat(5_000)
+        ),
+        format!("y = model.forward(1){}\n", " + 1".repeat(200_000)),
+        format!("y = {}model.forward(1)\n", "-".repeat(200_000)),
+        format!("import torch.nn as nn\nclass C0(nn.Module): pass\n{classes}C9999().forward(1)\n"),
+    ];
+    for (version, text) in pathological.iter().enumerate() {
+        client.send(json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+            "textDocument": {"uri": uri, "languageId": "python", "version": version, "text": text}}}));
+        let published = client.receive();
+        assert_eq!(
+            published["params"]["diagnostics"][0]["code"], "NMF001",
+            "{published}"
+        );
+    }
     let huge = "model.forward(x)\n".repeat(250_000);
     client.send(
         json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
