@@ -93,6 +93,9 @@ def main() -> None:
                         help=f"default: {DEFAULT_FILE} of transformers 5.24.0's sdist")
     parser.add_argument("--edits", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=6)
+    parser.add_argument("--in-class-header", action="store_true",
+                        help="type in the name of the first class instead: the words the "
+                             "project searches (for subclasses) see change at each edit")
     parser.add_argument("--nmf", help="default: target/release/nmf, built if needed")
     parser.add_argument("--ruff", help=f"default: ruff {bench.RUFF_VERSION} from PyPI")
     args = parser.parse_args()
@@ -119,13 +122,18 @@ def main() -> None:
     findings: dict[str, int] = {}
     # Edits in the middle of the file, on a line that is not blank: a space added, then taken
     # away, as typing does.
-    line = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].strip())
-    end = len(lines[line].encode("utf-16-le")) // 2
+    if args.in_class_header:
+        line = next(i for i, text in enumerate(lines) if text.startswith("class "))
+        end = len("class ") + 1
+    else:
+        line = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].strip())
+        end = len(lines[line].encode("utf-16-le")) // 2
     for edit in range(args.edits):
         version = edit + 2
         if edit % 2 == 0:
             change = {"range": {"start": {"line": line, "character": end},
-                                "end": {"line": line, "character": end}}, "text": " "}
+                                "end": {"line": line, "character": end}},
+                      "text": "x" if args.in_class_header else " "}
         else:
             change = {"range": {"start": {"line": line, "character": end},
                                 "end": {"line": line, "character": end + 1}}, "text": ""}

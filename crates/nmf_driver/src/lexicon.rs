@@ -229,6 +229,24 @@ impl Lexicon {
         Self { entries }
     }
 
+    /// The same index with file `index`'s words replaced by `words` (an index past the last
+    /// file adds one): one merge, no sort of the whole.
+    pub fn with_file(&self, index: u32, words: &[u64]) -> Self {
+        let mut added: Vec<(u64, u32)> = words.iter().map(|word| (*word, index)).collect();
+        added.sort_unstable();
+        let kept = self.entries.iter().filter(|(_, file)| *file != index);
+        let mut entries = Vec::with_capacity(self.entries.len() + added.len());
+        let mut added = added.into_iter().peekable();
+        for entry in kept {
+            while let Some(next) = added.next_if(|next| next < entry) {
+                entries.push(next);
+            }
+            entries.push(*entry);
+        }
+        entries.extend(added);
+        Self { entries }
+    }
+
     /// The indices of the files that write one of `words`, sorted. A collision of hashes
     /// adds a file, never loses one.
     pub fn files_writing(&self, words: &[&str]) -> Vec<u32> {
@@ -255,6 +273,28 @@ mod tests {
 
     fn has(text: &str, name: &str) -> bool {
         binding_words(text).contains(&word_hash(name.as_bytes()))
+    }
+
+    #[test]
+    fn replacing_a_files_words_gives_the_index_built_afresh() {
+        let files: Vec<Vec<u64>> = vec![vec![5, 1, 9], vec![1, 2], vec![9, 9, 3]];
+        let index = Lexicon::new(files.clone());
+        for (file, words) in [
+            (0_u32, vec![2, 7]),
+            (1, vec![]),
+            (2, vec![1, 5, 11]),
+            (3, vec![4]),
+        ] {
+            let mut expected = files.clone();
+            match expected.get_mut(file as usize) {
+                Some(slot) => *slot = words.clone(),
+                None => expected.push(words.clone()),
+            }
+            assert_eq!(
+                index.with_file(file, &words).entries,
+                Lexicon::new(expected).entries
+            );
+        }
     }
 
     #[test]

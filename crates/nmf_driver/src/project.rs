@@ -136,6 +136,8 @@ type CorpusSlot = SharedOnce<Option<Arc<Corpus>>>;
 /// Every Python file under a set of roots, with its facts, and the lexicon built from them.
 struct Corpus {
     paths: Vec<PathBuf>,
+    /// The facts of each of `paths`.
+    facts: Vec<Arc<FileFacts>>,
     lexicon: Lexicon,
     installers: Vec<PathBuf>,
     /// What the walk saw, for the cache to tell later whether the corpus is the same; `None`
@@ -386,10 +388,27 @@ impl ProjectIndex {
             write(&self.lookups).clear();
             write(&self.folders).clear();
         }
+        let facts = Arc::new(facts);
         if came_or_went || old_facts != facts.hash() {
-            lock(&self.corpora).clear();
+            // The searches see the file's new words: each corpus collected is updated in
+            // memory (typing in a class header must not walk the project again).
+            let present = (text.is_some() || path.is_file()).then(|| facts.clone());
+            let mut corpora = lock(&self.corpora);
+            corpora.retain(|roots, slot| {
+                if !roots.iter().any(|root| path.starts_with(root)) {
+                    return true;
+                }
+                let Some(corpus) = slot.peek().and_then(|collected| collected.as_ref().clone())
+                else {
+                    // Not collected (or too large): collected afresh when needed.
+                    return false;
+                };
+                let updated = corpus.with_file(path, present.clone());
+                *slot = Arc::new(SharedOnce::ready(Some(Arc::new(updated))));
+                true
+            });
         }
-        lock(&self.facts).insert(path.to_path_buf(), Arc::new(facts));
+        lock(&self.facts).insert(path.to_path_buf(), facts);
     }
 
     /// Whether a file is there, on disk or as an editor's buffer.
@@ -472,6 +491,19 @@ impl<T> Default for SharedOnce<T> {
 }
 
 impl<T> SharedOnce<T> {
+    fn ready(value: T) -> Self {
+        let once = Self::default();
+        *lock(&once.state) = Some(Arc::new(value));
+        once.building
+            .store(true, std::sync::atomic::Ordering::Release);
+        once
+    }
+
+    /// The value, if it was computed.
+    fn peek(&self) -> Option<Arc<T>> {
+        lock(&self.state).clone()
+    }
+
     fn get_or_init(&self, build: impl FnOnce() -> T) -> Arc<T> {
         use std::sync::atomic::Ordering;
         if !self.building.swap(true, Ordering::AcqRel) {
@@ -494,6 +526,53 @@ impl<T> SharedOnce<T> {
                         .wait_timeout(state, std::time::Duration::from_millis(1));
                 }
             }
+        }
+    }
+}
+
+impl Corpus {
+    /// The corpus with the file at `path` holding `facts` (`None`: the file is gone). The
+    /// snapshot is kept as it was: only the cache reads it, and the cache never sees
+    /// unsaved buffers.
+    fn with_file(&self, path: &Path, facts: Option<Arc<FileFacts>>) -> Corpus {
+        let mut paths = self.paths.clone();
+        let mut all_facts = self.facts.clone();
+        let position = paths.iter().position(|known| known == path);
+        let lexicon = match (position, facts) {
+            (Some(index), Some(facts)) => {
+                let lexicon = self
+                    .lexicon
+                    .with_file(u32::try_from(index).unwrap_or(u32::MAX), &facts.words);
+                all_facts[index] = facts;
+                lexicon
+            }
+            (None, Some(facts)) => {
+                let index = u32::try_from(paths.len()).unwrap_or(u32::MAX);
+                let lexicon = self.lexicon.with_file(index, &facts.words);
+                paths.push(path.to_path_buf());
+                all_facts.push(facts);
+                lexicon
+            }
+            (Some(index), None) => {
+                // The files after it move down one: built again.
+                paths.remove(index);
+                all_facts.remove(index);
+                Lexicon::new(all_facts.iter().map(|facts| facts.words.clone()))
+            }
+            (None, None) => Lexicon::new(all_facts.iter().map(|facts| facts.words.clone())),
+        };
+        let installers = paths
+            .iter()
+            .zip(&all_facts)
+            .filter(|(_, facts)| facts.installs_forward)
+            .map(|(path, _)| path.clone())
+            .collect();
+        Corpus {
+            paths,
+            facts: all_facts,
+            lexicon,
+            installers,
+            snapshot: self.snapshot.clone(),
         }
     }
 }
@@ -597,6 +676,7 @@ fn collect_corpus(
         .map(|paths| Arc::new(Snapshot { taken_at, paths }));
     Some(Corpus {
         paths,
+        facts,
         lexicon,
         installers,
         snapshot,
@@ -723,6 +803,62 @@ mod tests {
         let path = root.join(relative);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(path, text).expect("write");
+    }
+
+    #[test]
+    fn unsaved_buffers_win_over_the_disk_for_lookups_summaries_and_searches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        write(root, "pyproject.toml", "");
+        write(root, "base.py", "class Base:\n    pass\n");
+        write(root, "user.py", "from base import Base\n\n\nclass User(Base):\n    pass\n");
+        let index = ProjectIndex::new();
+        let roots = vec![root.to_path_buf()];
+        let mentioning = |word: &str| {
+            let mut found = index.files_mentioning(&roots, &[word]).expect("searched");
+            found.sort();
+            found
+        };
+        assert_eq!(
+            mentioning("Base"),
+            [root.join("base.py"), root.join("user.py")]
+        );
+        let view = index.view(&root.join("user.py"));
+        assert_eq!(view.module("base").expect("on disk").classes.len(), 1);
+        assert!(view.module("fresh").is_none());
+
+        // The buffer of `base.py` renames its class; `fresh.py` exists only as a buffer.
+        index.set_buffer(&root.join("base.py"), Some("class Renamed:\n    pass\n"));
+        index.set_buffer(
+            &root.join("fresh.py"),
+            Some("class Fresh(Renamed):\n    pass\n"),
+        );
+        assert_eq!(mentioning("Base"), [root.join("user.py")]);
+        assert_eq!(
+            mentioning("Renamed"),
+            [root.join("base.py"), root.join("fresh.py")]
+        );
+        let view = index.view(&root.join("user.py"));
+        let base = view.module("base").expect("the buffer");
+        assert_eq!(base.classes[0].name.as_str(), "Renamed");
+        assert!(view.module("fresh").is_some());
+
+        // Taken back: the disk again.
+        index.set_buffer(&root.join("base.py"), None);
+        index.set_buffer(&root.join("fresh.py"), None);
+        assert_eq!(
+            mentioning("Base"),
+            [root.join("base.py"), root.join("user.py")]
+        );
+        assert!(mentioning("Fresh").is_empty());
+        let view = index.view(&root.join("user.py"));
+        assert_eq!(
+            view.module("base").expect("on disk").classes[0]
+                .name
+                .as_str(),
+            "Base"
+        );
+        assert!(view.module("fresh").is_none());
     }
 
     #[test]
