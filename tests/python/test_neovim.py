@@ -41,4 +41,6 @@ def test_neovim_shows_the_finding_and_applies_the_quick_fix(tmp_path):
         "use model(inputs) instead so DDP backward hooks run"
     ) in output, output
     assert "applying: Call `model(...)` instead, so that its hooks run" in output, output
+    # Neovim sends incremental changes: the fix, a line added, the line removed.
+    assert "cleared\nadded 5:9\nremoved\n" in output, output
     assert train.read_text().endswith('label = "\u00e9t\u00e9 \U0001F600"; out = model(x)\n')

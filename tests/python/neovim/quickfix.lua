@@ -1,6 +1,6 @@
 -- Drives `nmf server` from Neovim's built-in LSP client (0.7 and later): waits for the
--- diagnostic on the open buffer, prints it, applies the preferred quick fix and writes the
--- file. Exits 0 on success, 3 when no diagnostic came, 4 when no quick fix was offered.
+-- diagnostic on the open buffer, prints it, applies the preferred quick fix, waits for the
+-- diagnostic to be cleared and writes the file. Exits 0 on success, 3 when no diagnostic came, 4 when no quick fix was offered.
 local nmf = os.getenv("NMF")
 local client_id = vim.lsp.start_client({
   name = "nmf",
@@ -36,6 +36,23 @@ for _, reply in pairs(replies) do
     if action.isPreferred and action.edit then
       io.stdout:write("applying: " .. action.title .. "\n")
       vim.lsp.util.apply_workspace_edit(action.edit, client.offset_encoding or "utf-16")
+      -- Neovim sends the edit as an incremental change; the server re-checks and clears.
+      local cleared = vim.wait(30000, function()
+        return #vim.diagnostic.get(0) == 0
+      end, 20)
+      io.stdout:write(cleared and "cleared\n" or "still reported\n")
+      -- A line added at the end, then taken away: the server's text follows each change.
+      vim.api.nvim_buf_set_lines(0, -1, -1, false, { "again = model.forward(y)" })
+      vim.wait(30000, function()
+        return #vim.diagnostic.get(0) == 1
+      end, 20)
+      local added = vim.diagnostic.get(0)[1]
+      io.stdout:write(added and string.format("added %d:%d\n", added.lnum + 1, added.col + 1) or "none\n")
+      vim.api.nvim_buf_set_lines(0, -2, -1, false, {})
+      local removed = vim.wait(30000, function()
+        return #vim.diagnostic.get(0) == 0
+      end, 20)
+      io.stdout:write(removed and "removed\n" or "still reported\n")
       vim.cmd("write")
       vim.cmd("qall!")
     end
