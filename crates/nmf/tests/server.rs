@@ -672,3 +672,55 @@ fn a_broken_configuration_is_shown_once_and_read_again_when_mended() {
     assert_eq!(codes(publishes_of(&received, &uri("a.py"))[0]), ["NMF001"]);
     shut_down(client);
 }
+
+#[test]
+fn a_subclass_typed_in_another_buffer_re_checks_the_mixin_that_calls_forward() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let root = folder.path();
+    std::fs::write(root.join("pyproject.toml"), "").expect("write");
+    let uri = |name: &str| format!("file://{}/{name}", root.display());
+    let mixin = "class Mixin:\n    def forward(self, x):\n        return x\n\n    def run(self, x):\n        return self.forward(x)\n";
+    std::fs::write(root.join("mixin.py"), mixin).expect("write");
+    let mut client = Client::start();
+    client.initialize(&[], root);
+    // No class of the project makes a `Mixin` a module: nothing to report.
+    assert_eq!(
+        codes(&client.open(&uri("mixin.py"), mixin)),
+        Vec::<String>::new()
+    );
+    let net = |bases: &str| {
+        format!(
+            "import torch.nn as nn\nfrom mixin import Mixin\n\n\nclass Net({bases}):\n    pass\n"
+        )
+    };
+    // An unsaved file derives a module from it: the mixin's `self` may be a module.
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        "textDocument": {"uri": uri("net.py"), "languageId": "python", "version": 1,
+        "text": net("Mixin, nn.Module")}}}),
+    );
+    let received =
+        client.receive_until(|message| message["params"]["uri"] == uri("mixin.py").as_str());
+    assert_eq!(codes(received.last().expect("mixin.py")), ["NMF001"]);
+    // An edit in the body of `net.py` leaves its words alone: `mixin.py` is not checked again.
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+        "textDocument": {"uri": uri("net.py"), "version": 2},
+        "contentChanges": [{"text": net("Mixin, nn.Module").replace("pass", "print(1)  # edited")}]}}),
+    );
+    client.receive_until(|message| message["params"]["version"] == 2);
+    // The class header loses `Mixin`: the mixin is no module's base any more.
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+        "textDocument": {"uri": uri("net.py"), "version": 3},
+        "contentChanges": [{"text": net("nn.Module")}]}}),
+    );
+    // Had the body edit re-checked `mixin.py`, its publication (still NMF001) would come first.
+    let received =
+        client.receive_until(|message| message["params"]["uri"] == uri("mixin.py").as_str());
+    assert_eq!(
+        codes(received.last().expect("mixin.py")),
+        Vec::<String>::new()
+    );
+    shut_down(client);
+}

@@ -369,8 +369,8 @@ impl ProjectIndex {
     /// A Python file (absolute path) as an editor holds it, unsaved: its text wins over the
     /// disk's until it is taken back with `None`. What depended on the file's old text is
     /// forgotten: its summary, and, when it came or went or its words changed, the searches
-    /// and module look-ups.
-    pub fn set_buffer(&self, path: &Path, text: Option<&str>) {
+    /// and module look-ups. Says whether what the project searches see changed.
+    pub fn set_buffer(&self, path: &Path, text: Option<&str>) -> bool {
         let before = match text {
             Some(text) => {
                 write(&self.overlay).insert(path.to_path_buf(), Arc::new(text.to_string()))
@@ -389,7 +389,8 @@ impl ProjectIndex {
             write(&self.folders).clear();
         }
         let facts = Arc::new(facts);
-        if came_or_went || old_facts != facts.hash() {
+        let searches_change = came_or_went || old_facts != facts.hash();
+        if searches_change {
             // The searches see the file's new words: each corpus collected is updated in
             // memory (typing in a class header must not walk the project again).
             let present = (text.is_some() || path.is_file()).then(|| facts.clone());
@@ -409,6 +410,7 @@ impl ProjectIndex {
             });
         }
         lock(&self.facts).insert(path.to_path_buf(), facts);
+        searches_change
     }
 
     /// Whether a file is there, on disk or as an editor's buffer.
@@ -811,7 +813,11 @@ mod tests {
         let root = dir.path();
         write(root, "pyproject.toml", "");
         write(root, "base.py", "class Base:\n    pass\n");
-        write(root, "user.py", "from base import Base\n\n\nclass User(Base):\n    pass\n");
+        write(
+            root,
+            "user.py",
+            "from base import Base\n\n\nclass User(Base):\n    pass\n",
+        );
         let index = ProjectIndex::new();
         let roots = vec![root.to_path_buf()];
         let mentioning = |word: &str| {

@@ -306,9 +306,11 @@ fn could_define(path: &Path, module: &str) -> bool {
     path.ends_with(relative.with_extension("py")) || path.ends_with(relative.join("__init__.py"))
 }
 
-fn depends_on(dependencies: &DocumentDependencies, path: &Path) -> bool {
+/// Whether findings that depended on `dependencies` may change with the file at `path`;
+/// `words_changed`: what the project searches see of the file changed.
+fn depends_on(dependencies: &DocumentDependencies, path: &Path, words_changed: bool) -> bool {
     dependencies.incomplete
-        || (dependencies.searched && is_module(path))
+        || (dependencies.searched && words_changed && is_module(path))
         || dependencies.files.iter().any(|file| file == path)
         || dependencies
             .missing_modules
@@ -405,7 +407,7 @@ impl Server {
 
     /// The document at `unit` was edited, or the file at `path` changed: it and what depended
     /// on the file are checked again.
-    fn changed(&mut self, unit: Option<&str>, path: Option<&Path>) {
+    fn changed(&mut self, unit: Option<&str>, path: Option<&Path>, words_changed: bool) {
         if let Some(unit) = unit {
             self.mark_stale(unit);
         }
@@ -416,7 +418,7 @@ impl Server {
             .dependencies
             .iter()
             .filter(|(known, dependencies)| {
-                Some(known.as_str()) != unit && depends_on(dependencies, path)
+                Some(known.as_str()) != unit && depends_on(dependencies, path, words_changed)
             })
             .map(|(known, _)| known.clone())
             .collect();
@@ -537,9 +539,9 @@ impl Server {
     /// Sets a document's text; a Python file's text then wins over the disk's for every check.
     fn set_document(&mut self, uri: &str, text: String, version: i32, notebook: Option<String>) {
         let path = path_of(uri).filter(|path| is_module(path) && notebook.is_none());
-        if let Some(path) = &path {
-            self.index.set_buffer(path, Some(&text));
-        }
+        let words_changed = path
+            .as_ref()
+            .is_some_and(|path| self.index.set_buffer(path, Some(&text)));
         let unit = notebook.clone().unwrap_or_else(|| uri.to_string());
         self.documents.insert(
             uri.to_string(),
@@ -549,7 +551,7 @@ impl Server {
                 notebook,
             },
         );
-        self.changed(Some(&unit), path.as_deref());
+        self.changed(Some(&unit), path.as_deref(), words_changed);
     }
 
     fn close_document(&mut self, uri: &str) {
@@ -562,11 +564,11 @@ impl Server {
         self.dependencies.remove(uri);
         self.stale.retain(|unit| unit != uri);
         let path = path_of(uri).filter(|path| is_module(path));
-        if let Some(path) = &path {
-            // The file on disk is what others see again.
-            self.index.set_buffer(path, None);
-        }
-        self.changed(None, path.as_deref());
+        // The file on disk is what others see again.
+        let words_changed = path
+            .as_ref()
+            .is_some_and(|path| self.index.set_buffer(path, None));
+        self.changed(None, path.as_deref(), words_changed);
     }
 
     fn files_changed(&mut self, params: &DidChangeWatchedFilesParams) {
@@ -597,7 +599,8 @@ impl Server {
             return;
         }
         for path in paths {
-            self.changed(None, Some(&path));
+            // The disk's files are read afresh: whether their words changed is not known.
+            self.changed(None, Some(&path), true);
         }
     }
 
