@@ -51,7 +51,7 @@ use crate::Error;
 use crate::args::ServerArgs;
 use notebook::NotebookState;
 use text::{Lines, apply_change, width};
-use transport::Transport;
+use transport::{Outgoing, Transport};
 
 /// The code action kind that applies every safe fix of a document.
 const FIX_ALL: &str = "source.fixAll.nmf";
@@ -107,7 +107,7 @@ struct Server {
     /// Configuration errors already shown.
     told: Vec<String>,
     /// Messages for the user, sent with the next answer or publication.
-    outbox: Vec<Notification>,
+    outbox: Vec<Outgoing>,
 }
 
 pub fn run(_args: &ServerArgs) -> Result<u8, Error> {
@@ -359,7 +359,7 @@ impl Server {
                         };
                         transport.send(response);
                         for message in self.outbox.drain(..) {
-                            transport.send(message);
+                            transport.send_out(message);
                         }
                     }
                     LspMessage::Notification(notification) => match notification.method.as_str() {
@@ -371,7 +371,7 @@ impl Server {
                         }
                         _ => {
                             for publish in self.handle_notification(notification) {
-                                transport.send(publish);
+                                transport.send_out(publish);
                             }
                         }
                     },
@@ -387,10 +387,10 @@ impl Server {
     fn publish_stale(&mut self, transport: &Transport, queue: &mut VecDeque<LspMessage>) {
         while let Some(unit) = self.stale.pop_front() {
             for publish in self.publish(&unit) {
-                transport.send(publish);
+                transport.send_out(publish);
             }
             for message in self.outbox.drain(..) {
-                transport.send(message);
+                transport.send_out(message);
             }
             queue.extend(transport.receiver.try_iter());
             if !queue.is_empty() {
@@ -472,7 +472,7 @@ impl Server {
 
     /// Updates the documents; what is to be published at once (a closed document's empty
     /// diagnostics) is returned, the rest marked stale.
-    fn handle_notification(&mut self, notification: Notification) -> Vec<Notification> {
+    fn handle_notification(&mut self, notification: Notification) -> Vec<Outgoing> {
         let params = notification.params;
         match notification.method.as_str() {
             DidOpenTextDocument::METHOD => {
@@ -656,7 +656,7 @@ impl Server {
     }
 
     /// The diagnostics of a document or notebook, checked now.
-    fn publish(&mut self, unit: &str) -> Vec<Notification> {
+    fn publish(&mut self, unit: &str) -> Vec<Outgoing> {
         if self.notebooks.contains_key(unit) {
             return self.publish_notebook(unit);
         }
@@ -852,25 +852,44 @@ fn watch_files_request() -> Request {
     )
 }
 
-fn show_error(message: String) -> Notification {
-    Notification::new(
-        ShowMessage::METHOD.to_string(),
-        ShowMessageParams {
-            typ: MessageType::ERROR,
-            message,
-        },
+fn show_error(message: String) -> Outgoing {
+    Outgoing::Message(
+        Notification::new(
+            ShowMessage::METHOD.to_string(),
+            ShowMessageParams {
+                typ: MessageType::ERROR,
+                message,
+            },
+        )
+        .into(),
     )
 }
 
-fn publish(uri: Uri, diagnostics: Vec<Diagnostic>, version: Option<i32>) -> Notification {
-    Notification::new(
-        PublishDiagnostics::METHOD.to_string(),
-        PublishDiagnosticsParams {
-            uri,
-            diagnostics,
-            version,
-        },
-    )
+/// A `publishDiagnostics` notification, serialised at once: going through `serde_json::Value`
+/// cost most of the time of a document with thousands of findings.
+fn publish(uri: Uri, diagnostics: Vec<Diagnostic>, version: Option<i32>) -> Outgoing {
+    #[derive(Serialize)]
+    struct Framed<'a> {
+        jsonrpc: &'static str,
+        method: &'static str,
+        params: &'a PublishDiagnosticsParams,
+    }
+    let params = PublishDiagnosticsParams {
+        uri,
+        diagnostics,
+        version,
+    };
+    let framed = Framed {
+        jsonrpc: "2.0",
+        method: PublishDiagnostics::METHOD,
+        params: &params,
+    };
+    match serde_json::to_string(&framed) {
+        Ok(text) => Outgoing::Text(text),
+        Err(_) => Outgoing::Message(
+            Notification::new(PublishDiagnostics::METHOD.to_string(), params).into(),
+        ),
+    }
 }
 
 fn workspace_edit(uri: &Uri, edits: Vec<TextEdit>) -> WorkspaceEdit {

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use lsp_server::Notification;
 use lsp_types::{
     DidChangeNotebookDocumentParams, DidOpenNotebookDocumentParams, LSPObject, NotebookCell,
     NotebookCellKind, Uri,
@@ -13,6 +12,7 @@ use nmf_driver::run::FixMode;
 use serde_json::{Value, json};
 
 use super::text::apply_change;
+use super::transport::Outgoing;
 use super::{Server, path_of, publish};
 
 /// An open notebook: its cells in order (their texts are documents of the server).
@@ -76,7 +76,7 @@ impl Server {
     pub(super) fn change_notebook(
         &mut self,
         params: DidChangeNotebookDocumentParams,
-    ) -> Vec<Notification> {
+    ) -> Vec<Outgoing> {
         let uri = params.notebook_document.uri.as_str().to_string();
         let Some(state) = self.notebooks.get_mut(&uri) else {
             return Vec::new();
@@ -136,7 +136,7 @@ impl Server {
         cleared
     }
 
-    pub(super) fn close_notebook(&mut self, uri: &str) -> Vec<Notification> {
+    pub(super) fn close_notebook(&mut self, uri: &str) -> Vec<Outgoing> {
         let Some(state) = self.notebooks.remove(uri) else {
             return Vec::new();
         };
@@ -190,7 +190,7 @@ impl Server {
             .to_string()
     }
 
-    pub(super) fn publish_notebook(&mut self, uri: &str) -> Vec<Notification> {
+    pub(super) fn publish_notebook(&mut self, uri: &str) -> Vec<Outgoing> {
         let Some(state) = self.notebooks.get(uri) else {
             return Vec::new();
         };

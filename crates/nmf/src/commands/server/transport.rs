@@ -24,6 +24,8 @@ const MAX_HEADER_LINE: u64 = 64 * 1024;
 pub enum Outgoing {
     Message(Message),
     Raw(Value),
+    /// A message already serialised.
+    Text(String),
     /// Everything before was written: the writer ends.
     End,
 }
@@ -55,6 +57,11 @@ impl Transport {
         }
     }
 
+    pub fn send_out(&self, outgoing: Outgoing) {
+        // As `send`: nothing is left to tell a client that closed its end.
+        let _ = self.sender.send(outgoing);
+    }
+
     pub fn send(&self, message: impl Into<Message>) {
         // The writer is gone only when the client closed its end: nothing is left to tell.
         let _ = self.sender.send(Outgoing::Message(message.into()));
@@ -76,14 +83,16 @@ fn write_messages(output: impl Write, outgoing: &Receiver<Outgoing>) -> io::Resu
     for message in outgoing {
         match message {
             Outgoing::Message(message) => message.write(&mut output)?,
-            Outgoing::Raw(value) => {
-                let text = value.to_string();
-                write!(output, "Content-Length: {}\r\n\r\n{text}", text.len())?;
-                output.flush()?;
-            }
+            Outgoing::Raw(value) => write_text(&mut output, &value.to_string())?,
+            Outgoing::Text(text) => write_text(&mut output, &text)?,
             Outgoing::End => break,
         }
     }
+    output.flush()
+}
+
+fn write_text(output: &mut impl Write, text: &str) -> io::Result<()> {
+    write!(output, "Content-Length: {}\r\n\r\n{text}", text.len())?;
     output.flush()
 }
 
