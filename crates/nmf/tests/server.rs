@@ -372,6 +372,15 @@ fn open_buffers_win_over_the_disk_and_their_dependents_are_re_published() {
         "textDocument": {"uri": uri("base.py"), "languageId": "python", "version": 1,
         "text": module_base}}}),
     );
+    // Opened as the disk has it: `user.py` saw that text already and is not checked again
+    // (its publication would come before the answer to a request sent after `base.py`'s).
+    assert_eq!(client.receive()["params"]["uri"], uri("base.py"));
+    client.send(json!({"jsonrpc": "2.0", "id": 50, "method": "nmf/unknown"}));
+    let received = client.receive_until(|message| message["id"] == 50);
+    assert!(
+        publishes_of(&received, &uri("user.py")).is_empty(),
+        "{received:?}"
+    );
     client.send(
         json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
         "textDocument": {"uri": uri("base.py"), "version": 2},

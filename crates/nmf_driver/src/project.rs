@@ -369,20 +369,35 @@ impl ProjectIndex {
     /// A Python file (absolute path) as an editor holds it, unsaved: its text wins over the
     /// disk's until it is taken back with `None`. What depended on the file's old text is
     /// forgotten: its summary, and, when it came or went or its words changed, the searches
-    /// and module look-ups. Says whether what the project searches see changed.
-    pub fn set_buffer(&self, path: &Path, text: Option<&str>) -> bool {
+    /// and module look-ups. Says what changed for the rest of the project.
+    pub fn set_buffer(&self, path: &Path, text: Option<&str>) -> BufferChange {
+        let on_disk = || {
+            read_regular_file(path)
+                .ok()
+                .map(|file| String::from_utf8_lossy(&file.bytes).into_owned())
+        };
         let before = match text {
             Some(text) => {
                 write(&self.overlay).insert(path.to_path_buf(), Arc::new(text.to_string()))
             }
             None => write(&self.overlay).remove(path),
         };
-        lock(&self.files).remove(path);
-        let facts = text.map_or_else(|| FileFacts::read(path), FileFacts::of);
-        let old_facts = match &before {
-            Some(old) => FileFacts::of(old).hash(),
-            None => FileFacts::read(path).hash(),
+        let old_text = match &before {
+            Some(old) => Some(old.to_string()),
+            None => on_disk(),
         };
+        let new_text = match text {
+            Some(text) => Some(text.to_string()),
+            None => on_disk(),
+        };
+        if old_text == new_text {
+            // A buffer opened as the disk has it, or closed unchanged: nothing to forget.
+            return BufferChange::default();
+        }
+        lock(&self.files).remove(path);
+        let facts_of = |text: &Option<String>| FileFacts::of(text.as_deref().unwrap_or_default());
+        let facts = facts_of(&new_text);
+        let old_facts = facts_of(&old_text).hash();
         let came_or_went = before.is_none() != text.is_none() && !path.is_file();
         if came_or_went {
             write(&self.lookups).clear();
@@ -410,7 +425,10 @@ impl ProjectIndex {
             });
         }
         lock(&self.facts).insert(path.to_path_buf(), facts);
-        searches_change
+        BufferChange {
+            text: true,
+            words: searches_change,
+        }
     }
 
     /// Whether a file is there, on disk or as an editor's buffer.
@@ -472,6 +490,15 @@ impl ProjectIndex {
         .as_ref()
         .clone()
     }
+}
+
+/// What setting a buffer changed for the rest of the project.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BufferChange {
+    /// The file's text is not what it was (on disk or in the buffer before).
+    pub text: bool,
+    /// The words project searches see in the file changed (or the file came or went).
+    pub words: bool,
 }
 
 /// A value computed once, on first use, by one thread; the threads that need it meanwhile

@@ -539,9 +539,10 @@ impl Server {
     /// Sets a document's text; a Python file's text then wins over the disk's for every check.
     fn set_document(&mut self, uri: &str, text: String, version: i32, notebook: Option<String>) {
         let path = path_of(uri).filter(|path| is_module(path) && notebook.is_none());
-        let words_changed = path
+        let change = path
             .as_ref()
-            .is_some_and(|path| self.index.set_buffer(path, Some(&text)));
+            .map(|path| self.index.set_buffer(path, Some(&text)))
+            .unwrap_or_default();
         let unit = notebook.clone().unwrap_or_else(|| uri.to_string());
         self.documents.insert(
             uri.to_string(),
@@ -551,7 +552,9 @@ impl Server {
                 notebook,
             },
         );
-        self.changed(Some(&unit), path.as_deref(), words_changed);
+        // Others depend on the file only if its text is not what they saw.
+        let path = path.filter(|_| change.text);
+        self.changed(Some(&unit), path.as_deref(), change.words);
     }
 
     fn close_document(&mut self, uri: &str) {
@@ -565,10 +568,12 @@ impl Server {
         self.stale.retain(|unit| unit != uri);
         let path = path_of(uri).filter(|path| is_module(path));
         // The file on disk is what others see again.
-        let words_changed = path
+        let change = path
             .as_ref()
-            .is_some_and(|path| self.index.set_buffer(path, None));
-        self.changed(None, path.as_deref(), words_changed);
+            .map(|path| self.index.set_buffer(path, None))
+            .unwrap_or_default();
+        let path = path.filter(|_| change.text);
+        self.changed(None, path.as_deref(), change.words);
     }
 
     fn files_changed(&mut self, params: &DidChangeWatchedFilesParams) {
