@@ -733,3 +733,29 @@ fn a_subclass_typed_in_another_buffer_re_checks_the_mixin_that_calls_forward() {
     );
     shut_down(client);
 }
+
+#[test]
+fn unsaved_new_buffers_are_checked_and_other_languages_left_alone() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let root = folder.path();
+    std::fs::write(
+        root.join("pyproject.toml"),
+        "[tool.nmf]\nper-file-ignores = { \"notes.py\" = [\"NMF001\"] }\n",
+    )
+    .expect("write");
+    let mut client = Client::start();
+    client.initialize(&[], root);
+    // A Markdown file quoting a call: not Python, nothing is published for it.
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        "textDocument": {"uri": format!("file://{}/README.md", root.display()),
+        "languageId": "markdown", "version": 1, "text": "Never `model.forward(x)`.\n"}}}),
+    );
+    // A buffer never saved is checked with the workspace's configuration, under its name.
+    let published = client.open("untitled:Untitled-1", "model.forward(x)\n");
+    assert_eq!(published["params"]["uri"], "untitled:Untitled-1");
+    assert_eq!(codes(&published), ["NMF001"]);
+    let ignored = client.open("untitled:notes", "model.forward(x)\n");
+    assert_eq!(codes(&ignored), Vec::<String>::new());
+    shut_down(client);
+}

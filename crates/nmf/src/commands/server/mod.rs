@@ -479,7 +479,15 @@ impl Server {
                 if let Ok(params) = serde_json::from_value::<DidOpenTextDocumentParams>(params) {
                     let item = params.text_document;
                     let uri = item.uri.as_str().to_string();
-                    self.set_document(&uri, item.text, item.version, None);
+                    // Only Python: an editor may send every document it opens.
+                    let python = item.language_id == "python"
+                        || path_of(&uri).is_some_and(|path| {
+                            path.extension()
+                                .is_some_and(|ext| ext == "py" || ext == "pyi")
+                        });
+                    if python {
+                        self.set_document(&uri, item.text, item.version, None);
+                    }
                 }
             }
             DidChangeTextDocument::METHOD => {
@@ -672,7 +680,7 @@ impl Server {
         let Ok(uri) = unit.parse::<Uri>() else {
             return Vec::new();
         };
-        let diagnostics = match uri_path(&uri) {
+        let diagnostics = match self.document_path(&uri) {
             Some(path) => self
                 .check(Some(unit), &path, text.clone().into_bytes(), FixMode::Off)
                 .map(|run| self.diagnostics(&text, &run.messages, |message| message.cell.is_none()))
@@ -680,6 +688,22 @@ impl Server {
             None => Vec::new(),
         };
         vec![publish(uri, diagnostics, Some(version))]
+    }
+
+    /// Where a document is checked: its file; for a buffer never saved (`untitled:`), a file
+    /// of its name in the workspace's root, so that the workspace's configuration applies.
+    fn document_path(&self, uri: &Uri) -> Option<PathBuf> {
+        if let Some(path) = uri_path(uri) {
+            return Some(path);
+        }
+        let name = uri.as_str().rsplit(['/', ':']).next()?;
+        let name = percent_decode(name).filter(|name| !name.is_empty() && name != "..")?;
+        let name = if name.ends_with(".py") {
+            name
+        } else {
+            format!("{name}.py")
+        };
+        Some(self.root.join(name))
     }
 
     fn diagnostics(
@@ -757,7 +781,7 @@ impl Server {
         if wants(&fix_all) {
             let fixed = match &notebook {
                 Some(notebook) => self.fixed_cell(notebook, uri.as_str()),
-                None => uri_path(uri).and_then(|path| {
+                None => self.document_path(uri).and_then(|path| {
                     self.check(None, &path, text.clone().into_bytes(), FixMode::Apply)
                         .and_then(|run| run.stdin_output)
                         .and_then(|bytes| String::from_utf8(bytes).ok())
