@@ -126,7 +126,7 @@ async def test_an_edit_that_removes_the_call_clears_the_diagnostic(client):
 @pytest.mark.asyncio
 async def test_notebook_cells_get_their_own_findings(client):
     notebook = (client.workspace_path / "explore.ipynb").as_uri()
-    cells = [f"vscode-notebook-cell:{notebook[len('file:'):]}#c{n}" for n in (1, 2)]
+    cells = [f"vscode-notebook-cell:{notebook[len('file:'):]}#c{n}" for n in (1, 2, 3)]
     client.notebook_document_did_open(
         types.DidOpenNotebookDocumentParams(
             notebook_document=types.NotebookDocument(
@@ -143,17 +143,23 @@ async def test_notebook_cells_get_their_own_findings(client):
                     uri=cells[0], language_id="python", version=1,
                     text="import torch\nlayer = torch.nn.Linear(2, 2)\n",
                 ),
+                # A code cell in another language is not Python: no syntax error for it.
                 types.TextDocumentItem(
-                    uri=cells[1], language_id="python", version=1,
+                    uri=cells[1], language_id="sql", version=1,
+                    text="SELECT layer.forward(x) FROM runs\n",
+                ),
+                types.TextDocumentItem(
+                    uri=cells[2], language_id="python", version=1,
                     text="!nvidia-smi\nout = layer.forward(x)\n",
                 ),
             ],
         )
     )
-    # Both cells are published at once: wait until the second one's list is in.
-    await until(lambda: cells[1] in client.diagnostics)
+    # The cells are published at once: wait until the last one's list is in.
+    await until(lambda: cells[2] in client.diagnostics)
     assert list(client.diagnostics[cells[0]]) == []
-    [finding] = client.diagnostics[cells[1]]
+    assert list(client.diagnostics[cells[1]]) == []
+    [finding] = client.diagnostics[cells[2]]
     assert (finding.code, finding.range.start) == ("NMF001", types.Position(line=1, character=6))
 
 

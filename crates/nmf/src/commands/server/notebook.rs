@@ -2,11 +2,12 @@
 //! `.ipynb` notebook they make, through the driver's notebook check, and each finding is
 //! published on its own cell.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use lsp_types::{
     DidChangeNotebookDocumentParams, DidOpenNotebookDocumentParams, LSPObject, NotebookCell,
-    NotebookCellKind, Uri,
+    NotebookCellKind, TextDocumentItem, Uri,
 };
 use nmf_driver::run::FixMode;
 use serde_json::{Value, json};
@@ -21,6 +22,9 @@ pub struct NotebookState {
     metadata: Option<LSPObject>,
     /// The cells last published to, so that a cell removed since gets its findings cleared.
     published: Vec<String>,
+    /// Code cells in another language than Python (`%%sql` cells of some front ends): left
+    /// out of the check, as raw cells.
+    foreign: HashSet<String>,
 }
 
 struct Cell {
@@ -51,6 +55,14 @@ fn notebook_path(uri: &str) -> Option<PathBuf> {
 }
 
 impl Server {
+    fn note_language(&mut self, notebook: &str, item: &TextDocumentItem) {
+        if item.language_id != "python"
+            && let Some(state) = self.notebooks.get_mut(notebook)
+        {
+            state.foreign.insert(item.uri.as_str().to_string());
+        }
+    }
+
     pub(super) fn open_notebook(&mut self, params: DidOpenNotebookDocumentParams) {
         let notebook = params.notebook_document;
         let uri = notebook.uri.as_str().to_string();
@@ -60,9 +72,11 @@ impl Server {
                 cells: notebook.cells.iter().map(Cell::of).collect(),
                 metadata: notebook.metadata,
                 published: Vec::new(),
+                foreign: HashSet::new(),
             },
         );
         for item in params.cell_text_documents {
+            self.note_language(&uri, &item);
             self.set_document(
                 item.uri.as_str(),
                 item.text,
@@ -102,6 +116,7 @@ impl Server {
                     cleared.push(publish(closed.uri, Vec::new(), None));
                 }
                 for item in structure.did_open.unwrap_or_default() {
+                    self.note_language(&uri, &item);
                     self.set_document(
                         item.uri.as_str(),
                         item.text,
@@ -168,9 +183,11 @@ impl Server {
                     .get(&cell.uri)
                     .map(|document| document.text.as_str())
                     .unwrap_or_default();
-                if cell.code {
+                if cell.code && !state.foreign.contains(&cell.uri) {
                     json!({"cell_type": "code", "execution_count": null, "metadata": {},
                            "outputs": [], "source": source})
+                } else if cell.code {
+                    json!({"cell_type": "raw", "metadata": {}, "source": source})
                 } else {
                     json!({"cell_type": "markdown", "metadata": {}, "source": source})
                 }
