@@ -759,3 +759,114 @@ fn unsaved_new_buffers_are_checked_and_other_languages_left_alone() {
     assert_eq!(codes(&ignored), Vec::<String>::new());
     shut_down(client);
 }
+
+/// A small deterministic generator (xorshift), so that a failure is reproduced by its seed.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    /// A number that is sometimes sensible and sometimes far out of range.
+    fn number(&mut self) -> Value {
+        match self.below(6) {
+            0 => json!(-1),
+            1 => json!(u32::MAX),
+            2 => json!(1.5),
+            _ => json!(self.below(8)),
+        }
+    }
+
+    fn position(&mut self) -> Value {
+        json!({"line": self.number(), "character": self.number()})
+    }
+}
+
+#[test]
+fn random_messages_with_out_of_range_and_ill_typed_fields_never_crash_the_server() {
+    let seed: u64 = std::env::var("NMF_SERVER_FUZZ_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or(0x5eed_1234_abcd);
+    let mut random = Random(seed);
+    let (folder, _) = project();
+    let root = folder.path();
+    let mut client = Client::start();
+    client.initialize(&["utf-16", "utf-8"], root);
+    let files = ["a.py", "b.py", "pkg/__init__.py", "nb.ipynb"];
+    let texts = [
+        "import torch.nn as nn\nnet = nn.Linear(1, 1)\nnet.forward(1)\n",
+        "s = \"\u{1F600}\u{e9}\"; m.forward(s)\r\nx = (\n",
+        "",
+        "\u{0}\u{1}garbage\n\n\n",
+        "class A(Base):\n    def f(self):\n        return self.forward(1)\n",
+    ];
+    let cells = |random: &mut Random| {
+        (0..random.below(4))
+            .map(|n| json!({"kind": 1 + random.below(2), "document": format!("cell:{n}")}))
+            .collect::<Vec<_>>()
+    };
+    for step in 0..400 {
+        let file = random.pick(&files);
+        let uri = format!("file://{}/{file}", root.display());
+        let text = *random.pick(&texts);
+        let message = match random.below(9) {
+            0 => json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+                "textDocument": {"uri": uri, "languageId": "python", "version": step, "text": text}}}),
+            1 | 2 => json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+                "textDocument": {"uri": uri, "version": step},
+                "contentChanges": [{"range": {"start": random.position(), "end": random.position()},
+                                    "text": text}]}}),
+            3 => json!({"jsonrpc": "2.0", "method": "textDocument/didClose", "params": {
+                "textDocument": {"uri": uri}}}),
+            4 => {
+                json!({"jsonrpc": "2.0", "id": step, "method": "textDocument/codeAction", "params": {
+                "textDocument": {"uri": uri}, "range": {"start": random.position(), "end": random.position()},
+                "context": {"diagnostics": [{"range": {"start": random.position(), "end": random.position()},
+                    "message": "m", "source": "nmf", "code": *random.pick(&["NMF001", "E999", ""]),
+                    "data": *random.pick(&[json!(null), json!({"title": "t", "safe": true, "edits": []}), json!([1])])}]}}})
+            }
+            5 => json!({"jsonrpc": "2.0", "method": "notebookDocument/didOpen", "params": {
+                "notebookDocument": {"uri": uri, "notebookType": "jupyter-notebook", "version": 1,
+                    "cells": cells(&mut random)},
+                "cellTextDocuments": [{"uri": "cell:0", "languageId": "python", "version": 1, "text": text}]}}),
+            6 => json!({"jsonrpc": "2.0", "method": "notebookDocument/didChange", "params": {
+                "notebookDocument": {"uri": uri, "version": step},
+                "change": {"cells": {
+                    "structure": {"array": {"start": random.below(6), "deleteCount": random.below(6),
+                        "cells": cells(&mut random)},
+                        "didOpen": [{"uri": "cell:1", "languageId": "python", "version": 1, "text": text}],
+                        "didClose": [{"uri": "cell:0"}]},
+                    "textContent": [{"document": {"uri": "cell:1", "version": step},
+                        "changes": [{"range": {"start": random.position(), "end": random.position()},
+                                     "text": text}]}]}}}}),
+            7 => json!({"jsonrpc": "2.0", "method": "workspace/didChangeWatchedFiles", "params": {
+                "changes": [{"uri": uri, "type": 1 + random.below(3)}]}}),
+            _ => {
+                json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": random.number()}})
+            }
+        };
+        client.send(message);
+    }
+    // Still serving: everything sent was taken in, and a request is answered.
+    client.send(json!({"jsonrpc": "2.0", "id": "last", "method": "nmf/unknown"}));
+    let received = client.receive_until(|message| message["id"] == "last");
+    assert_eq!(
+        received.last().expect("an answer")["error"]["code"],
+        -32601,
+        "seed {seed}"
+    );
+    shut_down(client);
+}
