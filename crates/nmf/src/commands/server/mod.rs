@@ -13,7 +13,7 @@ mod notebook;
 mod text;
 mod transport;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -103,7 +103,7 @@ struct Server {
     /// What each checked document's (or notebook's) findings depended on.
     dependencies: HashMap<String, DocumentDependencies>,
     /// Documents and notebooks to check and publish, edited ones first.
-    stale: VecDeque<String>,
+    stale: StaleQueue,
     /// Configuration errors already shown.
     told: Vec<String>,
     /// Messages for the user, sent with the next answer or publication.
@@ -176,7 +176,7 @@ fn serve(transport: &Transport) -> Result<u8, Error> {
         documents: HashMap::new(),
         notebooks: HashMap::new(),
         dependencies: HashMap::new(),
-        stale: VecDeque::new(),
+        stale: StaleQueue::default(),
         told: Vec::new(),
         outbox: Vec::new(),
     };
@@ -400,9 +400,7 @@ impl Server {
     }
 
     fn mark_stale(&mut self, unit: &str) {
-        if !self.stale.iter().any(|known| known == unit) {
-            self.stale.push_back(unit.to_string());
-        }
+        self.stale.push(unit);
     }
 
     /// The document at `unit` was edited, or the file at `path` changed: it and what depended
@@ -573,7 +571,7 @@ impl Server {
             return;
         }
         self.dependencies.remove(uri);
-        self.stale.retain(|unit| unit != uri);
+        self.stale.remove(uri);
         let path = path_of(uri).filter(|path| is_module(path));
         // The file on disk is what others see again.
         let change = path
@@ -801,6 +799,33 @@ impl Server {
             }
         }
         actions
+    }
+}
+
+/// Documents and notebooks to check, in the order they became stale, each once.
+#[derive(Default)]
+struct StaleQueue {
+    order: VecDeque<String>,
+    members: HashSet<String>,
+}
+
+impl StaleQueue {
+    fn push(&mut self, unit: &str) {
+        if self.members.insert(unit.to_string()) {
+            self.order.push_back(unit.to_string());
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<String> {
+        let unit = self.order.pop_front()?;
+        self.members.remove(&unit);
+        Some(unit)
+    }
+
+    fn remove(&mut self, unit: &str) {
+        if self.members.remove(unit) {
+            self.order.retain(|known| known != unit);
+        }
     }
 }
 

@@ -156,7 +156,7 @@ impl Server {
             return Vec::new();
         };
         self.dependencies.remove(uri);
-        self.stale.retain(|unit| unit != uri);
+        self.stale.remove(uri);
         let mut cells: Vec<String> = state.cells.into_iter().map(|cell| cell.uri).collect();
         cells.extend(state.published);
         cells.sort();
