@@ -757,6 +757,17 @@ fn unsaved_new_buffers_are_checked_and_other_languages_left_alone() {
     assert_eq!(codes(&published), ["NMF001"]);
     let ignored = client.open("untitled:notes", "model.forward(x)\n");
     assert_eq!(codes(&ignored), Vec::<String>::new());
+    // An untitled notebook too.
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "notebookDocument/didOpen", "params": {
+        "notebookDocument": {"uri": "untitled:Untitled-2.ipynb", "notebookType": "jupyter-notebook",
+            "version": 1, "cells": [{"kind": 2, "document": "untitled:Untitled-2.ipynb#c1"}]},
+        "cellTextDocuments": [{"uri": "untitled:Untitled-2.ipynb#c1", "languageId": "python",
+            "version": 1, "text": "y = model.forward(x)\n"}]}}),
+    );
+    let cell = client.receive();
+    assert_eq!(cell["params"]["uri"], "untitled:Untitled-2.ipynb#c1");
+    assert_eq!(codes(&cell), ["NMF001"]);
     shut_down(client);
 }
 

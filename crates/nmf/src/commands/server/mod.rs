@@ -295,6 +295,17 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// `path`, with `.extension` added unless it already ends so.
+fn with_extension(path: PathBuf, extension: &str) -> PathBuf {
+    if path.extension().is_some_and(|ext| ext == extension) {
+        return path;
+    }
+    let mut name = path.into_os_string();
+    name.push(".");
+    name.push(extension);
+    PathBuf::from(name)
+}
+
 /// Whether the project index reads the file at `path` as a module.
 fn is_module(path: &Path) -> bool {
     path.extension().is_some_and(|ext| ext == "py")
@@ -691,17 +702,18 @@ impl Server {
     /// Where a document is checked: its file; for a buffer never saved (`untitled:`), a file
     /// of its name in the workspace's root, so that the workspace's configuration applies.
     fn document_path(&self, uri: &Uri) -> Option<PathBuf> {
-        if let Some(path) = uri_path(uri) {
+        self.path_for(uri.as_str(), "py")
+    }
+
+    /// The file a URI names, or for another scheme a file of its last segment's name in the
+    /// workspace's root, with `extension` added when it has another one.
+    fn path_for(&self, uri: &str, extension: &str) -> Option<PathBuf> {
+        if let Some(path) = path_of(uri) {
             return Some(path);
         }
-        let name = uri.as_str().rsplit(['/', ':']).next()?;
+        let name = uri.rsplit(['/', ':']).next()?;
         let name = percent_decode(name).filter(|name| !name.is_empty() && name != "..")?;
-        let name = if name.ends_with(".py") {
-            name
-        } else {
-            format!("{name}.py")
-        };
-        Some(self.root.join(name))
+        Some(with_extension(self.root.join(name), extension))
     }
 
     fn diagnostics(

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::text::apply_change;
 use super::transport::Outgoing;
-use super::{Server, path_of, publish};
+use super::{Server, publish, with_extension};
 
 /// An open notebook: its cells in order (their texts are documents of the server).
 pub struct NotebookState {
@@ -41,20 +41,14 @@ impl Cell {
     }
 }
 
-/// Where the driver is told the notebook is: its own path, with `.ipynb` added when the editor
-/// names it otherwise, so that it is read as a notebook.
-fn notebook_path(uri: &str) -> Option<PathBuf> {
-    let path = path_of(uri)?;
-    if path.extension().is_some_and(|ext| ext == "ipynb") {
-        Some(path)
-    } else {
-        let mut name = path.into_os_string();
-        name.push(".ipynb");
-        Some(PathBuf::from(name))
-    }
-}
-
 impl Server {
+    /// Where the driver is told the notebook is: its own path, with `.ipynb` added when the
+    /// editor names it otherwise (so that it is read as a notebook); an untitled notebook is
+    /// placed in the workspace's root.
+    fn notebook_path(&self, uri: &str) -> Option<PathBuf> {
+        Some(with_extension(self.path_for(uri, "ipynb")?, "ipynb"))
+    }
+
     fn note_language(&mut self, notebook: &str, item: &TextDocumentItem) {
         if item.language_id != "python"
             && let Some(state) = self.notebooks.get_mut(notebook)
@@ -214,7 +208,8 @@ impl Server {
         let json = self.notebook_json(state);
         let cells: Vec<String> = state.cells.iter().map(|cell| cell.uri.clone()).collect();
         let previously = state.published.clone();
-        let messages = notebook_path(uri)
+        let messages = self
+            .notebook_path(uri)
             .and_then(|path| self.check(Some(uri), &path, json.into_bytes(), FixMode::Off))
             .map(|run| run.messages)
             .unwrap_or_default();
@@ -247,7 +242,7 @@ impl Server {
         let state = self.notebooks.get(notebook)?;
         let index = state.cells.iter().position(|known| known.uri == cell)?;
         let json = self.notebook_json(state);
-        let path = notebook_path(notebook)?;
+        let path = self.notebook_path(notebook)?;
         let fixed = self
             .check(None, &path, json.into_bytes(), FixMode::Apply)?
             .stdin_output?;
