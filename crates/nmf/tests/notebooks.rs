@@ -365,3 +365,40 @@ fn cells_share_a_namespace_and_import_the_project() {
         run.stdout
     );
 }
+
+#[test]
+fn statements_run_by_time_magics_are_checked_and_fixed_in_place() {
+    let tree = Tree::new();
+    let cell = |source: &str| {
+        serde_json::json!({"cell_type": "code", "execution_count": null, "metadata": {},
+                           "outputs": [], "source": source})
+    };
+    let notebook = serde_json::json!({
+        "cells": [
+            cell("import torch\nmodel = torch.nn.Linear(2, 2)\nx = torch.ones(2)"),
+            cell("%time y = model.forward(x)\n%timeit -n 10 -r 3 model.forward(x)"),
+            cell("%prun -s cumulative model.forward(x)  # noqa: NMF001\n%matplotlib inline"),
+        ],
+        "metadata": {"language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    });
+    let text = serde_json::to_string_pretty(&notebook).expect("JSON") + "\n";
+    tree.write("timed.ipynb", text.clone());
+    let run = tree.run(&["check", "--isolated", "timed.ipynb"]);
+    assert_eq!(
+        run.stdout,
+        format!("timed.ipynb:cell 2:1:11: {NMF001}\ntimed.ipynb:cell 2:2:20: {NMF001}\n"),
+        "{}",
+        run.stderr
+    );
+    // The fix edits the statement; the magic and its options stay.
+    let fixed = tree.run(&["check", "--isolated", "--fix", "timed.ipynb"]);
+    assert_eq!(fixed.status, 0, "{}{}", fixed.stdout, fixed.stderr);
+    let expected = text
+        .replace("%time y = model.forward(x)", "%time y = model(x)")
+        .replace("-r 3 model.forward(x)", "-r 3 model(x)");
+    assert_eq!(
+        String::from_utf8(tree.read("timed.ipynb")).expect("UTF-8"),
+        expected
+    );
+}

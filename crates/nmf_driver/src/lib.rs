@@ -16,6 +16,7 @@ pub mod fingerprint;
 pub mod fix;
 pub mod flake8;
 pub mod lexicon;
+mod magics;
 pub mod message;
 pub mod notebook;
 mod notebook_check;

@@ -17,6 +17,7 @@ use crate::cache::RecordingView;
 use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
 use crate::config::Settings;
 use crate::fix::{MAX_FIX_PASSES, fix_with};
+use crate::magics::expose_statement_magics;
 use crate::message::{ExplanationReport, to_located_message};
 use crate::notebook::{Notebook, NotebookSource};
 use crate::parse::ParsedModule;
@@ -92,7 +93,14 @@ pub(crate) fn check_notebook(
             &final_source.text,
             required,
             check_options.source_type(),
-            |text| check_text(text, &linter, &file, check_options),
+            |text| {
+                check_text(
+                    &expose_statement_magics(text),
+                    &linter,
+                    &file,
+                    check_options,
+                )
+            },
             |text, diagnostics| cells.apply(text, diagnostics, required),
         );
         if cells.crossing {
@@ -141,7 +149,9 @@ pub(crate) fn check_notebook(
     if final_notebook.is_some() {
         final_source = current.source(&broken);
     }
-    let checked = check_text(&final_source.text, &linter, &file, check_options);
+    // Timed statements (`%timeit model.forward(x)`) are checked too; the text keeps its length.
+    let exposed = expose_statement_magics(&final_source.text);
+    let checked = check_text(&exposed, &linter, &file, check_options);
     report(
         &mut outcome,
         current,
