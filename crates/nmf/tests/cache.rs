@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{NMF001, Tree};
+use common::{NMF001, Random, Tree};
 
 /// Time stamps closer than this to a run are not trusted by the cache (it compares the
 /// content then): tests that need the cache to trust a stat wait this long first.
@@ -441,26 +441,6 @@ fn walk_files(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// A small deterministic generator, so that a failure can be replayed.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        usize::try_from(self.next() % bound as u64).unwrap_or_default()
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
 /// Random edits to a multi-file project: bases changed, imports added and removed, modules
 /// created, deleted and moved between packages, `__init__.py` files added and removed,
 /// settings changed, files rewritten with their old size and modification time. After each,
@@ -521,20 +501,22 @@ fn random_edits_never_make_the_cache_change_a_finding() {
         "class Helper:\n    def forward(self, x):\n        return x\n\n    def go(self):\n        return self.forward(1)\n",
     );
     let write_module = |random: &mut Random, tree: &Tree| {
-        let module = random.pick(&modules);
-        let class = random.pick(&classes);
+        let module = *random.pick(&modules);
+        let class = *random.pick(&classes);
         let mut text = String::from(
             "import torch.nn as nn\nfrom typing import Protocol\nfrom pkg.helper import Helper\n",
         );
         for _ in 0..random.below(3) {
-            text.push_str(random.pick(&imports));
+            let import = *random.pick(&imports);
+            text.push_str(import);
             text.push('\n');
         }
         text.push_str(&format!(
             "\n\nclass {class}({}):\n    pass\n\n\n",
-            random.pick(&bases)
+            *random.pick(&bases)
         ));
-        text.push_str(&random.pick(&bodies).replace("{cls}", random.pick(&classes)));
+        let (body, used) = (*random.pick(&bodies), *random.pick(&classes));
+        text.push_str(&body.replace("{cls}", used));
         tree.write(&format!("{module}.py"), text);
     };
     for _ in 0..8 {
@@ -567,7 +549,7 @@ fn random_edits_never_make_the_cache_change_a_finding() {
                 }
             }
             4 => {
-                let init = format!("{}/__init__.py", random.pick(&packages));
+                let init = format!("{}/__init__.py", *random.pick(&packages));
                 if tree.join(&init).exists() {
                     let _ = std::fs::remove_file(tree.join(&init));
                 } else {
@@ -575,7 +557,7 @@ fn random_edits_never_make_the_cache_change_a_finding() {
                 }
             }
             5 => {
-                tree.write("pyproject.toml", random.pick(&settings));
+                tree.write("pyproject.toml", *random.pick(&settings));
             }
             6 => {
                 // Move a package away and back under another name.

@@ -5,6 +5,10 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use serde_json::{Value, json};
 
+mod common;
+
+use common::{HANG_TIMEOUT, Random};
+
 struct Client {
     child: Child,
     input: ChildStdin,
@@ -25,7 +29,7 @@ impl Client {
         // A server that stops answering fails the test instead of hanging it.
         let pid = child.id().to_string();
         std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_secs(120));
+            std::thread::sleep(HANG_TIMEOUT);
             let _ = Command::new("kill").arg("-9").arg(pid).status();
         });
         Self {
@@ -771,38 +775,18 @@ fn unsaved_new_buffers_are_checked_and_other_languages_left_alone() {
     shut_down(client);
 }
 
-/// A small deterministic generator (xorshift), so that a failure is reproduced by its seed.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+/// A number that is sometimes sensible and sometimes far out of range.
+fn number(random: &mut Random) -> Value {
+    match random.below(6) {
+        0 => json!(-1),
+        1 => json!(u32::MAX),
+        2 => json!(1.5),
+        _ => json!(random.below(8)),
     }
+}
 
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-
-    /// A number that is sometimes sensible and sometimes far out of range.
-    fn number(&mut self) -> Value {
-        match self.below(6) {
-            0 => json!(-1),
-            1 => json!(u32::MAX),
-            2 => json!(1.5),
-            _ => json!(self.below(8)),
-        }
-    }
-
-    fn position(&mut self) -> Value {
-        json!({"line": self.number(), "character": self.number()})
-    }
+fn position(random: &mut Random) -> Value {
+    json!({"line": number(random), "character": number(random)})
 }
 
 #[test]
@@ -838,14 +822,14 @@ fn random_messages_with_out_of_range_and_ill_typed_fields_never_crash_the_server
                 "textDocument": {"uri": uri, "languageId": "python", "version": step, "text": text}}}),
             1 | 2 => json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
                 "textDocument": {"uri": uri, "version": step},
-                "contentChanges": [{"range": {"start": random.position(), "end": random.position()},
+                "contentChanges": [{"range": {"start": position(&mut random), "end": position(&mut random)},
                                     "text": text}]}}),
             3 => json!({"jsonrpc": "2.0", "method": "textDocument/didClose", "params": {
                 "textDocument": {"uri": uri}}}),
             4 => {
                 json!({"jsonrpc": "2.0", "id": step, "method": "textDocument/codeAction", "params": {
-                "textDocument": {"uri": uri}, "range": {"start": random.position(), "end": random.position()},
-                "context": {"diagnostics": [{"range": {"start": random.position(), "end": random.position()},
+                "textDocument": {"uri": uri}, "range": {"start": position(&mut random), "end": position(&mut random)},
+                "context": {"diagnostics": [{"range": {"start": position(&mut random), "end": position(&mut random)},
                     "message": "m", "source": "nmf", "code": *random.pick(&["NMF001", "E999", ""]),
                     "data": *random.pick(&[json!(null), json!({"title": "t", "safe": true, "edits": []}), json!([1])])}]}}})
             }
@@ -861,12 +845,12 @@ fn random_messages_with_out_of_range_and_ill_typed_fields_never_crash_the_server
                         "didOpen": [{"uri": "cell:1", "languageId": "python", "version": 1, "text": text}],
                         "didClose": [{"uri": "cell:0"}]},
                     "textContent": [{"document": {"uri": "cell:1", "version": step},
-                        "changes": [{"range": {"start": random.position(), "end": random.position()},
+                        "changes": [{"range": {"start": position(&mut random), "end": position(&mut random)},
                                      "text": text}]}]}}}}),
             7 => json!({"jsonrpc": "2.0", "method": "workspace/didChangeWatchedFiles", "params": {
                 "changes": [{"uri": uri, "type": 1 + random.below(3)}]}}),
             _ => {
-                json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": random.number()}})
+                json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": number(&mut random)}})
             }
         };
         client.send(message);
