@@ -49,12 +49,15 @@ impl Server {
         Some(with_extension(self.path_for(uri, "ipynb")?, "ipynb"))
     }
 
-    fn note_language(&mut self, notebook: &str, item: &TextDocumentItem) {
+    /// A cell's text document, opened with its notebook or added to it later.
+    fn open_cell(&mut self, notebook: &str, item: TextDocumentItem) {
         if item.language_id != "python"
             && let Some(state) = self.notebooks.get_mut(notebook)
         {
             state.foreign.insert(item.uri.as_str().to_string());
         }
+        let notebook = Some(notebook.to_string());
+        self.set_document(item.uri.as_str(), item.text, item.version, notebook);
     }
 
     pub(super) fn open_notebook(&mut self, params: DidOpenNotebookDocumentParams) {
@@ -70,13 +73,7 @@ impl Server {
             },
         );
         for item in params.cell_text_documents {
-            self.note_language(&uri, &item);
-            self.set_document(
-                item.uri.as_str(),
-                item.text,
-                item.version,
-                Some(uri.clone()),
-            );
+            self.open_cell(&uri, item);
         }
         self.mark_stale(&uri);
     }
@@ -110,13 +107,7 @@ impl Server {
                     cleared.push(publish(closed.uri, Vec::new(), None));
                 }
                 for item in structure.did_open.unwrap_or_default() {
-                    self.note_language(&uri, &item);
-                    self.set_document(
-                        item.uri.as_str(),
-                        item.text,
-                        item.version,
-                        Some(uri.clone()),
-                    );
+                    self.open_cell(&uri, item);
                 }
             }
             if let Some(state) = self.notebooks.get_mut(&uri) {

@@ -1,11 +1,11 @@
 //! The protocol in process: the server's loop on one thread, a client on pipes on another.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 
 use serde_json::{Value, json};
 
 use super::serve;
-use super::transport::Transport;
+use super::transport::{Frame, Transport, read_frame};
 
 struct Session {
     to_server: std::io::PipeWriter,
@@ -40,22 +40,12 @@ impl Session {
         .expect("write");
     }
 
+    /// The next message, read as the server reads its own input.
     fn receive(&mut self) -> Value {
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            self.from_server.read_line(&mut line).expect("a header");
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some(value) = line.strip_prefix("Content-Length: ") {
-                length = value.parse().expect("a length");
-            }
+        match read_frame(&mut self.from_server) {
+            Ok(Some(Frame::Body(body))) => serde_json::from_slice(&body).expect("JSON"),
+            _ => panic!("the server sent no message"),
         }
-        let mut body = vec![0; length];
-        self.from_server.read_exact(&mut body).expect("a body");
-        serde_json::from_slice(&body).expect("JSON")
     }
 
     fn finish(self) -> u8 {

@@ -122,13 +122,13 @@ fn read_messages(mut input: impl BufRead, to_server: &Sender<Message>, answers: 
     }
 }
 
-enum Frame {
+pub(super) enum Frame {
     Body(Vec<u8>),
     Malformed(String),
 }
 
 /// The next frame; `None` at the end of the input.
-fn read_frame(input: &mut impl BufRead) -> io::Result<Option<Frame>> {
+pub(super) fn read_frame(input: &mut impl BufRead) -> io::Result<Option<Frame>> {
     let mut length: Option<Result<usize, String>> = None;
     let mut saw_header = false;
     loop {
