@@ -161,7 +161,7 @@ pub struct ProjectIndex {
     /// One slot per file, so that a file is parsed once even when threads ask together.
     files: Mutex<FxHashMap<PathBuf, Arc<Mutex<Option<Loaded>>>>>,
     /// Texts that win over the disk: an editor's open, unsaved buffers.
-    overlay: RwLock<FxHashMap<PathBuf, Arc<String>>>,
+    overlay: RwLock<FxHashMap<PathBuf, Buffer>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -341,7 +341,9 @@ impl ProjectIndex {
     }
 
     fn load(&self, path: &Path) -> (Option<Arc<ModuleSummary>>, Option<Fingerprint>) {
-        let buffer = read(&self.overlay).get(path).cloned();
+        let buffer = read(&self.overlay)
+            .get(path)
+            .map(|buffer| buffer.text.clone());
         let (text, fingerprint) = match buffer {
             Some(text) => (text, None),
             None => match read_source(path) {
@@ -371,39 +373,46 @@ impl ProjectIndex {
     /// forgotten: its summary, and, when it came or went or its words changed, the searches
     /// and module look-ups. Says what changed for the rest of the project.
     pub fn set_buffer(&self, path: &Path, text: Option<&str>) -> BufferChange {
-        let on_disk = || {
-            read_regular_file(path)
-                .ok()
-                .map(|file| String::from_utf8_lossy(&file.bytes).into_owned())
-        };
-        let before = match text {
+        let (before, new_facts) = match text {
             Some(text) => {
-                write(&self.overlay).insert(path.to_path_buf(), Arc::new(text.to_string()))
+                let facts = Arc::new(FileFacts::of(text));
+                let buffer = Buffer {
+                    text: Arc::new(text.to_string()),
+                    facts: facts.clone(),
+                };
+                (
+                    write(&self.overlay).insert(path.to_path_buf(), buffer),
+                    Some(facts),
+                )
             }
-            None => write(&self.overlay).remove(path),
+            None => (write(&self.overlay).remove(path), None),
         };
-        let old_text = match &before {
-            Some(old) => Some(old.to_string()),
-            None => on_disk(),
-        };
-        let new_text = match text {
-            Some(text) => Some(text.to_string()),
-            None => on_disk(),
-        };
+        // The disk is read when one side of the change is the disk's text (at most once).
+        let disk = (before.is_none() || text.is_none())
+            .then(|| read_regular_file(path).ok())
+            .flatten()
+            .map(|file| String::from_utf8_lossy(&file.bytes).into_owned());
+        let old_text = before
+            .as_ref()
+            .map(|buffer| buffer.text.as_str())
+            .or(disk.as_deref());
+        let new_text = text.or(disk.as_deref());
         if old_text == new_text {
             // A buffer opened as the disk has it, or closed unchanged: nothing to forget.
             return BufferChange::default();
         }
         lock(&self.files).remove(path);
-        let facts_of = |text: &Option<String>| FileFacts::of(text.as_deref().unwrap_or_default());
-        let facts = facts_of(&new_text);
-        let old_facts = facts_of(&old_text).hash();
+        let facts =
+            new_facts.unwrap_or_else(|| Arc::new(FileFacts::of(new_text.unwrap_or_default())));
+        let old_facts = match &before {
+            Some(buffer) => buffer.facts.hash(),
+            None => FileFacts::of(old_text.unwrap_or_default()).hash(),
+        };
         let came_or_went = before.is_none() != text.is_none() && !path.is_file();
         if came_or_went {
             write(&self.lookups).clear();
             write(&self.folders).clear();
         }
-        let facts = Arc::new(facts);
         let searches_change = came_or_went || old_facts != facts.hash();
         if searches_change {
             // The searches see the file's new words: each corpus collected is updated in
@@ -490,6 +499,12 @@ impl ProjectIndex {
         .as_ref()
         .clone()
     }
+}
+
+/// An editor's unsaved text of a file, with the facts searches need of it.
+struct Buffer {
+    text: Arc<String>,
+    facts: Arc<FileFacts>,
 }
 
 /// What setting a buffer changed for the rest of the project.
