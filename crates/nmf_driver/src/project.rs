@@ -601,24 +601,40 @@ impl Corpus {
                 // The files after it move down one: built again.
                 paths.remove(index);
                 all_facts.remove(index);
-                Lexicon::new(all_facts.iter().map(|facts| facts.words.clone()))
+                lexicon_of(&all_facts)
             }
-            (None, None) => Lexicon::new(all_facts.iter().map(|facts| facts.words.clone())),
+            (None, None) => lexicon_of(&all_facts),
         };
+        Corpus::new(paths, all_facts, lexicon, self.snapshot.clone())
+    }
+
+    /// The corpus of `paths`, whose facts are `facts` (in the same order) and whose lexicon
+    /// is `lexicon`.
+    fn new(
+        paths: Vec<PathBuf>,
+        facts: Vec<Arc<FileFacts>>,
+        lexicon: Lexicon,
+        snapshot: Option<Arc<Snapshot>>,
+    ) -> Corpus {
         let installers = paths
             .iter()
-            .zip(&all_facts)
+            .zip(&facts)
             .filter(|(_, facts)| facts.installs_forward)
             .map(|(path, _)| path.clone())
             .collect();
         Corpus {
             paths,
-            facts: all_facts,
+            facts,
             lexicon,
             installers,
-            snapshot: self.snapshot.clone(),
+            snapshot,
         }
     }
+}
+
+/// The lexicon of files with these facts, numbered in order.
+fn lexicon_of(facts: &[Arc<FileFacts>]) -> Lexicon {
+    Lexicon::new(facts.iter().map(|facts| facts.words.clone()))
 }
 
 /// The roots that are not inside another one, sorted.
@@ -697,13 +713,7 @@ fn collect_corpus(
             None => Arc::new(FileFacts::read(path)),
         })
         .collect();
-    let installers = paths
-        .iter()
-        .zip(&facts)
-        .filter(|(_, facts)| facts.installs_forward)
-        .map(|(path, _)| path.clone())
-        .collect();
-    let lexicon = Lexicon::new(facts.iter().map(|facts| facts.words.clone()));
+    let lexicon = lexicon_of(&facts);
     // The files by their facts; folders, ignore files and the rest by what they hold.
     let files = paths.par_iter().zip(&facts).map(|(path, facts)| {
         let entry = Stat::of_entry(path).map(|stat| (stat, facts.hash()));
@@ -718,13 +728,7 @@ fn collect_corpus(
         .chain(others)
         .collect::<Option<Vec<_>>>()
         .map(|paths| Arc::new(Snapshot { taken_at, paths }));
-    Some(Corpus {
-        paths,
-        facts,
-        lexicon,
-        installers,
-        snapshot,
-    })
+    Some(Corpus::new(paths, facts, lexicon, snapshot))
 }
 
 /// The ignore files a folder walk reads in each folder.
