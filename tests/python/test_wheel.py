@@ -9,24 +9,8 @@ import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
-from conftest import EXAMPLE, ROOT
-
-RUST_TOOLS = ("cargo", "rustc", "rustup", "maturin")
-
-
-def built_wheel() -> Path:
-    wheels = sorted((ROOT / "dist").glob("*manylinux*.whl"))
-    assert wheels, "no wheel in dist/: run scripts/build_wheels (scripts/test does) first"
-    return wheels[-1]
-
-
-def without_rust(path: str) -> str:
-    """PATH without any folder that holds a Rust tool or maturin."""
-    kept = [folder for folder in path.split(os.pathsep)
-            if folder and not any(Path(folder, tool).exists() for tool in RUST_TOOLS)]
-    return os.pathsep.join(kept)
+from conftest import EXAMPLE, RUST_TOOLS, built_wheel, without_rust
 
 
 def test_the_wheel_is_abi3_manylinux_and_carries_the_engine():
