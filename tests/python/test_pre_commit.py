@@ -152,7 +152,7 @@ def test_the_mirror_installs_from_the_wheel_without_rust_and_reports(
 # The README's `repo: local` recipes.
 
 def test_the_readme_local_recipe_installs_the_pinned_wheel(project, offline_environment,
-                                                            local_index):
+                                                           local_index):
     recipe = readme_recipe("local-python")
     pinned = re.findall(r"flake8-no-model-forward-call==([^\]\s,]+)", recipe)
     assert pinned == [wheel_version(local_index)], \
