@@ -37,18 +37,24 @@ def workspace_version() -> str:
 
 
 def render(destination: Path, version: str) -> list[Path]:
-    """Writes the mirror for `version` into `destination`; returns the files written."""
+    """Writes the mirror for `version` into `destination`; returns the files written. Every
+    template is rendered before anything is written, so an error leaves `destination` as it was."""
     if not VERSION.fullmatch(version):
         raise ValueError(f"not a release version: {version!r} (expected e.g. 0.2.0 or 0.3.0rc1)")
-    destination.mkdir(parents=True, exist_ok=True)
-    written = []
+    rendered = {}
     for template in sorted(TEMPLATES.iterdir()):
         # substitute(), not safe_substitute(): a misspelt placeholder is an error, not a
         # literal `${…}` in the published file.
-        text = string.Template(template.read_text(encoding="utf-8")).substitute(version=version)
-        target = destination / template.name
-        target.write_text(text, encoding="utf-8")
-        written.append(target)
+        try:
+            rendered[template.name] = string.Template(
+                template.read_text(encoding="utf-8")).substitute(version=version)
+        except (KeyError, ValueError) as error:
+            raise ValueError(f"{template}: a placeholder other than ${{version}}: {error}") from None
+    destination.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in rendered.items():
+        (destination / name).write_text(text, encoding="utf-8")
+        written.append(destination / name)
     for name in COPIED:
         written.append(Path(shutil.copyfile(ROOT / name, destination / name)))
     return written
@@ -71,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for path in render(arguments.destination, version):
             print(path)
-    except (ValueError, KeyError, OSError) as error:
+    except (ValueError, OSError) as error:
         print(f"render.py: {error}", file=sys.stderr)
         return 2
     return 0

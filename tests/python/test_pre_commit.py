@@ -115,6 +115,17 @@ def test_the_mirror_takes_the_workspace_version_and_refuses_other_text(tmp_path)
     assert not (tmp_path / "out").exists()
 
 
+def test_a_misspelt_placeholder_is_an_error_and_writes_nothing(tmp_path, monkeypatch):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "a.toml").write_text('version = "${version}"\n')
+    (templates / "b.toml").write_text('pin = "==${versoin}"\n')
+    monkeypatch.setattr(render, "TEMPLATES", templates)
+    with pytest.raises(ValueError, match="b.toml: a placeholder other than"):
+        render.render(tmp_path / "out", "0.2.0")
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_hook_declares_what_the_readme_says():
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] == "nmf"
