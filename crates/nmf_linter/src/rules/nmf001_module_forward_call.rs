@@ -142,7 +142,9 @@ impl Violation for ModuleForwardCall {
 
     fn fix_title(&self) -> Option<String> {
         Some(match (&self.receiver, self.fixable) {
-            (Some(receiver), true) => format!("Call `{receiver}(...)` instead, so that its hooks run"),
+            (Some(receiver), true) => {
+                format!("Call `{receiver}(...)` instead, so that its hooks run")
+            }
             (None, true) => "Call the module itself instead, so that its hooks run".to_string(),
             (_, false) => {
                 "Call the module instance itself, `module(...)`, so that its hooks run".to_string()
@@ -170,7 +172,8 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
         return;
     }
     let receiver = forward.receiver;
-    let fixable = !is_class_like(&ty) && !is_call_of(receiver, "type") && !is_call_of(receiver, "super");
+    let fixable =
+        !is_class_like(&ty) && !is_call_of(receiver, "type") && !is_call_of(receiver, "super");
     // `f"{m.forward(x)=}"` prints the call's text: the fix would change the output.
     let has_edits = fixable && !checker.in_self_documenting_field();
     let receiver_text = &checker.source()[receiver.range()];

@@ -88,7 +88,11 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
         return;
     }
     forward.explain(checker, &ty, &judgement, Some(RULE.code));
-    let mut diagnostic = Diagnostic::new(&RULE, &AutogradFunctionForwardCall, TextRange::new(call.start(), call.func.end()));
+    let mut diagnostic = Diagnostic::new(
+        &RULE,
+        &AutogradFunctionForwardCall,
+        TextRange::new(call.start(), call.func.end()),
+    );
     if let Some(note) = receiver_note(&ty, &judgement) {
         diagnostic = diagnostic.with_note(note);
     }

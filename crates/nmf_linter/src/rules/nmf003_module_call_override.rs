@@ -109,7 +109,8 @@ fn check(stmt: &Stmt, checker: &mut Checker<'_>) {
     let Some(Scope::Class(class)) = checker.semantic().scopes().next() else {
         return;
     };
-    if delegates_to_module_call(function) || only_raises(function) || reaches_module_call(function) {
+    if delegates_to_module_call(function) || only_raises(function) || reaches_module_call(function)
+    {
         return;
     }
     if checker.class_verdict(class) != Verdict::Module {
@@ -211,7 +212,8 @@ fn delegates_to_module_call(function: &ast::StmtFunctionDef) -> bool {
     let Expr::Attribute(attribute) = call.func.as_ref() else {
         return false;
     };
-    let is_self = |expr: &Expr| matches!(expr, Expr::Name(name) if Some(name.id.as_str()) == self_name);
+    let is_self =
+        |expr: &Expr| matches!(expr, Expr::Name(name) if Some(name.id.as_str()) == self_name);
     match attribute.attr.id.as_str() {
         // `self._call_impl(...)`: the hook-running implementation behind `nn.Module.__call__`.
         "_call_impl" => is_self(&attribute.value),

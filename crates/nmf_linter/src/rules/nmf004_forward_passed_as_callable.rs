@@ -192,7 +192,8 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     if !reported {
         return;
     }
-    let quote = |text: &str| (text.len() <= 40 && !text.contains(['\n', '\r'])).then(|| text.to_string());
+    let quote =
+        |text: &str| (text.len() <= 40 && !text.contains(['\n', '\r'])).then(|| text.to_string());
     let violation = ForwardPassedAsCallable {
         callee: quote(&checker.source()[call.func.range()]),
         receiver: quote(&checker.source()[receiver.range()]),

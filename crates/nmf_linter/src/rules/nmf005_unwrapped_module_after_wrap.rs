@@ -98,7 +98,9 @@ fn could_match(source: &str) -> bool {
     let spells = |word: &str| has_word(source, word) || could_spell(source, word);
     spells("backward")
         && (memmem::find(source.as_bytes(), b"DataParallel").is_some()
-            || ["DataParallel", "initialize", "prepare"].into_iter().any(spells))
+            || ["DataParallel", "initialize", "prepare"]
+                .into_iter()
+                .any(spells))
 }
 
 /// The file's own prefilter, asked once per file: files parsed for other rules' sake cost
@@ -168,8 +170,14 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     let name = callee.id.as_str();
     let position = call.start();
     if facts.decorated_without_grad
-        || facts.backward_calls.iter().all(|&backward| backward <= position)
-        || facts.without_grad.iter().any(|range| range.contains(position))
+        || facts
+            .backward_calls
+            .iter()
+            .all(|&backward| backward <= position)
+        || facts
+            .without_grad
+            .iter()
+            .any(|range| range.contains(position))
     {
         return;
     }
@@ -193,16 +201,21 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
         module: name.to_string(),
         wrapper: wrapper.clone(),
     };
-    let diagnostic = Diagnostic::new(&RULE, &violation, callee.range()).with_fix(Fix::applicable_edit(
-        Edit::range_replacement(wrapper.clone(), callee.range()),
-        Applicability::Unsafe,
-    ));
+    let diagnostic =
+        Diagnostic::new(&RULE, &violation, callee.range()).with_fix(Fix::applicable_edit(
+            Edit::range_replacement(wrapper.clone(), callee.range()),
+            Applicability::Unsafe,
+        ));
     checker.report(diagnostic);
 }
 
 /// Walks `suite` once (not into nested functions, classes or lambdas, which are bodies of
 /// their own) and resolves the wrappers it calls.
-fn training_facts(checker: &mut Checker<'_>, suite: &[Stmt], decorators: &[ast::Decorator]) -> TrainingFacts {
+fn training_facts(
+    checker: &mut Checker<'_>,
+    suite: &[Stmt],
+    decorators: &[ast::Decorator],
+) -> TrainingFacts {
     let mut walk = FactsWalk::default();
     walk.visit_body(suite);
     let mut facts = TrainingFacts {
@@ -253,12 +266,15 @@ fn wraps_of(
             .contains("accelerator")
     {
         return match targets {
-            [Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. })] => elts
-                .iter()
-                .zip(&call.arguments.args)
-                .filter_map(|(target, argument)| pair(Some(argument), Some(&target)))
+            [Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. })] => {
+                elts.iter()
+                    .zip(&call.arguments.args)
+                    .filter_map(|(target, argument)| pair(Some(argument), Some(&target)))
+                    .collect()
+            }
+            [target] => pair(call.arguments.args.first(), Some(target))
+                .into_iter()
                 .collect(),
-            [target] => pair(call.arguments.args.first(), Some(target)).into_iter().collect(),
             _ => Vec::new(),
         };
     }
@@ -369,7 +385,8 @@ impl<'a> Visitor<'a> for FactsWalk<'a> {
                 return;
             }
             Stmt::ClassDef(class) => {
-                self.bindings.push((class.start(), class.name.id.to_string()));
+                self.bindings
+                    .push((class.start(), class.name.id.to_string()));
                 return;
             }
             Stmt::Assign(assign) => {
@@ -383,7 +400,8 @@ impl<'a> Visitor<'a> for FactsWalk<'a> {
             }
             Stmt::AnnAssign(assign) => {
                 if let Some(Expr::Call(call)) = assign.value.as_deref() {
-                    self.assignments.push((assign.end(), vec![&*assign.target], call));
+                    self.assignments
+                        .push((assign.end(), vec![&*assign.target], call));
                 }
                 self.bind_target(&assign.target);
             }
@@ -400,7 +418,11 @@ impl<'a> Visitor<'a> for FactsWalk<'a> {
                         self.bind_target(target);
                     }
                 }
-                if with.items.iter().any(|item| is_without_grad(&item.context_expr)) {
+                if with
+                    .items
+                    .iter()
+                    .any(|item| is_without_grad(&item.context_expr))
+                {
                     self.without_grad.push(with.range());
                 }
             }
@@ -421,7 +443,9 @@ impl<'a> Visitor<'a> for FactsWalk<'a> {
         }
         self.depth += 1;
         // The checker may already be deep in a tree when a rule asks: keep enough stack.
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || visitor::walk_stmt(self, stmt));
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+            visitor::walk_stmt(self, stmt)
+        });
         self.depth -= 1;
     }
 
@@ -443,7 +467,9 @@ impl<'a> Visitor<'a> for FactsWalk<'a> {
             _ => {}
         }
         self.depth += 1;
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || visitor::walk_expr(self, expr));
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+            visitor::walk_expr(self, expr)
+        });
         self.depth -= 1;
     }
 }
