@@ -4,8 +4,8 @@
     python3 scripts/add_rule.py --code NMF003 --name module-call-override [--keyword __call__]
 
 Writes `crates/nmf_linter/src/rules/nmf003_module_call_override.rs` with every documentation
-section as a placeholder, a prefilter and a check function to fill in; adds the module to the
-`registry!` list in `crates/nmf_linter/src/rules/mod.rs`; writes the fixture
+section as a placeholder, a prefilter and a check function to fill in; declares the module and
+adds its `RULE` to `ALL_RULES` in `crates/nmf_linter/src/rules/mod.rs`; writes the fixture
 `resources/test/fixtures/NMF003.py`; regenerates `docs/rules.md`, the README's table of rules and
 the flake8 plugin's docstring (`NMF_UPDATE_DOCS=1 cargo test -p nmf --test docs`, skipped with
 `--no-docs`); then prints the next steps. The generated rule builds and passes the whole suite
@@ -111,19 +111,39 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
+# `rules/mod.rs` declares each rule's module (`pub mod nmf001_module_forward_call;`) and lists
+# its `RULE` in `ALL_RULES` (`    &nmf001_module_forward_call::RULE,`), both in code order.
+MODULE_DECLARATION = re.compile(r"^pub mod (nmf\d{3}_[a-z0-9_]+);\n", re.M)
+RULE_LIST = re.compile(r"(pub static ALL_RULES: &\[&RuleInfo\] = &\[\n)(.*?)(^\];)", re.S | re.M)
+RULE_ENTRY = re.compile(r"^    &([a-z0-9_]+)::RULE,$", re.M)
+
+
 def registered_modules() -> list[str]:
     text = REGISTRY.read_text()
-    block = re.search(r"registry! \{\n(.*?)\n\}", text, re.S)
-    if not block:
-        fail(f"cannot find the `registry!` list in {REGISTRY.relative_to(ROOT)}")
-    return [line.strip().rstrip(",") for line in block.group(1).splitlines() if line.strip()]
+    declared = MODULE_DECLARATION.findall(text)
+    rule_list = RULE_LIST.search(text)
+    if not declared or not rule_list:
+        fail(f"cannot find the rule modules and the `ALL_RULES` list in {REGISTRY.relative_to(ROOT)}")
+    listed = RULE_ENTRY.findall(rule_list.group(2))
+    if sorted(declared) != sorted(listed):
+        fail(f"{REGISTRY.relative_to(ROOT)} declares the modules {declared} but lists {listed} in "
+             "`ALL_RULES`: make them agree first")
+    return declared
 
 
 def register(module: str) -> None:
+    """Adds `module` to the declarations and to `ALL_RULES`, keeping both in code order (the
+    order `rustfmt` keeps `mod` items in)."""
     text = REGISTRY.read_text()
     modules = sorted(set(registered_modules()) | {module})
-    listing = "\n".join(f"    {name}," for name in modules)
-    REGISTRY.write_text(re.sub(r"registry! \{\n.*?\n\}", f"registry! {{\n{listing}\n}}", text, flags=re.S))
+    declarations = list(MODULE_DECLARATION.finditer(text))
+    start, end = declarations[0].start(), declarations[-1].end()
+    if MODULE_DECLARATION.sub("", text[start:end]).strip():
+        fail(f"the `pub mod` lines of {REGISTRY.relative_to(ROOT)} are not one block")
+    text = text[:start] + "".join(f"pub mod {name};\n" for name in modules) + text[end:]
+    entries = "".join(f"    &{name}::RULE,\n" for name in modules)
+    text = RULE_LIST.sub(lambda found: found.group(1) + entries + found.group(3), text, count=1)
+    REGISTRY.write_text(text)
 
 
 def main() -> None:

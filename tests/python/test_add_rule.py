@@ -50,7 +50,9 @@ def test_a_generated_rule_passes_the_suite_and_an_unregistered_one_fails(tmp_pat
     assert generated.returncode == 0, generated.stderr
     assert "Next steps" in generated.stdout
     assert (repo / "crates/nmf_linter/src/rules/nmf099_toy_rule.rs").is_file()
-    assert "nmf099_toy_rule," in (repo / "crates/nmf_linter/src/rules/mod.rs").read_text()
+    registry = repo / "crates/nmf_linter/src/rules/mod.rs"
+    assert "pub mod nmf099_toy_rule;\n" in registry.read_text()
+    assert "    &nmf099_toy_rule::RULE,\n" in registry.read_text()
     assert "NMF099" in (repo / "README.md").read_text(), "the README's table is regenerated"
 
     # The new fixture's snapshot does not exist yet: the suite says so, until it is accepted.
@@ -61,11 +63,14 @@ def test_a_generated_rule_passes_the_suite_and_an_unregistered_one_fails(tmp_pat
     suite = cargo(repo, "test", "--workspace", "--exclude", "nmf_python")
     assert suite.returncode == 0, suite.stdout[-3000:] + suite.stderr[-3000:]
 
-    # Forgetting the registry line is not silent.
-    registry = repo / "crates/nmf_linter/src/rules/mod.rs"
-    registry.write_text(registry.read_text().replace("    nmf099_toy_rule,\n", ""))
+    # The generated files are formatted as `cargo fmt` formats them.
+    formatted = cargo(repo, "fmt", "--all", "--check")
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+
+    # Forgetting the rule's entry in `ALL_RULES` is not silent (its module still compiles).
+    registry.write_text(registry.read_text().replace("    &nmf099_toy_rule::RULE,\n", ""))
     unregistered = cargo(repo, "test", "--no-fail-fast", "-p", "nmf_linter", "-p", "nmf_driver")
     assert unregistered.returncode != 0
     output = unregistered.stdout + unregistered.stderr
     assert "nmf099_toy_rule.rs is not registered" in output
-    assert "add `nmf099_toy_rule,` to the `registry!` list" in output
+    assert "add `&nmf099_toy_rule::RULE,` to `ALL_RULES`" in output

@@ -43,7 +43,7 @@ fn rules_for(path: &Path) -> RuleSet {
     let Some(rule) = rule else {
         panic!(
             "resources/test/fixtures/{name} is named after {code}, which no registered rule has: \
-             register the rule (one line in the `registry!` list of \
+             register the rule (its `pub mod` and its entry in `ALL_RULES`, in \
              crates/nmf_linter/src/rules/mod.rs) or fix the fixture's name"
         );
     };

@@ -1,8 +1,8 @@
 //! The rule registry: what a rule is, the list of every rule, and selection by code.
 //!
 //! A rule is a `static RuleInfo` declared with [`crate::declare_rule!`] in its own file under
-//! `rules/`; the `registry!` invocation in `rules/mod.rs` lists each rule file once and builds
-//! [`ALL_RULES`] from it. Nothing else needs to know a rule exists.
+//! `rules/`; `rules/mod.rs` declares each rule file's module and lists its `RULE` once in
+//! [`ALL_RULES`]. Nothing else needs to know a rule exists.
 
 use std::fmt;
 
@@ -396,8 +396,9 @@ mod tests {
                 ALL_RULES
                     .iter()
                     .any(|rule| rule.module.rsplit("::").next() == Some(file.as_str())),
-                "crates/nmf_linter/src/rules/{file}.rs is not registered, so it is not even \
-                 compiled: add `{file},` to the `registry!` list in crates/nmf_linter/src/rules/mod.rs"
+                "crates/nmf_linter/src/rules/{file}.rs is not registered, so nmf never runs \
+                 it: in crates/nmf_linter/src/rules/mod.rs, declare `pub mod {file};` and add \
+                 `&{file}::RULE,` to `ALL_RULES`"
             );
         }
     }
