@@ -3,6 +3,7 @@ use ruff_diagnostics::{Applicability, Edit, Fix};
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange, TextSize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::analysis::forward_call::{could_spell, has_word};
 use crate::checker::Checker;
@@ -261,9 +262,7 @@ fn wraps_of(
     // `accelerator.prepare(model, optimizer)`: each result wraps the matching argument.
     if let Expr::Attribute(attribute) = call.func.as_ref()
         && attribute.attr.id.as_str() == "prepare"
-        && checker.source()[attribute.value.range()]
-            .to_ascii_lowercase()
-            .contains("accelerator")
+        && names_an_accelerator(&checker.source()[attribute.value.range()])
     {
         return match targets {
             [Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. })] => {
@@ -325,6 +324,14 @@ fn wraps_of(
         return pair(module, Some(target)).into_iter().collect();
     }
     Vec::new()
+}
+
+/// Whether the receiver of `.prepare(...)`, as written (`accelerator`, `self.accelerator`),
+/// names an accelerator. Compared after NFKC normalisation, as Python compares names:
+/// `ａｃｃｅｌｅｒａｔｏｒ` is `accelerator`.
+fn names_an_accelerator(written: &str) -> bool {
+    let normalized: String = written.nfkc().collect();
+    normalized.to_ascii_lowercase().contains("accelerator")
 }
 
 /// `torch.no_grad()`, `torch.inference_mode()` (called or not, as decorators are written),
