@@ -26,10 +26,10 @@ RULES = ROOT / "crates" / "nmf_linter" / "src" / "rules"
 REGISTRY = RULES / "mod.rs"
 FIXTURES = ROOT / "resources" / "test" / "fixtures"
 
-RULE_TEMPLATE = '''use memchr::memmem;
-use ruff_python_ast::Expr;
+RULE_TEMPLATE = '''use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
+use crate::analysis::forward_call::{{could_spell, has_word}};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{{Diagnostic, Violation}};
@@ -73,10 +73,12 @@ impl Violation for {violation} {{
 }}
 
 /// The prefilter: whether `source` may hold a finding. It must never say no to a source that
-/// has one (the fixture test checks this on every fixture); a file it rules out is not parsed.
-/// TODO: make sure every finding of this rule spells `{keyword}` in the source text.
+/// has one (the tests check this on every fixture, and again with identifiers re-spelled in
+/// fullwidth letters); a file it rules out is not parsed. Python NFKC-normalises identifiers,
+/// so `ｆｏｒｗａｒｄ` is `forward`: `could_spell` admits such spellings.
+/// TODO: make sure every finding of this rule spells the identifier `{keyword}`.
 fn could_match(source: &str) -> bool {{
-    memmem::find(source.as_bytes(), b"{keyword}").is_some()
+    has_word(source, "{keyword}") || could_spell(source, "{keyword}")
 }}
 
 /// Runs on every expression of a file that passed the prefilter (use `on_stmt` for
@@ -151,7 +153,7 @@ def main() -> None:
     parser.add_argument("--code", required=True, help="NMF and three digits, e.g. NMF003")
     parser.add_argument("--name", required=True, help="kebab-case, e.g. module-call-override")
     parser.add_argument("--keyword", default="forward",
-                        help="a word every finding spells, for the prefilter (default: forward)")
+                        help="an identifier every finding spells, for the prefilter (default: forward)")
     parser.add_argument("--no-docs", action="store_true",
                         help="do not regenerate docs/rules.md, the README table and the plugin docstring")
     args = parser.parse_args()
@@ -190,7 +192,7 @@ def main() -> None:
     print(f"""
 Next steps:
   1. Write the rule in {rule_file.relative_to(ROOT)}: its docs (every TODO), `could_match`
-     (a sound prefilter) and `check`. Shared analyses live in crates/nmf_linter/src/analysis/.
+     (a sound prefilter: mind NFKC spellings, see `could_spell`) and `check`. Shared analyses live in crates/nmf_linter/src/analysis/.
   2. Write reported and not-reported cases in {fixture.relative_to(ROOT)}.
   3. Run every check a contributor needs:      cargo test --workspace
      A new or changed snapshot fails the run; review it with `cargo insta review`, or without
