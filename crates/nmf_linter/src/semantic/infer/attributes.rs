@@ -1,0 +1,194 @@
+//! Attributes: of modules (their globals or submodules), of outside objects (by qualified
+//! name), and of project classes and their instances, through the whole hierarchy.
+
+use std::sync::Arc;
+
+use ruff_python_ast::name::Name;
+use rustc_hash::FxHashSet;
+
+use super::ty::{ClassKey, ModuleRef, Ty, union};
+use super::{Context, MAX_EVAL_DEPTH, TypeResolver};
+use crate::semantic::known::{external_defines_nothing_named, not_module_package};
+use crate::semantic::summary::{Binding, ClassId, ModuleId, ModuleSummary};
+use crate::semantic::values::ValueExpr;
+
+impl TypeResolver<'_> {
+    pub(super) fn attribute(&mut self, owner: &Ty, attribute: &Name, depth: usize) -> Ty {
+        if depth > MAX_EVAL_DEPTH {
+            return Ty::Unknown;
+        }
+        match owner {
+            Ty::Module(ModuleRef::Project(module)) => {
+                if module.globals.contains_key(attribute) || !module.star_imports.is_empty() {
+                    return self.global(module, attribute, depth + 1);
+                }
+                if module.is_dynamic {
+                    // A lazy package (`__getattr__`, or it replaces itself in `sys.modules`)
+                    // provides names nmf cannot see.
+                    return Ty::Unknown;
+                }
+                // Not bound by the package: only a submodule can be imported under that name.
+                match module.name.as_deref() {
+                    Some(name) => self.module_object(&format!("{name}.{attribute}")),
+                    None => Ty::Unknown,
+                }
+            }
+            Ty::Module(ModuleRef::External(name)) => {
+                let qualified = format!("{name}.{attribute}");
+                // `import a` then `a.b.C`: `a.b` may be a project package after all.
+                match self.project.module(&qualified) {
+                    Some(module) => Ty::Module(ModuleRef::Project(module)),
+                    None => Ty::External(qualified.into()),
+                }
+            }
+            Ty::External(name) => Ty::External(format!("{name}.{attribute}").into()),
+            Ty::Class(ClassKey::External(name)) => {
+                Ty::External(format!("{name}.{attribute}").into())
+            }
+            Ty::Class(ClassKey::Project(module, id)) => {
+                self.class_member(module, *id, attribute, false, depth + 1)
+            }
+            Ty::Instance(ClassKey::Project(module, id), _, _) => {
+                self.class_member(module, *id, attribute, true, depth + 1)
+            }
+            // What a package that makes no modules produces stays in its namespace: the
+            // attributes of `cv2.dnn.readNet(...)` are OpenCV's.
+            Ty::Instance(ClassKey::External(name), _, _)
+                if not_module_package(name, self.not_module_packages).is_some() =>
+            {
+                Ty::External(format!("{name}.{attribute}").into())
+            }
+            Ty::Union(members) => {
+                let members = members.clone();
+                union(
+                    members
+                        .iter()
+                        .map(|member| self.attribute(member, attribute, depth + 1))
+                        .collect(),
+                )
+            }
+            _ => Ty::Unknown,
+        }
+    }
+
+    pub(super) fn module_object(&self, absolute: &str) -> Ty {
+        match self.project.module(absolute) {
+            Some(module) => Ty::Module(ModuleRef::Project(module)),
+            None => Ty::Module(ModuleRef::External(absolute.into())),
+        }
+    }
+
+    /// An attribute of a project class or of its instances. Instances hold the union of what
+    /// every class of the hierarchy sets (any of their methods may set it); a class attribute
+    /// is whatever a class of the hierarchy binds. A base nmf cannot see, or an attribute no
+    /// class binds, adds `Unknown`: something unseen may define it.
+    fn class_member(
+        &mut self,
+        module: &Arc<ModuleSummary>,
+        id: ClassId,
+        attribute: &Name,
+        on_instance: bool,
+        depth: usize,
+    ) -> Ty {
+        /// Hierarchies are a few dozen classes deep at most, even in transformers.
+        const MAX_CLASSES: usize = 64;
+        let mut found = Vec::new();
+        // Declarations (`x: C` in the class body, `self.x: C = ...`) say what the attribute is,
+        // whatever the other assignments look like: `x: dict[str, C]` in the class body with
+        // `self.x = {}` in `__init__` is a dict of C.
+        let mut declared = Vec::new();
+        let mut opaque = false;
+        let mut pending = vec![(module.clone(), id)];
+        let mut visited: FxHashSet<(ModuleId, ClassId)> = FxHashSet::default();
+        while let Some((module, id)) = pending.pop() {
+            if visited.len() >= MAX_CLASSES || depth > MAX_EVAL_DEPTH {
+                opaque = true;
+                break;
+            }
+            if !visited.insert((module.id, id)) {
+                continue;
+            }
+            let Some(class) = module.class(id) else {
+                opaque = true;
+                continue;
+            };
+            let context = Context {
+                module: &module,
+                locals: &[],
+                self_class: Some(id),
+            };
+            if on_instance && let Some(values) = class.instance_attributes.get(attribute) {
+                for value in &values.clone() {
+                    let ty = self.eval(context, value, depth + 1);
+                    if matches!(value, ValueExpr::Declared(_)) {
+                        declared.push(ty);
+                    } else {
+                        found.push(ty);
+                    }
+                }
+            }
+            if let Some(bindings) = class.body.get(attribute) {
+                for binding in &bindings.clone() {
+                    let ty = match binding {
+                        Binding::Function(function) if function.is_property && on_instance => {
+                            self.returns(&module, function, depth + 1)
+                        }
+                        // A class-body annotation declares what instances hold.
+                        other => self.eval_binding(context, other, depth + 1),
+                    };
+                    if is_declaration(binding) {
+                        declared.push(ty);
+                    } else {
+                        found.push(ty);
+                    }
+                }
+            }
+            for base in &class.bases.clone() {
+                match self.eval(context, base, depth + 1) {
+                    Ty::Class(ClassKey::Project(base_module, base_id)) => {
+                        pending.push((base_module, base_id));
+                    }
+                    Ty::External(name) | Ty::Class(ClassKey::External(name))
+                        if external_defines_nothing_named(&name, attribute) => {}
+                    _ => opaque = true,
+                }
+            }
+        }
+        if !declared.is_empty() {
+            return union(declared);
+        }
+        if opaque || found.is_empty() {
+            found.push(Ty::Unknown);
+        }
+        union(found)
+    }
+}
+
+/// `x: C`, with or without a value.
+fn is_declaration(binding: &Binding) -> bool {
+    matches!(binding, Binding::Value(ValueExpr::Declared(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Verdict;
+    use super::super::testing::verdict;
+
+    #[test]
+    fn instance_attributes_come_from_every_method_and_declarations_win() {
+        let source = "import torch.nn as nn\n\
+                      class P: pass\n\
+                      class A:\n    \
+                          def __init__(self):\n        \
+                              self.p = P()\n    \
+                          def reset(self):\n        \
+                              self.p = nn.Linear(1, 1)\n\
+                      class D:\n    \
+                          x: 'P'\n    \
+                          def __init__(self):\n        \
+                              self.x = {}\n";
+        assert_eq!(verdict(source, "A().p"), Verdict::Module);
+        assert_eq!(verdict(source, "D().x"), Verdict::NotModule);
+        assert_eq!(verdict(source, "A().missing"), Verdict::Unknown);
+    }
+}

@@ -1,0 +1,137 @@
+//! What calling something gives: an instance of a class, a function's declared return type,
+//! what known library functions and builtins return, and what `with` binds.
+
+use std::sync::Arc;
+
+use ruff_python_ast::name::Name;
+
+use super::containers::{ElementAccess, element_type};
+use super::ty::{ClassKey, Exactness, ModuleRef, Ty, external_instance, map_union, members, union};
+use super::{Context, TypeResolver};
+use crate::semantic::known::{is_known_class, module_returning_function, not_module_package};
+use crate::semantic::summary::{FunctionSummary, ModuleSummary};
+use crate::semantic::values::ValueExpr;
+
+impl TypeResolver<'_> {
+    pub(super) fn call(&mut self, callee: &Ty, depth: usize) -> Ty {
+        match callee {
+            Ty::Class(class) => Ty::Instance(class.clone(), Vec::new(), Exactness::Exact),
+            Ty::External(name) => match name.as_ref() {
+                // `type(x)` and `super()` are not instances of `type` and `super` in any useful way.
+                "builtins.type" | "builtins.super" | "builtins.getattr" => Ty::Unknown,
+                _ if module_returning_function(name) => {
+                    Ty::Module(ModuleRef::External(format!("{name}(...)").into()))
+                }
+                _ if is_known_class(name) => external_instance(name, Vec::new()),
+                // Whatever a package that makes no modules returns is one of its objects.
+                _ if not_module_package(name, self.not_module_packages).is_some() => {
+                    external_instance(&format!("{name}()"), Vec::new())
+                }
+                _ => Ty::Unknown,
+            },
+            Ty::Function(module, function) => self.returns(&module.clone(), function, depth + 1),
+            Ty::Union(members) => {
+                let members = members.clone();
+                union(
+                    members
+                        .iter()
+                        .map(|member| self.call(member, depth + 1))
+                        .collect(),
+                )
+            }
+            _ => Ty::Unknown,
+        }
+    }
+
+    pub(super) fn returns(
+        &mut self,
+        module: &Arc<ModuleSummary>,
+        function: &FunctionSummary,
+        depth: usize,
+    ) -> Ty {
+        match &function.returns {
+            Some(annotation) => {
+                let context = Context {
+                    module,
+                    locals: &[],
+                    self_class: None,
+                };
+                self.annotation(context, annotation, depth + 1)
+            }
+            None => Ty::Unknown,
+        }
+    }
+
+    /// Builtins whose result depends on their arguments: `enumerate(xs)` yields
+    /// `(int, element)` pairs, `zip(a, b)` tuples of their elements, `iter(xs)`, `list(xs)`,
+    /// `tuple(xs)`, `sorted(xs)` and `reversed(xs)` the elements of `xs`.
+    pub(super) fn builtin_call(
+        &mut self,
+        context: Context<'_>,
+        name: &str,
+        arguments: &[ValueExpr],
+        depth: usize,
+    ) -> Option<Ty> {
+        let elements = |resolver: &mut Self, value: &ValueExpr| {
+            let container = resolver.eval(context, value, depth + 1);
+            map_union(&container, &mut |ty| {
+                element_type(ty, ElementAccess::Iteration)
+            })
+        };
+        let list_of = |element: Ty| external_instance("builtins.list", vec![element]);
+        Some(match (name, arguments) {
+            ("builtins.enumerate", [iterable, ..]) => {
+                let element = elements(self, iterable);
+                list_of(external_instance(
+                    "builtins.tuple",
+                    vec![external_instance("builtins.int", Vec::new()), element],
+                ))
+            }
+            ("builtins.zip", iterables) if !iterables.is_empty() => {
+                let elements = iterables
+                    .iter()
+                    .map(|iterable| elements(self, iterable))
+                    .collect();
+                list_of(external_instance("builtins.tuple", elements))
+            }
+            (
+                "builtins.iter" | "builtins.list" | "builtins.sorted" | "builtins.reversed",
+                [iterable],
+            ) => list_of(elements(self, iterable)),
+            ("builtins.tuple", [iterable]) => {
+                let element = elements(self, iterable);
+                external_instance(
+                    "builtins.tuple",
+                    vec![element, Ty::External("builtins.Ellipsis".into())],
+                )
+            }
+            _ => return None,
+        })
+    }
+
+    /// What `with manager as x` binds: what `__enter__` returns, by its annotation, or the
+    /// manager itself when `__enter__` returns `self`.
+    pub(super) fn entered(&mut self, manager: &Ty, depth: usize) -> Ty {
+        let Ty::Instance(class @ ClassKey::Project(..), _, _) = manager else {
+            return Ty::Unknown;
+        };
+        let enter = self.attribute(manager, &Name::new_static("__enter__"), depth + 1);
+        let mut results = Vec::new();
+        for member in members(&enter) {
+            match member {
+                Ty::Function(module, function) => {
+                    if function.returns.is_some() {
+                        results.push(self.returns(&module.clone(), function, depth + 1));
+                    } else if function.returns_self {
+                        results.push(manager.clone());
+                    } else {
+                        results.push(Ty::Unknown);
+                    }
+                }
+                _ => results.push(Ty::Unknown),
+            }
+        }
+        let _ = class;
+        union(results)
+    }
+}

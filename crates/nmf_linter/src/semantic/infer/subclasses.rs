@@ -1,0 +1,139 @@
+//! The subclass search: whether any class of the project that derives from a class (directly,
+//! through other subclasses, or through aliases) is, or may be, an `nn.Module`. Only the files
+//! that mention one of those names are read.
+
+use ruff_python_ast::name::Name;
+use rustc_hash::FxHashSet;
+
+use super::ty::{ClassKey, Ty, members, same_class};
+use super::verdict::{Judgement, Verdict};
+use super::{Context, TypeResolver};
+use crate::semantic::known::external_class_verdict;
+use crate::semantic::summary::{Binding, ClassId};
+use crate::semantic::values::ValueExpr;
+
+impl TypeResolver<'_> {
+    /// Whether any class of the project that derives from `class` (directly, through other
+    /// subclasses, or through aliases of any of them) is, or may be, an `nn.Module`. Only the
+    /// files that mention one of those names can hold such a class.
+    pub(super) fn subclasses_judgement(&mut self, class: &ClassKey) -> Judgement {
+        /// Names to search for: a class, its subclasses and their aliases.
+        const MAX_NAMES: usize = 64;
+        let ClassKey::Project(module, id) = class else {
+            return Judgement::of(external_class_verdict(&class.qualified_name()));
+        };
+        let Some(summary) = module.class(*id) else {
+            return Judgement::of(Verdict::Unknown);
+        };
+        let qualified = class.qualified_name();
+        let judgement = Judgement::because(
+            Verdict::NotModule,
+            "neither it nor any class of the project that derives from it is one",
+        );
+        let mut family = vec![class.clone()];
+        let mut searched: FxHashSet<Name> = FxHashSet::default();
+        // Breadth first, one search of the project per generation of subclasses.
+        let mut frontier = vec![summary.name.clone()];
+        while !frontier.is_empty() {
+            frontier.retain(|name| searched.insert(name.clone()));
+            if frontier.is_empty() {
+                break;
+            }
+            if searched.len() > MAX_NAMES {
+                return Judgement::because(
+                    Verdict::Unknown,
+                    format!("`{qualified}` has too many subclasses to follow"),
+                );
+            }
+            let words: Vec<&str> = frontier.iter().map(Name::as_str).collect();
+            let Some(mut candidates) = self.project.mentioning(&words) else {
+                return Judgement::because(
+                    Verdict::Unknown,
+                    format!("the project is too large to search for subclasses of `{qualified}`"),
+                );
+            };
+            candidates.push(self.module.clone());
+            let mut next = Vec::new();
+            for candidate in &candidates {
+                let context = Context {
+                    module: candidate,
+                    locals: &[],
+                    self_class: None,
+                };
+                for (index, subclass) in candidate.classes.iter().enumerate() {
+                    let names_a_parent = subclass
+                        .bases
+                        .iter()
+                        .any(|base| last_name(base).is_some_and(|name| frontier.contains(name)));
+                    if !names_a_parent {
+                        continue;
+                    }
+                    let key = ClassKey::Project(candidate.clone(), index as ClassId);
+                    if family.iter().any(|known| same_class(known, &key)) {
+                        continue;
+                    }
+                    let derives = subclass.bases.iter().any(|base| {
+                        let base = self.eval(context, base, 0);
+                        members(&base).iter().any(|member| {
+                            matches!(member, Ty::Class(parent) if family.iter().any(|known| same_class(known, parent)))
+                        })
+                    });
+                    if !derives {
+                        continue;
+                    }
+                    let verdict = self.class_verdict(&key);
+                    if verdict != Verdict::NotModule {
+                        let what = match verdict {
+                            Verdict::Module => "is an nn.Module",
+                            _ => "may be an nn.Module",
+                        };
+                        // One is enough: the instance may be a module.
+                        return Judgement::because(
+                            Verdict::Unknown,
+                            format!(
+                                "`{}`, a class of the project that derives from it, {what}",
+                                key.qualified_name()
+                            ),
+                        );
+                    }
+                    next.push(subclass.name.clone());
+                    family.push(key);
+                }
+                // `Alias = Name` and `from m import Name as Alias`.
+                for (alias, bindings) in &candidate.globals {
+                    if searched.contains(alias) {
+                        continue;
+                    }
+                    let mentions = bindings.iter().any(|binding| match binding {
+                        Binding::Import {
+                            member: Some(member),
+                            ..
+                        } => frontier.contains(member),
+                        Binding::Value(value) => {
+                            last_name(value).is_some_and(|name| frontier.contains(name))
+                        }
+                        _ => false,
+                    });
+                    if mentions {
+                        let ty = self.eval_bindings(context, bindings, 0);
+                        if members(&ty).iter().any(|member| {
+                            matches!(member, Ty::Class(aliased) if family.iter().any(|known| same_class(known, aliased)))
+                        }) {
+                            next.push(alias.clone());
+                        }
+                    }
+                }
+            }
+            frontier = next;
+        }
+        judgement
+    }
+}
+
+/// The last name of a dotted expression: `C` for `pkg.mod.C`.
+fn last_name(value: &ValueExpr) -> Option<&Name> {
+    match value {
+        ValueExpr::Name(name) | ValueExpr::Attribute(_, name) => Some(name),
+        _ => None,
+    }
+}
