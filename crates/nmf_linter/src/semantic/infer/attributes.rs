@@ -172,7 +172,7 @@ fn is_declaration(binding: &Binding) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::Verdict;
-    use super::super::testing::verdict;
+    use super::super::testing::{Project, verdict};
 
     #[test]
     fn instance_attributes_come_from_every_method_and_declarations_win() {
@@ -190,5 +190,39 @@ mod tests {
         assert_eq!(verdict(source, "A().p"), Verdict::Module);
         assert_eq!(verdict(source, "D().x"), Verdict::NotModule);
         assert_eq!(verdict(source, "A().missing"), Verdict::Unknown);
+    }
+
+    #[test]
+    fn class_attributes_are_inherited_and_unseen_bases_may_define_anything() {
+        let source = "import torch.nn as nn\n\
+                      from lib import Base\n\
+                      class A:\n    \
+                          layer = nn.Linear(1, 1)\n\
+                      class B(A): pass\n\
+                      class C(Base): pass\n";
+        assert_eq!(verdict(source, "A.layer"), Verdict::Module);
+        assert_eq!(verdict(source, "B().layer"), Verdict::Module);
+        assert_eq!(verdict(source, "C().layer"), Verdict::Unknown);
+    }
+
+    #[test]
+    fn module_attributes_are_globals_or_submodules() {
+        let project = Project::new(&[
+            ("pkg.__init__", ""),
+            (
+                "pkg.sub",
+                "import torch.nn as nn\nclass Net(nn.Module): pass\n",
+            ),
+            ("use", "import pkg\nimport torch\n"),
+        ]);
+        assert_eq!(project.infer("use", "pkg.sub.Net()").1, Verdict::Module);
+        assert_eq!(
+            project.infer("use", "pkg.sub"),
+            ("module `pkg.sub`".to_string(), Verdict::NotModule)
+        );
+        assert_eq!(
+            project.infer("use", "torch.nn.Linear(1, 1)"),
+            ("torch.nn.Linear".to_string(), Verdict::Module)
+        );
     }
 }

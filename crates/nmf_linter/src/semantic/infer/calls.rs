@@ -135,3 +135,61 @@ impl TypeResolver<'_> {
         union(results)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Verdict;
+    use super::super::testing::{Project, verdict};
+
+    #[test]
+    fn calls_give_instances_declared_returns_or_unknown() {
+        let source = "import torch.nn as nn\n\
+                      class P: pass\n\
+                      def build() -> nn.Linear: ...\n\
+                      def make(): ...\n";
+        assert_eq!(
+            Project::new(&[("m", source)]).infer("m", "P()"),
+            ("m.P".to_string(), Verdict::NotModule)
+        );
+        assert_eq!(verdict(source, "build()"), Verdict::Module);
+        assert_eq!(verdict(source, "make()"), Verdict::Unknown);
+        assert_eq!(verdict(source, "nn.Linear(1, 1)"), Verdict::Module);
+    }
+
+    #[test]
+    fn builtins_over_iterables_give_their_elements() {
+        let source = "import torch.nn as nn\n\
+                      class P: pass\n\
+                      ps: list[P] = []\n\
+                      layers: list[nn.Linear] = []\n";
+        assert_eq!(verdict(source, "list(layers)[0]"), Verdict::Module);
+        assert_eq!(verdict(source, "sorted(ps)[0]"), Verdict::NotModule);
+        assert_eq!(verdict(source, "tuple(layers)[0]"), Verdict::Module);
+        assert_eq!(verdict(source, "list(reversed(ps))[0]"), Verdict::NotModule);
+    }
+
+    #[test]
+    fn with_binds_what_enter_returns() {
+        let source = "import torch.nn as nn\n\
+                      class Declared:\n    \
+                          def __enter__(self) -> nn.Linear: ...\n\
+                      class Same:\n    \
+                          def __enter__(self):\n        \
+                              return self\n\
+                      class Opaque:\n    \
+                          def __enter__(self):\n        \
+                              return make()\n\
+                      with Declared() as layer:\n    \
+                          pass\n\
+                      with Same() as same:\n    \
+                          pass\n\
+                      with Opaque() as opaque:\n    \
+                          pass\n";
+        assert_eq!(verdict(source, "layer"), Verdict::Module);
+        assert_eq!(
+            Project::new(&[("m", source)]).infer("m", "same"),
+            ("m.Same".to_string(), Verdict::NotModule)
+        );
+        assert_eq!(verdict(source, "opaque"), Verdict::Unknown);
+    }
+}

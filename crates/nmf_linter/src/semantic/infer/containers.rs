@@ -168,4 +168,19 @@ mod tests {
         assert_eq!(verdict(source, "build()"), Verdict::Module);
         assert_eq!(verdict(source, "H().head"), Verdict::NotModule);
     }
+
+    #[test]
+    fn displays_hold_the_union_of_their_elements_and_tuples_each_at_its_place() {
+        let source = "import torch.nn as nn\n\
+                      class P: pass\n\
+                      pair = (P(), nn.Linear(1, 1))\n\
+                      a, b = pair\n\
+                      ps = [P(), P()]\n\
+                      mixed = {'p': P(), 'l': nn.Linear(1, 1)}\n";
+        assert_eq!(verdict(source, "a"), Verdict::NotModule);
+        assert_eq!(verdict(source, "b"), Verdict::Module);
+        assert_eq!(verdict(source, "ps[0]"), Verdict::NotModule);
+        assert_eq!(verdict(source, "mixed['p']"), Verdict::Module);
+        assert_eq!(verdict(source, "list(mixed.keys())[0]"), Verdict::NotModule);
+    }
 }

@@ -316,4 +316,36 @@ mod tests {
         );
         assert_eq!(project.infer("pkg.use", "models").1, Verdict::NotModule);
     }
+
+    #[test]
+    fn names_fall_back_to_star_imports_then_builtins() {
+        let project = Project::new(&[
+            (
+                "pkg.models",
+                "import torch.nn as nn\nclass Net(nn.Module): pass\n",
+            ),
+            ("pkg.use", "from pkg.models import *\n"),
+            ("outside", "from lib import *\n"),
+        ]);
+        assert_eq!(project.infer("pkg.use", "Net()").1, Verdict::Module);
+        assert_eq!(project.infer("pkg.use", "len").0, "builtins.len");
+        assert_eq!(project.infer("pkg.use", "undefined").0, "unknown");
+        // Anything may come from a module nmf cannot see.
+        assert_eq!(project.infer("outside", "len").0, "unknown");
+    }
+
+    #[test]
+    fn annotations_give_instances_unions_and_class_objects() {
+        let source = "import torch.nn as nn\n\
+                      from typing import Optional, Union, Type\n\
+                      class P: pass\n\
+                      a: Optional[nn.Linear] = None\n\
+                      b: Union[P, nn.Linear]\n\
+                      c: Type[nn.Linear]\n\
+                      d: 'P'\n";
+        assert_eq!(verdict(source, "a"), Verdict::Module);
+        assert_eq!(verdict(source, "b"), Verdict::Module);
+        assert_eq!(verdict(source, "c"), Verdict::Module);
+        assert_eq!(verdict(source, "d"), Verdict::NotModule);
+    }
 }

@@ -137,3 +137,53 @@ fn last_name(value: &ValueExpr) -> Option<&Name> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Verdict;
+    use super::super::testing::{Project, verdict};
+
+    #[test]
+    fn an_open_instance_is_unknown_when_a_project_subclass_is_a_module() {
+        let base = "import torch.nn as nn\nclass P: pass\nclass Q(P): pass\nx: P\n";
+        assert_eq!(verdict(base, "x"), Verdict::NotModule);
+        // Two generations down.
+        let source = format!("{base}class R(Q, nn.Module): pass\n");
+        let (_, judgement) = Project::new(&[("m", &source)]).judge("m", "x");
+        assert_eq!(judgement.verdict, Verdict::Unknown);
+        assert_eq!(
+            judgement.reason.as_deref(),
+            Some("`m.R`, a class of the project that derives from it, is an nn.Module")
+        );
+        // Exactly `P`: its subclasses do not matter.
+        assert_eq!(verdict(&source, "P()"), Verdict::NotModule);
+    }
+
+    #[test]
+    fn subclasses_are_found_through_aliases_and_other_files() {
+        let alias = "import torch.nn as nn\nclass P: pass\nAlias = P\n\
+                     class R(Alias, nn.Module): pass\nx: P\n";
+        assert_eq!(verdict(alias, "x"), Verdict::Unknown);
+        let project = Project::new(&[
+            ("pkg.base", "class P: pass\nx: P\n"),
+            (
+                "pkg.impl",
+                "import torch.nn as nn\nfrom pkg.base import P as Base\n\
+                 class R(Base, nn.Module): pass\n",
+            ),
+        ]);
+        assert_eq!(project.infer("pkg.base", "x").1, Verdict::Unknown);
+    }
+
+    #[test]
+    fn a_class_that_only_shares_a_name_is_not_a_subclass() {
+        let project = Project::new(&[
+            ("a", "class P: pass\nx: P\n"),
+            (
+                "b",
+                "import torch.nn as nn\nclass P: pass\nclass R(P, nn.Module): pass\n",
+            ),
+        ]);
+        assert_eq!(project.infer("a", "x").1, Verdict::NotModule);
+    }
+}

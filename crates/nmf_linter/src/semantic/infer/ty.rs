@@ -238,3 +238,56 @@ pub(super) fn instance_of(ty: Ty) -> Ty {
         _ => Ty::Unknown,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn external(name: &str) -> Ty {
+        Ty::External(name.into())
+    }
+
+    #[test]
+    fn unions_are_flat_without_duplicates_and_of_one_member_are_that_member() {
+        assert!(matches!(union(Vec::new()), Ty::Unknown));
+        assert_eq!(union(vec![external("a")]).to_string(), "a");
+        let nested = union(vec![
+            external("a"),
+            Ty::Union(vec![external("a"), external("b")]),
+            external("b"),
+        ]);
+        assert!(matches!(&nested, Ty::Union(members) if members.len() == 2));
+        assert_eq!(nested.to_string(), "a | b");
+        assert_eq!(union(vec![external("a"), external("a")]).to_string(), "a");
+    }
+
+    #[test]
+    fn a_long_union_shows_its_first_members() {
+        let long = union((0..8).map(|index| external(&format!("t{index}"))).collect());
+        assert_eq!(long.to_string(), "t0 | t1 | t2 | t3 | t4 | t5 | … (2 more)");
+    }
+
+    #[test]
+    fn mapping_a_union_drops_none() {
+        let optional = Ty::Union(vec![Ty::None, external("a")]);
+        let mapped = map_union(&optional, &mut |ty| ty.clone());
+        assert_eq!(mapped.to_string(), "a");
+        assert_eq!(members(&optional).len(), 2);
+    }
+
+    #[test]
+    fn a_type_expression_gives_instances_of_the_class_or_a_subclass() {
+        assert!(matches!(instance_of(external("typing.Any")), Ty::Unknown));
+        assert!(matches!(
+            instance_of(external("torch.nn.Linear")),
+            Ty::Instance(ClassKey::External(name), _, Exactness::OrSubclass)
+                if &*name == "torch.nn.Linear"
+        ));
+        assert!(matches!(instance_of(Ty::None), Ty::None));
+        assert!(same_class(
+            &ClassKey::External("a".into()),
+            &ClassKey::External("a".into())
+        ));
+        assert!(!same_type(&external("a"), &external("b")));
+    }
+}

@@ -345,6 +345,7 @@ fn says_nothing_about_instances(name: &str) -> bool {
 mod tests {
     use super::super::testing::{Project, verdict};
     use super::*;
+    use crate::semantic::values::ValueExpr;
 
     #[test]
     fn a_class_is_a_module_when_a_base_is_however_it_is_imported() {
@@ -396,6 +397,61 @@ mod tests {
         assert_eq!(
             resolver.class_verdict(&ClassKey::Project(new, 0)),
             Verdict::Module
+        );
+    }
+
+    #[test]
+    fn a_declared_instance_that_may_be_any_object_is_unknown() {
+        assert_eq!(verdict("x: object\n", "x"), Verdict::Unknown);
+        let source =
+            "from typing import Protocol\nclass P(Protocol):\n    def run(self): ...\nx: P\n";
+        let (_, judgement) = Project::new(&[("m", source)]).judge("m", "x");
+        assert_eq!(judgement.verdict, Verdict::Unknown);
+        assert!(
+            judgement
+                .reason
+                .is_some_and(|reason| reason.contains("is a Protocol")),
+            "the reason names the Protocol"
+        );
+        assert_eq!(verdict("class P: pass\nx: P\n", "x"), Verdict::NotModule);
+    }
+
+    #[test]
+    fn a_method_no_class_of_the_hierarchy_defines_can_only_be_a_subclass_s() {
+        let project = Project::new(&[("m", "class P:\n    def run(self): ...\nx: P\n")]);
+        let mut resolver = TypeResolver::new(&project, project.0["m"].clone(), &[]);
+        let parsed = ruff_python_parser::parse_expression("x").expect("valid");
+        let ty = resolver.infer(&ValueExpr::from_expr(parsed.expr()), &[]);
+        assert_eq!(resolver.verdict(&ty), Verdict::NotModule);
+        assert_eq!(
+            resolver.judge_method_call(&ty, "run").verdict,
+            Verdict::NotModule
+        );
+        let forward = resolver.judge_method_call(&ty, "forward");
+        assert_eq!(forward.verdict, Verdict::Unknown);
+        assert!(
+            forward
+                .reason
+                .is_some_and(|reason| reason.contains("`m.P` defines no `forward`"))
+        );
+    }
+
+    #[test]
+    fn the_more_dangerous_verdict_of_either_wins_with_both_reasons() {
+        let unknown = Judgement::because(Verdict::Unknown, "a");
+        let module = Judgement::of(Verdict::Module);
+        assert_eq!(unknown.clone().either(module.clone()), module);
+        assert_eq!(
+            unknown
+                .clone()
+                .either(Judgement::because(Verdict::Unknown, "b"))
+                .reason
+                .as_deref(),
+            Some("a; b")
+        );
+        assert_eq!(
+            unknown.clone().either(unknown.clone()).reason.as_deref(),
+            Some("a")
         );
     }
 }
