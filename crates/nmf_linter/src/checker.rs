@@ -3,6 +3,7 @@
 //! It keeps the scope stack (which function, which class) and answers the type questions rules
 //! ask about receivers, building what inference needs only when a rule first asks.
 
+use std::any::{Any, TypeId};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -60,7 +61,37 @@ pub struct Checker<'a> {
     self_documenting_fields: usize,
     types: Option<TypeState<'a>>,
     /// See [`Checker::memo`].
-    memos: FxHashMap<(std::any::TypeId, TextSize), Rc<dyn std::any::Any>>,
+    memos: Memos,
+}
+
+/// What a memo entry is about (see [`Checker::memo`]): the key says which code it was
+/// computed for, so that entries for different code cannot collide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemoKey {
+    /// The whole file.
+    File,
+    /// The module's top-level statements (not those of a class body or a function).
+    ModuleTopLevel,
+    /// The function whose statement starts at this offset.
+    Function(TextSize),
+}
+
+/// What rules computed once per file, by the type of the value and what it is about.
+///
+/// Rules are plain functions, each with types of its own, so the values are stored type-erased;
+/// the type is part of the key, so an entry is only ever read back as the type it was stored as.
+#[derive(Default)]
+struct Memos(FxHashMap<(TypeId, MemoKey), Rc<dyn Any>>);
+
+impl Memos {
+    fn get<T: 'static>(&self, key: MemoKey) -> Option<Rc<T>> {
+        let known = self.0.get(&(TypeId::of::<T>(), key))?.clone();
+        known.downcast::<T>().ok()
+    }
+
+    fn insert<T: 'static>(&mut self, key: MemoKey, value: Rc<T>) {
+        self.0.insert((TypeId::of::<T>(), key), value);
+    }
 }
 
 /// Inference state, created when a rule first asks about a type.
@@ -106,22 +137,20 @@ impl<'a> Checker<'a> {
         self.suite
     }
 
-    /// What `compute` finds for the code at `key` (a function's or the module's start), computed
-    /// once per file: rules that look at a whole function for each call in it keep what they
-    /// found here, so that a file's check stays linear.
+    /// What `compute` finds for the code `key` names (the file, the module's top level or a
+    /// function), computed once per file and type of value: rules that look at a whole
+    /// function for each call in it keep what they found here, so that a file's check stays
+    /// linear.
     pub fn memo<T: 'static>(
         &mut self,
-        key: TextSize,
+        key: MemoKey,
         compute: impl FnOnce(&mut Self) -> T,
     ) -> Rc<T> {
-        let slot = (std::any::TypeId::of::<T>(), key);
-        if let Some(known) = self.memos.get(&slot).cloned()
-            && let Ok(known) = known.downcast::<T>()
-        {
+        if let Some(known) = self.memos.get::<T>(key) {
             return known;
         }
         let value = Rc::new(compute(self));
-        self.memos.insert(slot, value.clone());
+        self.memos.insert(key, value.clone());
         value
     }
 
@@ -502,7 +531,7 @@ pub fn check_module(
         inference_depth: 0,
         self_documenting_fields: 0,
         types: None,
-        memos: FxHashMap::default(),
+        memos: Memos::default(),
     };
     checker.visit_body(suite);
     CheckResult {
@@ -558,4 +587,36 @@ pub fn nesting_depth(suite: &[Stmt]) -> usize {
     let mut nesting = Nesting::default();
     nesting.visit_body(suite);
     nesting.max_depth
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memo_entries_are_kept_apart_by_what_they_are_about_and_by_type() {
+        let mut memos = Memos::default();
+        memos.insert(MemoKey::File, Rc::new(1_u32));
+        memos.insert(MemoKey::ModuleTopLevel, Rc::new(2_u32));
+        memos.insert(MemoKey::Function(TextSize::from(0)), Rc::new(3_u32));
+        memos.insert(MemoKey::File, Rc::new("file"));
+        assert_eq!(memos.get::<u32>(MemoKey::File).as_deref(), Some(&1));
+        assert_eq!(
+            memos.get::<u32>(MemoKey::ModuleTopLevel).as_deref(),
+            Some(&2)
+        );
+        assert_eq!(
+            memos
+                .get::<u32>(MemoKey::Function(TextSize::from(0)))
+                .as_deref(),
+            Some(&3)
+        );
+        assert_eq!(memos.get::<&str>(MemoKey::File).as_deref(), Some(&"file"));
+        assert!(memos.get::<u64>(MemoKey::File).is_none());
+        assert!(
+            memos
+                .get::<u32>(MemoKey::Function(TextSize::from(1)))
+                .is_none()
+        );
+    }
 }

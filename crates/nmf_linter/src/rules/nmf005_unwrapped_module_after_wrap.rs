@@ -6,7 +6,7 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::analysis::forward_call::{could_spell, has_word};
-use crate::checker::Checker;
+use crate::checker::{Checker, MemoKey};
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
 use crate::registry::FixAvailability;
@@ -141,7 +141,7 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     let Expr::Name(callee) = call.func.as_ref() else {
         return;
     };
-    let file = checker.memo(TextSize::from(u32::MAX), |checker| {
+    let file = checker.memo(MemoKey::File, |checker| {
         FileCouldMatch(could_match(checker.source()))
     });
     if !file.0 {
@@ -151,7 +151,7 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     // class body).
     let (key, suite, decorators) = match checker.semantic().enclosing_function() {
         Some(function) => (
-            function.function.start(),
+            MemoKey::Function(function.function.start()),
             function.function.body.as_slice(),
             function.function.decorator_list.as_slice(),
         ),
@@ -163,8 +163,7 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
             {
                 return;
             }
-            // Not 0: a function may start at offset 0.
-            (TextSize::from(u32::MAX - 1), checker.suite(), &[][..])
+            (MemoKey::ModuleTopLevel, checker.suite(), &[][..])
         }
     };
     let facts = checker.memo(key, |checker| training_facts(checker, suite, decorators));
