@@ -13,6 +13,7 @@ use crate::semantic::summary::{Binding, ClassId, ModuleId, ModuleSummary};
 use crate::semantic::values::ValueExpr;
 
 impl TypeResolver<'_> {
+    /// The type of `owner.attribute`.
     pub(super) fn attribute(&mut self, owner: &Ty, attribute: &Name, depth: usize) -> Ty {
         if depth > MAX_EVAL_DEPTH {
             return Ty::Unknown;
@@ -71,6 +72,7 @@ impl TypeResolver<'_> {
         }
     }
 
+    /// The module object of `absolute` (`pkg.sub`): a file of the project, or an outside module.
     pub(super) fn module_object(&self, absolute: &str) -> Ty {
         match self.project.module(absolute) {
             Some(module) => Ty::Module(ModuleRef::Project(module)),

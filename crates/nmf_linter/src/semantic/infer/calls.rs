@@ -13,6 +13,7 @@ use crate::semantic::summary::{FunctionSummary, ModuleSummary};
 use crate::semantic::values::ValueExpr;
 
 impl TypeResolver<'_> {
+    /// What calling a value of type `callee` gives.
     pub(super) fn call(&mut self, callee: &Ty, depth: usize) -> Ty {
         match callee {
             Ty::Class(class) => Ty::Instance(class.clone(), Vec::new(), Exactness::Exact),
@@ -43,6 +44,7 @@ impl TypeResolver<'_> {
         }
     }
 
+    /// What calling `function` (defined in `module`) gives: its declared return type.
     pub(super) fn returns(
         &mut self,
         module: &Arc<ModuleSummary>,

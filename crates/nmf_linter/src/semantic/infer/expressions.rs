@@ -15,6 +15,7 @@ use crate::semantic::summary::{Binding, ModuleSummary};
 use crate::semantic::values::{Annotation, ValueExpr};
 
 impl TypeResolver<'_> {
+    /// The type of `value` evaluated in `context`; `depth` bounds the chains it follows.
     pub(super) fn eval(&mut self, context: Context<'_>, value: &ValueExpr, depth: usize) -> Ty {
         if depth > MAX_EVAL_DEPTH {
             return Ty::Unknown;
@@ -94,6 +95,8 @@ impl TypeResolver<'_> {
         }
     }
 
+    /// The type of `name`: the union of its bindings in the innermost scope that binds it,
+    /// else the module's global. Remembered for the current query (see [`LookupKey`]).
     fn lookup(&mut self, context: Context<'_>, name: &Name, depth: usize) -> Ty {
         let found = context
             .locals
@@ -177,6 +180,7 @@ impl TypeResolver<'_> {
         union(members)
     }
 
+    /// The type one binding gives its name.
     pub(super) fn eval_binding(
         &mut self,
         context: Context<'_>,
@@ -219,6 +223,7 @@ impl TypeResolver<'_> {
         }
     }
 
+    /// The type of a value declared with `annotation`.
     pub(super) fn annotation(
         &mut self,
         context: Context<'_>,
