@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use nmf_driver::config::OutputFormat;
+use nmf_driver::settings::config::OutputFormat;
 
 #[derive(Debug, Parser)]
 #[command(

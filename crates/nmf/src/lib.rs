@@ -100,7 +100,7 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 /// handles those signals (the Python interpreter has its own) keeps its handler.
 fn remove_temporaries_when_interrupted() {
     let _ = ctrlc::set_handler(|| {
-        nmf_driver::write::remove_temporaries();
+        nmf_driver::check::write::remove_temporaries();
         std::process::exit(EXIT_INTERRUPTED);
     });
 }

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use nmf_driver::config::OutputFormat;
-use nmf_driver::message::{ExplanationReport, Message};
+use nmf_driver::check::message::{ExplanationReport, Message};
+use nmf_driver::settings::config::OutputFormat;
 use nmf_linter::diagnostic::error_codes;
 use nmf_linter::registry::{ALL_RULES, RuleInfo};
 use nmf_linter::render::printable;

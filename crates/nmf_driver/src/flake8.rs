@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use crate::check::{CheckOptions, check_text, could_match};
-use crate::discover::absolutize;
 use crate::project::ProjectIndex;
+use crate::settings::discover::absolutize;
 
 /// A finding as a flake8 plugin yields it: 1-based line, 0-based column in UTF-8 bytes (flake8
 /// adds one when printing), and `"CODE message"`.

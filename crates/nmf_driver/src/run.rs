@@ -13,23 +13,23 @@ use ruff_diagnostics::Applicability;
 use crate::cache::{
     Cache, CachedOutcome, Candidate, DocumentDependencies, Recorder, RecordingView, settings_hash,
 };
-use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
-use crate::config::{ConfigError, Settings};
-use crate::discover::{Discovered, absolutize, display_path};
-use crate::fingerprint::{Fingerprint, Stat};
-use crate::fix::{MAX_FIX_PASSES, fix_text, unified_diff};
-use crate::message::{
+use crate::check::fix::{MAX_FIX_PASSES, fix_text, unified_diff};
+use crate::check::message::{
     ExplanationReport, Message, MessageOptions, io_error_message, sort_messages, to_message,
 };
-use crate::notebook::Notebook;
-use crate::notebook_check::check_notebook;
+use crate::check::notebook::check_notebook;
+use crate::check::write::write_fixed;
+use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
 use crate::project::ProjectIndex;
 use crate::settings::SettingsResolver;
+use crate::settings::config::{ConfigError, Settings};
+use crate::settings::discover::{Discovered, absolutize, display_path};
+use crate::source::fingerprint::{Fingerprint, Stat};
+use crate::source::notebook::Notebook;
 use crate::source::{
     FileStamp, SourceError, SourceText, decode_source, encode_source, read_regular_file,
     read_source,
 };
-use crate::write::write_fixed;
 
 /// Whether a run fixes what it finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -33,7 +33,7 @@ fn main(py: Python<'_>, argv: Vec<String>) -> u8 {
 /// `LookupError` for a codec nmf has no table for.
 #[pyfunction]
 fn decode(codec: &str, data: &[u8]) -> PyResult<String> {
-    let table = nmf_driver::codecs::lookup(codec).ok_or_else(|| {
+    let table = nmf_driver::source::codecs::lookup(codec).ok_or_else(|| {
         pyo3::exceptions::PyLookupError::new_err(format!("nmf has no table for {codec}"))
     })?;
     table.decode(data, None).map_err(|error| {

@@ -4,12 +4,12 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use nmf_driver::cache::walk_record::discover_remembered;
 use nmf_driver::check::CheckOptions;
-use nmf_driver::config::{OutputFormat, Overrides};
-use nmf_driver::discover::{absolutize, discover};
 use nmf_driver::run::{FixMode, RunOptions, RunResult, check_discovered, check_stdin, open_cache};
+use nmf_driver::settings::config::{OutputFormat, Overrides};
+use nmf_driver::settings::discover::{absolutize, discover};
 use nmf_driver::settings::{ConfigSource, SettingsResolver};
-use nmf_driver::walk_record::discover_remembered;
 
 use nmf_linter::render::printable;
 

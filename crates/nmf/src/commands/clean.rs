@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use nmf_driver::cache::CACHE_DIR_NAME;
-use nmf_driver::config::Overrides;
-use nmf_driver::discover::absolutize;
+use nmf_driver::settings::config::Overrides;
+use nmf_driver::settings::discover::absolutize;
 use nmf_driver::settings::{ConfigSource, SettingsResolver};
 
 use crate::args::CleanArgs;

@@ -39,10 +39,10 @@ use lsp_types::{
 };
 use nmf_driver::cache::DocumentDependencies;
 use nmf_driver::check::CheckOptions;
-use nmf_driver::config::{CONFIG_FILES, Overrides};
-use nmf_driver::message::Message;
+use nmf_driver::check::message::Message;
 use nmf_driver::project::ProjectIndex;
 use nmf_driver::run::{FixMode, RunOptions, RunResult, check_document};
+use nmf_driver::settings::config::{CONFIG_FILES, Overrides};
 use nmf_driver::settings::{ConfigSource, SettingsResolver};
 use ruff_diagnostics::Applicability;
 use serde::{Deserialize, Serialize};

@@ -1,11 +1,16 @@
 //! Which settings apply to each file: the closest configuration, found once per folder.
 
+pub mod config;
+pub mod discover;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rustc_hash::FxHashMap;
 
-use crate::config::{ConfigError, Options, Overrides, Settings, find_config_in, load_options};
+use crate::settings::config::{
+    ConfigError, Options, Overrides, Settings, find_config_in, load_options,
+};
 
 /// Where settings come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,10 @@
 //! One file's text in, its findings out: prefilter, parse, rules, `noqa`.
 
+pub mod fix;
+pub mod message;
+pub(crate) mod notebook;
+pub mod write;
+
 use nmf_linter::checker::{FileContext, check_module};
 use nmf_linter::diagnostic::{Diagnostic, Explanation, error_codes};
 use nmf_linter::noqa::{NoqaLines, file_is_exempt};
@@ -9,7 +14,7 @@ use nmf_linter::settings::LinterSettings;
 use ruff_python_ast::PySourceType;
 use ruff_text_size::{Ranged, TextRange};
 
-use crate::parse::ParsedModule;
+use crate::source::parse::ParsedModule;
 
 /// How a file is checked, beyond which rules run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

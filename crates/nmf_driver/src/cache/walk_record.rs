@@ -15,10 +15,10 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{CONFIG_FILES, ConfigError};
-use crate::discover::{Discovered, WalkObserver, discover_observed};
-use crate::fingerprint::{Stat, hash_bytes, now_nanos};
 use crate::settings::SettingsResolver;
+use crate::settings::config::{CONFIG_FILES, ConfigError};
+use crate::settings::discover::{Discovered, WalkObserver, discover_observed};
+use crate::source::fingerprint::{Stat, hash_bytes, now_nanos};
 
 /// Ignore files; with the configuration files, what in a walked folder (or above one) changes
 /// what the walk finds.
@@ -40,7 +40,7 @@ struct WalkRecord {
     missing: Vec<String>,
 }
 
-/// Discovers the files under `paths` as [`crate::discover::discover`] does, taking the result
+/// Discovers the files under `paths` as [`crate::settings::discover::discover`] does, taking the result
 /// from a record in `cache_dir` when nothing it depends on changed, and recording it otherwise.
 pub fn discover_remembered(
     paths: &[PathBuf],
@@ -142,7 +142,7 @@ fn watched_paths(
         );
     }
     for path in paths {
-        let absolute = crate::discover::absolutize(path, resolver.working_dir());
+        let absolute = crate::settings::discover::absolutize(path, resolver.working_dir());
         // A link named on the command line: its own stat says nothing of what it leads to.
         if std::fs::symlink_metadata(&absolute).is_ok_and(|metadata| metadata.is_symlink()) {
             return None;

@@ -10,7 +10,7 @@ use ruff_diagnostics::Applicability;
 use ruff_python_ast::PySourceType;
 
 use crate::check::{CheckOptions, FileDiagnostics, check_text};
-use crate::parse::ParsedModule;
+use crate::source::parse::ParsedModule;
 
 /// Passes over a file before giving up: each pass applies every fix that does not overlap
 /// another; nested findings need one pass per level.

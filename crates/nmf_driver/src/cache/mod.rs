@@ -12,6 +12,8 @@
 //! The cache is one file per nmf build, written atomically (the last of two concurrent runs
 //! wins); any problem reading or writing it is a warning, never a failure.
 
+pub mod walk_record;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,9 +28,9 @@ use ruff_diagnostics::Applicability;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::fingerprint::{Fingerprint, Freshness, Snapshot, Stat, hash_bytes};
-use crate::message::{Message, MessageEdit, MessageFix};
+use crate::check::message::{Message, MessageEdit, MessageFix};
 use crate::project::{ModuleLocation, ProjectIndex, ProjectView, corpus_summary};
+use crate::source::fingerprint::{Fingerprint, Freshness, Snapshot, Stat, hash_bytes};
 
 /// The folder name of the cache, in the project's root folder (as ruff keeps `.ruff_cache`).
 pub const CACHE_DIR_NAME: &str = ".nmf_cache";

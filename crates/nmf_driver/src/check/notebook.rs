@@ -14,17 +14,17 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustc_hash::FxHashMap;
 
 use crate::cache::RecordingView;
+use crate::check::fix::{MAX_FIX_PASSES, fix_with};
+use crate::check::message::{ExplanationReport, to_located_message};
+use crate::check::write::write_fixed;
 use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
-use crate::config::Settings;
-use crate::fix::{MAX_FIX_PASSES, fix_with};
-use crate::magics::expose_statement_magics;
-use crate::message::{ExplanationReport, to_located_message};
-use crate::notebook::{Notebook, NotebookSource};
-use crate::parse::ParsedModule;
 use crate::project::ProjectIndex;
 use crate::run::{Destination, FileOutcome, FixMode, RunOptions, Target};
+use crate::settings::config::Settings;
 use crate::source::FileStamp;
-use crate::write::write_fixed;
+use crate::source::magics::expose_statement_magics;
+use crate::source::notebook::{Notebook, NotebookSource};
+use crate::source::parse::ParsedModule;
 
 /// Checks one notebook, and fixes it as `options.fix` says.
 pub(crate) fn check_notebook(
@@ -301,7 +301,7 @@ fn cell_diffs(notebook: &Notebook, edited: &[(usize, String)], display: &str) ->
     edited
         .iter()
         .map(|(cell, text)| {
-            crate::fix::unified_diff(
+            crate::check::fix::unified_diff(
                 &format!("{display}:cell {}", cell + 1),
                 &ended(notebook.cell_text(*cell)),
                 &ended(text),

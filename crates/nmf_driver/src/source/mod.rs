@@ -9,6 +9,12 @@
 //! and a fix can be written back in the file's own encoding, BOM included, changing no byte
 //! the fix does not change.
 
+pub mod codecs;
+pub mod fingerprint;
+pub(crate) mod magics;
+pub mod notebook;
+pub mod parse;
+
 use std::fmt;
 use std::io;
 use std::path::Path;
@@ -16,8 +22,8 @@ use std::sync::{Arc, LazyLock};
 
 use regex::bytes::Regex;
 
-use crate::codecs::{self, Codec};
-use crate::fingerprint::{Fingerprint, now_nanos};
+use self::codecs::Codec;
+use crate::source::fingerprint::{Fingerprint, now_nanos};
 
 /// The encodings nmf reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

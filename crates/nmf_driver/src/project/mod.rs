@@ -1,6 +1,8 @@
 //! The project-wide class index: module names, import resolution to files, and summaries of
 //! the files a receiver's type leads to, parsed at most once and only when asked for.
 
+pub mod lexicon;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
@@ -12,11 +14,11 @@ use nmf_linter::semantic::summary::ModuleSummary;
 use ruff_python_ast::PySourceType;
 use rustc_hash::FxHashMap;
 
-use crate::lexicon::{Lexicon, binding_words, may_install_forward};
-use crate::parse::ParsedModule;
+use crate::project::lexicon::{Lexicon, binding_words, may_install_forward};
+use crate::source::parse::ParsedModule;
 use rayon::prelude::*;
 
-use crate::fingerprint::{Fingerprint, Snapshot, Stat, now_nanos};
+use crate::source::fingerprint::{Fingerprint, Snapshot, Stat, now_nanos};
 use crate::source::{read_regular_file, read_source};
 
 /// Files that mark the root of a project, where absolute imports of its own packages start.
@@ -676,7 +678,7 @@ fn collect_corpus(
                 || !entry
                     .file_name()
                     .to_str()
-                    .is_some_and(|name| crate::config::DEFAULT_EXCLUDE.contains(&name))
+                    .is_some_and(|name| crate::settings::config::DEFAULT_EXCLUDE.contains(&name))
         });
     let mut paths = Vec::new();
     for entry in builder.build().flatten() {

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use ignore::{WalkBuilder, WalkState};
 
-use crate::config::ConfigError;
 use crate::settings::SettingsResolver;
+use crate::settings::config::ConfigError;
 use crate::source::SourceError;
 
 /// What discovery found.
@@ -22,7 +22,7 @@ pub struct Discovered {
     pub unreadable: Vec<(PathBuf, SourceError)>,
 }
 
-/// Told what a walk goes through (see [`crate::walk_record`]).
+/// Told what a walk goes through (see [`crate::cache::walk_record`]).
 pub trait WalkObserver: Sync {
     /// A folder the walk listed.
     fn folder(&self, path: &Path);

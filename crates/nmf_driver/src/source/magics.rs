@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use ruff_python_ast::{IpyEscapeKind, PySourceType, Stmt};
 use ruff_text_size::Ranged;
 
-use crate::parse::ParsedModule;
+use crate::source::parse::ParsedModule;
 
 /// Line magics whose argument, after options, is a Python statement.
 const STATEMENT_MAGICS: [&str; 5] = ["time", "timeit", "prun", "memit", "debug"];
