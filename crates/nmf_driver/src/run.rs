@@ -10,9 +10,7 @@ use nmf_linter::render::SourceLocator;
 use rayon::prelude::*;
 use ruff_diagnostics::Applicability;
 
-use crate::cache::{
-    Cache, CachedOutcome, Candidate, DocumentDependencies, Recorder, RecordingView, settings_hash,
-};
+use crate::cache::{Cache, CachedOutcome, Candidate, settings_hash};
 use crate::check::fix::{MAX_FIX_PASSES, fix_text, unified_diff};
 use crate::check::message::{
     ExplanationReport, Message, MessageOptions, io_error_message, sort_messages, to_message,
@@ -21,6 +19,7 @@ use crate::check::notebook::check_notebook;
 use crate::check::write::write_fixed;
 use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
 use crate::project::ProjectIndex;
+use crate::project::dependencies::{DocumentDependencies, Recorder, RecordingView};
 use crate::settings::SettingsResolver;
 use crate::settings::config::{ConfigError, Settings};
 use crate::settings::discover::{Discovered, absolutize, display_path};

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nmf_driver::cache::CACHE_DIR_NAME;
+use nmf_driver::settings::config::CACHE_DIR_NAME;
 use nmf_driver::settings::config::Overrides;
 use nmf_driver::settings::discover::absolutize;
 use nmf_driver::settings::{ConfigSource, SettingsResolver};

@@ -17,23 +17,19 @@ pub mod walk_record;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
 use nmf_linter::diagnostic::error_codes;
 use nmf_linter::registry::ALL_RULES;
 use nmf_linter::render::Location;
-use nmf_linter::semantic::infer::ProjectModules;
-use nmf_linter::semantic::summary::ModuleSummary;
 use ruff_diagnostics::Applicability;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::check::message::{Message, MessageEdit, MessageFix};
-use crate::project::{ModuleLocation, ProjectIndex, ProjectView, corpus_summary};
+use crate::project::dependencies::{Dependencies, Recorded, location_hash};
+use crate::project::{ProjectIndex, ProjectView, corpus_summary};
 use crate::source::fingerprint::{Fingerprint, Freshness, Snapshot, Stat, hash_bytes};
-
-/// The folder name of the cache, in the project's root folder (as ruff keeps `.ruff_cache`).
-pub const CACHE_DIR_NAME: &str = ".nmf_cache";
 
 /// nmf's version and a hash of the engine's sources (`build.rs`): a cache written by another
 /// build is never read, as a change to any rule could change a finding.
@@ -209,19 +205,6 @@ impl Candidate<'_> {
     pub fn outcome(&self) -> &CachedOutcome {
         &self.entry.outcome
     }
-}
-
-/// What a file's findings depended on beyond its text and settings.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Dependencies {
-    /// The hash of the file's [`ModuleLocation`].
-    location: u64,
-    /// Each module looked up, and the file it resolved to (`None`: none, which may change).
-    lookups: Vec<(String, Option<String>)>,
-    /// Each file whose summary was used: what it was, and the hash of its location.
-    files: Vec<(String, Option<Fingerprint>, u64)>,
-    /// The projects searched, by [`corpus_key`].
-    corpora: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -675,175 +658,7 @@ fn write_atomically(folder: &Path, stored: &Stored) -> std::io::Result<()> {
     Ok(())
 }
 
-fn location_hash(location: &ModuleLocation) -> u64 {
-    let text = format!(
-        "{:?}\0{}\0{:?}",
-        location.name, location.is_package, location.roots
-    );
-    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
-}
-
-/// The key of a project searched from `roots`.
-fn corpus_key(roots: &[PathBuf]) -> Option<String> {
-    roots
-        .iter()
-        .map(|root| root.to_str())
-        .collect::<Option<Vec<_>>>()
-        .map(|roots| roots.join("\0"))
-}
-
 /// The hash of everything in a file's settings that can change its findings, with nmf's build.
 pub fn settings_hash(parts: &dyn std::fmt::Debug) -> u64 {
     xxhash_rust::xxh3::xxh3_64(format!("{ENGINE}\0{parts:?}").as_bytes())
-}
-
-/// What one check depended on, recorded as it happens.
-#[derive(Default)]
-pub struct Recorder {
-    state: Mutex<RecorderState>,
-}
-
-#[derive(Default)]
-struct RecorderState {
-    lookups: Vec<(String, Option<String>)>,
-    files: Vec<(String, Option<Fingerprint>, u64)>,
-    corpora: FxHashMap<String, Snapshot>,
-    /// Something was used that a later run could not check again.
-    unrepeatable: bool,
-}
-
-/// What a [`Recorder`] saw: `dependencies` is `None` when the outcome cannot be kept.
-pub struct Recorded {
-    dependencies: Option<Dependencies>,
-    corpora: FxHashMap<String, Snapshot>,
-}
-
-/// What an editor needs to know of what one check used, to check it again when that changes.
-#[derive(Debug, Default, Clone)]
-pub struct DocumentDependencies {
-    /// The files whose summaries the check used.
-    pub files: Vec<PathBuf>,
-    /// The modules the check looked for and did not find.
-    pub missing_modules: Vec<String>,
-    /// The check searched the project (for subclasses, aliases, installed `forward`s): any
-    /// Python file's words may matter.
-    pub searched: bool,
-    /// Something was used that cannot be named here: any change may matter.
-    pub incomplete: bool,
-}
-
-impl Recorder {
-    /// What the check used, for an editor.
-    pub fn into_document_dependencies(self) -> DocumentDependencies {
-        let state = self
-            .state
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        let mut files: Vec<PathBuf> = state
-            .files
-            .into_iter()
-            .map(|(path, _, _)| PathBuf::from(path))
-            .collect();
-        files.sort();
-        files.dedup();
-        let mut missing_modules: Vec<String> = state
-            .lookups
-            .into_iter()
-            .filter(|(_, found)| found.is_none())
-            .map(|(module, _)| module)
-            .collect();
-        missing_modules.sort();
-        missing_modules.dedup();
-        DocumentDependencies {
-            files,
-            missing_modules,
-            searched: !state.corpora.is_empty(),
-            incomplete: state.unrepeatable,
-        }
-    }
-
-    pub fn finish(self, view: &ProjectView<'_>) -> Recorded {
-        let state = self
-            .state
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        let mut lookups = state.lookups;
-        lookups.sort();
-        lookups.dedup();
-        let mut files = state.files;
-        files.sort_by(|a, b| a.0.cmp(&b.0));
-        files.dedup_by(|a, b| a.0 == b.0);
-        let mut corpora: Vec<String> = state.corpora.keys().cloned().collect();
-        corpora.sort();
-        Recorded {
-            dependencies: (!state.unrepeatable).then(|| Dependencies {
-                location: location_hash(view.location()),
-                lookups,
-                files,
-                corpora,
-            }),
-            corpora: state.corpora,
-        }
-    }
-
-    fn record_file(&self, index: &ProjectIndex, path: &Path, fingerprint: Option<Fingerprint>) {
-        let location = location_hash(&index.locate(path));
-        let mut state = lock(&self.state);
-        match path.to_str() {
-            Some(text) => state.files.push((text.to_string(), fingerprint, location)),
-            None => state.unrepeatable = true,
-        }
-    }
-
-    fn record_corpus(&self, view: &ProjectView<'_>) {
-        let roots = view.corpus_roots();
-        let snapshot = view.index().corpus_snapshot(&roots);
-        let mut state = lock(&self.state);
-        match (corpus_key(&roots), snapshot) {
-            (Some(key), Some(snapshot)) => {
-                state.corpora.insert(key, Snapshot::clone(&snapshot));
-            }
-            _ => state.unrepeatable = true,
-        }
-    }
-}
-
-/// The project as a check sees it, recording what it asks.
-pub struct RecordingView<'a> {
-    pub view: &'a ProjectView<'a>,
-    pub recorder: &'a Recorder,
-}
-
-impl ProjectModules for RecordingView<'_> {
-    fn module(&self, name: &str) -> Option<Arc<ModuleSummary>> {
-        let path = self.view.resolve(name);
-        let text = match &path {
-            Some(path) => match path.to_str() {
-                Some(text) => Some(text.to_string()),
-                None => {
-                    lock(&self.recorder.state).unrepeatable = true;
-                    None
-                }
-            },
-            None => None,
-        };
-        lock(&self.recorder.state)
-            .lookups
-            .push((name.to_string(), text));
-        let path = path?;
-        let (summary, fingerprint) = self.view.index().summary_read(&path);
-        self.recorder
-            .record_file(self.view.index(), &path, fingerprint);
-        summary
-    }
-
-    fn mentioning(&self, words: &[&str]) -> Option<Vec<Arc<ModuleSummary>>> {
-        self.recorder.record_corpus(self.view);
-        self.view.mentioning(words)
-    }
-
-    fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
-        self.recorder.record_corpus(self.view);
-        self.view.forward_installers()
-    }
 }

@@ -13,12 +13,12 @@ use ruff_python_ast::PySourceType;
 use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustc_hash::FxHashMap;
 
-use crate::cache::RecordingView;
 use crate::check::fix::{MAX_FIX_PASSES, fix_with};
 use crate::check::message::{ExplanationReport, to_located_message};
 use crate::check::write::write_fixed;
 use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
 use crate::project::ProjectIndex;
+use crate::project::dependencies::RecordingView;
 use crate::run::{Destination, FileOutcome, FixMode, RunOptions, Target};
 use crate::settings::config::Settings;
 use crate::source::FileStamp;

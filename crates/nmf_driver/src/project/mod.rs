@@ -1,6 +1,7 @@
 //! The project-wide class index: module names, import resolution to files, and summaries of
 //! the files a receiver's type leads to, parsed at most once and only when asked for.
 
+pub mod dependencies;
 pub mod lexicon;
 
 use std::path::{Path, PathBuf};

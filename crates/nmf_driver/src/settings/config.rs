@@ -19,6 +19,10 @@ use serde::Deserialize;
 /// The files a folder may hold configuration in, most preferred first.
 pub const CONFIG_FILES: [&str; 3] = [".nmf.toml", "nmf.toml", "pyproject.toml"];
 
+/// The folder name of the cache, in the project's root folder (as ruff keeps `.ruff_cache`),
+/// unless `cache-dir` says otherwise.
+pub const CACHE_DIR_NAME: &str = ".nmf_cache";
+
 /// The files checked when found in a folder, as in ruff's defaults: Python modules, stubs and
 /// Jupyter notebooks.
 pub const DEFAULT_INCLUDE: &[&str] = &["*.py", "*.pyi", "*.ipynb"];
@@ -481,10 +485,10 @@ impl Settings {
                 .unwrap_or_default(),
             import_paths: import_paths(root, options).map_err(error)?,
             cache_dir: overrides.cache_dir.clone().unwrap_or_else(|| {
-                options.cache_dir.as_ref().map_or_else(
-                    || root.join(crate::cache::CACHE_DIR_NAME),
-                    |dir| root.join(dir),
-                )
+                options
+                    .cache_dir
+                    .as_ref()
+                    .map_or_else(|| root.join(CACHE_DIR_NAME), |dir| root.join(dir))
             }),
             fix: overrides.fix.or(options.fix).unwrap_or(false),
             unsafe_fixes: overrides

@@ -37,10 +37,10 @@ use lsp_types::{
     ShowMessageParams, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
     TextDocumentSyncSaveOptions, TextEdit, Uri, WorkspaceEdit,
 };
-use nmf_driver::cache::DocumentDependencies;
 use nmf_driver::check::CheckOptions;
 use nmf_driver::check::message::Message;
 use nmf_driver::project::ProjectIndex;
+use nmf_driver::project::dependencies::DocumentDependencies;
 use nmf_driver::run::{FixMode, RunOptions, RunResult, check_document};
 use nmf_driver::settings::config::{CONFIG_FILES, Overrides};
 use nmf_driver::settings::{ConfigSource, SettingsResolver};

@@ -1,0 +1,200 @@
+//! What a check depended on in its project, recorded as it happens: the modules it looked up
+//! (found or not), the files whose summaries it used, the projects it searched. The cache keeps
+//! it with a file's findings; the language server asks it when to check a document again.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use nmf_linter::semantic::infer::ProjectModules;
+use nmf_linter::semantic::summary::ModuleSummary;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::project::{ModuleLocation, ProjectIndex, ProjectView};
+use crate::source::fingerprint::{Fingerprint, Snapshot};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What a file's findings depended on beyond its text and settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Dependencies {
+    /// The hash of the file's [`ModuleLocation`].
+    pub(crate) location: u64,
+    /// Each module looked up, and the file it resolved to (`None`: none, which may change).
+    pub(crate) lookups: Vec<(String, Option<String>)>,
+    /// Each file whose summary was used: what it was, and the hash of its location.
+    pub(crate) files: Vec<(String, Option<Fingerprint>, u64)>,
+    /// The projects searched, by [`corpus_key`].
+    pub(crate) corpora: Vec<String>,
+}
+
+/// What one check depended on, recorded as it happens.
+#[derive(Default)]
+pub struct Recorder {
+    state: Mutex<RecorderState>,
+}
+
+#[derive(Default)]
+struct RecorderState {
+    lookups: Vec<(String, Option<String>)>,
+    files: Vec<(String, Option<Fingerprint>, u64)>,
+    corpora: FxHashMap<String, Snapshot>,
+    /// Something was used that a later run could not check again.
+    unrepeatable: bool,
+}
+
+/// What a [`Recorder`] saw: `dependencies` is `None` when the outcome cannot be kept.
+pub struct Recorded {
+    pub(crate) dependencies: Option<Dependencies>,
+    pub(crate) corpora: FxHashMap<String, Snapshot>,
+}
+
+/// What an editor needs to know of what one check used, to check it again when that changes.
+#[derive(Debug, Default, Clone)]
+pub struct DocumentDependencies {
+    /// The files whose summaries the check used.
+    pub files: Vec<PathBuf>,
+    /// The modules the check looked for and did not find.
+    pub missing_modules: Vec<String>,
+    /// The check searched the project (for subclasses, aliases, installed `forward`s): any
+    /// Python file's words may matter.
+    pub searched: bool,
+    /// Something was used that cannot be named here: any change may matter.
+    pub incomplete: bool,
+}
+
+impl Recorder {
+    /// What the check used, for an editor.
+    pub fn into_document_dependencies(self) -> DocumentDependencies {
+        let state = self
+            .state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut files: Vec<PathBuf> = state
+            .files
+            .into_iter()
+            .map(|(path, _, _)| PathBuf::from(path))
+            .collect();
+        files.sort();
+        files.dedup();
+        let mut missing_modules: Vec<String> = state
+            .lookups
+            .into_iter()
+            .filter(|(_, found)| found.is_none())
+            .map(|(module, _)| module)
+            .collect();
+        missing_modules.sort();
+        missing_modules.dedup();
+        DocumentDependencies {
+            files,
+            missing_modules,
+            searched: !state.corpora.is_empty(),
+            incomplete: state.unrepeatable,
+        }
+    }
+
+    pub fn finish(self, view: &ProjectView<'_>) -> Recorded {
+        let state = self
+            .state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut lookups = state.lookups;
+        lookups.sort();
+        lookups.dedup();
+        let mut files = state.files;
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        files.dedup_by(|a, b| a.0 == b.0);
+        let mut corpora: Vec<String> = state.corpora.keys().cloned().collect();
+        corpora.sort();
+        Recorded {
+            dependencies: (!state.unrepeatable).then(|| Dependencies {
+                location: location_hash(view.location()),
+                lookups,
+                files,
+                corpora,
+            }),
+            corpora: state.corpora,
+        }
+    }
+
+    fn record_file(&self, index: &ProjectIndex, path: &Path, fingerprint: Option<Fingerprint>) {
+        let location = location_hash(&index.locate(path));
+        let mut state = lock(&self.state);
+        match path.to_str() {
+            Some(text) => state.files.push((text.to_string(), fingerprint, location)),
+            None => state.unrepeatable = true,
+        }
+    }
+
+    fn record_corpus(&self, view: &ProjectView<'_>) {
+        let roots = view.corpus_roots();
+        let snapshot = view.index().corpus_snapshot(&roots);
+        let mut state = lock(&self.state);
+        match (corpus_key(&roots), snapshot) {
+            (Some(key), Some(snapshot)) => {
+                state.corpora.insert(key, Snapshot::clone(&snapshot));
+            }
+            _ => state.unrepeatable = true,
+        }
+    }
+}
+
+/// The project as a check sees it, recording what it asks.
+pub struct RecordingView<'a> {
+    pub view: &'a ProjectView<'a>,
+    pub recorder: &'a Recorder,
+}
+
+impl ProjectModules for RecordingView<'_> {
+    fn module(&self, name: &str) -> Option<Arc<ModuleSummary>> {
+        let path = self.view.resolve(name);
+        let text = match &path {
+            Some(path) => match path.to_str() {
+                Some(text) => Some(text.to_string()),
+                None => {
+                    lock(&self.recorder.state).unrepeatable = true;
+                    None
+                }
+            },
+            None => None,
+        };
+        lock(&self.recorder.state)
+            .lookups
+            .push((name.to_string(), text));
+        let path = path?;
+        let (summary, fingerprint) = self.view.index().summary_read(&path);
+        self.recorder
+            .record_file(self.view.index(), &path, fingerprint);
+        summary
+    }
+
+    fn mentioning(&self, words: &[&str]) -> Option<Vec<Arc<ModuleSummary>>> {
+        self.recorder.record_corpus(self.view);
+        self.view.mentioning(words)
+    }
+
+    fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
+        self.recorder.record_corpus(self.view);
+        self.view.forward_installers()
+    }
+}
+
+/// A hash of where a module sits (its name, whether it is a package, its roots).
+pub(crate) fn location_hash(location: &ModuleLocation) -> u64 {
+    let text = format!(
+        "{:?}\0{}\0{:?}",
+        location.name, location.is_package, location.roots
+    );
+    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+}
+
+/// The key of a project searched from `roots`.
+pub(crate) fn corpus_key(roots: &[PathBuf]) -> Option<String> {
+    roots
+        .iter()
+        .map(|root| root.to_str())
+        .collect::<Option<Vec<_>>>()
+        .map(|roots| roots.join("\0"))
+}
