@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use nmf_driver::check::message::{ExplanationReport, Message};
+use nmf_driver::check::message::{ExplanationReport, Message, code_frames};
 use nmf_driver::settings::config::OutputFormat;
 use nmf_linter::diagnostic::error_codes;
 use nmf_linter::registry::{ALL_RULES, RuleInfo};
-use nmf_linter::render::printable;
+use nmf_linter::render::{FrameOptions, printable};
 use ruff_diagnostics::Applicability;
 use serde_json::{Value, json};
 
@@ -133,8 +133,15 @@ impl PrintStyle {
 
 fn full(out: &mut dyn Write, messages: &[Message], style: PrintStyle) -> io::Result<()> {
     let color = style.color;
-    for m in messages {
-        match &m.frame {
+    let frames = code_frames(
+        messages,
+        FrameOptions {
+            color,
+            unsafe_fixes: style.unsafe_fixes,
+        },
+    );
+    for (m, frame) in messages.iter().zip(frames) {
+        match frame {
             Some(frame) => writeln!(out, "{frame}")?,
             // Unreadable files have no source to frame.
             None => {

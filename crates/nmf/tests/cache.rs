@@ -89,6 +89,50 @@ fn a_rerun_comes_from_the_cache_which_is_never_committed() {
 }
 
 #[test]
+fn code_frames_are_drawn_from_the_cache_as_from_a_check() {
+    let tree = project();
+    // A notebook's findings are framed in their cell.
+    tree.write(
+        "nb.ipynb",
+        r#"{"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": ["import torch.nn as nn\n", "m = nn.Linear(1, 1)"]}, {"cell_type": "code", "metadata": {}, "outputs": [], "source": ["m.forward(1)"]}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#,
+    );
+    let full = ["--output-format", "full", "--unsafe-fixes", "."];
+    let first = agree(&tree, &full);
+    assert!(
+        first.stdout.contains("--> pkg/train.py:4:1"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("--> nb.ipynb:cell 2:1:1"),
+        "{}",
+        first.stdout
+    );
+    std::thread::sleep(SETTLE);
+    cached(&tree, &full);
+    let mut verbose = vec!["-v"];
+    verbose.extend(full);
+    let rerun = cached(&tree, &verbose);
+    assert_eq!(rerun.stdout, first.stdout);
+    assert!(
+        rerun.stderr.contains("(0 parsed, 6 from the cache"),
+        "{}",
+        rerun.stderr
+    );
+    // A file edited since is checked again, not framed with its new text.
+    tree.write(
+        "pkg/train.py",
+        "from pkg.models import Net\n\nnet = Net()\n\nnet.forward(2)\n",
+    );
+    let edited = agree(&tree, &full);
+    assert!(
+        edited.stdout.contains("--> pkg/train.py:5:1"),
+        "{}",
+        edited.stdout
+    );
+}
+
+#[test]
 fn an_edit_that_keeps_size_and_modification_time_is_noticed() {
     let tree = project();
     agree(&tree, &["."]);

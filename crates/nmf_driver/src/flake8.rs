@@ -8,12 +8,13 @@
 use nmf_linter::registry::RuleSet;
 use nmf_linter::render::SourceLocator;
 use nmf_linter::settings::LinterSettings;
+use ruff_python_ast::PySourceType;
 use ruff_text_size::Ranged;
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use crate::check::{CheckOptions, check_text, could_match};
+use crate::check::{admitted_rules, check_text};
 use crate::project::ProjectIndex;
 use crate::settings::discover::absolutize;
 
@@ -36,25 +37,23 @@ pub fn check_for_flake8(
     filename: &str,
     known_modules_only: bool,
 ) -> Vec<PluginFinding> {
-    let settings = LinterSettings {
+    let enabled = LinterSettings {
         rules: RuleSet::all(),
         known_modules_only,
         ..LinterSettings::default()
     };
-    if !could_match(&settings, source) {
+    let rules = admitted_rules(&enabled, source, true);
+    if rules.is_empty() {
         return Vec::new();
     }
+    let settings = LinterSettings { rules, ..enabled };
     let path = std::env::current_dir()
         .map(|working_dir| absolutize(Path::new(filename), &working_dir))
         .unwrap_or_else(|_| PathBuf::from(filename));
     let view = PROJECT.view(&path);
     let file = view.file_context();
-    let options = CheckOptions {
-        respect_noqa: false,
-        prefilter: false,
-        ipython: false,
-    };
-    let checked = check_text(source, &settings, &file, options);
+    // flake8 applies `noqa` itself.
+    let checked = check_text(source, PySourceType::Python, &settings, &file, false);
     let rule_findings: Vec<_> = checked
         .diagnostics
         .iter()

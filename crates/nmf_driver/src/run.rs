@@ -5,76 +5,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use nmf_linter::registry::RuleSet;
-
-use nmf_linter::render::SourceLocator;
 use rayon::prelude::*;
-use ruff_diagnostics::Applicability;
+use rustc_hash::FxHashMap;
 
 use crate::cache::{Cache, CachedOutcome, Candidate, settings_hash};
-use crate::check::fix::{MAX_FIX_PASSES, fix_text, unified_diff};
-use crate::check::message::{
-    ExplanationReport, Message, MessageOptions, io_error_message, sort_messages, to_message,
-};
-use crate::check::notebook::check_notebook;
-use crate::check::write::write_fixed;
-use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
+use crate::check::admitted_rules;
+use crate::check::message::{ExplanationReport, Message, io_error_message, sort_messages};
+use crate::check::pipeline::{Destination, FileOutcome, Target, check_file};
+pub use crate::check::pipeline::{FixMode, RunOptions};
 use crate::project::ProjectIndex;
-use crate::project::dependencies::{DocumentDependencies, Recorder, RecordingView};
+use crate::project::dependencies::{DocumentDependencies, Recorder};
 use crate::settings::SettingsResolver;
 use crate::settings::config::{ConfigError, Settings};
 use crate::settings::discover::{Discovered, absolutize, display_path};
-use crate::source::fingerprint::{Fingerprint, Stat};
-use crate::source::notebook::Notebook;
-use crate::source::{
-    FileStamp, SourceError, SourceText, decode_source, encode_source, read_regular_file,
-    read_source,
-};
-
-/// Whether a run fixes what it finds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FixMode {
-    /// Report only.
-    #[default]
-    Off,
-    /// `--fix`: write the fixes (to stdout for standard input).
-    Apply,
-    /// `--diff`: print what would change, write nothing.
-    Diff,
-}
-
-/// How a run renders and checks, beyond per-folder settings.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RunOptions {
-    pub check: CheckOptions,
-    /// Render code frames (the `full` format).
-    pub frames: bool,
-    pub color: bool,
-    pub fix: FixMode,
-    /// Unsafe fixes apply too (`--unsafe-fixes`).
-    pub unsafe_fixes: bool,
-    /// Collect what the rules concluded where they looked (`--show-receivers`).
-    pub explanations: bool,
-    /// Use the cache (`--no-cache` turns it off).
-    pub cache: bool,
-}
-
-impl RunOptions {
-    pub(crate) fn message_options(&self) -> MessageOptions {
-        MessageOptions {
-            frames: self.frames,
-            color: self.color,
-            unsafe_fixes: self.unsafe_fixes,
-        }
-    }
-
-    pub fn required_applicability(&self) -> Applicability {
-        if self.unsafe_fixes {
-            Applicability::Unsafe
-        } else {
-            Applicability::Safe
-        }
-    }
-}
+use crate::source::SourceError;
+use crate::source::fingerprint::Stat;
+use crate::source::kind::SourceKind;
 
 /// What checking a set of paths gave.
 #[derive(Debug, Default)]
@@ -207,37 +153,61 @@ pub fn check_files(
                 candidate,
             }) = prepared
             else {
-                return Pending::Check(read_input(path), None);
+                return Pending::Check(SourceKind::read(path), None, RuleSet::empty());
             };
-            if let (Some(cache), Some(candidate)) = (&cache, candidate)
-                && let Some(outcome) =
+            let mut read = None;
+            if let (Some(cache), Some(candidate)) = (&cache, candidate) {
+                let stored_content = candidate.content_hash();
+                if let Some(mut outcome) =
                     cached_outcome(cache, candidate, path, &settings, &index, resolver)
-            {
-                return Pending::Done(outcome);
+                {
+                    if !options.frames || outcome.messages.is_empty() {
+                        cache.count_hit();
+                        return Pending::Done(outcome);
+                    }
+                    // Code frames are drawn from the file's text: read it, and use the stored
+                    // findings if it is still the text they were found in.
+                    let input = SourceKind::read(path);
+                    if let Ok(source) = &input
+                        && source
+                            .fingerprint()
+                            .is_some_and(|read| read.hash == stored_content)
+                    {
+                        keep_texts(&mut outcome.messages, source);
+                        cache.count_hit();
+                        return Pending::Done(outcome);
+                    }
+                    read = Some(input);
+                }
             }
-            let input = read_input(path);
+            let input = read.unwrap_or_else(|| SourceKind::read(path));
+            // Whether the file is parsed, and for which rules, is decided here, once.
+            let rules = match &input {
+                Ok(source) => {
+                    if let SourceKind::Python(source) = source {
+                        index.learn(path, &source.text);
+                    }
+                    admitted_rules(
+                        &settings.linter_for(path),
+                        &source.code(),
+                        options.check.prefilter,
+                    )
+                }
+                Err(_) => RuleSet::empty(),
+            };
+            // An unreadable file is reported; a notebook of another language goes on, to be
+            // reported as skipped.
             let passes = match &input {
-                Ok(Input::Python(source)) => {
-                    index.learn(path, &source.text);
-                    !options.check.prefilter
-                        || could_match(&settings.linter_for(path), &source.text)
-                }
-                // A notebook is prefiltered on its Python cells' code; one of another language
-                // goes on, to be reported as skipped.
-                Ok(Input::Notebook(notebook, _)) => {
-                    !options.check.prefilter
-                        || notebook.foreign_language.is_some()
-                        || could_match(&settings.linter_for(path), &notebook.source(&[]).text)
-                }
+                Ok(source) => !rules.is_empty() || source.foreign_language().is_some(),
                 Err(_) => true,
             };
             if passes {
-                return Pending::Check(input, key);
+                return Pending::Check(input, key, rules);
             }
             if let (Some(cache), Some(key), Some(fingerprint)) = (
                 &cache,
                 key,
-                input.as_ref().ok().and_then(Input::fingerprint),
+                input.as_ref().ok().and_then(SourceKind::fingerprint),
             ) {
                 let empty = CachedOutcome::of(false, None, &[]);
                 if let Some(empty) = empty {
@@ -247,28 +217,20 @@ pub fn check_files(
             Pending::RuledOut
         })
         .collect();
-    // The prefilter has run.
-    let checking = RunOptions {
-        check: CheckOptions {
-            prefilter: false,
-            ..options.check
-        },
-        ..options
-    };
     let outcomes: Vec<Result<FileOutcome, ConfigError>> = files
         .par_iter()
         .zip(inputs)
         .filter_map(|(path, pending)| match pending {
             Pending::Done(outcome) => Some(Ok(outcome)),
             Pending::RuledOut => None,
-            Pending::Check(input, key) => Some(check_input(
+            Pending::Check(input, key, rules) => Some(check_input(
                 path,
                 input,
+                rules,
                 key,
                 cache.as_ref(),
                 resolver,
                 &index,
-                checking,
                 options,
             )),
         })
@@ -362,15 +324,14 @@ fn check_text_input(
         destination: Destination::Stdout,
         recorder,
     };
-    let input = if is_notebook(&absolute) {
-        read_notebook(bytes.clone()).map(|notebook| Input::Notebook(notebook, None))
-    } else {
-        decode_source(bytes.clone()).map(Input::Python)
-    };
-    let outcome = match input {
-        Ok(Input::Python(source)) => check_one(&source, &target, &settings, index, options),
-        Ok(Input::Notebook(notebook, _)) => {
-            check_notebook(&notebook, None, &target, &settings, index, options)
+    let outcome = match SourceKind::from_bytes(bytes.clone(), &absolute) {
+        Ok(source) => {
+            let rules = admitted_rules(
+                &settings.linter_for(&absolute),
+                &source.code(),
+                options.check.prefilter,
+            );
+            check_file(&source, rules, &target, &settings, index, options)
         }
         Err(error) => {
             let mut outcome = FileOutcome::unreadable(&display, &error);
@@ -393,13 +354,15 @@ fn check_text_input(
 enum Pending {
     Done(FileOutcome),
     RuledOut,
-    Check(Result<Input, SourceError>, Option<u64>),
+    /// The file as read, its settings hash for the cache, and the rules its prefilter
+    /// admitted.
+    Check(Result<SourceKind, SourceError>, Option<u64>, RuleSet),
 }
 
 /// The settings hash of each file, computed once per configuration and rule set.
 #[derive(Default)]
 struct SettingsKeys {
-    known: std::sync::Mutex<rustc_hash::FxHashMap<(usize, RuleSet), u64>>,
+    known: std::sync::Mutex<FxHashMap<(usize, RuleSet), u64>>,
 }
 
 impl SettingsKeys {
@@ -424,13 +387,37 @@ struct Prepared<'a> {
 }
 
 /// Whether stored findings serve this run: a run that fixes needs the file when it has
-/// something to fix, and code frames need its text.
+/// something to fix.
 fn serves(outcome: &CachedOutcome, options: RunOptions) -> bool {
     let fixable = outcome
         .messages
         .iter()
         .any(|message| message.fix_applies(options.required_applicability()));
-    !(options.fix != FixMode::Off && fixable || options.frames && !outcome.messages.is_empty())
+    !(options.fix != FixMode::Off && fixable)
+}
+
+/// Keeps the text each finding from the cache is in (the file's, or its cell's), for drawing
+/// its code frame.
+fn keep_texts(messages: &mut [Message], source: &SourceKind) {
+    match source {
+        SourceKind::Python(source) => {
+            let text: Arc<str> = Arc::from(source.text.as_str());
+            for message in messages {
+                message.source = Some(Arc::clone(&text));
+            }
+        }
+        SourceKind::Notebook(file) => {
+            let mut cells: FxHashMap<usize, Arc<str>> = FxHashMap::default();
+            for message in messages {
+                if let Some(cell) = message.cell {
+                    let text = cells.entry(cell).or_insert_with(|| {
+                        Arc::from(file.notebook.cell_text(cell.saturating_sub(1)))
+                    });
+                    message.source = Some(Arc::clone(text));
+                }
+            }
+        }
+    }
 }
 
 /// The findings the cache holds for a file, when everything they depended on still holds.
@@ -449,7 +436,6 @@ fn cached_outcome(
         .iter()
         .map(|message| message.to_message(&display))
         .collect::<Option<Vec<_>>>()?;
-    cache.count_hit();
     Some(FileOutcome {
         messages,
         skipped: cached.skipped.map(|reason| format!("{display}: {reason}")),
@@ -465,17 +451,17 @@ fn cached_outcome(
 )]
 fn check_input(
     path: &Path,
-    input: Result<Input, SourceError>,
+    input: Result<SourceKind, SourceError>,
+    rules: RuleSet,
     key: Option<u64>,
     cache: Option<&Cache>,
     resolver: &SettingsResolver,
     index: &ProjectIndex,
-    checking: RunOptions,
     options: RunOptions,
 ) -> Result<FileOutcome, ConfigError> {
     let settings = resolver.for_file(path)?;
     let display = display_path(path, resolver.working_dir());
-    let fingerprint = input.as_ref().ok().and_then(Input::fingerprint);
+    let fingerprint = input.as_ref().ok().and_then(SourceKind::fingerprint);
     let recorder = (cache.is_some() && fingerprint.is_some()).then(Recorder::default);
     let target = Target {
         path,
@@ -484,15 +470,7 @@ fn check_input(
         recorder: recorder.as_ref(),
     };
     let outcome = match input {
-        Ok(Input::Python(source)) => check_one(&source, &target, &settings, index, checking),
-        Ok(Input::Notebook(notebook, read)) => check_notebook(
-            &notebook,
-            read.map(|(stamp, _)| stamp),
-            &target,
-            &settings,
-            index,
-            options,
-        ),
+        Ok(source) => check_file(&source, rules, &target, &settings, index, options),
         Err(error) => FileOutcome::unreadable(&display, &error),
     };
     if let (Some(cache), Some(key), Some(fingerprint), Some(recorder)) =
@@ -514,148 +492,6 @@ fn check_input(
     Ok(outcome)
 }
 
-/// A file's content, read and decoded: Python source, or a notebook.
-enum Input {
-    Python(SourceText),
-    Notebook(Notebook, Option<(FileStamp, Fingerprint)>),
-}
-
-impl Input {
-    /// What the file was when read, for the cache (`None` for standard input).
-    fn fingerprint(&self) -> Option<Fingerprint> {
-        match self {
-            Self::Python(source) => source.fingerprint,
-            Self::Notebook(_, read) => read.map(|(_, fingerprint)| fingerprint),
-        }
-    }
-}
-
-/// Whether `path` names a Jupyter notebook.
-pub(crate) fn is_notebook(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|extension| extension == "ipynb")
-}
-
-fn read_input(path: &Path) -> Result<Input, SourceError> {
-    if !is_notebook(path) {
-        return read_source(path).map(Input::Python);
-    }
-    let file = read_regular_file(path)?;
-    let notebook = read_notebook(file.bytes)?;
-    Ok(Input::Notebook(
-        notebook,
-        Some((file.stamp, file.fingerprint)),
-    ))
-}
-
-/// A notebook from its bytes; what is wrong with it, as an E902 reason.
-fn read_notebook(bytes: Vec<u8>) -> Result<Notebook, SourceError> {
-    let text = String::from_utf8(bytes).map_err(|error| SourceError {
-        kind: "UnicodeDecodeError",
-        message: format!(
-            "'utf-8' codec can't decode byte {:#04x} in position {}: a notebook is UTF-8 JSON",
-            error
-                .as_bytes()
-                .get(error.utf8_error().valid_up_to())
-                .copied()
-                .unwrap_or_default(),
-            error.utf8_error().valid_up_to()
-        ),
-    })?;
-    Notebook::parse(text).map_err(|message| SourceError {
-        kind: "NotebookError",
-        message,
-    })
-}
-
-/// Where a fixed file goes.
-#[derive(Clone, Copy)]
-pub(crate) enum Destination<'a> {
-    File(&'a Path),
-    Stdout,
-}
-
-/// The file being checked: where it is, how it is printed, where fixes go.
-pub(crate) struct Target<'a> {
-    pub(crate) path: &'a Path,
-    pub(crate) display: &'a str,
-    pub(crate) destination: Destination<'a>,
-    /// Records what the check depends on, for the cache.
-    pub(crate) recorder: Option<&'a Recorder>,
-}
-
-/// What checking (and fixing) one file gave.
-#[derive(Default)]
-pub(crate) struct FileOutcome {
-    pub(crate) messages: Vec<Message>,
-    pub(crate) parsed: bool,
-    pub(crate) fixed: Vec<&'static str>,
-    pub(crate) display: String,
-    pub(crate) diff: Option<String>,
-    pub(crate) stdin_output: Option<Vec<u8>>,
-    pub(crate) errors: Vec<String>,
-    pub(crate) warnings: Vec<String>,
-    pub(crate) explanations: Vec<ExplanationReport>,
-    /// Why the file was not checked at all (a notebook of another language), for `-v`.
-    pub(crate) skipped: Option<String>,
-}
-
-impl FileOutcome {
-    /// Keeps what writing the fixed file gave (warnings, or the error naming the file);
-    /// whether it was written.
-    pub(crate) fn record_write(
-        &mut self,
-        display: &str,
-        written: Result<Vec<String>, impl std::fmt::Display>,
-    ) -> bool {
-        match written {
-            Ok(remarks) => {
-                self.warnings.extend(remarks);
-                true
-            }
-            Err(error) => {
-                self.errors.push(format!("{display}: {error}"));
-                false
-            }
-        }
-    }
-
-    /// The findings (and, with `--show-receivers`, the explanations) of the file's final text.
-    fn report(&mut self, checked: FileDiagnostics, text: &str, options: RunOptions) {
-        let wants_explanations = options.explanations && !checked.explanations.is_empty();
-        if checked.diagnostics.is_empty() && !wants_explanations {
-            return;
-        }
-        let locator = SourceLocator::new(text);
-        let message_options = options.message_options();
-        self.messages = checked
-            .diagnostics
-            .iter()
-            .map(|diagnostic| to_message(diagnostic, &self.display, &locator, message_options))
-            .collect();
-        if wants_explanations {
-            self.explanations = checked
-                .explanations
-                .into_iter()
-                .map(|explanation| ExplanationReport {
-                    path: self.display.clone(),
-                    location: locator.location(explanation.range.start()),
-                    cell: None,
-                    explanation,
-                })
-                .collect();
-        }
-    }
-
-    fn unreadable(display: &str, error: &SourceError) -> Self {
-        Self {
-            messages: vec![io_error_message(display, error)],
-            display: display.to_string(),
-            ..Self::default()
-        }
-    }
-}
-
 impl RunResult {
     fn add(&mut self, outcome: FileOutcome) {
         self.messages.extend(outcome.messages);
@@ -672,117 +508,4 @@ impl RunResult {
             self.stdin_output = outcome.stdin_output;
         }
     }
-}
-
-fn check_one(
-    source: &SourceText,
-    target: &Target<'_>,
-    settings: &Settings,
-    index: &ProjectIndex,
-    options: RunOptions,
-) -> FileOutcome {
-    let Target {
-        path,
-        display,
-        destination,
-        recorder,
-    } = *target;
-    let linter = settings.linter_for(path);
-    let mut outcome = FileOutcome {
-        display: display.to_string(),
-        ..FileOutcome::default()
-    };
-    // The prefilter runs before the file is placed in its project, which costs file-system
-    // look-ups: most files stop here.
-    if options.check.prefilter && !could_match(&linter, &source.text) {
-        if destination_is_stdout_fix(destination, options) {
-            outcome.stdin_output = encode_source(source, &source.text);
-        }
-        return outcome;
-    }
-    let view = index.view_with(path, &settings.import_paths);
-    let recording;
-    let file = match recorder {
-        Some(recorder) => {
-            recording = RecordingView {
-                view: &view,
-                recorder,
-            };
-            view.file_context_with(&recording)
-        }
-        None => view.file_context(),
-    };
-    let options = RunOptions {
-        check: CheckOptions {
-            prefilter: false,
-            ..options.check
-        },
-        ..options
-    };
-    if options.fix == FixMode::Off {
-        let checked = check_text(&source.text, &linter, &file, options.check);
-        outcome.parsed = checked.parsed;
-        outcome.report(checked, &source.text, options);
-        return outcome;
-    }
-    let fixed = fix_text(
-        &source.text,
-        &linter,
-        &file,
-        options.check,
-        options.required_applicability(),
-    );
-    outcome.parsed = fixed.remaining.parsed;
-    if let Some(refusal) = fixed.refusal {
-        outcome.errors.push(format!("{display}: {refusal}"));
-    }
-    if fixed.hit_pass_limit {
-        outcome.errors.push(format!(
-            "{display}: fixes were still pending after {MAX_FIX_PASSES} passes; the file was fixed as far as it got"
-        ));
-    }
-    // The text the file holds after this run, and whether the fix loop's findings describe it.
-    let mut final_text: &str = &source.text;
-    let mut final_is_fixed = false;
-    if let Some(new_text) = &fixed.fixed_text {
-        let took_effect = match (options.fix, destination) {
-            (FixMode::Diff, _) => {
-                outcome.diff = Some(unified_diff(display, &source.text, new_text));
-                true
-            }
-            (FixMode::Apply, Destination::Stdout) => true,
-            (FixMode::Apply, Destination::File(path)) => {
-                let written = encode_source(source, new_text)
-                    .ok_or_else(|| {
-                        "fixes not written, the file is unchanged: the fixed text cannot be \
-                         encoded in the file's encoding"
-                            .to_string()
-                    })
-                    .and_then(|bytes| write_fixed(path, source.stamp, &bytes));
-                outcome.record_write(display, written)
-            }
-            (FixMode::Off, _) => false,
-        };
-        if took_effect {
-            outcome.fixed.clone_from(&fixed.fixed);
-            if options.fix == FixMode::Apply {
-                final_text = new_text;
-                final_is_fixed = true;
-            }
-        }
-    }
-    if destination_is_stdout_fix(destination, options) {
-        outcome.stdin_output = encode_source(source, final_text);
-    }
-    let remaining = if fixed.fixed_text.is_none() || final_is_fixed {
-        fixed.remaining
-    } else {
-        check_text(final_text, &linter, &file, options.check)
-    };
-    outcome.report(remaining, final_text, options);
-    outcome
-}
-
-fn destination_is_stdout_fix(destination: Destination<'_>, options: RunOptions) -> bool {
-    matches!(destination, Destination::Stdout) && options.fix == FixMode::Apply
 }

@@ -6,13 +6,14 @@
 
 use std::path::Path;
 
-use nmf_driver::check::{CheckOptions, check_text};
+use nmf_driver::check::check_text;
 use nmf_driver::check_source;
 use nmf_linter::checker::FileContext;
 use nmf_linter::registry::{ALL_RULES, RuleSet};
 use nmf_linter::render::{FrameOptions, SourceLocator, render_code_frame};
 use nmf_linter::semantic::infer::NoProject;
 use nmf_linter::settings::LinterSettings;
+use ruff_python_ast::PySourceType;
 
 fn fixtures_dir() -> &'static Path {
     Path::new(concat!(
@@ -95,11 +96,8 @@ fn prefilters_keep_every_fixture_with_a_finding() {
                 rules: RuleSet::empty().with(rule),
                 ..LinterSettings::default()
             };
-            let options = CheckOptions {
-                prefilter: false,
-                ..CheckOptions::default()
-            };
-            let found = check_text(&source, &settings, &file, options).diagnostics;
+            let found =
+                check_text(&source, PySourceType::Python, &settings, &file, true).diagnostics;
             assert!(
                 found.is_empty() || (rule.could_match)(&source),
                 "the prefilter (`could_match`) of {} rules out {}, which has {} finding(s): it \

@@ -45,6 +45,16 @@ impl<'a> SourceLocator<'a> {
         }
     }
 
+    /// The offset of a location that [`SourceLocator::location`] gave: its inverse (a place
+    /// past the text is its end).
+    pub fn offset(&self, location: Location) -> TextSize {
+        let line =
+            OneIndexed::new(location.line.min(self.index.line_count())).unwrap_or(OneIndexed::MIN);
+        let start = self.index.line_start(line, self.source).to_usize();
+        let offset = start.saturating_add(location.column.saturating_sub(1));
+        TextSize::try_from(offset.min(self.source.len())).unwrap_or_default()
+    }
+
     /// The 1-based line range `first..=last` of a text range.
     pub fn lines(&self, range: TextRange) -> (usize, usize) {
         let first = self.index.line_index(range.start()).get();

@@ -65,10 +65,8 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         check: CheckOptions {
             respect_noqa: true,
             prefilter: !args.no_prefilter,
-            ipython: false,
         },
         frames: format == OutputFormat::Full,
-        color,
         fix,
         unsafe_fixes: global.unsafe_fixes,
         explanations: args.show_receivers,
@@ -126,7 +124,7 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
             eprintln!("nmf: {}", nmf_linter::render::printable(skipped));
         }
     }
-    report(&args, &result, &options, format)
+    report(&args, &result, &options, format, color)
 }
 
 /// A `--flag` / `--no-flag` pair: `None` when neither was given.
@@ -143,6 +141,7 @@ fn report(
     result: &RunResult,
     options: &RunOptions,
     format: OutputFormat,
+    color: bool,
 ) -> Result<u8, Error> {
     let mut stderr = std::io::stderr().lock();
     for error in result.errors.iter().chain(&result.fix_errors) {
@@ -179,7 +178,7 @@ fn report(
         &mut stdout
     };
     let style = PrintStyle {
-        color: options.color,
+        color,
         quiet: args.quiet,
         unsafe_fixes: options.unsafe_fixes,
     };

@@ -164,7 +164,7 @@ impl CachedMessage {
             fix_title: self.fix_title.clone(),
             note: self.note.clone(),
             fix,
-            frame: None,
+            source: None,
             cell: self.cell,
             file_line: self.file_line,
             file_end_line: self.file_end_line,
@@ -199,6 +199,13 @@ impl Candidate<'_> {
     /// The stat of the file taken to validate it.
     pub fn stat(&self) -> Option<Stat> {
         self.stat
+    }
+
+    /// The hash of the file's content when its findings were stored.
+    pub fn content_hash(&self) -> u128 {
+        self.refreshed
+            .as_ref()
+            .map_or(self.entry.fingerprint.hash, |fingerprint| fingerprint.hash)
     }
 
     /// What the file gave when it was stored.

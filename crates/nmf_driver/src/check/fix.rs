@@ -1,15 +1,13 @@
 //! `--fix` for one file: apply fixes until none is left, check that the result still parses,
 //! and write it atomically in the file's own encoding, or leave the file alone.
 
-use nmf_linter::checker::FileContext;
 use nmf_linter::diagnostic::Diagnostic;
-use nmf_linter::fix::{FixedSource, apply_fixes};
+use nmf_linter::fix::FixedSource;
 use nmf_linter::render::{SourceLocator, printable};
-use nmf_linter::settings::LinterSettings;
 use ruff_diagnostics::Applicability;
 use ruff_python_ast::PySourceType;
 
-use crate::check::{CheckOptions, FileDiagnostics, check_text};
+use crate::check::FileDiagnostics;
 use crate::source::parse::ParsedModule;
 
 /// Passes over a file before giving up: each pass applies every fix that does not overlap
@@ -29,23 +27,6 @@ pub struct FixOutcome {
     pub refusal: Option<String>,
     /// Fixes were still pending after [`MAX_FIX_PASSES`] passes.
     pub hit_pass_limit: bool,
-}
-
-/// Applies the fixes that meet `required` to `source` until none is left.
-pub fn fix_text(
-    source: &str,
-    settings: &LinterSettings,
-    file: &FileContext<'_>,
-    options: CheckOptions,
-    required: Applicability,
-) -> FixOutcome {
-    fix_with(
-        source,
-        required,
-        options.source_type(),
-        |text| check_text(text, settings, file, options),
-        |text, diagnostics| apply_fixes(text, diagnostics, required),
-    )
 }
 
 /// The fix loop around any check: check, apply the non-overlapping fixes with `apply`, make
@@ -138,7 +119,10 @@ pub fn unified_diff(display_path: &str, before: &str, after: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use nmf_linter::checker::FileContext;
+    use nmf_linter::fix::apply_fixes;
     use nmf_linter::semantic::infer::NoProject;
+    use nmf_linter::settings::LinterSettings;
     use ruff_diagnostics::{Edit, Fix};
     use ruff_text_size::{TextRange, TextSize};
 
@@ -152,17 +136,24 @@ mod tests {
         }
     }
 
+    /// The fix loop over a Python file with every rule.
+    fn fix_text(source: &str, required: Applicability) -> FixOutcome {
+        let settings = LinterSettings::default();
+        let file = file();
+        fix_with(
+            source,
+            required,
+            PySourceType::Python,
+            |text| crate::check::check_text(text, PySourceType::Python, &settings, &file, true),
+            |text, diagnostics| apply_fixes(text, diagnostics, required),
+        )
+    }
+
     #[test]
     fn nested_calls_are_fixed_over_passes_and_the_result_is_stable() {
         let source =
             "import torch.nn as nn\nm = nn.Linear(1, 1)\ny = m.forward(m.forward(m.forward(x)))\n";
-        let outcome = fix_text(
-            source,
-            &LinterSettings::default(),
-            &file(),
-            CheckOptions::default(),
-            Applicability::Safe,
-        );
+        let outcome = fix_text(source, Applicability::Safe);
         assert_eq!(
             outcome.fixed_text.as_deref(),
             Some("import torch.nn as nn\nm = nn.Linear(1, 1)\ny = m(m(m(x)))\n")
@@ -175,22 +166,10 @@ mod tests {
     #[test]
     fn unsafe_fixes_wait_for_permission() {
         let source = "model.forward(x)\n";
-        let safe_only = fix_text(
-            source,
-            &LinterSettings::default(),
-            &file(),
-            CheckOptions::default(),
-            Applicability::Safe,
-        );
+        let safe_only = fix_text(source, Applicability::Safe);
         assert!(safe_only.fixed_text.is_none());
         assert_eq!(safe_only.remaining.diagnostics.len(), 1);
-        let with_unsafe = fix_text(
-            source,
-            &LinterSettings::default(),
-            &file(),
-            CheckOptions::default(),
-            Applicability::Unsafe,
-        );
+        let with_unsafe = fix_text(source, Applicability::Unsafe);
         assert_eq!(with_unsafe.fixed_text.as_deref(), Some("model(x)\n"));
     }
 

@@ -1,9 +1,11 @@
 //! Findings located in their file, ready for any output format.
 
+use std::sync::Arc;
+
 use nmf_linter::diagnostic::{Diagnostic, Explanation, error_codes};
 use nmf_linter::registry::RuleInfo;
 use nmf_linter::render::{FrameOptions, Location, SourceLocator, render_code_frame};
-use ruff_diagnostics::Applicability;
+use ruff_diagnostics::{Applicability, Edit, Fix};
 use ruff_text_size::{Ranged, TextRange};
 
 use crate::source::SourceError;
@@ -22,8 +24,10 @@ pub struct Message {
     pub note: Option<String>,
     /// The fix's edits with their positions, when the finding has one.
     pub fix: Option<MessageFix>,
-    /// The code frame, rendered when the output format shows one.
-    pub frame: Option<String>,
+    /// The text the finding is located in (its file's, or in a notebook its cell's), kept when
+    /// the output draws code frames, which are drawn when printing (see [`code_frames`]): a
+    /// finding from the cache is drawn as one just found.
+    pub source: Option<Arc<str>>,
     /// In a notebook: the cell, numbered from 1 over every cell; `start` and `end` are then
     /// within the cell.
     pub cell: Option<usize>,
@@ -66,34 +70,13 @@ pub struct ExplanationReport {
     pub explanation: Explanation,
 }
 
-/// How a finding is located and drawn.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MessageOptions {
-    /// Render the code frame (the `full` format).
-    pub frames: bool,
-    pub color: bool,
-    /// Unsafe fixes count as applicable.
-    pub unsafe_fixes: bool,
-}
-
-/// Locates a finding in its file's text.
+/// Locates a finding in `locator`'s text (a file's, or a notebook cell's); `source` is that
+/// text, kept for drawing the finding's code frame when printing.
 pub(crate) fn to_message(
     diagnostic: &Diagnostic,
     display: &str,
     locator: &SourceLocator<'_>,
-    options: MessageOptions,
-) -> Message {
-    to_located_message(diagnostic, display, display, locator, options)
-}
-
-/// Locates a finding in `locator`'s text; `frame_label` names the place in the code frame
-/// (`nb.ipynb:cell 3` for a notebook cell).
-pub(crate) fn to_located_message(
-    diagnostic: &Diagnostic,
-    display: &str,
-    frame_label: &str,
-    locator: &SourceLocator<'_>,
-    options: MessageOptions,
+    source: Option<&Arc<str>>,
 ) -> Message {
     let fix = diagnostic.fix.as_ref().map(|fix| MessageFix {
         applicability: fix.applicability(),
@@ -117,17 +100,78 @@ pub(crate) fn to_located_message(
         fix_title: diagnostic.fix_title.clone(),
         note: diagnostic.note.clone(),
         fix,
-        frame: options.frames.then(|| {
-            let frame_options = FrameOptions {
-                color: options.color,
-                unsafe_fixes: options.unsafe_fixes,
-            };
-            render_code_frame(diagnostic, frame_label, locator, frame_options)
-        }),
+        source: source.cloned(),
         cell: None,
         file_line: None,
         file_end_line: None,
     }
+}
+
+impl Message {
+    /// The finding as the rules reported it, placed again in its text.
+    fn to_diagnostic(&self, locator: &SourceLocator<'_>) -> Diagnostic {
+        let range = |start: Location, end: Location| {
+            let start = locator.offset(start);
+            TextRange::new(start, locator.offset(end).max(start))
+        };
+        let fix = self.fix.as_ref().and_then(|fix| {
+            let mut edits = fix.edits.iter().map(|edit| {
+                let range = range(edit.start, edit.end);
+                if edit.content.is_empty() {
+                    Edit::range_deletion(range)
+                } else {
+                    Edit::range_replacement(edit.content.clone(), range)
+                }
+            });
+            let first = edits.next()?;
+            Some(Fix::applicable_edits(first, edits, fix.applicability))
+        });
+        Diagnostic {
+            rule: self.rule,
+            code: self.code,
+            message: self.message.clone(),
+            range: range(self.start, self.end),
+            fix,
+            fix_title: self.fix_title.clone(),
+            note: self.note.clone(),
+        }
+    }
+
+    /// Where the code frame says the finding is: the file, or the notebook's cell.
+    fn frame_label(&self) -> String {
+        match self.cell {
+            Some(cell) => format!("{}:cell {cell}", self.path),
+            None => self.path.clone(),
+        }
+    }
+}
+
+/// The code frame of each finding (ruff's `full` format), drawn from the text kept with it;
+/// `None` for a finding without one (an unreadable file). Consecutive findings in one text
+/// share its line index, so that a file with many findings is indexed once.
+pub fn code_frames(messages: &[Message], options: FrameOptions) -> Vec<Option<String>> {
+    let same_text = |a: &Message, b: &Message| match (&a.source, &b.source) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    };
+    let mut frames = Vec::with_capacity(messages.len());
+    for group in messages.chunk_by(same_text) {
+        let Some(source) = group.first().and_then(|first| first.source.as_ref()) else {
+            frames.extend(group.iter().map(|_| None));
+            continue;
+        };
+        let locator = SourceLocator::new(source);
+        frames.extend(group.iter().map(|message| {
+            let diagnostic = message.to_diagnostic(&locator);
+            Some(render_code_frame(
+                &diagnostic,
+                &message.frame_label(),
+                &locator,
+                options,
+            ))
+        }));
+    }
+    frames
 }
 
 /// An unreadable file is reported at 1:1 as E902.
@@ -148,7 +192,7 @@ pub(crate) fn io_error_message(display: &str, error: &SourceError) -> Message {
         fix_title: None,
         note: None,
         fix: None,
-        frame: None,
+        source: None,
         cell: None,
         file_line: None,
         file_end_line: None,

@@ -3,11 +3,13 @@
 pub mod fix;
 pub mod message;
 pub(crate) mod notebook;
+pub mod pipeline;
 pub mod write;
 
 use nmf_linter::checker::{FileContext, check_module};
 use nmf_linter::diagnostic::{Diagnostic, Explanation, error_codes};
 use nmf_linter::noqa::{NoqaLines, file_is_exempt};
+use nmf_linter::registry::RuleSet;
 use nmf_linter::render::SourceLocator;
 use nmf_linter::semantic::infer::NoProject;
 use nmf_linter::settings::LinterSettings;
@@ -16,27 +18,16 @@ use ruff_text_size::{Ranged, TextRange};
 
 use crate::source::parse::ParsedModule;
 
-/// How a file is checked, beyond which rules run.
+/// How the files of a run are checked, beyond which rules run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckOptions {
     /// Honour `# noqa` and `# flake8: noqa`. The flake8 plugin turns this off: flake8 applies
     /// its own `noqa` handling to what the plugin reports.
     pub respect_noqa: bool,
-    /// Skip files that the rules' prefilters rule out. Off, every file is parsed, which also
-    /// reports syntax errors in files that cannot contain a finding.
+    /// Run only the rules whose prefilter admits a file (see [`admitted_rules`]). Off, every
+    /// file is parsed and every enabled rule runs, which also reports syntax errors in files
+    /// that cannot contain a finding.
     pub prefilter: bool,
-    /// The source is a notebook's code: IPython syntax (`%time`, `!pip`, `x?`) is allowed.
-    pub ipython: bool,
-}
-
-impl CheckOptions {
-    pub fn source_type(&self) -> PySourceType {
-        if self.ipython {
-            PySourceType::Ipynb
-        } else {
-            PySourceType::Python
-        }
-    }
 }
 
 impl Default for CheckOptions {
@@ -44,9 +35,40 @@ impl Default for CheckOptions {
         Self {
             respect_noqa: true,
             prefilter: true,
-            ipython: false,
         }
     }
+}
+
+/// The rules to run on a file whose Python code is `code`: the enabled ones whose prefilter
+/// admits it, or, with the prefilter off, every enabled one. An empty set means the file need
+/// not be parsed. Decided once per file, where its code is first known, and passed down as the
+/// settings' rules: nothing below prefilters again. Rules that share a prefilter (NMF001 and
+/// NMF002 both look for calls of `forward`) run it once.
+pub fn admitted_rules(settings: &LinterSettings, code: &str, prefilter: bool) -> RuleSet {
+    if !prefilter {
+        return settings.rules;
+    }
+    let mut admitted = RuleSet::empty();
+    // Each prefilter asked, and its answer.
+    type Prefilter = fn(&str) -> bool;
+    let mut tried: Vec<(Prefilter, bool)> = Vec::new();
+    for rule in settings.rules.iter() {
+        let known = tried
+            .iter()
+            .find(|(could_match, _)| std::ptr::fn_addr_eq(*could_match, rule.could_match));
+        let admits = match known {
+            Some((_, admits)) => *admits,
+            None => {
+                let admits = (rule.could_match)(code);
+                tried.push((rule.could_match, admits));
+                admits
+            }
+        };
+        if admits {
+            admitted = admitted.with(rule);
+        }
+    }
+    admitted
 }
 
 /// The findings of one file, in source order.
@@ -59,23 +81,22 @@ pub struct FileDiagnostics {
     pub parsed: bool,
 }
 
-/// Checks one file's decoded text.
+/// Checks one file's decoded Python code with the rules of `settings` (for a file the
+/// driver checks, those its prefilter admitted: see [`admitted_rules`]).
 pub fn check_text(
     source: &str,
+    source_type: PySourceType,
     settings: &LinterSettings,
     file: &FileContext<'_>,
-    options: CheckOptions,
+    respect_noqa: bool,
 ) -> FileDiagnostics {
     if settings.rules.is_empty() {
         return FileDiagnostics::default();
     }
-    if options.prefilter && !could_match(settings, source) {
+    if respect_noqa && file_is_exempt(source) {
         return FileDiagnostics::default();
     }
-    if options.respect_noqa && file_is_exempt(source) {
-        return FileDiagnostics::default();
-    }
-    let mut module = ParsedModule::parse(source, options.source_type());
+    let mut module = ParsedModule::parse(source, source_type);
     let parsed = module.parsed();
     let mut explanations = Vec::new();
     // A second byte-order mark (the first one was the encoding's): CPython refuses the file,
@@ -109,7 +130,7 @@ pub fn check_text(
         }
     };
     let parsed = module.parsed();
-    if options.respect_noqa && !diagnostics.is_empty() {
+    if respect_noqa && !diagnostics.is_empty() {
         let locator = SourceLocator::new(source);
         let lines = if diagnostics.iter().any(Diagnostic::is_error) {
             NoqaLines::physical(&locator)
@@ -154,25 +175,6 @@ fn python_message(message: &str) -> String {
     message.to_string()
 }
 
-/// Whether any enabled rule could report something in `source`. Rules that share a prefilter
-/// (NMF001 and NMF002 both look for calls of `forward`) run it once.
-pub fn could_match(settings: &LinterSettings, source: &str) -> bool {
-    let mut tried: Vec<fn(&str) -> bool> = Vec::new();
-    for rule in settings.rules.iter() {
-        if tried
-            .iter()
-            .any(|done| std::ptr::fn_addr_eq(*done, rule.could_match))
-        {
-            continue;
-        }
-        if (rule.could_match)(source) {
-            return true;
-        }
-        tried.push(rule.could_match);
-    }
-    false
-}
-
 /// Checks a source text on its own, without a project around it.
 pub fn check_source(source: &str, settings: &LinterSettings) -> Vec<Diagnostic> {
     let file = FileContext {
@@ -180,5 +182,9 @@ pub fn check_source(source: &str, settings: &LinterSettings) -> Vec<Diagnostic> 
         is_package: false,
         project: &NoProject,
     };
-    check_text(source, settings, &file, CheckOptions::default()).diagnostics
+    let settings = LinterSettings {
+        rules: admitted_rules(settings, source, true),
+        ..settings.clone()
+    };
+    check_text(source, PySourceType::Python, &settings, &file, true).diagnostics
 }

@@ -1,166 +1,235 @@
-//! Checking (and fixing) a notebook: its Python cells are one source, as they share one
-//! namespace; a cell that does not parse is reported at its own line and left out, so that the
-//! others are still checked; findings are located in their cell.
+//! The notebook side of checking and fixing: a notebook's Python cells are one source, as they
+//! share one namespace; a cell that does not parse is reported at its own line and left out,
+//! so that the others are still checked; fixes stay within their cell, and findings are
+//! located in their cell.
 
+use std::ops::Range;
+use std::sync::Arc;
+
+use nmf_linter::checker::FileContext;
 use nmf_linter::diagnostic::{Diagnostic, error_codes};
 use nmf_linter::fix::{FixedSource, apply_fixes};
 use nmf_linter::noqa::NoqaLines;
 use nmf_linter::render::SourceLocator;
+use nmf_linter::settings::LinterSettings;
 use ruff_diagnostics::{Applicability, Edit, Fix};
-use std::ops::Range;
-
 use ruff_python_ast::PySourceType;
 use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustc_hash::FxHashMap;
 
-use crate::check::fix::{MAX_FIX_PASSES, fix_with};
-use crate::check::message::{ExplanationReport, to_located_message};
-use crate::check::write::write_fixed;
-use crate::check::{CheckOptions, FileDiagnostics, check_text, could_match};
-use crate::project::ProjectIndex;
-use crate::project::dependencies::RecordingView;
-use crate::run::{Destination, FileOutcome, FixMode, RunOptions, Target};
-use crate::settings::config::Settings;
-use crate::source::FileStamp;
+use crate::check::fix::{FixOutcome, fix_with, unified_diff};
+use crate::check::message::{ExplanationReport, to_message};
+use crate::check::pipeline::{FileOutcome, RunOptions};
+use crate::check::{FileDiagnostics, check_text};
 use crate::source::magics::expose_statement_magics;
 use crate::source::notebook::{Notebook, NotebookSource};
 use crate::source::parse::ParsedModule;
 
-/// Checks one notebook, and fixes it as `options.fix` says.
-pub(crate) fn check_notebook(
-    notebook: &Notebook,
-    stamp: Option<FileStamp>,
-    target: &Target<'_>,
-    settings: &Settings,
-    index: &ProjectIndex,
-    options: RunOptions,
-) -> FileOutcome {
-    let Target {
-        path,
-        display,
-        destination,
-        recorder,
-    } = *target;
-    let mut outcome = FileOutcome {
-        display: display.to_string(),
-        ..FileOutcome::default()
-    };
-    let stdout_fix = matches!(destination, Destination::Stdout) && options.fix == FixMode::Apply;
-    if stdout_fix {
-        outcome.stdin_output = Some(notebook.raw().as_bytes().to_vec());
-    }
-    if let Some(language) = &notebook.foreign_language {
-        outcome.skipped = Some(format!(
-            "{display}: skipped, its kernel's language is {language}, not Python"
-        ));
-        return outcome;
-    }
-    let linter = settings.linter_for(path);
-    let whole = notebook.source(&[]);
-    if options.check.prefilter && !could_match(&linter, &whole.text) {
-        return outcome;
-    }
-    let check_options = CheckOptions {
-        prefilter: false,
-        ipython: true,
-        ..options.check
-    };
-    let (broken, syntax_errors) = broken_cells(notebook, &whole, check_options);
-    let source = notebook.source(&broken);
-    let view = index.view_with(path, &settings.import_paths);
-    let recording;
-    let file = match recorder {
-        Some(recorder) => {
-            recording = RecordingView {
-                view: &view,
-                recorder,
-            };
-            view.file_context_with(&recording)
-        }
-        None => view.file_context(),
-    };
-    outcome.parsed = true;
+/// A notebook's Python code as one source, without the cells that do not parse.
+pub(crate) struct NotebookCode<'n> {
+    notebook: &'n Notebook,
+    /// The cells left out, and each one's first syntax error (cell, offset in the cell,
+    /// message).
+    broken: Vec<usize>,
+    syntax_errors: Vec<(usize, TextSize, String)>,
+    source: NotebookSource,
+    respect_noqa: bool,
+}
 
-    let mut final_source = source;
-    let mut final_notebook: Option<Notebook> = None;
-    if options.fix != FixMode::Off {
-        let required = options.required_applicability();
+impl<'n> NotebookCode<'n> {
+    pub(crate) fn new(notebook: &'n Notebook, respect_noqa: bool) -> Self {
+        let whole = notebook.source(&[]);
+        let (broken, syntax_errors) = broken_cells(notebook, &whole);
+        let source = if broken.is_empty() {
+            whole
+        } else {
+            notebook.source(&broken)
+        };
+        Self {
+            notebook,
+            broken,
+            syntax_errors,
+            source,
+            respect_noqa,
+        }
+    }
+
+    /// The same cells of `notebook`, a fixed version of this one.
+    pub(crate) fn after<'m>(&self, notebook: &'m Notebook) -> NotebookCode<'m> {
+        NotebookCode {
+            notebook,
+            broken: self.broken.clone(),
+            syntax_errors: self.syntax_errors.clone(),
+            source: notebook.source(&self.broken),
+            respect_noqa: self.respect_noqa,
+        }
+    }
+
+    pub(crate) fn text(&self) -> &str {
+        &self.source.text
+    }
+
+    pub(crate) fn notebook(&self) -> &Notebook {
+        self.notebook
+    }
+
+    /// Checks `text`, the cells' code; timed statements (`%timeit model.forward(x)`) are
+    /// checked too (the text keeps its length).
+    pub(crate) fn check(
+        &self,
+        text: &str,
+        linter: &LinterSettings,
+        file: &FileContext<'_>,
+    ) -> FileDiagnostics {
+        check_text(
+            &expose_statement_magics(text),
+            PySourceType::Ipynb,
+            linter,
+            file,
+            self.respect_noqa,
+        )
+    }
+
+    /// The fix loop over the cells' code, leaving out fixes that reach outside their cell;
+    /// where each cell's code ended up.
+    pub(crate) fn fix(
+        &self,
+        required: Applicability,
+        check: &impl Fn(&str) -> FileDiagnostics,
+    ) -> (FixOutcome, CellTracker) {
         let mut cells = CellTracker {
-            cells: final_source.cells.clone(),
+            cells: self.source.cells.clone(),
             crossing: false,
         };
         let fixed = fix_with(
-            &final_source.text,
+            &self.source.text,
             required,
-            check_options.source_type(),
-            |text| {
-                check_text(
-                    &expose_statement_magics(text),
-                    &linter,
-                    &file,
-                    check_options,
-                )
-            },
+            PySourceType::Ipynb,
+            check,
             |text, diagnostics| cells.apply(text, diagnostics, required),
         );
-        if cells.crossing {
-            outcome.errors.push(format!(
-                "{display}: a fix would reach across two cells; it was not applied"
-            ));
-        }
-        if let Some(refusal) = &fixed.refusal {
-            outcome.errors.push(format!("{display}: {refusal}"));
-        }
-        if fixed.hit_pass_limit {
-            outcome.errors.push(format!(
-                "{display}: fixes were still pending after {MAX_FIX_PASSES} passes; the notebook was fixed as far as it got"
-            ));
-        }
-        if let Some(new_text) = &fixed.fixed_text {
-            let edited: Vec<(usize, String)> = cells
-                .texts(new_text)
-                .into_iter()
-                .filter(|(cell, text)| notebook.cell_text(*cell) != text)
-                .collect();
-            let written = notebook.with_sources(&edited);
-            let took_effect = match (options.fix, destination) {
-                (FixMode::Diff, _) => {
-                    outcome.diff = Some(cell_diffs(notebook, &edited, display));
-                    true
-                }
-                (FixMode::Apply, Destination::Stdout) => {
-                    outcome.stdin_output = Some(written.clone().into_bytes());
-                    true
-                }
-                (FixMode::Apply, Destination::File(path)) => {
-                    outcome.record_write(display, write_fixed(path, stamp, written.as_bytes()))
-                }
-                (FixMode::Off, _) => false,
+        (fixed, cells)
+    }
+
+    /// The cells `new_text` (the fixed code) changed, and the notebook's JSON with them.
+    pub(crate) fn change(
+        &self,
+        new_text: &str,
+        cells: &CellTracker,
+    ) -> (Vec<(usize, String)>, String) {
+        let edited: Vec<(usize, String)> = cells
+            .texts(new_text)
+            .into_iter()
+            .filter(|(cell, text)| self.notebook.cell_text(*cell) != text)
+            .collect();
+        let written = self.notebook.with_sources(&edited);
+        (edited, written)
+    }
+
+    /// `--diff` for a notebook: a unified diff of each changed cell. A cell is not a file:
+    /// the line break its last line lacks is not news, so both sides get one.
+    pub(crate) fn cell_diffs(&self, edited: &[(usize, String)], display: &str) -> String {
+        let ended = |text: &str| {
+            if text.ends_with(['\n', '\r']) {
+                text.to_string()
+            } else {
+                format!("{text}\n")
+            }
+        };
+        edited
+            .iter()
+            .map(|(cell, text)| {
+                unified_diff(
+                    &format!("{display}:cell {}", cell + 1),
+                    &ended(self.notebook.cell_text(*cell)),
+                    &ended(text),
+                )
+            })
+            .collect()
+    }
+
+    /// The findings of the notebook, each located in its cell, and the syntax errors of the
+    /// cells that were left out.
+    pub(crate) fn report(
+        &self,
+        outcome: &mut FileOutcome,
+        checked: FileDiagnostics,
+        options: RunOptions,
+    ) {
+        let notebook = self.notebook;
+        let display = outcome.display.clone();
+        // One locator per cell (and its text, kept for code frames), made when a finding
+        // first needs it: a cell with many findings is indexed once.
+        let mut cells: FxHashMap<usize, (SourceLocator<'_>, Option<Arc<str>>)> =
+            FxHashMap::default();
+        let mut cell_of = |cell: usize| -> (SourceLocator<'_>, Option<Arc<str>>) {
+            cells
+                .entry(cell)
+                .or_insert_with(|| {
+                    let text = notebook.cell_text(cell);
+                    (
+                        SourceLocator::new(text),
+                        options.frames.then(|| Arc::from(text)),
+                    )
+                })
+                .clone()
+        };
+        let located =
+            |cell: usize,
+             diagnostic: &Diagnostic,
+             (locator, kept): &(SourceLocator<'_>, Option<Arc<str>>)| {
+                let mut message = to_message(diagnostic, &display, locator, kept.as_ref());
+                message.cell = Some(cell + 1);
+                message.file_line = Some(notebook.file_line(cell, message.start.line));
+                message.file_end_line = Some(notebook.file_line(cell, message.end.line));
+                message
             };
-            if took_effect {
-                outcome.fixed.clone_from(&fixed.fixed);
-                if options.fix == FixMode::Apply {
-                    final_notebook = Notebook::parse(written).ok();
-                }
+        for (cell, offset, error) in &self.syntax_errors {
+            let diagnostic = Diagnostic::error(
+                error_codes::SYNTAX_ERROR,
+                format!("SyntaxError: {error}"),
+                TextRange::empty(*offset),
+            );
+            let in_cell = cell_of(*cell);
+            let locator = &in_cell.0;
+            let line = locator.location(*offset).line;
+            let suppressed = self.respect_noqa
+                && NoqaLines::physical(locator).suppresses(
+                    error_codes::SYNTAX_ERROR,
+                    line,
+                    locator,
+                );
+            if !suppressed {
+                outcome.messages.push(located(*cell, &diagnostic, &in_cell));
+            }
+        }
+        for diagnostic in &checked.diagnostics {
+            let start = diagnostic.start().to_usize();
+            let Some((cell, cell_start)) = self.source.cell_at(start) else {
+                continue;
+            };
+            let shift = TextSize::try_from(cell_start).unwrap_or_default();
+            let in_cell = cell_of(cell);
+            outcome
+                .messages
+                .push(located(cell, &shifted(diagnostic, shift), &in_cell));
+        }
+        if options.explanations {
+            for explanation in checked.explanations {
+                let start = explanation.range.start().to_usize();
+                let Some((cell, cell_start)) = self.source.cell_at(start) else {
+                    continue;
+                };
+                let within = TextSize::try_from(start - cell_start).unwrap_or_default();
+                outcome.explanations.push(ExplanationReport {
+                    path: display.clone(),
+                    location: cell_of(cell).0.location(within),
+                    cell: Some(cell + 1),
+                    explanation,
+                });
             }
         }
     }
-    let current = final_notebook.as_ref().unwrap_or(notebook);
-    if final_notebook.is_some() {
-        final_source = current.source(&broken);
-    }
-    // Timed statements (`%timeit model.forward(x)`) are checked too; the text keeps its length.
-    let exposed = expose_statement_magics(&final_source.text);
-    let checked = check_text(&exposed, &linter, &file, check_options);
-    report(
-        &mut outcome,
-        current,
-        &final_source,
-        checked,
-        &syntax_errors,
-        options,
-    );
-    outcome
 }
 
 /// The cells that do not parse on their own, and each one's first syntax error (cell,
@@ -169,9 +238,8 @@ pub(crate) fn check_notebook(
 fn broken_cells(
     notebook: &Notebook,
     whole: &NotebookSource,
-    options: CheckOptions,
 ) -> (Vec<usize>, Vec<(usize, TextSize, String)>) {
-    let parsed = ParsedModule::parse(&whole.text, options.source_type());
+    let parsed = ParsedModule::parse(&whole.text, PySourceType::Ipynb);
     let Some(first) = parsed.parsed().errors().first() else {
         return (Vec::new(), Vec::new());
     };
@@ -198,11 +266,11 @@ fn broken_cells(
 
 /// The place of each cell's code in the source being fixed, kept up to date as fixes are
 /// applied, so that the fixed cells come out exactly.
-struct CellTracker {
+pub(crate) struct CellTracker {
     /// `(cell index, range in the current text)`, in order.
     cells: Vec<(usize, Range<usize>)>,
     /// A fix was left out because an edit of it reaches outside its cell.
-    crossing: bool,
+    pub(crate) crossing: bool,
 }
 
 impl CellTracker {
@@ -285,106 +353,6 @@ impl CellTracker {
             .iter()
             .filter_map(|(cell, range)| Some((*cell, fixed.get(range.clone())?.to_string())))
             .collect()
-    }
-}
-
-/// `--diff` for a notebook: a unified diff of each changed cell. A cell is not a file: the
-/// line break its last line lacks is not news, so both sides get one.
-fn cell_diffs(notebook: &Notebook, edited: &[(usize, String)], display: &str) -> String {
-    let ended = |text: &str| {
-        if text.ends_with(['\n', '\r']) {
-            text.to_string()
-        } else {
-            format!("{text}\n")
-        }
-    };
-    edited
-        .iter()
-        .map(|(cell, text)| {
-            crate::check::fix::unified_diff(
-                &format!("{display}:cell {}", cell + 1),
-                &ended(notebook.cell_text(*cell)),
-                &ended(text),
-            )
-        })
-        .collect()
-}
-
-/// The findings of a notebook, each located in its cell, and the syntax errors of the cells
-/// that were left out.
-fn report(
-    outcome: &mut FileOutcome,
-    notebook: &Notebook,
-    source: &NotebookSource,
-    checked: FileDiagnostics,
-    syntax_errors: &[(usize, TextSize, String)],
-    options: RunOptions,
-) {
-    let message_options = options.message_options();
-    let display = outcome.display.clone();
-    // One locator per cell, made when a finding first needs it: a cell with many findings is
-    // indexed once.
-    let mut locators: FxHashMap<usize, SourceLocator<'_>> = FxHashMap::default();
-    let mut locator = |cell: usize| -> SourceLocator<'_> {
-        locators
-            .entry(cell)
-            .or_insert_with(|| SourceLocator::new(notebook.cell_text(cell)))
-            .clone()
-    };
-    let located = |cell: usize, diagnostic: &Diagnostic, locator: &SourceLocator<'_>| {
-        let label = format!("{display}:cell {}", cell + 1);
-        let mut message =
-            to_located_message(diagnostic, &display, &label, locator, message_options);
-        message.cell = Some(cell + 1);
-        message.file_line = Some(notebook.file_line(cell, message.start.line));
-        message.file_end_line = Some(notebook.file_line(cell, message.end.line));
-        message
-    };
-    for (cell, offset, error) in syntax_errors {
-        let diagnostic = Diagnostic::error(
-            error_codes::SYNTAX_ERROR,
-            format!("SyntaxError: {error}"),
-            TextRange::empty(*offset),
-        );
-        let cell_locator = locator(*cell);
-        let line = cell_locator.location(*offset).line;
-        let suppressed = options.check.respect_noqa
-            && NoqaLines::physical(&cell_locator).suppresses(
-                error_codes::SYNTAX_ERROR,
-                line,
-                &cell_locator,
-            );
-        if !suppressed {
-            outcome
-                .messages
-                .push(located(*cell, &diagnostic, &cell_locator));
-        }
-    }
-    for diagnostic in &checked.diagnostics {
-        let start = diagnostic.start().to_usize();
-        let Some((cell, cell_start)) = source.cell_at(start) else {
-            continue;
-        };
-        let shift = TextSize::try_from(cell_start).unwrap_or_default();
-        let cell_locator = locator(cell);
-        outcome
-            .messages
-            .push(located(cell, &shifted(diagnostic, shift), &cell_locator));
-    }
-    if options.explanations {
-        for explanation in checked.explanations {
-            let start = explanation.range.start().to_usize();
-            let Some((cell, cell_start)) = source.cell_at(start) else {
-                continue;
-            };
-            let within = TextSize::try_from(start - cell_start).unwrap_or_default();
-            outcome.explanations.push(ExplanationReport {
-                path: display.clone(),
-                location: locator(cell).location(within),
-                cell: Some(cell + 1),
-                explanation,
-            });
-        }
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod codecs;
 pub mod fingerprint;
+pub mod kind;
 pub(crate) mod magics;
 pub mod notebook;
 pub mod parse;

@@ -104,10 +104,6 @@ fn could_match(source: &str) -> bool {
                 .any(spells))
 }
 
-/// The file's own prefilter, asked once per file: files parsed for other rules' sake cost
-/// this rule nothing more.
-struct FileCouldMatch(bool);
-
 /// Classes and functions whose result wraps the module given as first argument (or `module=`).
 const WRAPPERS: &[&str] = &[
     "torch.nn.parallel.DistributedDataParallel",
@@ -141,12 +137,6 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     let Expr::Name(callee) = call.func.as_ref() else {
         return;
     };
-    let file = checker.memo(MemoKey::File, |checker| {
-        FileCouldMatch(could_match(checker.source()))
-    });
-    if !file.0 {
-        return;
-    }
     // The body the call runs in: the enclosing function's, or the module's top level (not a
     // class body).
     let (key, suite, decorators) = match checker.semantic().enclosing_function() {

@@ -631,10 +631,8 @@ impl Server {
             check: CheckOptions {
                 respect_noqa: true,
                 prefilter: true,
-                ipython: false,
             },
             frames: false,
-            color: false,
             fix,
             unsafe_fixes: self.unsafe_fixes,
             explanations: false,
