@@ -22,7 +22,7 @@ pub struct Discovered {
     pub unreadable: Vec<(PathBuf, SourceError)>,
 }
 
-/// Told what a walk goes through (see [`crate::cache::walk_record`]).
+/// Told what a walk goes through (the cache remembers walks this way).
 pub trait WalkObserver: Sync {
     /// A folder the walk listed.
     fn folder(&self, path: &Path);
