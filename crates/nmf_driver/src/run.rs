@@ -115,7 +115,9 @@ pub fn check_files(
         .map(|(path, stat)| {
             // A configuration error surfaces when the file is checked.
             let settings = resolver.for_file(path).ok()?;
-            let key = cache.as_ref().map(|_| keys.of(&settings, path, options));
+            let key = cache
+                .as_ref()
+                .and_then(|_| keys.of(&settings, path, options));
             let candidate = match (&cache, key) {
                 (Some(cache), Some(key)) => cache
                     .own(path, key, stat)
@@ -359,14 +361,15 @@ enum Pending {
     Check(Result<SourceKind, SourceError>, Option<u64>, RuleSet),
 }
 
-/// The settings hash of each file, computed once per configuration and rule set.
+/// The settings hash of each file, computed once per configuration and rule set (`None`:
+/// the settings cannot be hashed, and the file is not cached).
 #[derive(Default)]
 struct SettingsKeys {
-    known: std::sync::Mutex<FxHashMap<(usize, RuleSet), u64>>,
+    known: std::sync::Mutex<FxHashMap<(usize, RuleSet), Option<u64>>>,
 }
 
 impl SettingsKeys {
-    fn of(&self, settings: &Arc<Settings>, path: &Path, options: RunOptions) -> u64 {
+    fn of(&self, settings: &Arc<Settings>, path: &Path, options: RunOptions) -> Option<u64> {
         let linter = settings.linter_for(path);
         let key = (Arc::as_ptr(settings) as usize, linter.rules);
         let mut known = self
@@ -375,7 +378,7 @@ impl SettingsKeys {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *known
             .entry(key)
-            .or_insert_with(|| settings_hash(&(&linter, &settings.import_paths, options.check)))
+            .or_insert_with(|| settings_hash(&linter, &settings.import_paths, options.check))
     }
 }
 

@@ -22,10 +22,12 @@ use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use nmf_linter::diagnostic::error_codes;
 use nmf_linter::registry::ALL_RULES;
 use nmf_linter::render::Location;
+use nmf_linter::settings::LinterSettings;
 use ruff_diagnostics::Applicability;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::check::CheckOptions;
 use crate::check::message::{Message, MessageEdit, MessageFix};
 use crate::project::dependencies::{Dependencies, Recorded, location_hash};
 use crate::project::{ProjectIndex, ProjectView, corpus_summary};
@@ -665,7 +667,111 @@ fn write_atomically(folder: &Path, stored: &Stored) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The hash of everything in a file's settings that can change its findings, with nmf's build.
-pub fn settings_hash(parts: &dyn std::fmt::Debug) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(format!("{ENGINE}\0{parts:?}").as_bytes())
+/// The hash of everything in a file's settings that can change its findings, with nmf's build:
+/// a postcard serialisation of [`SettingsKey`] (a stable encoding, unlike a `Debug` text, which
+/// may change with any dependency), each settings struct taken apart field by field so that a
+/// new field cannot be left out unnoticed. `None` when it cannot be serialised.
+pub fn settings_hash(
+    linter: &LinterSettings,
+    import_paths: &[PathBuf],
+    check: CheckOptions,
+) -> Option<u64> {
+    let LinterSettings {
+        rules,
+        known_modules_only,
+        not_module_packages,
+    } = linter;
+    let CheckOptions {
+        respect_noqa,
+        prefilter,
+    } = check;
+    let key = SettingsKey {
+        engine: ENGINE,
+        rules: rules.iter().map(|rule| rule.code).collect(),
+        known_modules_only: *known_modules_only,
+        not_module_packages,
+        import_paths: import_paths
+            .iter()
+            .map(|path| path.as_os_str().as_encoded_bytes())
+            .collect(),
+        respect_noqa,
+        prefilter,
+    };
+    let bytes = postcard::to_stdvec(&key).ok()?;
+    Some(xxhash_rust::xxh3::xxh3_64(&bytes))
+}
+
+/// What [`settings_hash`] hashes.
+#[derive(Serialize)]
+struct SettingsKey<'a> {
+    engine: &'a str,
+    rules: Vec<&'static str>,
+    known_modules_only: bool,
+    not_module_packages: &'a [String],
+    import_paths: Vec<&'a [u8]>,
+    respect_noqa: bool,
+    prefilter: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use nmf_linter::registry::RuleSet;
+
+    use super::*;
+
+    #[test]
+    fn the_settings_hash_tells_every_field_apart_and_only_them() {
+        let linter = LinterSettings::default();
+        let paths = [PathBuf::from("/src")];
+        let check = CheckOptions::default();
+        let base = settings_hash(&linter, &paths, check);
+        assert!(base.is_some());
+        assert_eq!(base, settings_hash(&linter.clone(), &paths.clone(), check));
+        let changed = [
+            settings_hash(
+                &LinterSettings {
+                    rules: RuleSet::empty(),
+                    ..linter.clone()
+                },
+                &paths,
+                check,
+            ),
+            settings_hash(
+                &LinterSettings {
+                    known_modules_only: true,
+                    ..linter.clone()
+                },
+                &paths,
+                check,
+            ),
+            settings_hash(
+                &LinterSettings {
+                    not_module_packages: vec!["numpy".to_string()],
+                    ..linter.clone()
+                },
+                &paths,
+                check,
+            ),
+            settings_hash(&linter, &[PathBuf::from("/lib")], check),
+            settings_hash(
+                &linter,
+                &paths,
+                CheckOptions {
+                    respect_noqa: false,
+                    ..check
+                },
+            ),
+            settings_hash(
+                &linter,
+                &paths,
+                CheckOptions {
+                    prefilter: false,
+                    ..check
+                },
+            ),
+        ];
+        for (index, hash) in changed.iter().enumerate() {
+            assert_ne!(*hash, base, "change {index} left the hash as it was");
+        }
+    }
 }
