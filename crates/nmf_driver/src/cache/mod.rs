@@ -12,9 +12,9 @@
 //! The cache is one file per nmf build, written atomically (the last of two concurrent runs
 //! wins); any problem reading or writing it is a warning, never a failure.
 
+mod format;
 pub mod walk_record;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
@@ -31,7 +31,7 @@ use crate::check::CheckOptions;
 use crate::check::message::{Message, MessageEdit, MessageFix};
 use crate::project::dependencies::{Dependencies, Recorded, location_hash};
 use crate::project::{ProjectIndex, ProjectView, corpus_summary};
-use crate::source::fingerprint::{Fingerprint, Freshness, Snapshot, Stat, hash_bytes};
+use crate::source::fingerprint::{Fingerprint, Freshness, Snapshot, Stat};
 
 /// nmf's version and a hash of the engine's sources (`build.rs`): a cache written by another
 /// build is never read, as a change to any rule could change a finding.
@@ -268,7 +268,7 @@ impl Cache {
         }
         let file = cache_file(folder);
         let stored = match std::fs::read(&file) {
-            Ok(bytes) => decode(&bytes).unwrap_or_else(|| {
+            Ok(bytes) => format::decode(&bytes, MAGIC).unwrap_or_else(|| {
                 warnings.push(format!(
                     "the cache file {} is damaged; it is rebuilt",
                     file.display()
@@ -634,27 +634,11 @@ fn prepare_folder(folder: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn decode(bytes: &[u8]) -> Option<Stored> {
-    let rest = bytes.strip_prefix(MAGIC)?;
-    let (hash, payload) = rest.split_at_checked(16)?;
-    if hash_bytes(payload).to_le_bytes() != hash {
-        return None;
-    }
-    postcard::from_bytes(payload).ok()
-}
-
 fn write_atomically(folder: &Path, stored: &Stored) -> std::io::Result<()> {
-    let payload = postcard::to_stdvec(stored).map_err(std::io::Error::other)?;
     let target = cache_file(folder);
     let parent = target.parent().unwrap_or(folder);
     std::fs::create_dir_all(parent)?;
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".nmf-cache-")
-        .tempfile_in(parent)?;
-    temporary.write_all(MAGIC)?;
-    temporary.write_all(&hash_bytes(&payload).to_le_bytes())?;
-    temporary.write_all(&payload)?;
-    temporary.persist(&target).map_err(|error| error.error)?;
+    format::write_atomically(&target, MAGIC, ".nmf-cache-", stored)?;
     // Caches of other builds of this version are stale.
     if let Ok(entries) = std::fs::read_dir(parent) {
         for entry in entries.flatten() {

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::cache::format;
 use crate::settings::SettingsResolver;
 use crate::settings::config::{CONFIG_FILES, ConfigError};
 use crate::settings::discover::{Discovered, WalkObserver, discover_observed};
@@ -50,7 +51,7 @@ pub fn discover_remembered(
     let record_file = record_path(paths, resolver, cache_dir);
     if let Some(record) = std::fs::read(&record_file)
         .ok()
-        .and_then(|bytes| decode(&bytes))
+        .and_then(|bytes| format::decode(&bytes, MAGIC))
         && still_holds(&record)
     {
         let files: Vec<PathBuf> = record.files.iter().map(PathBuf::from).collect();
@@ -89,7 +90,7 @@ pub fn discover_remembered(
         if record.files.len() == discovered.files.len() {
             // Only where the cache folder exists already (the cache makes it): a walk record
             // never creates folders of its own.
-            let _ = write(&record_file, &record);
+            let _ = format::write_atomically(&record_file, MAGIC, ".nmf-walk-", &record);
         }
     }
     Ok(discovered)
@@ -219,30 +220,5 @@ fn record_path(paths: &[PathBuf], resolver: &SettingsResolver, cache_dir: &Path)
         .join(format!("walk-{:016x}.walk", key as u64))
 }
 
-/// A record file: its magic, a hash of the payload, the payload.
-const MAGIC: &[u8] = b"nmfwalk1";
-
-fn decode(bytes: &[u8]) -> Option<WalkRecord> {
-    let rest = bytes.strip_prefix(MAGIC)?;
-    let (hash, payload) = rest.split_at_checked(16)?;
-    if hash_bytes(payload).to_le_bytes() != hash {
-        return None;
-    }
-    postcard::from_bytes(payload).ok()
-}
-
-fn write(target: &Path, record: &WalkRecord) -> std::io::Result<()> {
-    use std::io::Write;
-    let payload = postcard::to_stdvec(record).map_err(std::io::Error::other)?;
-    let parent = target
-        .parent()
-        .ok_or_else(|| std::io::Error::other("no folder"))?;
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".nmf-walk-")
-        .tempfile_in(parent)?;
-    temporary.write_all(MAGIC)?;
-    temporary.write_all(&hash_bytes(payload.as_slice()).to_le_bytes())?;
-    temporary.write_all(&payload)?;
-    temporary.persist(target).map_err(|error| error.error)?;
-    Ok(())
-}
+/// The kind of a walk record file (see [`format`]).
+const MAGIC: &[u8; 8] = b"nmfwalk1";
