@@ -216,33 +216,244 @@ fn fix_writes_in_place_when_the_owner_cannot_be_kept() {
     assert_eq!(std::fs::metadata(&path).expect("metadata").uid(), 0);
 }
 
+/// The pid of a process that has exited.
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().expect("true runs");
+    let pid = child.id();
+    child.wait().expect("true exits");
+    pid
+}
+
+/// A process that stays alive until dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
-fn stale_temporary_files_are_removed_with_a_word_and_fresh_ones_kept() {
+fn leftovers_of_killed_fix_runs_are_named_by_check_and_removed_by_clean_and_a_live_runs_kept() {
     let tree = Tree::new();
+    let dead = dead_pid();
+    // A live nmf (a language server waiting for its client), and a live process that is not
+    // nmf (as when an old run's pid was reused).
+    let server = Running(
+        Command::new(env!("CARGO_BIN_EXE_nmf"))
+            .arg("server")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nmf server runs"),
+    );
+    let other = Running(Command::new("sleep").arg("60").spawn().expect("sleep runs"));
+    let live = server.0.id();
+    let reused = other.0.id();
+    let half_written = "import torch.nn as nn\nm = nn.Linear(1, 1)\ny = m(x)\nm.forw";
     tree.write("a.py", FIXABLE)
-        .write(".nmf-fix-OLD123", "half a file")
-        .write(".nmf-fix-NEW456", "another run's file");
-    let old = std::fs::File::options()
-        .write(true)
-        .open(tree.join(".nmf-fix-OLD123"))
-        .expect("open");
-    old.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(600))
-        .expect("set mtime");
-    let run = tree.run(&["check", "--fix"]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
-    assert!(!tree.join(".nmf-fix-OLD123").exists());
+        .write("b.py", FIXED)
+        .write("pkg/c.py", half_written)
+        .write(&format!(".nmf-fix-{dead}-a.py-AAAAAA"), "half a copy")
+        .write(&format!(".nmf-backup-{dead}-b.py-BBBBBB"), FIXED)
+        .write(&format!("pkg/.nmf-backup-{dead}-c.py-CCCCCC"), FIXED)
+        .write(
+            &format!(".nmf-fix-{live}-a.py-DDDDDD"),
+            "a running nmf's copy",
+        )
+        .write(&format!(".nmf-fix-{reused}-a.py-EEEEEE"), FIXABLE)
+        .write(".nmf-fix-OLD123", "a copy made by an earlier nmf");
+    let expected = [
+        format!(
+            "nmf: warning: .nmf-backup-{dead}-b.py-BBBBBB is the backup of b.py that an \
+             interrupted nmf run (pid {dead}) kept while writing it, and b.py holds the same text \
+             (the write finished): `nmf clean` removes it"
+        ),
+        format!(
+            "nmf: warning: .nmf-fix-{dead}-a.py-AAAAAA was left by an interrupted nmf run (pid \
+             {dead}) fixing a.py, which it never replaced (it differs from a.py): `nmf clean` \
+             removes it"
+        ),
+        format!(
+            "nmf: warning: .nmf-fix-{reused}-a.py-EEEEEE was left by an interrupted nmf run (pid \
+             {reused}) fixing a.py, and holds the same text as a.py: `nmf clean` removes it"
+        ),
+        "nmf: warning: .nmf-fix-OLD123 was left by an interrupted nmf run fixing a file: `nmf \
+         clean` removes it"
+            .to_string(),
+        format!(
+            "nmf: warning: pkg/.nmf-backup-{dead}-c.py-CCCCCC holds the fixed text of c.py that an \
+             interrupted nmf run (pid {dead}) was writing in place, and differs from c.py, which \
+             may be half-written: compare them, keep the right one (to restore the fixed text, \
+             move the backup over c.py), then remove the backup (`nmf clean` leaves it)"
+        ),
+    ];
+    // Said by every check that walks their folders, from the cache's remembered walk too.
+    for _ in 0..2 {
+        let run = tree.run(&["check", "."]);
+        let warnings: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|line| line.starts_with("nmf: warning:"))
+            .collect();
+        assert_eq!(warnings, expected, "{}", run.stderr);
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+    }
+    let clean = tree.run(&["clean"]);
+    assert_eq!(clean.status, 0, "{}", clean.stderr);
+    for removed in [
+        format!(".nmf-fix-{dead}-a.py-AAAAAA"),
+        format!(".nmf-backup-{dead}-b.py-BBBBBB"),
+        format!(".nmf-fix-{reused}-a.py-EEEEEE"),
+        ".nmf-fix-OLD123".to_string(),
+    ] {
+        assert!(!tree.join(&removed).exists(), "{removed} is left");
+        assert!(
+            clean.stderr.contains(&format!(
+                "Removed {removed}, left by an interrupted nmf run"
+            )),
+            "{}",
+            clean.stderr
+        );
+    }
+    let kept_backup = format!("pkg/.nmf-backup-{dead}-c.py-CCCCCC");
+    let live_copy = format!(".nmf-fix-{live}-a.py-DDDDDD");
+    assert_eq!(tree.read(&kept_backup), FIXED.as_bytes());
     assert!(
-        tree.join(".nmf-fix-NEW456").exists(),
-        "a running nmf's file is kept"
-    );
-    assert!(
-        run.stderr.contains("nmf: warning: removed ")
-            && run
-                .stderr
-                .contains(".nmf-fix-OLD123, a temporary file left by an interrupted nmf run"),
+        clean.stderr.contains(&format!(
+            "nmf: {kept_backup} holds fixed text that its file does not; left alone"
+        )),
         "{}",
-        run.stderr
+        clean.stderr
     );
+    assert!(tree.join(&live_copy).exists());
+    assert!(
+        clean.stderr.contains(&format!(
+            "nmf: {live_copy} belongs to an nmf run that is still going (pid {live}); left alone"
+        )),
+        "{}",
+        clean.stderr
+    );
+    // Nothing else was touched.
+    assert_eq!(tree.read("a.py"), FIXABLE.as_bytes());
+    assert_eq!(tree.read("b.py"), FIXED.as_bytes());
+    assert_eq!(tree.read("pkg/c.py"), half_written.as_bytes());
+    // The live run's copy is not mentioned by a check either.
+    let run = tree.run(&["check", "--no-cache", "."]);
+    assert!(!run.stderr.contains(&live_copy), "{}", run.stderr);
+    drop(server);
+    drop(other);
+}
+
+/// Files in `tree`'s folder that `--fix` writes next to a file.
+fn fix_leftovers(tree: &Tree) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(tree.path())
+        .expect("read")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with(".nmf-fix-") || name.starts_with(".nmf-backup-"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Starts `nmf check --fix` with `args` in `tree`, and returns it once one of `files` no longer
+/// holds `body` (a first file is fixed).
+fn fix_run_past_its_first_fix(
+    tree: &Tree,
+    args: &[&str],
+    files: &[String],
+    body: &str,
+) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_nmf"))
+        .args(["check", "--fix", "--quiet"])
+        .args(args)
+        .current_dir(tree.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nmf runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while files.iter().all(|name| tree.read(name) == body.as_bytes()) {
+        assert!(std::time::Instant::now() < deadline, "no file was fixed");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child
+}
+
+/// Kills (SIGKILL) a `--fix` run over many small files once it has fixed one, so that it is
+/// usually in the middle of a write (each is synced); every other file has a second link, so
+/// that it is written in place through a backup. Checks that nothing was lost, and returns
+/// the tree with what the run left behind.
+fn kill_a_fix_run(body: &str, fixed_body: &str) -> (Tree, Vec<String>) {
+    const FILES: usize = 1500;
+    let tree = Tree::new();
+    std::fs::create_dir_all(tree.join("links")).expect("a folder");
+    for index in 0..FILES {
+        let name = format!("f{index:04}.py");
+        tree.write(&name, body);
+        if index % 2 == 1 {
+            std::fs::hard_link(tree.join(&name), tree.join(&format!("links/{name}")))
+                .expect("a hard link");
+        }
+    }
+    let names: Vec<String> = (0..FILES).map(|index| format!("f{index:04}.py")).collect();
+    let mut child =
+        fix_run_past_its_first_fix(&tree, &["--no-cache", "--exclude", "links"], &names, body);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("nmf is gone");
+    let left = fix_leftovers(&tree);
+    // Every file is its original or its fixed text, or, written in place when the run was
+    // killed, has a backup with its fixed text.
+    for index in 0..FILES {
+        let name = format!("f{index:04}.py");
+        let text = tree.read(&name);
+        if text != body.as_bytes() && text != fixed_body.as_bytes() {
+            let backup = left
+                .iter()
+                .find(|leftover| {
+                    leftover.starts_with(".nmf-backup-") && leftover.contains(&format!("-{name}-"))
+                })
+                .unwrap_or_else(|| panic!("{name} is torn and has no backup"));
+            assert_eq!(tree.read(backup), fixed_body.as_bytes());
+        }
+    }
+    (tree, left)
+}
+
+#[test]
+fn a_fix_run_killed_outright_loses_nothing_and_its_leftovers_are_named_and_cleaned() {
+    let body = format!("{FIXABLE}{}", "z = m.forward(z)\n".repeat(50));
+    let fixed_body = body.replace("m.forward(", "m(");
+    // A kill between two writes leaves nothing: try until one leaves something (most do).
+    let (tree, left) = (0..20)
+        .map(|_| kill_a_fix_run(&body, &fixed_body))
+        .find(|(_, left)| !left.is_empty())
+        .expect("no killed run left a temporary copy or a backup in 20 tries");
+    // A check names each leftover, and `nmf clean` removes all but backups whose file differs.
+    let check = tree.run(&["check", "--no-cache", "--exclude", "links,f*.py", "."]);
+    for leftover in &left {
+        assert!(
+            check.stderr.contains(&format!("nmf: warning: {leftover} ")),
+            "{leftover} is not named:\n{}",
+            check.stderr
+        );
+    }
+    let clean = tree.run(&["clean"]);
+    assert_eq!(clean.status, 0, "{}", clean.stderr);
+    for leftover in fix_leftovers(&tree) {
+        assert!(
+            leftover.starts_with(".nmf-backup-"),
+            "{leftover} was not removed"
+        );
+        let name = leftover.split('-').nth(3).expect("the file's name");
+        assert_ne!(
+            tree.read(name),
+            tree.read(&leftover),
+            "{leftover} is the same as {name}"
+        );
+    }
 }
 
 #[test]
@@ -253,19 +464,9 @@ fn an_interrupted_fix_leaves_no_temporary_file() {
     for index in 0..400 {
         tree.write(&format!("f{index:03}.py"), &body);
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nmf"))
-        .args(["check", "--fix", "--quiet"])
-        .current_dir(tree.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nmf runs");
-    // Wait until the first files are fixed, then interrupt.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while (0..400).all(|index| tree.read(&format!("f{index:03}.py")) == body.as_bytes()) {
-        assert!(std::time::Instant::now() < deadline, "no file was fixed");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    // Interrupted once the first files are fixed.
+    let names: Vec<String> = (0..400).map(|index| format!("f{index:03}.py")).collect();
+    let mut child = fix_run_past_its_first_fix(&tree, &[], &names, &body);
     assert!(
         Command::new("kill")
             .args(["-TERM", &child.id().to_string()])

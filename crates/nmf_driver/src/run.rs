@@ -21,6 +21,7 @@ use crate::settings::discover::{Discovered, absolutize, display_path};
 use crate::source::SourceError;
 use crate::source::fingerprint::Stat;
 use crate::source::kind::SourceKind;
+use crate::source::leftovers::Leftover;
 
 /// What checking a set of paths gave.
 #[derive(Debug, Default)]
@@ -59,6 +60,16 @@ pub fn check_discovered(
 ) -> Result<RunResult, ConfigError> {
     let mut run = check_files(&discovered.files, resolver, options, cache)?;
     run.errors.extend(discovered.missing.iter().cloned());
+    // What `--fix` runs killed mid-write left in the walked folders.
+    run.warnings.extend(
+        discovered
+            .leftovers
+            .iter()
+            .filter_map(|path| Leftover::parse(path))
+            .filter_map(|leftover| {
+                leftover.describe(&display_path(&leftover.path, resolver.working_dir()))
+            }),
+    );
     for (folder, error) in &discovered.unreadable {
         let display = display_path(folder, resolver.working_dir());
         run.messages.push(io_error_message(&display, error));
@@ -504,7 +515,6 @@ impl RunResult {
         }
         self.diffs.extend(outcome.diff);
         self.fix_errors.extend(outcome.errors);
-        self.warnings.extend(outcome.warnings);
         self.skipped.extend(outcome.skipped);
         self.explanations.extend(outcome.explanations);
         if outcome.stdin_output.is_some() {

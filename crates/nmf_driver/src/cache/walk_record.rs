@@ -39,6 +39,9 @@ struct WalkRecord {
     watched: Vec<Watched>,
     files: Vec<String>,
     missing: Vec<String>,
+    /// `--fix`'s leftovers found in the walked folders: named again on every run, as a
+    /// walk would find them (one removed changes its folder's stat).
+    leftovers: Vec<String>,
 }
 
 /// Discovers the files under `paths` as [`crate::settings::discover::discover`] does, taking the result
@@ -63,6 +66,7 @@ pub fn discover_remembered(
             files,
             missing: record.missing,
             unreadable: Vec::new(),
+            leftovers: record.leftovers.iter().map(PathBuf::from).collect(),
         });
     }
     let taken_at = now_nanos();
@@ -86,8 +90,15 @@ pub fn discover_remembered(
                 .filter_map(|file| file.to_str().map(str::to_string))
                 .collect(),
             missing: discovered.missing.clone(),
+            leftovers: discovered
+                .leftovers
+                .iter()
+                .filter_map(|file| file.to_str().map(str::to_string))
+                .collect(),
         };
-        if record.files.len() == discovered.files.len() {
+        if record.files.len() == discovered.files.len()
+            && record.leftovers.len() == discovered.leftovers.len()
+        {
             // Only where the cache folder exists already (the cache makes it): a walk record
             // never creates folders of its own.
             let _ = format::write_atomically(&record_file, MAGIC, ".nmf-walk-", &record);

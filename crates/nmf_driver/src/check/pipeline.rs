@@ -90,21 +90,17 @@ pub(crate) struct FileOutcome {
     pub(crate) diff: Option<String>,
     pub(crate) stdin_output: Option<Vec<u8>>,
     pub(crate) errors: Vec<String>,
-    pub(crate) warnings: Vec<String>,
     pub(crate) explanations: Vec<ExplanationReport>,
     /// Why the file was not checked at all (a notebook of another language), for `-v`.
     pub(crate) skipped: Option<String>,
 }
 
 impl FileOutcome {
-    /// Keeps what writing the fixed file gave (warnings, or the error naming the file);
-    /// whether it was written.
-    fn record_write(&mut self, written: Result<Vec<String>, String>) -> bool {
+    /// Keeps what writing the fixed file gave (the error naming the file); whether it was
+    /// written.
+    fn record_write(&mut self, written: Result<(), String>) -> bool {
         match written {
-            Ok(remarks) => {
-                self.warnings.extend(remarks);
-                true
-            }
+            Ok(()) => true,
             Err(error) => {
                 self.errors.push(format!("{}: {error}", self.display));
                 false

@@ -1,38 +1,29 @@
 //! Writing a fixed file back, with no surprise on disk: only if it is still the file nmf read,
 //! never a read-only one, keeping its owner, group, mode and hard links, atomically, and
-//! leaving no temporary file behind, even when the run is interrupted.
+//! leaving no temporary file behind when the run is interrupted (SIGINT, SIGTERM).
 //!
 //! A file with one link is replaced: the new text goes to a temporary file next to it
-//! (`.nmf-fix-*`), which is synced, given the file's owner and mode, and renamed over it.
-//! A file with several links (or whose owner the temporary file could not take) is written in
-//! place, so that every name keeps seeing it: first the new text is synced to a backup
-//! (`.nmf-backup-*`), then the file is overwritten, then the backup removed; if the write
-//! fails, or the process dies during it, the backup holds the intact fixed text and a message
-//! says where.
+//! (`.nmf-fix-<pid>-<name>-*`), which is synced, given the file's owner and mode, and renamed
+//! over it. A file with several links (or whose owner the temporary file could not take) is
+//! written in place, so that every name keeps seeing it: first the new text is synced to a
+//! backup (`.nmf-backup-<pid>-<name>-*`), then the file is overwritten, then the backup
+//! removed; if the write fails, or the process dies during it, the backup holds the intact
+//! fixed text and a message says where. A run killed outright leaves these files behind: the
+//! next check that walks their folder names them, and `nmf clean` removes those that hold
+//! nothing the file lacks (see [`crate::source::leftovers`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
-
-use rustc_hash::FxHashSet;
 
 use crate::source::FileStamp;
-
-/// The prefix of the temporary files of an atomic replacement.
-pub const TEMPORARY_PREFIX: &str = ".nmf-fix-";
-/// The prefix of the backups kept while a file is written in place.
-pub const BACKUP_PREFIX: &str = ".nmf-backup-";
-/// A temporary file older than this was left by a run that was killed: it may be removed.
-const STALE_AFTER: Duration = Duration::from_secs(60);
+use crate::source::leftovers::{backup_prefix, temporary_prefix};
 
 /// Temporary files being written right now. On SIGINT or SIGTERM, [`remove_temporaries`]
 /// deletes them; an in-place write holds the lock for its whole duration, so that an
 /// interruption waits for it to finish rather than leave a half-written file.
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-/// Folders already searched for stale temporary files in this process.
-static SWEPT: Mutex<Option<FxHashSet<PathBuf>>> = Mutex::new(None);
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -64,14 +55,9 @@ impl Drop for Registered {
 }
 
 /// Writes `bytes` to the file at `path` (a link is followed to its target), provided it is
-/// still the file that `stamp` describes. Returns remarks for the user (stale temporary files
-/// removed, backups found), or a sentence saying why the file was not written (and, in the one
-/// case where it may be half-written, where the fixed text is).
-pub fn write_fixed(
-    path: &Path,
-    stamp: Option<FileStamp>,
-    bytes: &[u8],
-) -> Result<Vec<String>, String> {
+/// still the file that `stamp` describes; else a sentence saying why the file was not written
+/// (and, in the one case where it may be half-written, where the fixed text is).
+pub fn write_fixed(path: &Path, stamp: Option<FileStamp>, bytes: &[u8]) -> Result<(), String> {
     write_checked(path, stamp, bytes).map_err(|reason| match reason {
         Refusal::Unchanged(reason) => format!("fixes not written, the file is unchanged: {reason}"),
         Refusal::InPlaceFailed(reason) => reason,
@@ -92,11 +78,7 @@ impl From<String> for Refusal {
     }
 }
 
-fn write_checked(
-    path: &Path,
-    stamp: Option<FileStamp>,
-    bytes: &[u8],
-) -> Result<Vec<String>, Refusal> {
+fn write_checked(path: &Path, stamp: Option<FileStamp>, bytes: &[u8]) -> Result<(), Refusal> {
     let target = std::fs::canonicalize(path).map_err(|error| match error.kind() {
         std::io::ErrorKind::NotFound => {
             "it was deleted since nmf read it, and was not recreated".to_string()
@@ -106,7 +88,6 @@ fn write_checked(
     let folder = target
         .parent()
         .ok_or_else(|| "it has no parent folder".to_string())?;
-    let remarks = sweep(folder);
     let metadata = still_the_same(&target, stamp)?;
     if is_read_only(&target, &metadata) {
         return Err("it is read-only".to_string().into());
@@ -116,7 +97,7 @@ fn write_checked(
     } else {
         replace(&target, folder, &metadata, stamp, bytes)?;
     }
-    Ok(remarks)
+    Ok(())
 }
 
 /// The file's metadata, if it is still the file nmf read: same device and inode, same size
@@ -176,7 +157,7 @@ fn replace(
     bytes: &[u8],
 ) -> Result<(), Refusal> {
     let temporary = tempfile::Builder::new()
-        .prefix(TEMPORARY_PREFIX)
+        .prefix(&temporary_prefix(&file_name(target)))
         .tempfile_in(folder)
         .map_err(|e| format!("cannot create a temporary file next to it: {e}"))?;
     let _registered = Registered::new(temporary.path());
@@ -225,12 +206,8 @@ fn write_in_place(
     stamp: Option<FileStamp>,
     bytes: &[u8],
 ) -> Result<(), Refusal> {
-    let name = target
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let backup = tempfile::Builder::new()
-        .prefix(&format!("{BACKUP_PREFIX}{name}-"))
+        .prefix(&backup_prefix(&file_name(target)))
         .tempfile_in(folder)
         .map_err(|e| format!("cannot create a backup next to it: {e}"))?;
     write_synced(backup.as_file(), bytes).map_err(|e| format!("cannot write a backup: {e}"))?;
@@ -272,52 +249,12 @@ fn write_synced(mut file: &File, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// Once per folder and process: removes temporary files that an interrupted nmf left behind
-/// more than a minute ago, and points out backups of in-place writes that did not finish.
-fn sweep(folder: &Path) -> Vec<String> {
-    {
-        let mut swept = lock(&SWEPT);
-        if !swept
-            .get_or_insert_with(FxHashSet::default)
-            .insert(folder.to_path_buf())
-        {
-            return Vec::new();
-        }
-    }
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return Vec::new();
-    };
-    let now = SystemTime::now();
-    let mut remarks = Vec::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(metadata) = entry.metadata() else {
-            continue;
-        };
-        if !metadata.is_file() {
-            continue;
-        }
-        let path = entry.path();
-        if name.starts_with(TEMPORARY_PREFIX) {
-            let age = metadata
-                .modified()
-                .ok()
-                .and_then(|modified| now.duration_since(modified).ok());
-            if age.is_some_and(|age| age > STALE_AFTER) && std::fs::remove_file(&path).is_ok() {
-                remarks.push(format!(
-                    "removed {}, a temporary file left by an interrupted nmf run",
-                    path.display()
-                ));
-            }
-        } else if name.starts_with(BACKUP_PREFIX) {
-            remarks.push(format!(
-                "{} holds the fixed text of a file that an interrupted nmf run was writing in \
-                 place: compare it with the file, then remove it",
-                path.display()
-            ));
-        }
-    }
-    remarks
+/// The name of the file at `target`, as the names of its temporary copy and backup carry it.
+fn file_name(target: &Path) -> String {
+    target
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -366,8 +303,7 @@ mod tests {
     #[test]
     fn an_unchanged_file_is_replaced_and_nothing_is_left_behind() {
         let (dir, path, stamp) = setup("x = 1\n");
-        let remarks = write_fixed(&path, stamp, b"x = 2\n").expect("written");
-        assert!(remarks.is_empty());
+        write_fixed(&path, stamp, b"x = 2\n").expect("written");
         assert_eq!(std::fs::read(&path).expect("read"), b"x = 2\n");
         let names: Vec<String> = std::fs::read_dir(dir.path())
             .expect("read")

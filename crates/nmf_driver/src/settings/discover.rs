@@ -9,6 +9,7 @@ use ignore::{WalkBuilder, WalkState};
 use crate::settings::SettingsResolver;
 use crate::settings::config::ConfigError;
 use crate::source::SourceError;
+use crate::source::leftovers::is_leftover_name;
 
 /// What discovery found.
 #[derive(Debug, Default)]
@@ -20,6 +21,9 @@ pub struct Discovered {
     /// Folders that could not be listed, and why: each is an E902 finding, since files in
     /// them go unchecked.
     pub unreadable: Vec<(PathBuf, SourceError)>,
+    /// Temporary copies and backups of `--fix` in the walked folders (see
+    /// [`crate::source::leftovers`]), sorted.
+    pub leftovers: Vec<PathBuf>,
 }
 
 /// Told what a walk goes through (the cache remembers walks this way).
@@ -69,6 +73,7 @@ pub fn discover_observed(
         }
     }
     let unreadable: Mutex<Vec<(PathBuf, SourceError)>> = Mutex::new(Vec::new());
+    let leftovers: Arc<Mutex<Vec<PathBuf>>> = Arc::new(Mutex::new(Vec::new()));
     if !folders.is_empty() {
         let first_error: Arc<Mutex<Option<ConfigError>>> = Arc::new(Mutex::new(None));
         let found: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -79,8 +84,10 @@ pub fn discover_observed(
         }
         let filter_resolver = Arc::clone(resolver);
         let filter_error = Arc::clone(&first_error);
+        let filter_leftovers = Arc::clone(&leftovers);
         builder
-            .hidden(true)
+            // Hidden entries are skipped below, where `--fix`'s leftovers are noticed.
+            .hidden(false)
             .parents(true)
             .ignore(respect_gitignore)
             .git_ignore(respect_gitignore)
@@ -91,6 +98,15 @@ pub fn discover_observed(
             .filter_entry(move |entry| {
                 if entry.depth() == 0 {
                     return true;
+                }
+                let name = entry.file_name().as_encoded_bytes();
+                if name.starts_with(b".") {
+                    if is_leftover_name(name)
+                        && entry.file_type().is_some_and(|kind| kind.is_file())
+                    {
+                        lock(&filter_leftovers).push(entry.path().to_path_buf());
+                    }
+                    return false;
                 }
                 let path = entry.path();
                 match filter_resolver.for_file(path) {
@@ -170,10 +186,14 @@ pub fn discover_observed(
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     unreadable.sort_by(|a, b| a.0.cmp(&b.0));
     unreadable.dedup_by(|a, b| a.0 == b.0);
+    let mut leftovers = std::mem::take(&mut *lock(&leftovers));
+    leftovers.sort();
+    leftovers.dedup();
     Ok(Discovered {
         files,
         missing,
         unreadable,
+        leftovers,
     })
 }
 

@@ -12,6 +12,7 @@
 pub mod codecs;
 pub mod fingerprint;
 pub mod kind;
+pub mod leftovers;
 pub(crate) mod magics;
 pub mod notebook;
 pub mod parse;
