@@ -4,9 +4,9 @@ that declares `# -*- coding: cp1252 -*-` (or Shift-JIS, GBK, ...) exactly as CPy
 
     python3 scripts/gen_codecs.py
 
-Writes `crates/nmf_driver/src/codecs/tables.bin` (the byte-to-character tables) and
-`crates/nmf_driver/src/codecs/generated.rs` (which codec is where, CPython's aliases of their
-names, the GB18030 four-byte ranges). Both are generated: edit this script, not them. The tables
+Writes `crates/nmf_driver/src/source/codecs/tables.bin` (the byte-to-character tables) and
+`crates/nmf_driver/src/source/codecs/generated.rs` (which codec is where, CPython's aliases of
+their names, the GB18030 four-byte ranges). Both are generated: edit this script, not them. The tables
 depend on the Python version only where CPython changed a codec (rare); the pytest suite checks
 nmf's decoding against the running CPython byte for byte.
 
@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "crates" / "nmf_driver" / "src" / "codecs"
+OUT = ROOT / "crates" / "nmf_driver" / "src" / "source" / "codecs"
 
 SINGLE_BYTE = [
     "cp437", "cp737", "cp775", "cp850", "cp852", "cp855", "cp857", "cp858", "cp860", "cp861",
