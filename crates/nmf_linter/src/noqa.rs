@@ -5,13 +5,17 @@
 //! token run spans: a backslash continuation or a multi-line string joins its lines, so a
 //! comment on any of them covers findings on all of them. Listed codes match as prefixes,
 //! case-sensitively. A line that starts with `# flake8: noqa` exempts the whole file.
+//!
+//! [`NoqaEditor`] writes directives that this reader (and flake8) reads: it serves the
+//! editor's "Disable … for this line" action and `nmf check --add-noqa`.
 
 use std::cell::OnceCell;
 use std::sync::LazyLock;
 
 use regex::Regex;
+use ruff_diagnostics::Edit;
 use ruff_python_ast::token::{TokenKind, Tokens};
-use ruff_text_size::{Ranged, TextRange, TextSize};
+use ruff_text_size::{Ranged, TextLen, TextRange, TextSize};
 
 use crate::render::SourceLocator;
 
@@ -48,8 +52,11 @@ pub enum NoqaDirective {
 impl NoqaDirective {
     /// The directive in `text` (a line, or lines joined as flake8 joins them), if any.
     pub fn find(text: &str) -> Option<Self> {
-        let captures = NOQA_INLINE.captures(text)?;
-        Some(match captures.name("codes") {
+        NOQA_INLINE.captures(text).map(|found| Self::of(&found))
+    }
+
+    fn of(found: &regex::Captures<'_>) -> Self {
+        match found.name("codes") {
             None => NoqaDirective::All,
             Some(codes) => NoqaDirective::Codes(
                 codes
@@ -60,7 +67,7 @@ impl NoqaDirective {
                     .map(str::to_string)
                     .collect(),
             ),
-        })
+        }
     }
 
     pub fn suppresses(&self, code: &str) -> bool {
@@ -138,13 +145,17 @@ impl NoqaLines {
         )
     }
 
-    /// The text flake8 searches for `# noqa` when a finding is on `line`.
-    pub fn text<'s>(&self, line: usize, locator: &SourceLocator<'s>) -> &'s str {
-        let (first, last) = self
-            .ranges
+    /// The first and last line (1-based, inclusive) that flake8 joins with `line`.
+    pub fn run(&self, line: usize) -> (usize, usize) {
+        self.ranges
             .get(line.saturating_sub(1))
             .copied()
-            .unwrap_or((line, line));
+            .unwrap_or((line, line))
+    }
+
+    /// The text flake8 searches for `# noqa` when a finding is on `line`.
+    pub fn text<'s>(&self, line: usize, locator: &SourceLocator<'s>) -> &'s str {
+        let (first, last) = self.run(line);
         locator.line_text(first, last)
     }
 
@@ -164,9 +175,567 @@ impl NoqaLines {
     }
 }
 
+/// Why a `# noqa` directive cannot be placed for a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoqaRefusal {
+    /// The line is not in the text.
+    NoSuchLine,
+    /// The first `# noqa` flake8 reads for the line is inside a string: extending it would
+    /// change the string, and a directive after it would not be read.
+    DirectiveInString,
+    /// The line ends inside a string (an f-string's field spread over lines, or a string left
+    /// open in a file that does not parse): a comment there would be text, not a comment.
+    LineEndsInString,
+    /// The line ends with a line-continuation backslash: a comment after it would not parse.
+    LineContinues,
+}
+
+impl std::fmt::Display for NoqaRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::NoSuchLine => "the line is not in the file",
+            Self::DirectiveInString => {
+                "the line's first `# noqa` is inside a string, where it cannot be extended"
+            }
+            Self::LineEndsInString => "the line ends inside a string",
+            Self::LineContinues => "the line ends with a line-continuation backslash",
+        })
+    }
+}
+
+/// Directives to add, for several findings of one file (`--add-noqa`).
+#[derive(Debug, Default)]
+pub struct NoqaEdits {
+    /// One insertion per line run that needed one, in the order of the text.
+    pub edits: Vec<Edit>,
+    /// The findings (line, code) that no directive can cover, and why.
+    pub refused: Vec<(usize, String, NoqaRefusal)>,
+}
+
+/// Places `# noqa` directives in one source text where flake8 and [`NoqaLines`] read them:
+/// an existing directive of the line, whatever its case, gets the codes appended to its list;
+/// otherwise a new one goes at the end of the last line flake8 joins with the finding's line
+/// (after a multi-line string closes, after the last line of a backslash continuation), after
+/// any comment already there (`# type: ignore  # noqa: NMF001`). Never inside a string and
+/// never after a line-continuation backslash: those lines are refused.
+pub struct NoqaEditor<'s> {
+    locator: SourceLocator<'s>,
+    lines: NoqaLines,
+    /// Comments and IPython escape commands (`%timeit x  # noqa`), whose text is not the
+    /// program's: where a directive may be extended. Sorted.
+    comments: Vec<TextRange>,
+    /// Strings, and whole f- and t-strings with their fields: where nothing may be written.
+    /// Sorted, not nested.
+    strings: Vec<TextRange>,
+    /// Tokens the lexer could not read (a string left open): nothing may be written in them
+    /// or at their end.
+    unknown: Vec<TextRange>,
+}
+
+impl<'s> NoqaEditor<'s> {
+    /// `tokens` are `source`'s; `physical`: the reader takes each line on its own, as it does
+    /// for a file that does not parse (see [`NoqaLines::physical`]).
+    pub fn new(source: &'s str, tokens: &Tokens, physical: bool) -> Self {
+        let locator = SourceLocator::new(source);
+        let lines = if physical {
+            NoqaLines::physical(&locator)
+        } else {
+            NoqaLines::from_tokens(tokens, &locator)
+        };
+        let mut comments = Vec::new();
+        let mut strings = Vec::new();
+        let mut unknown = Vec::new();
+        // The start of the outermost f- or t-string being read, and how deep they nest.
+        let mut interpolated: Option<(TextSize, usize)> = None;
+        for token in tokens.iter() {
+            match token.kind() {
+                TokenKind::FStringStart | TokenKind::TStringStart => {
+                    let (_, depth) = interpolated.get_or_insert((token.start(), 0));
+                    *depth += 1;
+                }
+                TokenKind::FStringEnd | TokenKind::TStringEnd => {
+                    if let Some((start, depth)) = interpolated.as_mut() {
+                        *depth -= 1;
+                        if *depth == 0 {
+                            strings.push(TextRange::new(*start, token.end()));
+                            interpolated = None;
+                        }
+                    }
+                }
+                _ if interpolated.is_some() => {}
+                TokenKind::String => strings.push(token.range()),
+                TokenKind::Unknown => unknown.push(token.range()),
+                TokenKind::Comment | TokenKind::IpyEscapeCommand => comments.push(token.range()),
+                _ => {}
+            }
+        }
+        if let Some((start, _)) = interpolated {
+            // An f-string left open runs to the end of the text.
+            unknown.push(TextRange::new(start, locator.source().text_len()));
+        }
+        Self {
+            locator,
+            lines,
+            comments,
+            strings,
+            unknown,
+        }
+    }
+
+    /// The insertion that makes the directive read for a finding on `line` (1-based) suppress
+    /// every one of `codes`; `None` when it already does.
+    pub fn edit(&self, line: usize, codes: &[&str]) -> Result<Option<Edit>, NoqaRefusal> {
+        if line == 0 || line > self.locator.line_count() {
+            return Err(NoqaRefusal::NoSuchLine);
+        }
+        let (first, last) = self.lines.run(line);
+        let run = self.locator.line_text(first, last);
+        let run_start = self.locator.line_range(first).start();
+        let mut wanted: Vec<&str> = codes.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        if let Some(found) = NOQA_INLINE.captures(run) {
+            let directive = NoqaDirective::of(&found);
+            wanted.retain(|code| !directive.suppresses(code));
+            if wanted.is_empty() {
+                return Ok(None);
+            }
+            let at = run_start + text_size(found.get(0).map_or(0, |whole| whole.start()));
+            if !self.in_comment(at) {
+                return Err(NoqaRefusal::DirectiveInString);
+            }
+            // Not bare (that suppresses everything): it lists codes. The new ones go after the
+            // last, before the separators and whatever follows (`# noqa: E501  # type: ignore`).
+            let end = found.name("codes").map_or(0, |listed| {
+                let codes = listed
+                    .as_str()
+                    .trim_end_matches(|c: char| c == ',' || c.is_whitespace());
+                listed.start() + codes.len()
+            });
+            let insertion = Edit::insertion(
+                format!(", {}", wanted.join(", ")),
+                run_start + text_size(end),
+            );
+            return self.checked(insertion, line, codes);
+        }
+        let last_line = self.locator.line_range(last);
+        let end = last_line.end();
+        if within(&self.strings, end, false) || within(&self.unknown, end, true) {
+            return Err(NoqaRefusal::LineEndsInString);
+        }
+        let content = &self.locator.source()[last_line];
+        let trimmed = content.trim_end();
+        if trimmed.ends_with('\\')
+            && !self.in_comment(last_line.start() + text_size(trimmed.len() - 1))
+        {
+            return Err(NoqaRefusal::LineContinues);
+        }
+        let insertion = Edit::insertion(format!("  # noqa: {}", wanted.join(", ")), end);
+        self.checked(insertion, line, codes)
+    }
+
+    fn in_comment(&self, offset: TextSize) -> bool {
+        let after = self
+            .comments
+            .partition_point(|range| range.start() <= offset);
+        after
+            .checked_sub(1)
+            .is_some_and(|index| offset < self.comments[index].end())
+    }
+
+    /// One directive per line run for every finding `(line, code)`: findings on lines that
+    /// flake8 joins share one.
+    pub fn edits<'c>(&self, findings: impl IntoIterator<Item = (usize, &'c str)>) -> NoqaEdits {
+        let mut by_run: Vec<(usize, usize, &'c str)> = findings
+            .into_iter()
+            .map(|(line, code)| (self.lines.run(line).0, line, code))
+            .collect();
+        by_run.sort_unstable();
+        let mut result = NoqaEdits::default();
+        for group in by_run.chunk_by(|a, b| a.0 == b.0) {
+            let mut codes: Vec<&str> = group.iter().map(|(_, _, code)| *code).collect();
+            codes.sort_unstable();
+            codes.dedup();
+            match self.edit(group[0].1, &codes) {
+                Ok(edit) => result.edits.extend(edit),
+                Err(refusal) => result.refused.extend(
+                    group
+                        .iter()
+                        .map(|(_, line, code)| (*line, (*code).to_string(), refusal)),
+                ),
+            }
+        }
+        result
+    }
+
+    /// `insertion`, once the reader is seen to read the directive it makes for `line`.
+    fn checked(
+        &self,
+        insertion: Edit,
+        line: usize,
+        codes: &[&str],
+    ) -> Result<Option<Edit>, NoqaRefusal> {
+        let (first, last) = self.lines.run(line);
+        let start = self.locator.line_range(first).start();
+        let end = self.locator.line_range(last).end();
+        let at = insertion.start();
+        let source = self.locator.source();
+        let edited = format!(
+            "{}{}{}",
+            &source[TextRange::new(start, at)],
+            insertion.content().unwrap_or_default(),
+            &source[TextRange::new(at, end)]
+        );
+        let read = NoqaDirective::find(&edited)
+            .is_some_and(|directive| codes.iter().all(|code| directive.suppresses(code)));
+        // The directives written above are always read; should that ever fail, a refusal
+        // rather than an edit that does nothing.
+        if read {
+            Ok(Some(insertion))
+        } else {
+            Err(NoqaRefusal::DirectiveInString)
+        }
+    }
+}
+
+fn text_size(offset: usize) -> TextSize {
+    TextSize::try_from(offset).unwrap_or(TextSize::new(u32::MAX))
+}
+
+/// Whether `offset` is inside one of `ranges` (sorted, disjoint), past its start: before its
+/// end, or also at its end when `end_inclusive`.
+fn within(ranges: &[TextRange], offset: TextSize, end_inclusive: bool) -> bool {
+    let after = ranges.partition_point(|range| range.start() < offset);
+    after.checked_sub(1).is_some_and(|index| {
+        let end = ranges[index].end();
+        offset < end || (end_inclusive && offset == end)
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    use ruff_python_ast::PySourceType;
+
     use super::*;
+
+    /// `source` after the edit for a finding of each of `codes` on `line`.
+    fn add_noqa(source: &str, line: usize, codes: &[&str]) -> Result<String, NoqaRefusal> {
+        add_noqa_as(source, PySourceType::Python, line, codes)
+    }
+
+    fn add_noqa_as(
+        source: &str,
+        source_type: PySourceType,
+        line: usize,
+        codes: &[&str],
+    ) -> Result<String, NoqaRefusal> {
+        let parsed = ruff_python_parser::parse_unchecked_source(source, source_type);
+        let editor = NoqaEditor::new(source, parsed.tokens(), !parsed.errors().is_empty());
+        Ok(match editor.edit(line, codes)? {
+            Some(edit) => apply(source, &edit),
+            None => source.to_string(),
+        })
+    }
+
+    fn apply(source: &str, edit: &Edit) -> String {
+        assert!(edit.is_insertion(), "{edit:?}");
+        let at = edit.start().to_usize();
+        format!(
+            "{}{}{}",
+            &source[..at],
+            edit.content().unwrap_or_default(),
+            &source[at..]
+        )
+    }
+
+    #[test]
+    fn a_new_directive_goes_at_the_end_of_the_line_before_its_line_break() {
+        let added = |source: &str, line: usize| add_noqa(source, line, &["NMF001"]);
+        assert_eq!(
+            added("m.forward(x)\n", 1),
+            Ok("m.forward(x)  # noqa: NMF001\n".to_string())
+        );
+        assert_eq!(
+            added("a = 1\r\nm.forward(x)\r\n", 2),
+            Ok("a = 1\r\nm.forward(x)  # noqa: NMF001\r\n".to_string())
+        );
+        assert_eq!(
+            added("a = 1\rm.forward(x)\rb = 2\r", 2),
+            Ok("a = 1\rm.forward(x)  # noqa: NMF001\rb = 2\r".to_string())
+        );
+        assert_eq!(
+            added("m.forward(x)", 1),
+            Ok("m.forward(x)  # noqa: NMF001".to_string())
+        );
+        // Several codes at once, as `--add-noqa` writes them.
+        assert_eq!(
+            add_noqa("m.forward(x)\n", 1, &["NMF002", "NMF001", "NMF002"]),
+            Ok("m.forward(x)  # noqa: NMF001, NMF002\n".to_string())
+        );
+    }
+
+    #[test]
+    fn an_existing_directive_is_extended_in_place_whatever_its_case() {
+        let added = |source: &str| add_noqa(source, 1, &["NMF001"]);
+        assert_eq!(
+            added("m.forward(x)  # NOQA:E501\n"),
+            Ok("m.forward(x)  # NOQA:E501, NMF001\n".to_string())
+        );
+        assert_eq!(
+            added("m.forward(x)  # noqa:e501\n"),
+            Ok("m.forward(x)  # noqa:e501, NMF001\n".to_string())
+        );
+        assert_eq!(
+            added("m.forward(x)  # NoQa: E501,W291,\n"),
+            Ok("m.forward(x)  # NoQa: E501,W291, NMF001,\n".to_string())
+        );
+        // Other comments after it stay as they are.
+        assert_eq!(
+            added("m.forward(x)  # noqa: E501  # type: ignore\n"),
+            Ok("m.forward(x)  # noqa: E501, NMF001  # type: ignore\n".to_string())
+        );
+        // Only the codes it lacks.
+        assert_eq!(
+            add_noqa("m.forward(x)  # noqa: E501\n", 1, &["NMF001", "E501"]),
+            Ok("m.forward(x)  # noqa: E501, NMF001\n".to_string())
+        );
+        // `#noqa` is not a directive (flake8 wants `# noqa`): a new one is added after it.
+        assert_eq!(
+            added("m.forward(x)  #noqa:E501\n"),
+            Ok("m.forward(x)  #noqa:E501  # noqa: NMF001\n".to_string())
+        );
+    }
+
+    #[test]
+    fn other_comments_are_kept_and_the_directive_follows_them() {
+        assert_eq!(
+            add_noqa("m.forward(x)  # type: ignore\n", 1, &["NMF001"]),
+            Ok("m.forward(x)  # type: ignore  # noqa: NMF001\n".to_string())
+        );
+        // A backslash in a comment continues nothing.
+        assert_eq!(
+            add_noqa("m.forward(x)  # C:\\\n", 1, &["NMF001"]),
+            Ok("m.forward(x)  # C:\\  # noqa: NMF001\n".to_string())
+        );
+    }
+
+    #[test]
+    fn a_line_already_covered_needs_no_edit() {
+        for source in [
+            "m.forward(x)  # noqa\n",
+            "m.forward(x)  # NOQA: NMF\n",
+            "m.forward(x)  # noqa: E501,NMF001\n",
+            // flake8 reads `# noqa` inside a string too.
+            "s = '# noqa'; m.forward(x)\n",
+        ] {
+            assert_eq!(add_noqa(source, 1, &["NMF001"]), Ok(source.to_string()));
+        }
+    }
+
+    #[test]
+    fn lines_flake8_joins_get_the_directive_on_their_last_line() {
+        let added = |source: &str, line: usize| add_noqa(source, line, &["NMF001"]);
+        // A backslash continuation: after its last line, never after the backslash.
+        assert_eq!(
+            added("x = m.forward(1) + \\\n    2\ny = 3\n", 1),
+            Ok("x = m.forward(1) + \\\n    2  # noqa: NMF001\ny = 3\n".to_string())
+        );
+        // A multi-line string: after it closes.
+        assert_eq!(
+            added("y = f('''\n''', m.forward(2))\n", 2),
+            Ok("y = f('''\n''', m.forward(2))  # noqa: NMF001\n".to_string())
+        );
+        assert_eq!(
+            added("s = '''\n{}\n'''.format(m.forward(1))  # NOQA:E501\n", 1),
+            Ok("s = '''\n{}\n'''.format(m.forward(1))  # NOQA:E501, NMF001\n".to_string())
+        );
+        // Brackets do not join lines: the finding's own line.
+        assert_eq!(
+            added("x = (\n    m.forward(1)\n)\n", 2),
+            Ok("x = (\n    m.forward(1)  # noqa: NMF001\n)\n".to_string())
+        );
+    }
+
+    #[test]
+    fn never_inside_a_string_nor_after_a_continuation() {
+        // flake8 reads the `# noqa` in the string first: a second directive would be ignored,
+        // and extending the first would change the string.
+        assert_eq!(
+            add_noqa("s = '# noqa: E501'; m.forward(x)\n", 1, &["NMF001"]),
+            Err(NoqaRefusal::DirectiveInString)
+        );
+        // A file that does not parse: each line on its own, as the reader takes it.
+        assert_eq!(
+            add_noqa("x = (\ns = '''\nm.forward(1)\n", 3, &["NMF001"]),
+            Err(NoqaRefusal::LineEndsInString)
+        );
+        assert_eq!(
+            add_noqa("def (:\nx = m.forward(1) + \\\n  2\n", 2, &["NMF001"]),
+            Err(NoqaRefusal::LineContinues)
+        );
+        assert_eq!(
+            add_noqa("m.forward(1)\n", 3, &["NMF001"]),
+            Err(NoqaRefusal::NoSuchLine)
+        );
+        assert_eq!(
+            add_noqa("m.forward(1)\n", 0, &["NMF001"]),
+            Err(NoqaRefusal::NoSuchLine)
+        );
+    }
+
+    #[test]
+    fn a_finding_in_a_field_of_a_multi_line_f_string_is_refused() {
+        // The reader (as flake8 on Python 3.12) takes the field's lines one by one: the
+        // directive would have to be a comment inside the f-string, which only Python 3.12
+        // parses.
+        let source = "x = f\"\"\"{\nm.forward(1)\n}\"\"\"\nprint(x)\n";
+        assert_eq!(
+            add_noqa(source, 2, &["NMF001"]),
+            Err(NoqaRefusal::LineEndsInString)
+        );
+        // On the f-string's first or last line, the directive follows it.
+        assert_eq!(
+            add_noqa(source, 3, &["NMF001"]),
+            Ok("x = f\"\"\"{\nm.forward(1)\n}\"\"\"  # noqa: NMF001\nprint(x)\n".to_string())
+        );
+    }
+
+    #[test]
+    fn ipython_magics_take_the_directive_as_a_comment() {
+        assert_eq!(
+            add_noqa_as(
+                "%timeit m.forward(1)  # noqa: E501\n",
+                PySourceType::Ipynb,
+                1,
+                &["NMF001"]
+            ),
+            Ok("%timeit m.forward(1)  # noqa: E501, NMF001\n".to_string())
+        );
+    }
+
+    #[test]
+    fn findings_on_lines_flake8_joins_share_one_directive() {
+        let source = "x = m.forward(1) + \\\n    m.forward(2)\ns = '# noqa: E501'; m.forward(3)\n";
+        let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
+        let editor = NoqaEditor::new(source, parsed.tokens(), false);
+        let added = editor.edits([(2, "NMF001"), (1, "NMF002"), (1, "NMF001"), (3, "NMF001")]);
+        assert_eq!(added.edits.len(), 1);
+        assert_eq!(
+            apply(source, &added.edits[0]),
+            "x = m.forward(1) + \\\n    m.forward(2)  # noqa: NMF001, NMF002\ns = '# noqa: E501'; m.forward(3)\n"
+        );
+        assert_eq!(
+            added.refused,
+            [(3, "NMF001".to_string(), NoqaRefusal::DirectiveInString)]
+        );
+    }
+
+    /// The fixtures and sources made to be awkward, every line of them.
+    fn sources_to_edit() -> Vec<(String, String)> {
+        let mut sources: Vec<(String, String)> = Vec::new();
+        let mut folders = vec![
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../resources/test/fixtures"),
+        ];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder)
+                .expect("the fixtures folder")
+                .flatten()
+            {
+                let path = entry.path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|ext| ext == "py")
+                    && let Ok(text) = std::fs::read_to_string(&path)
+                {
+                    sources.push((path.display().to_string(), text));
+                }
+            }
+        }
+        assert!(sources.len() > 10, "the fixtures are found");
+        let awkward = [
+            "a = m.forward(1) + \\\n  m.forward(2) \\\n  + 3  # NOQA:E501\n",
+            "s = f'''\n{m.forward(1)}\n'''\nt = f\"{m.forward(2)!r:>{w}}\"  # type: ignore\n",
+            "x = f\"\"\"{\nm.forward(1)\n}\"\"\"\n",
+            "def f():\n    return (m.forward(1),\n            m.forward(2))  # noqa:E501 words\n",
+            "d = {'# noqa': m.forward(1)}\nr = rb'\\\\'\nm.forward(2)  # x \\\n",
+            "if True:\r    m.forward(1)\r    s = '''\r'''\r",
+            "x = (\ns = '''\nm.forward(1)\n",
+            "class A:\n    def forward(self):\n        return super().forward()  # noqa : E501\n",
+        ];
+        sources.extend(
+            awkward
+                .iter()
+                .enumerate()
+                .map(|(index, text)| (format!("awkward {index}"), (*text).to_string())),
+        );
+        sources
+    }
+
+    /// An edit only inserts, changes no token but comments, keeps the file parsing, and the
+    /// reader then suppresses the codes on that line; a line left alone was suppressed already.
+    #[test]
+    fn edits_keep_the_program_and_are_read_by_the_reader() {
+        let significant = |tokens: &Tokens, text: &str| -> Vec<String> {
+            tokens
+                .iter()
+                .filter(|token| token.kind() != TokenKind::Comment)
+                .map(|token| format!("{:?} {}", token.kind(), &text[token.range()]))
+                .collect()
+        };
+        let reader = |tokens: &Tokens, locator: &SourceLocator<'_>, physical: bool| {
+            if physical {
+                NoqaLines::physical(locator)
+            } else {
+                NoqaLines::from_tokens(tokens, locator)
+            }
+        };
+        let mut edited = 0;
+        for (name, source) in sources_to_edit() {
+            let parsed = ruff_python_parser::parse_unchecked_source(&source, PySourceType::Python);
+            let physical = !parsed.errors().is_empty();
+            let editor = NoqaEditor::new(&source, parsed.tokens(), physical);
+            let locator = SourceLocator::new(&source);
+            for line in 1..=locator.line_count() {
+                for codes in [&["NMF001"][..], &["NMF001", "E501"]] {
+                    let context = format!("{name}, line {line}, {codes:?}");
+                    match editor.edit(line, codes) {
+                        Ok(Some(edit)) => {
+                            edited += 1;
+                            let new = apply(&source, &edit);
+                            let reparsed = ruff_python_parser::parse_unchecked_source(
+                                &new,
+                                PySourceType::Python,
+                            );
+                            if !physical {
+                                assert!(reparsed.errors().is_empty(), "{context}: {new}");
+                                assert_eq!(
+                                    significant(parsed.tokens(), &source),
+                                    significant(reparsed.tokens(), &new),
+                                    "{context}"
+                                );
+                            }
+                            let new_locator = SourceLocator::new(&new);
+                            let lines = reader(reparsed.tokens(), &new_locator, physical);
+                            for code in codes {
+                                assert!(
+                                    lines.suppresses(code, line, &new_locator),
+                                    "{context}: {new}"
+                                );
+                            }
+                        }
+                        Ok(None) => {
+                            let lines = reader(parsed.tokens(), &locator, physical);
+                            for code in codes {
+                                assert!(lines.suppresses(code, line, &locator), "{context}");
+                            }
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+        }
+        assert!(edited > 500, "{edited} edits");
+    }
 
     fn directive(text: &str) -> Option<NoqaDirective> {
         NoqaDirective::find(text)

@@ -2,7 +2,7 @@
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use ruff_source_file::{LineIndex, OneIndexed};
-use ruff_text_size::{Ranged, TextRange, TextSize};
+use ruff_text_size::{Ranged, TextLen, TextRange, TextSize};
 
 use ruff_diagnostics::Applicability;
 
@@ -73,6 +73,16 @@ impl<'a> SourceLocator<'a> {
 
     pub fn line_count(&self) -> usize {
         self.index.line_count()
+    }
+
+    /// Where line `line` (1-based) starts, to where its content ends, before its line break.
+    pub fn line_range(&self, line: usize) -> TextRange {
+        let line = OneIndexed::new(line).unwrap_or(OneIndexed::MIN);
+        let start = self.index.line_start(line, self.source);
+        let end = self.index.line_end(line, self.source);
+        let content =
+            self.source[TextRange::new(start, end.max(start))].trim_end_matches(['\n', '\r']);
+        TextRange::at(start, content.text_len())
     }
 }
 
