@@ -13,6 +13,7 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustc_hash::FxHashMap;
 
+use crate::cancel;
 use crate::diagnostic::{Diagnostic, Explanation};
 use crate::registry::{ExprCheck, RuleInfo, StmtCheck};
 use crate::semantic::bindings::SourceFacts;
@@ -459,6 +460,10 @@ impl<'a> Visitor<'a> for Checker<'a> {
     }
 
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        // Between statements, a check nobody waits for stops (see `cancel`).
+        if cancel::cancelled() {
+            return;
+        }
         self.nested(|checker| {
             checker.run_stmt_checks(stmt);
             match stmt {

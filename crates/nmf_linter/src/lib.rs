@@ -3,6 +3,7 @@
 //! diagnostics, flake8-compatible `noqa`, fixes and rendering.
 
 pub mod analysis;
+pub mod cancel;
 pub mod checker;
 pub mod diagnostic;
 pub mod registry;
