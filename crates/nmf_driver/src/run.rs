@@ -20,8 +20,9 @@ use crate::settings::config::{ConfigError, Settings};
 use crate::settings::discover::{Discovered, absolutize, display_path};
 use crate::source::SourceError;
 use crate::source::fingerprint::Stat;
-use crate::source::kind::SourceKind;
+use crate::source::kind::{NotebookFile, SourceKind};
 use crate::source::leftovers::Leftover;
+use crate::source::notebook::Notebook;
 
 /// What checking a set of paths gave.
 #[derive(Debug, Default)]
@@ -278,7 +279,7 @@ pub fn check_stdin(
     options: RunOptions,
 ) -> Result<RunResult, ConfigError> {
     check_text_input(
-        bytes,
+        DocumentInput::Bytes(bytes),
         filename,
         resolver,
         options,
@@ -299,12 +300,34 @@ pub fn check_document(
     index: &ProjectIndex,
 ) -> Result<(RunResult, DocumentDependencies), ConfigError> {
     let recorder = Recorder::default();
-    let run = check_text_input(bytes, Some(path), resolver, options, index, Some(&recorder))?;
+    let input = DocumentInput::Bytes(bytes);
+    let run = check_text_input(input, Some(path), resolver, options, index, Some(&recorder))?;
     Ok((run, recorder.into_document_dependencies()))
 }
 
+/// Checks an editor's open notebook, made from its cells ([`Notebook::from_cells`]), as
+/// [`check_document`] checks a file; with `--fix`, the fixed notebook's JSON is returned.
+pub fn check_notebook_document(
+    notebook: Notebook,
+    path: &Path,
+    resolver: &SettingsResolver,
+    options: RunOptions,
+    index: &ProjectIndex,
+) -> Result<(RunResult, DocumentDependencies), ConfigError> {
+    let recorder = Recorder::default();
+    let input = DocumentInput::Notebook(notebook);
+    let run = check_text_input(input, Some(path), resolver, options, index, Some(&recorder))?;
+    Ok((run, recorder.into_document_dependencies()))
+}
+
+/// What an editor or standard input hands over: bytes, or a notebook already made.
+enum DocumentInput {
+    Bytes(Vec<u8>),
+    Notebook(Notebook),
+}
+
 fn check_text_input(
-    bytes: Vec<u8>,
+    input: DocumentInput,
     filename: Option<&Path>,
     resolver: &SettingsResolver,
     options: RunOptions,
@@ -326,6 +349,10 @@ fn check_text_input(
         && settings.force_exclude
         && settings.is_excluded_with_ancestors(&absolute)
     {
+        let bytes = match input {
+            DocumentInput::Bytes(bytes) => bytes,
+            DocumentInput::Notebook(notebook) => notebook.raw().as_bytes().to_vec(),
+        };
         return Ok(RunResult {
             stdin_output: (options.fix == FixMode::Apply).then_some(bytes),
             ..RunResult::default()
@@ -337,7 +364,17 @@ fn check_text_input(
         destination: Destination::Stdout,
         recorder,
     };
-    let outcome = match SourceKind::from_bytes(bytes.clone(), &absolute) {
+    let (source, bytes) = match input {
+        DocumentInput::Notebook(notebook) => {
+            let file = NotebookFile {
+                notebook,
+                read: None,
+            };
+            (Ok(SourceKind::Notebook(file)), Vec::new())
+        }
+        DocumentInput::Bytes(bytes) => (SourceKind::from_bytes(bytes.clone(), &absolute), bytes),
+    };
+    let outcome = match source {
         Ok(source) => {
             let rules = admitted_rules(
                 &settings.linter_for(&absolute),

@@ -294,21 +294,14 @@ impl ProjectIndex {
         if let Some(found) = read(&self.lookups).get(&key) {
             return found.clone();
         }
-        let valid = module
-            .split('.')
-            .all(|part| !part.is_empty() && !part.contains(['/', '\\']));
-        let found = valid.then(|| {
-            let base = module
-                .split('.')
-                .fold(root.to_path_buf(), |path, part| path.join(part));
-            let file = base.with_extension("py");
+        let found = module_files(module).and_then(|[file, package]| {
+            let file = root.join(file);
             if self.exists(&file) {
                 return Some(file);
             }
-            let package = base.join("__init__.py");
+            let package = root.join(package);
             self.exists(&package).then_some(package)
         });
-        let found = found.flatten();
         write(&self.lookups).insert(key, found.clone());
         found
     }
@@ -757,6 +750,16 @@ fn walk_context(roots: &[PathBuf]) -> Vec<PathBuf> {
     paths.sort();
     paths.dedup();
     paths
+}
+
+/// Where `module` is defined, relative to an import root: `a/b.py`, else `a/b/__init__.py`
+/// for `a.b`; `None` for a name no file defines (an empty part, a path separator).
+pub fn module_files(module: &str) -> Option<[PathBuf; 2]> {
+    let valid = module
+        .split('.')
+        .all(|part| !part.is_empty() && !part.contains(['/', '\\']));
+    let base: PathBuf = valid.then(|| module.split('.').collect())?;
+    Some([base.with_extension("py"), base.join("__init__.py")])
 }
 
 /// A project's import roots: its root folder and its `src/` when there is one.

@@ -95,6 +95,17 @@ struct Metadata {
     language_info: Option<LanguageInfo>,
 }
 
+impl Metadata {
+    /// The kernel's language, when it is not Python.
+    fn foreign_language(self) -> Option<String> {
+        let language = self
+            .kernelspec
+            .and_then(|kernel| kernel.language)
+            .or_else(|| self.language_info.and_then(|info| info.name));
+        language.filter(|language| !language.eq_ignore_ascii_case("python"))
+    }
+}
+
 #[derive(Deserialize)]
 struct KernelSpec {
     language: Option<String>,
@@ -130,11 +141,7 @@ impl Notebook {
             .metadata
             .and_then(|metadata| serde_json::from_str(metadata.get()).ok())
             .unwrap_or_default();
-        let language = metadata
-            .kernelspec
-            .and_then(|kernel| kernel.language)
-            .or_else(|| metadata.language_info.and_then(|info| info.name));
-        let foreign_language = language.filter(|language| !language.eq_ignore_ascii_case("python"));
+        let foreign_language = metadata.foreign_language();
         let mut cells = Vec::with_capacity(raw_cells.len());
         for (index, raw_cell) in raw_cells.iter().enumerate() {
             let number = index + 1;
@@ -164,6 +171,53 @@ impl Notebook {
             foreign_language,
             newlines: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The notebook an editor's cells make, `(text, code cell in Python)` in order, with the
+    /// notebook's metadata (the kernel's language); the cells are taken as they are, no JSON
+    /// read. Its JSON form is written alongside, one string per cell, for fixes to be written
+    /// into.
+    pub fn from_cells<'a>(
+        cells: impl IntoIterator<Item = (&'a str, bool)>,
+        metadata: Option<serde_json::Value>,
+    ) -> Self {
+        let metadata: Metadata = metadata
+            .and_then(|metadata| serde_json::from_value(metadata).ok())
+            .unwrap_or_default();
+        let mut raw = String::from("{\"cells\": [");
+        let cells = cells
+            .into_iter()
+            .enumerate()
+            .map(|(index, (text, python))| {
+                let cell_type = if python { "code" } else { "markdown" };
+                let separator = if index == 0 { "" } else { ", " };
+                raw.push_str(&format!(
+                    "{separator}{{\"cell_type\": \"{cell_type}\", \"source\": "
+                ));
+                let start = raw.len();
+                raw.push_str(&json_string(text));
+                let token = start..raw.len();
+                raw.push('}');
+                let kind = if python && is_python_cell(text) {
+                    CellKind::Python
+                } else {
+                    CellKind::Other
+                };
+                Cell {
+                    kind,
+                    text: text.to_string(),
+                    tokens: vec![token],
+                    is_list: false,
+                }
+            })
+            .collect();
+        raw.push_str("], \"metadata\": {}, \"nbformat\": 4, \"nbformat_minor\": 5}");
+        Self {
+            raw,
+            cells,
+            foreign_language: metadata.foreign_language(),
+            newlines: std::sync::OnceLock::new(),
+        }
     }
 
     /// The text of the JSON file.
@@ -516,6 +570,25 @@ mod tests {
         assert_eq!(written, expected);
         // The escape `\u00e9` of the untouched line stays as written.
         assert!(written.contains(r"caf\u00e9\n"));
+    }
+
+    #[test]
+    fn an_editors_cells_make_the_notebook_the_file_would() {
+        let parsed = Notebook::parse(NOTEBOOK.to_string()).expect("valid");
+        let cells = [0, 1, 2, 3].map(|cell| (parsed.cell_text(cell), cell != 0));
+        let metadata = serde_json::json!({"kernelspec": {"language": "python"}});
+        let made = Notebook::from_cells(cells, Some(metadata));
+        assert_eq!(made.python_cells().collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(made.source(&[]).text, parsed.source(&[]).text);
+        assert!(made.foreign_language.is_none());
+        // Fixes are written into its JSON form, which reads back as the fixed cells.
+        let written = made.with_sources(&[(3, "%%time\nz = m(\"é\")\n".to_string())]);
+        let fixed = Notebook::parse(written).expect("valid JSON");
+        assert_eq!(fixed.cell_text(3), "%%time\nz = m(\"é\")\n");
+        assert_eq!(fixed.cell_text(1), parsed.cell_text(1));
+        let r = serde_json::json!({"language_info": {"name": "R"}});
+        let foreign = Notebook::from_cells([("x <- 1", true)], Some(r));
+        assert_eq!(foreign.foreign_language.as_deref(), Some("R"));
     }
 
     #[test]
