@@ -1,9 +1,13 @@
 //! The protocol in process: the server's loop on one thread, a client on pipes on another.
+//! Here a test can hold the worker, so that what the server does while a check waits or runs
+//! is tested whatever the threads' timing.
 
 use std::io::{BufReader, Write};
+use std::sync::mpsc::{Receiver, Sender, channel};
 
 use serde_json::{Value, json};
 
+use super::schedule::Hold;
 use super::serve;
 use super::transport::{Frame, Transport, read_frame};
 
@@ -15,11 +19,27 @@ struct Session {
 
 impl Session {
     fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// A session whose worker says when it has a job, and waits to be told to run it (or for
+    /// the sender to be dropped).
+    fn start_held() -> (Self, Receiver<()>, Sender<()>) {
+        let (arrived, has_job) = channel();
+        let (proceed, waiting) = channel();
+        let hold = Hold {
+            arrived,
+            proceed: waiting,
+        };
+        (Self::start_with(Some(hold)), has_job, proceed)
+    }
+
+    fn start_with(hold: Option<Hold>) -> Self {
         let (server_input, to_server) = std::io::pipe().expect("a pipe");
         let (from_server, server_output) = std::io::pipe().expect("a pipe");
         let server = std::thread::spawn(move || {
             let transport = Transport::new(BufReader::new(server_input), server_output);
-            let status = serve(&transport).unwrap_or(2);
+            let status = serve(&transport, hold).unwrap_or(2);
             transport.finish().expect("everything written");
             status
         });
@@ -114,5 +134,116 @@ fn the_client_leaving_without_exit_ends_the_server_with_status_1() {
         &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}),
     );
     session.receive();
+    assert_eq!(session.finish(), 1);
+}
+
+/// What the server sends until a message `last` accepts, that one included.
+fn receive_until(session: &mut Session, last: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let mut received = Vec::new();
+    loop {
+        let message = session.receive();
+        let done = last(&message);
+        received.push(message);
+        if done {
+            return received;
+        }
+    }
+}
+
+fn initialize(session: &mut Session, root: &str) {
+    session.send(
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "capabilities": {}, "rootUri": format!("file://{root}")}}),
+    );
+    session.receive();
+    session.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+}
+
+/// While the check of an opened text waits on the worker, 30 edits, a request and its
+/// cancellation arrive: the request is answered "cancelled" at once (its turn comes after the
+/// check), the edits cancel the check, and only the last text is published.
+#[test]
+fn a_burst_of_edits_cancels_the_waiting_check_and_a_cancel_wins_over_its_request() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let root = folder.path().display().to_string();
+    let uri = format!("file://{root}/a.py");
+    let (mut session, has_job, proceed) = Session::start_held();
+    initialize(&mut session, &root);
+    session.send(
+        &json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        "textDocument": {"uri": uri, "languageId": "python", "version": 1,
+        "text": "model.forward(x)\n".repeat(1_000)}}}),
+    );
+    // The check of version 1 is on the worker.
+    has_job.recv().expect("a job");
+    for version in 2..=31 {
+        session.send(
+            &json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"text": format!("model.forward({version})\n")}]}}),
+        );
+    }
+    session.send(
+        &json!({"jsonrpc": "2.0", "id": 9, "method": "textDocument/codeAction",
+        "params": {"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0},
+        "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}}}),
+    );
+    session.send(&json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 9}}));
+    // Nothing was checked yet: the answer to the cancelled request is the first message, and
+    // every message before it was handled.
+    assert_eq!(
+        session.receive(),
+        json!({"jsonrpc": "2.0", "id": 9, "error": {"code": -32800, "message": "cancelled"}})
+    );
+    drop((proceed, has_job));
+    let received = receive_until(&mut session, |message| message["params"]["version"] == 31);
+    let versions: Vec<&Value> = received
+        .iter()
+        .map(|message| &message["params"]["version"])
+        .collect();
+    assert_eq!(versions, [&json!(31)]);
+    assert_eq!(
+        received[0]["params"]["diagnostics"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    session.send(&json!({"jsonrpc": "2.0", "id": 3, "method": "shutdown"}));
+    // Request 9 gets no second answer.
+    assert_eq!(
+        session.receive(),
+        json!({"jsonrpc": "2.0", "id": 3, "result": null})
+    );
+    session.send(&json!({"jsonrpc": "2.0", "method": "exit"}));
+    assert_eq!(session.finish(), 0);
+}
+
+/// A request is answered after the checks that were due when it arrived, never before: its
+/// answer follows the publications of the documents edited before it.
+#[test]
+fn a_request_is_answered_after_the_checks_due_before_it() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let root = folder.path().display().to_string();
+    let mut session = Session::start();
+    initialize(&mut session, &root);
+    for name in ["a", "b"] {
+        session.send(
+            &json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+            "textDocument": {"uri": format!("file://{root}/{name}.py"), "languageId": "python",
+            "version": 1, "text": "model.forward(x)\n"}}}),
+        );
+    }
+    session.send(&json!({"jsonrpc": "2.0", "id": 5, "method": "nmf/unknown"}));
+    let received = receive_until(&mut session, |message| message["id"] == 5);
+    let order: Vec<String> = received
+        .iter()
+        .map(|message| {
+            message["params"]["uri"]
+                .as_str()
+                .map_or_else(|| message["id"].to_string(), |uri| uri.replace(&root, ""))
+        })
+        .collect();
+    assert_eq!(order, ["file:///a.py", "file:///b.py", "5"]);
+    session.send(&json!({"jsonrpc": "2.0", "method": "exit"}));
     assert_eq!(session.finish(), 1);
 }

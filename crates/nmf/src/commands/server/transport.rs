@@ -12,6 +12,8 @@ use std::thread::JoinHandle;
 use lsp_server::{ErrorCode, Message};
 use serde_json::{Value, json};
 
+use super::main_loop::Event;
+
 /// A body longer than this is read and dropped unparsed: no editor sends one, and holding it
 /// would exhaust memory.
 const MAX_BODY: usize = 512 * 1024 * 1024;
@@ -30,9 +32,12 @@ pub enum Outgoing {
     End,
 }
 
-/// The two ends the server uses, and the threads that serve them.
+/// The two ends the server uses, and the threads that serve them. The client's messages come
+/// as [`Event`]s, in the channel the worker also tells of its jobs' ends.
 pub struct Transport {
-    pub receiver: Receiver<Message>,
+    pub receiver: Receiver<Event>,
+    /// Where the worker sends its events.
+    pub events: Sender<Event>,
     pub sender: Sender<Outgoing>,
     reader: JoinHandle<()>,
     writer: JoinHandle<io::Result<()>>,
@@ -44,13 +49,15 @@ impl Transport {
     }
 
     pub fn new(input: impl BufRead + Send + 'static, output: impl Write + Send + 'static) -> Self {
-        let (to_server, receiver) = channel();
+        let (events, receiver) = channel();
         let (sender, to_client) = channel::<Outgoing>();
         let answers = sender.clone();
+        let to_server = events.clone();
         let reader = std::thread::spawn(move || read_messages(input, &to_server, &answers));
         let writer = std::thread::spawn(move || write_messages(output, &to_client));
         Self {
             receiver,
+            events,
             sender,
             reader,
             writer,
@@ -96,11 +103,14 @@ fn write_text(output: &mut impl Write, text: &str) -> io::Result<()> {
     output.flush()
 }
 
-fn read_messages(mut input: impl BufRead, to_server: &Sender<Message>, answers: &Sender<Outgoing>) {
+fn read_messages(mut input: impl BufRead, to_server: &Sender<Event>, answers: &Sender<Outgoing>) {
     loop {
         let frame = match read_frame(&mut input) {
             Ok(Some(frame)) => frame,
-            Ok(None) | Err(_) => return,
+            Ok(None) | Err(_) => {
+                let _ = to_server.send(Event::ClientGone);
+                return;
+            }
         };
         let decoded = match frame {
             Frame::Body(body) => decode(&body),
@@ -110,7 +120,7 @@ fn read_messages(mut input: impl BufRead, to_server: &Sender<Message>, answers: 
         };
         match decoded {
             Ok(message) => {
-                if to_server.send(message).is_err() {
+                if to_server.send(Event::Client(message)).is_err() {
                     return;
                 }
             }
