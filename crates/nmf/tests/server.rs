@@ -1,7 +1,9 @@
 //! `nmf server` driven over stdio as an editor drives it: framed JSON-RPC in, framed out.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{Value, json};
 
@@ -10,9 +12,13 @@ mod common;
 use common::{HANG_TIMEOUT, Random};
 
 struct Client {
-    child: Child,
+    /// Shared with the watchdog, which kills it through this handle: never by a process id,
+    /// which another process may have by then.
+    child: Arc<Mutex<Child>>,
     input: ChildStdin,
     output: BufReader<ChildStdout>,
+    /// Dropped when the client is: the watchdog then ends.
+    _alive: Sender<()>,
 }
 
 impl Client {
@@ -26,16 +32,20 @@ impl Client {
             .expect("nmf server starts");
         let input = child.stdin.take().expect("stdin");
         let output = BufReader::new(child.stdout.take().expect("stdout"));
-        // A server that stops answering fails the test instead of hanging it.
-        let pid = child.id().to_string();
+        let child = Arc::new(Mutex::new(child));
+        // A server that stops answering fails the test (its output ends) instead of hanging it.
+        let (alive, watched) = channel::<()>();
+        let watchdog = child.clone();
         std::thread::spawn(move || {
-            std::thread::sleep(HANG_TIMEOUT);
-            let _ = Command::new("kill").arg("-9").arg(pid).status();
+            if let Err(RecvTimeoutError::Timeout) = watched.recv_timeout(HANG_TIMEOUT) {
+                let _ = lock(&watchdog).kill();
+            }
         });
         Self {
             child,
             input,
             output,
+            _alive: alive,
         }
     }
 
@@ -102,9 +112,22 @@ impl Client {
         self.receive()
     }
 
-    fn exit_status(mut self) -> Option<i32> {
-        self.child.wait().expect("exits").code()
+    /// The server's exit status, once it exits (or the watchdog kills it).
+    fn exit_status(self) -> Option<i32> {
+        drop(self.input);
+        loop {
+            // Polled, so that the watchdog can take the lock to kill it meanwhile.
+            let status: Option<ExitStatus> = lock(&self.child).try_wait().expect("waits");
+            if let Some(status) = status {
+                return status.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
+}
+
+fn lock(child: &Mutex<Child>) -> std::sync::MutexGuard<'_, Child> {
+    child.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 const SOURCE: &str = "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def forward(self, x):\n        return x\n\n\nnet = Net()\ns = \"\u{1F600}\u{e9}\"; net.forward(s)\n";
@@ -593,13 +616,15 @@ fn malformed_messages_are_answered_and_the_session_goes_on() {
     shut_down(client);
 }
 
+/// What a burst guarantees whatever the threads' timing (the in-process tests hold the worker
+/// to test what happens while a check waits): the cancelled request gets one answer, the
+/// publications come in the order of the versions, and the last text is published last.
 #[test]
-fn a_burst_of_edits_is_checked_once_and_a_cancelled_request_is_answered_cancelled() {
+fn a_burst_of_edits_ends_with_the_last_text_published_and_one_answer_per_request() {
     let (folder, uri) = project();
     let mut client = Client::start();
     client.initialize(&[], folder.path());
-    // One write holds the opening, 30 edits, a request and its cancellation: they arrive
-    // while the server is busy, and it checks the last text only.
+    // One write holds the opening, 30 edits, a request and its cancellation.
     let mut burst = Vec::new();
     let mut frame = |message: Value| {
         let body = message.to_string();
@@ -624,25 +649,35 @@ fn a_burst_of_edits_is_checked_once_and_a_cancelled_request_is_answered_cancelle
         );
     }
     client.send_raw(&burst);
-    let received = client.receive_until(|message| message["params"]["version"] == 31);
-    let cancelled = received
+    let mut received = client.receive_until(|message| message["params"]["version"] == 31);
+    client.send(json!({"jsonrpc": "2.0", "id": "bye", "method": "shutdown"}));
+    received.extend(client.receive_until(|message| message["id"] == "bye"));
+    let answers: Vec<&Value> = received
         .iter()
-        .find(|message| message["id"] == 9)
-        .expect("an answer");
-    assert_eq!(cancelled["error"]["code"], -32800);
-    let publishes = publishes_of(&received, &uri);
+        .filter(|message| message["id"] == 9)
+        .collect();
+    assert_eq!(answers.len(), 1, "{answers:?}");
     assert!(
-        publishes.len() <= 2,
-        "{} publishes for one burst",
-        publishes.len()
+        answers[0]["error"]["code"] == -32800 || answers[0]["result"].is_array(),
+        "{}",
+        answers[0]
     );
+    let versions: Vec<i64> = publishes_of(&received, &uri)
+        .iter()
+        .filter_map(|publish| publish["params"]["version"].as_i64())
+        .collect();
+    assert!(
+        versions.windows(2).all(|pair| pair[0] < pair[1]),
+        "{versions:?}"
+    );
+    assert_eq!(versions.last(), Some(&31));
+    let last = publishes_of(&received, &uri).pop().expect("a publication");
     assert_eq!(
-        publishes
-            .last()
-            .map(|publish| publish["params"]["diagnostics"].as_array().map(Vec::len)),
-        Some(Some(1))
+        last["params"]["diagnostics"].as_array().map(Vec::len),
+        Some(1)
     );
-    shut_down(client);
+    client.send(json!({"jsonrpc": "2.0", "method": "exit"}));
+    assert_eq!(client.exit_status(), Some(0));
 }
 
 #[test]
@@ -862,6 +897,172 @@ fn random_messages_with_out_of_range_and_ill_typed_fields_never_crash_the_server
         received.last().expect("an answer")["error"]["code"],
         -32601,
         "seed {seed}"
+    );
+    shut_down(client);
+}
+
+/// Findings on a line of `\r`-only or `\r\n` endings are where they are on `\n` lines, as the
+/// driver places them: the same ranges, fixes, `noqa` place and fix-all range.
+#[test]
+fn line_endings_of_every_kind_give_the_same_positions() {
+    let mut seen: Vec<Value> = Vec::new();
+    for ending in ["\n", "\r\n", "\r"] {
+        let (folder, uri) = project();
+        let text = SOURCE.replace('\n', ending);
+        let mut client = Client::start();
+        client.initialize(&["utf-16"], folder.path());
+        let published = client.open(&uri, &text);
+        let diagnostics = published["params"]["diagnostics"].clone();
+        client.send(
+            json!({"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeAction", "params": {
+            "textDocument": {"uri": uri}, "range": diagnostics[0]["range"],
+            "context": {"diagnostics": diagnostics}}}),
+        );
+        let mut actions = client.receive()["result"].clone();
+        let fixed = actions[2]["edit"]["changes"][&uri][0]["newText"]
+            .as_str()
+            .expect("fixed text")
+            .to_string();
+        assert_eq!(
+            fixed,
+            text.replace("net.forward(s)", "net(s)"),
+            "{ending:?}"
+        );
+        actions[2]["edit"]["changes"][&uri][0]["newText"] = json!("[fixed]");
+        let titles: Vec<&str> = actions
+            .as_array()
+            .expect("actions")
+            .iter()
+            .filter_map(|action| action["title"].as_str())
+            .collect();
+        assert_eq!(titles.len(), 3, "{ending:?}: {titles:?}");
+        seen.push(json!({"diagnostics": diagnostics, "actions": actions}));
+        shut_down(client);
+    }
+    assert_eq!(seen[0]["diagnostics"], seen[1]["diagnostics"]);
+    assert_eq!(seen[0]["diagnostics"], seen[2]["diagnostics"]);
+    assert_eq!(
+        seen[0]["diagnostics"][0]["range"],
+        json!({"start": {"line": 9, "character": 11}, "end": {"line": 9, "character": 22}})
+    );
+    for other in &seen[1..] {
+        for index in 0..3 {
+            let edits = |actions: &Value| {
+                actions[index]["edit"]["changes"]
+                    .as_object()
+                    .and_then(|changes| changes.values().next().cloned())
+            };
+            assert_eq!(edits(&seen[0]["actions"]), edits(&other["actions"]));
+        }
+    }
+}
+
+/// Applies single-line edits (UTF-8 positions) to `text`, as an editor would.
+fn apply_edits(text: &str, edits: &Value) -> String {
+    let mut edits: Vec<&Value> = edits.as_array().expect("edits").iter().collect();
+    edits.sort_by_key(|edit| {
+        let start = &edit["range"]["start"];
+        std::cmp::Reverse((start["line"].as_u64(), start["character"].as_u64()))
+    });
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    for edit in edits {
+        let start = &edit["range"]["start"];
+        let end = &edit["range"]["end"];
+        assert_eq!(start["line"], end["line"], "a single-line edit");
+        let line = &mut lines[start["line"].as_u64().expect("a line") as usize];
+        let from = start["character"].as_u64().expect("a column") as usize;
+        let to = end["character"].as_u64().expect("a column") as usize;
+        line.replace_range(from..to, edit["newText"].as_str().expect("text"));
+    }
+    lines.join("\n")
+}
+
+/// "Disable NMF001 for this line" extends the line's own directive, whatever its case, keeps
+/// other comments after it, and puts a new one after a continued line: the finding is gone.
+#[test]
+fn disabling_a_line_extends_its_noqa_where_it_is_read() {
+    let prefix = "import torch.nn as nn\nnet = nn.Linear(1, 1)\n";
+    for (line, expected) in [
+        (
+            "net.forward(1)  # NOQA:E501\n",
+            "net.forward(1)  # NOQA:E501, NMF001\n",
+        ),
+        (
+            "net.forward(1)  # noqa: E501  # type: ignore\n",
+            "net.forward(1)  # noqa: E501, NMF001  # type: ignore\n",
+        ),
+        (
+            "y = net.forward(1) + \\\n    2\n",
+            "y = net.forward(1) + \\\n    2  # noqa: NMF001\n",
+        ),
+    ] {
+        let (folder, uri) = project();
+        let text = format!("{prefix}{line}");
+        let mut client = Client::start();
+        client.initialize(&["utf-8"], folder.path());
+        let published = client.open(&uri, &text);
+        let diagnostics = published["params"]["diagnostics"].clone();
+        assert_eq!(codes(&published), ["NMF001"], "{line:?}");
+        client.send(
+            json!({"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeAction", "params": {
+            "textDocument": {"uri": uri}, "range": diagnostics[0]["range"],
+            "context": {"diagnostics": diagnostics, "only": ["quickfix"]}}}),
+        );
+        let reply = client.receive();
+        let disable = reply["result"]
+            .as_array()
+            .expect("actions")
+            .iter()
+            .find(|action| action["title"] == "Disable NMF001 for this line")
+            .cloned()
+            .expect("the action is offered");
+        let disabled = apply_edits(&text, &disable["edit"]["changes"][&uri]);
+        assert_eq!(disabled, format!("{prefix}{expected}"));
+        client.send(
+            json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": disabled}]}}),
+        );
+        assert_eq!(
+            client.receive()["params"]["diagnostics"],
+            json!([]),
+            "{line:?}"
+        );
+        shut_down(client);
+    }
+}
+
+/// 20,000 findings on one line of 260 KB, in UTF-16, take about as long as 20,000 findings on
+/// as many lines: each position is converted from one index of the text, not by scanning its
+/// line (which took seconds per change). Compared, so that a busy machine does not fail it.
+#[test]
+fn many_findings_on_one_line_take_as_long_as_on_many_lines() {
+    let (folder, uri) = project();
+    let mut client = Client::start();
+    client.initialize(&["utf-16"], folder.path());
+    let mut publish = |version: i32, text: String| {
+        client.send(json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+            "textDocument": {"uri": uri, "languageId": "python", "version": version, "text": text}}}));
+        let started = std::time::Instant::now();
+        let published = client.receive();
+        (started.elapsed(), published)
+    };
+    let (many_lines, _) = publish(1, "s = \"\u{e9}\"\nm.forward(1)\n".repeat(20_000));
+    let (one_line, published) = publish(
+        2,
+        format!("s = \"\u{e9}\"; {}\n", "m.forward(1);".repeat(20_000)),
+    );
+    let diagnostics = published["params"]["diagnostics"]
+        .as_array()
+        .expect("a list");
+    assert_eq!(diagnostics.len(), 20_000);
+    assert_eq!(
+        diagnostics[19_999]["range"]["start"],
+        json!({"line": 0, "character": 9 + 13 * 19_999})
+    );
+    eprintln!("20,000 findings: on one line {one_line:?}, on as many lines {many_lines:?}");
+    assert!(
+        one_line < many_lines * 4 + std::time::Duration::from_secs(1),
+        "one line {one_line:?}, many lines {many_lines:?}"
     );
     shut_down(client);
 }
