@@ -241,6 +241,21 @@ mod tests {
     }
 
     #[test]
+    fn utf8_when_offered_else_utf16_and_utf32_only_alone() {
+        let negotiate = |offered: &[PositionEncodingKind]| Encoding::negotiate(Some(offered));
+        assert_eq!(Encoding::negotiate(None), Encoding::Utf16);
+        assert_eq!(negotiate(&[]), Encoding::Utf16);
+        let (utf8, utf16, utf32) = (
+            PositionEncodingKind::UTF8,
+            PositionEncodingKind::UTF16,
+            PositionEncodingKind::UTF32,
+        );
+        assert_eq!(negotiate(&[utf16.clone(), utf8.clone()]), Encoding::Utf8);
+        assert_eq!(negotiate(&[utf32.clone(), utf16]), Encoding::Utf16);
+        assert_eq!(negotiate(&[utf32]), Encoding::Utf32);
+    }
+
+    #[test]
     fn every_line_break_ends_a_line_as_in_the_driver() {
         for text in ["a = 1\rm.forward(x)\rb\r", "a = 1\r\nm.forward(x)\r\nb\r\n"] {
             let index = PositionIndex::new(text, Encoding::Utf16);
