@@ -288,40 +288,33 @@ pub fn check_stdin(
     )
 }
 
-/// Checks an editor's open document, `bytes` under the name `path`, as
-/// [`check_stdin`] does, with a project index kept between checks (where the editor's other
-/// unsaved buffers are set, see [`ProjectIndex::set_buffer`]); and says what the findings
-/// depended on, so that the editor knows when to check the document again.
+/// Checks an editor's open document under the name `path`, as [`check_stdin`] does, with a
+/// project index kept between checks (where the editor's other unsaved buffers are set, see
+/// [`ProjectIndex::set_buffer`]); and says what the findings depended on, so that the editor
+/// knows when to check the document again. With `--fix`, the fixed text (a notebook's JSON)
+/// is returned.
 pub fn check_document(
-    bytes: Vec<u8>,
+    document: DocumentInput,
     path: &Path,
     resolver: &SettingsResolver,
     options: RunOptions,
     index: &ProjectIndex,
 ) -> Result<(RunResult, DocumentDependencies), ConfigError> {
     let recorder = Recorder::default();
-    let input = DocumentInput::Bytes(bytes);
-    let run = check_text_input(input, Some(path), resolver, options, index, Some(&recorder))?;
+    let run = check_text_input(
+        document,
+        Some(path),
+        resolver,
+        options,
+        index,
+        Some(&recorder),
+    )?;
     Ok((run, recorder.into_document_dependencies()))
 }
 
-/// Checks an editor's open notebook, made from its cells ([`Notebook::from_cells`]), as
-/// [`check_document`] checks a file; with `--fix`, the fixed notebook's JSON is returned.
-pub fn check_notebook_document(
-    notebook: Notebook,
-    path: &Path,
-    resolver: &SettingsResolver,
-    options: RunOptions,
-    index: &ProjectIndex,
-) -> Result<(RunResult, DocumentDependencies), ConfigError> {
-    let recorder = Recorder::default();
-    let input = DocumentInput::Notebook(notebook);
-    let run = check_text_input(input, Some(path), resolver, options, index, Some(&recorder))?;
-    Ok((run, recorder.into_document_dependencies()))
-}
-
-/// What an editor or standard input hands over: bytes, or a notebook already made.
-enum DocumentInput {
+/// What an editor or standard input hands over: bytes, or a notebook made of an editor's
+/// cells ([`Notebook::from_cells`]).
+pub enum DocumentInput {
     Bytes(Vec<u8>),
     Notebook(Notebook),
 }

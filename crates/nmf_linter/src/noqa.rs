@@ -448,75 +448,113 @@ mod tests {
         )
     }
 
+    /// Each `(source, line, codes, expected)`: the source once the line's codes are disabled.
+    fn assert_added(cases: &[(&str, usize, &[&str], &str)]) {
+        for (source, line, codes, expected) in cases {
+            assert_eq!(
+                add_noqa(source, *line, codes),
+                Ok((*expected).to_string()),
+                "{source:?}, line {line}"
+            );
+        }
+    }
+
+    const NMF001: &[&str] = &["NMF001"];
+
     #[test]
     fn a_new_directive_goes_at_the_end_of_the_line_before_its_line_break() {
-        let added = |source: &str, line: usize| add_noqa(source, line, &["NMF001"]);
-        assert_eq!(
-            added("m.forward(x)\n", 1),
-            Ok("m.forward(x)  # noqa: NMF001\n".to_string())
-        );
-        assert_eq!(
-            added("a = 1\r\nm.forward(x)\r\n", 2),
-            Ok("a = 1\r\nm.forward(x)  # noqa: NMF001\r\n".to_string())
-        );
-        assert_eq!(
-            added("a = 1\rm.forward(x)\rb = 2\r", 2),
-            Ok("a = 1\rm.forward(x)  # noqa: NMF001\rb = 2\r".to_string())
-        );
-        assert_eq!(
-            added("m.forward(x)", 1),
-            Ok("m.forward(x)  # noqa: NMF001".to_string())
-        );
-        // Several codes at once, as `--add-noqa` writes them.
-        assert_eq!(
-            add_noqa("m.forward(x)\n", 1, &["NMF002", "NMF001", "NMF002"]),
-            Ok("m.forward(x)  # noqa: NMF001, NMF002\n".to_string())
-        );
+        assert_added(&[
+            (
+                "m.forward(x)\n",
+                1,
+                NMF001,
+                "m.forward(x)  # noqa: NMF001\n",
+            ),
+            (
+                "a = 1\r\nm.forward(x)\r\n",
+                2,
+                NMF001,
+                "a = 1\r\nm.forward(x)  # noqa: NMF001\r\n",
+            ),
+            (
+                "a = 1\rm.forward(x)\rb = 2\r",
+                2,
+                NMF001,
+                "a = 1\rm.forward(x)  # noqa: NMF001\rb = 2\r",
+            ),
+            ("m.forward(x)", 1, NMF001, "m.forward(x)  # noqa: NMF001"),
+            // Several codes at once, as `--add-noqa` writes them.
+            (
+                "m.forward(x)\n",
+                1,
+                &["NMF002", "NMF001", "NMF002"],
+                "m.forward(x)  # noqa: NMF001, NMF002\n",
+            ),
+        ]);
     }
 
     #[test]
     fn an_existing_directive_is_extended_in_place_whatever_its_case() {
-        let added = |source: &str| add_noqa(source, 1, &["NMF001"]);
-        assert_eq!(
-            added("m.forward(x)  # NOQA:E501\n"),
-            Ok("m.forward(x)  # NOQA:E501, NMF001\n".to_string())
-        );
-        assert_eq!(
-            added("m.forward(x)  # noqa:e501\n"),
-            Ok("m.forward(x)  # noqa:e501, NMF001\n".to_string())
-        );
-        assert_eq!(
-            added("m.forward(x)  # NoQa: E501,W291,\n"),
-            Ok("m.forward(x)  # NoQa: E501,W291, NMF001,\n".to_string())
-        );
-        // Other comments after it stay as they are.
-        assert_eq!(
-            added("m.forward(x)  # noqa: E501  # type: ignore\n"),
-            Ok("m.forward(x)  # noqa: E501, NMF001  # type: ignore\n".to_string())
-        );
-        // Only the codes it lacks.
-        assert_eq!(
-            add_noqa("m.forward(x)  # noqa: E501\n", 1, &["NMF001", "E501"]),
-            Ok("m.forward(x)  # noqa: E501, NMF001\n".to_string())
-        );
-        // `#noqa` is not a directive (flake8 wants `# noqa`): a new one is added after it.
-        assert_eq!(
-            added("m.forward(x)  #noqa:E501\n"),
-            Ok("m.forward(x)  #noqa:E501  # noqa: NMF001\n".to_string())
-        );
+        assert_added(&[
+            (
+                "m.forward(x)  # NOQA:E501\n",
+                1,
+                NMF001,
+                "m.forward(x)  # NOQA:E501, NMF001\n",
+            ),
+            (
+                "m.forward(x)  # noqa:e501\n",
+                1,
+                NMF001,
+                "m.forward(x)  # noqa:e501, NMF001\n",
+            ),
+            (
+                "m.forward(x)  # NoQa: E501,W291,\n",
+                1,
+                NMF001,
+                "m.forward(x)  # NoQa: E501,W291, NMF001,\n",
+            ),
+            // Other comments after it stay as they are.
+            (
+                "m.forward(x)  # noqa: E501  # type: ignore\n",
+                1,
+                NMF001,
+                "m.forward(x)  # noqa: E501, NMF001  # type: ignore\n",
+            ),
+            // Only the codes it lacks.
+            (
+                "m.forward(x)  # noqa: E501\n",
+                1,
+                &["NMF001", "E501"],
+                "m.forward(x)  # noqa: E501, NMF001\n",
+            ),
+            // `#noqa` is not a directive (flake8 wants `# noqa`): a new one follows it.
+            (
+                "m.forward(x)  #noqa:E501\n",
+                1,
+                NMF001,
+                "m.forward(x)  #noqa:E501  # noqa: NMF001\n",
+            ),
+        ]);
     }
 
     #[test]
     fn other_comments_are_kept_and_the_directive_follows_them() {
-        assert_eq!(
-            add_noqa("m.forward(x)  # type: ignore\n", 1, &["NMF001"]),
-            Ok("m.forward(x)  # type: ignore  # noqa: NMF001\n".to_string())
-        );
-        // A backslash in a comment continues nothing.
-        assert_eq!(
-            add_noqa("m.forward(x)  # C:\\\n", 1, &["NMF001"]),
-            Ok("m.forward(x)  # C:\\  # noqa: NMF001\n".to_string())
-        );
+        assert_added(&[
+            (
+                "m.forward(x)  # type: ignore\n",
+                1,
+                NMF001,
+                "m.forward(x)  # type: ignore  # noqa: NMF001\n",
+            ),
+            // A backslash in a comment continues nothing.
+            (
+                "m.forward(x)  # C:\\\n",
+                1,
+                NMF001,
+                "m.forward(x)  # C:\\  # noqa: NMF001\n",
+            ),
+        ]);
     }
 
     #[test]
@@ -528,32 +566,41 @@ mod tests {
             // flake8 reads `# noqa` inside a string too.
             "s = '# noqa'; m.forward(x)\n",
         ] {
-            assert_eq!(add_noqa(source, 1, &["NMF001"]), Ok(source.to_string()));
+            assert_eq!(add_noqa(source, 1, NMF001), Ok(source.to_string()));
         }
     }
 
     #[test]
     fn lines_flake8_joins_get_the_directive_on_their_last_line() {
-        let added = |source: &str, line: usize| add_noqa(source, line, &["NMF001"]);
-        // A backslash continuation: after its last line, never after the backslash.
-        assert_eq!(
-            added("x = m.forward(1) + \\\n    2\ny = 3\n", 1),
-            Ok("x = m.forward(1) + \\\n    2  # noqa: NMF001\ny = 3\n".to_string())
-        );
-        // A multi-line string: after it closes.
-        assert_eq!(
-            added("y = f('''\n''', m.forward(2))\n", 2),
-            Ok("y = f('''\n''', m.forward(2))  # noqa: NMF001\n".to_string())
-        );
-        assert_eq!(
-            added("s = '''\n{}\n'''.format(m.forward(1))  # NOQA:E501\n", 1),
-            Ok("s = '''\n{}\n'''.format(m.forward(1))  # NOQA:E501, NMF001\n".to_string())
-        );
-        // Brackets do not join lines: the finding's own line.
-        assert_eq!(
-            added("x = (\n    m.forward(1)\n)\n", 2),
-            Ok("x = (\n    m.forward(1)  # noqa: NMF001\n)\n".to_string())
-        );
+        assert_added(&[
+            // A backslash continuation: after its last line, never after the backslash.
+            (
+                "x = m.forward(1) + \\\n    2\ny = 3\n",
+                1,
+                NMF001,
+                "x = m.forward(1) + \\\n    2  # noqa: NMF001\ny = 3\n",
+            ),
+            // A multi-line string: after it closes.
+            (
+                "y = f('''\n''', m.forward(2))\n",
+                2,
+                NMF001,
+                "y = f('''\n''', m.forward(2))  # noqa: NMF001\n",
+            ),
+            (
+                "s = '''\n{}\n'''.format(m.forward(1))  # NOQA:E501\n",
+                1,
+                NMF001,
+                "s = '''\n{}\n'''.format(m.forward(1))  # NOQA:E501, NMF001\n",
+            ),
+            // Brackets do not join lines: the finding's own line.
+            (
+                "x = (\n    m.forward(1)\n)\n",
+                2,
+                NMF001,
+                "x = (\n    m.forward(1)  # noqa: NMF001\n)\n",
+            ),
+        ]);
     }
 
     #[test]

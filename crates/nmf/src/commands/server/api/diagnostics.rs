@@ -14,7 +14,7 @@ use lsp_types::{
 use nmf_driver::check::message::Message;
 use nmf_driver::project::ProjectIndex;
 use nmf_driver::project::dependencies::DocumentDependencies;
-use nmf_driver::run::{FixMode, RunOptions, check_document, check_notebook_document};
+use nmf_driver::run::{DocumentInput, FixMode, RunOptions, check_document};
 use nmf_driver::settings::SettingsResolver;
 use ruff_diagnostics::Applicability;
 use serde::{Deserialize, Serialize};
@@ -131,7 +131,13 @@ impl CheckJob {
                     };
                 };
                 let bytes = document.text.clone().into_bytes();
-                let checked = check_document(bytes, &path, &resolver, options, &index);
+                let checked = check_document(
+                    DocumentInput::Bytes(bytes),
+                    &path,
+                    &resolver,
+                    options,
+                    &index,
+                );
                 let (messages, dependencies, error) = split(checked);
                 let positions = PositionIndex::of_file(&document.text, encoding);
                 let diagnostics =
@@ -150,7 +156,13 @@ impl CheckJob {
                 previously,
             } => {
                 let checked = path.map(|path| {
-                    check_notebook_document(snapshot.notebook(), &path, &resolver, options, &index)
+                    check_document(
+                        DocumentInput::Notebook(snapshot.notebook()),
+                        &path,
+                        &resolver,
+                        options,
+                        &index,
+                    )
                 });
                 let (messages, dependencies, error) = match checked {
                     Some(checked) => split(checked),

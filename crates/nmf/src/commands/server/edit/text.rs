@@ -24,26 +24,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_ranged_change_replaces_its_range() {
-        let mut text = "x = \u{1F600}1\ny = 2\n".to_string();
-        let change = TextDocumentContentChangeEvent {
-            range: Some(Range::new(Position::new(0, 6), Position::new(1, 1))),
-            range_length: None,
-            text: "7\nz".to_string(),
-        };
-        apply_change(&mut text, change, Encoding::Utf16);
-        assert_eq!(text, "x = \u{1F600}7\nz = 2\n");
-    }
-
-    #[test]
-    fn lines_end_at_a_lone_carriage_return_too() {
-        let mut text = "a = 1\rb = 2\r".to_string();
-        let change = TextDocumentContentChangeEvent {
-            range: Some(Range::new(Position::new(1, 0), Position::new(1, 1))),
-            range_length: None,
-            text: "c".to_string(),
-        };
-        apply_change(&mut text, change, Encoding::Utf16);
-        assert_eq!(text, "a = 1\rc = 2\r");
+    fn a_ranged_change_replaces_its_range_whatever_ends_the_lines() {
+        for (text, (start, end), new, expected) in [
+            (
+                "x = \u{1F600}1\ny = 2\n",
+                (0, 6),
+                "7\nz",
+                "x = \u{1F600}7\nz = 2\n",
+            ),
+            ("a = 1\rb = 2\r", (1, 0), "c", "a = 1\rc = 2\r"),
+        ] {
+            let mut text = text.to_string();
+            let range = Range::new(Position::new(start, end), Position::new(1, 1));
+            let change = TextDocumentContentChangeEvent {
+                range: Some(range),
+                range_length: None,
+                text: new.to_string(),
+            };
+            apply_change(&mut text, change, Encoding::Utf16);
+            assert_eq!(text, expected);
+        }
     }
 }

@@ -7,7 +7,7 @@ use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, Diagnostic, NumberOrString,
     Position, Range, TextEdit, Uri, WorkspaceEdit,
 };
-use nmf_driver::run::{FixMode, check_document, check_notebook_document};
+use nmf_driver::run::{DocumentInput, FixMode, check_document};
 use nmf_driver::source::parse::ParsedModule;
 use nmf_linter::noqa::NoqaEditor;
 use ruff_python_ast::PySourceType;
@@ -165,8 +165,14 @@ fn fixed_text(target: FixAllTarget, checking: Checking) -> Result<Option<String>
                 return Ok(None);
             };
             let bytes = document.text.into_bytes();
-            let (run, _) = check_document(bytes, &path, &resolver, options, &index)
-                .map_err(|error| error.to_string())?;
+            let (run, _) = check_document(
+                DocumentInput::Bytes(bytes),
+                &path,
+                &resolver,
+                options,
+                &index,
+            )
+            .map_err(|error| error.to_string())?;
             Ok(run
                 .stdin_output
                 .and_then(|bytes| String::from_utf8(bytes).ok()))
@@ -179,9 +185,14 @@ fn fixed_text(target: FixAllTarget, checking: Checking) -> Result<Option<String>
             let Some(path) = path else {
                 return Ok(None);
             };
-            let (run, _) =
-                check_notebook_document(snapshot.notebook(), &path, &resolver, options, &index)
-                    .map_err(|error| error.to_string())?;
+            let (run, _) = check_document(
+                DocumentInput::Notebook(snapshot.notebook()),
+                &path,
+                &resolver,
+                options,
+                &index,
+            )
+            .map_err(|error| error.to_string())?;
             // The fixed notebook comes back as its JSON form, read with the driver's reader.
             let fixed = run
                 .stdin_output
