@@ -116,10 +116,12 @@ fn has_uncalled_forward_attribute(bytes: &[u8]) -> bool {
             .map_or(0, |at| at + 1);
         let attribute = before > 0 && bytes[before - 1] == b'.';
         // `m.  # note` then `forward` on the next line (inside brackets): the comment hides
-        // the dot from this backwards scan, so such a file passes.
-        let line_start = bytes[..before].iter().rposition(|&byte| byte == b'\n');
-        let after_comment = bytes[before..start].contains(&b'\n')
-            && bytes[line_start.map_or(0, |at| at + 1)..before].contains(&b'#');
+        // the dot from this backwards scan, so such a file passes. The line before is only
+        // searched then: searching it for every `.forward` of a long line took quadratic time.
+        let after_comment = !attribute && bytes[before..start].contains(&b'\n') && {
+            let line_start = bytes[..before].iter().rposition(|&byte| byte == b'\n');
+            bytes[line_start.map_or(0, |at| at + 1)..before].contains(&b'#')
+        };
         if !attribute && !after_comment {
             return false;
         }
