@@ -299,7 +299,7 @@ fn leftovers_of_killed_fix_runs_are_named_by_check_and_removed_by_clean_and_a_li
             .filter(|line| line.starts_with("nmf: warning:"))
             .collect();
         assert_eq!(warnings, expected, "{}", run.stderr);
-        std::thread::sleep(std::time::Duration::from_millis(2100));
+        std::thread::sleep(common::SETTLE);
     }
     let clean = tree.run(&["clean"]);
     assert_eq!(clean.status, 0, "{}", clean.stderr);

@@ -12,6 +12,15 @@ pub const NMF001: &str =
 /// instead of blocking the suite.
 pub const HANG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
+/// The settling margin the runs of these tests use (see `NMF_TEST_SETTLING_MS`): the cache
+/// trusts a file's stat only when its stamps are this much older than the run that recorded
+/// it. Far above the file systems' stamp granularity (a clock tick), far below git's 2 s.
+pub const TEST_SETTLING_MILLIS: u64 = 100;
+
+/// Time stamps closer than the margin to a run are not trusted by the cache (it compares the
+/// content then): tests that need the cache to trust a stat wait this long first.
+pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(TEST_SETTLING_MILLIS + 50);
+
 /// Waits for `child`, killing it and failing the test if it outlives `timeout`.
 pub fn wait_at_most(
     mut child: std::process::Child,
@@ -162,6 +171,11 @@ impl Tree {
 
     fn spawn(&self, mut command: Command, folder: &str, args: &[&str], stdin: Option<&str>) -> Run {
         let working = self.join(folder);
+        let settling = nmf_driver::source::fingerprint::TEST_SETTLING_VARIABLE;
+        if !command.get_envs().any(|(name, _)| name == settling) {
+            // A test that removed the variable runs with the real margin.
+            command.env(settling, TEST_SETTLING_MILLIS.to_string());
+        }
         let chosen = command.get_envs().any(|(name, _)| name == "NMF_CACHE_DIR");
         if chosen {
             // The test chose where the cache goes.

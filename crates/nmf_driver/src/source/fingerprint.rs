@@ -8,7 +8,25 @@ use serde::{Deserialize, Serialize};
 
 /// A stamp this close to the moment it was taken (or later) may hide an edit made within the
 /// same tick of a coarse file-system clock: such a file is compared by content next time.
+/// Two seconds, as git allows (FAT stamps in steps of 2 s; clocks of network file systems drift).
 const SETTLING_NANOS: i128 = 2_000_000_000;
+
+/// For nmf's own tests only: the settling margin in milliseconds, instead of two seconds, so
+/// that a test of what the cache trusts need not wait out the real margin. It must exceed the
+/// file system's time stamp granularity or the cache may trust a stat that hides an edit.
+pub const TEST_SETTLING_VARIABLE: &str = "NMF_TEST_SETTLING_MS";
+
+/// The settling margin: [`SETTLING_NANOS`] unless a test set [`TEST_SETTLING_VARIABLE`]; read
+/// once per process.
+fn settling_nanos() -> i128 {
+    static MARGIN: std::sync::OnceLock<i128> = std::sync::OnceLock::new();
+    *MARGIN.get_or_init(|| {
+        std::env::var(TEST_SETTLING_VARIABLE)
+            .ok()
+            .and_then(|millis| millis.parse::<u32>().ok())
+            .map_or(SETTLING_NANOS, |millis| i128::from(millis) * 1_000_000)
+    })
+}
 
 /// Nanoseconds since the Unix epoch.
 pub fn now_nanos() -> i128 {
@@ -135,7 +153,8 @@ impl Stat {
     /// Whether both time stamps were older than `taken_at` by a margin: only then does an
     /// equal stat later prove the content unchanged.
     pub fn settled_at(&self, taken_at: i128) -> bool {
-        self.modified < taken_at - SETTLING_NANOS && self.changed < taken_at - SETTLING_NANOS
+        let margin = settling_nanos();
+        self.modified < taken_at - margin && self.changed < taken_at - margin
     }
 }
 
