@@ -402,20 +402,50 @@ fn a_damaged_cache_is_a_warning_and_is_rebuilt() {
 #[cfg(unix)]
 #[test]
 fn a_cache_folder_that_cannot_be_written_is_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let set_mode = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    };
     let tree = project();
     let expected = uncached(&tree, &["."]);
-    // Root owns the tree: nobody cannot create the cache folder.
+    // A tree no one but root may write, and a run that is not root's: the cache folder cannot
+    // be made.
+    set_mode(tree.path(), 0o555);
     let run = tree.run_unprivileged(&["check", "."]);
+    set_mode(tree.path(), 0o755);
     assert_eq!(run.stdout, expected.stdout);
     assert_eq!(run.status, 1);
-    if common::is_root() {
-        assert!(run.stderr.contains("cannot be used"), "{}", run.stderr);
-    }
-    // A cache folder that exists but is read-only: the run reads what it can.
+    assert!(run.stderr.contains("cannot be used"), "{}", run.stderr);
+    assert!(!tree.join(".nmf_cache").exists());
+    // A cache that can be read but not written: the run reads what it can, and says that it
+    // could not store what changed.
     cached(&tree, &["."]);
-    let run = tree.run_unprivileged(&["check", "."]);
+    tree.write(
+        "pkg/train.py",
+        "from pkg.models import Net\n\nnet = Net()\nnet.forward(2)\n",
+    );
+    let expected = uncached(&tree, &["."]);
+    let folders = walk_folders(&tree.join(".nmf_cache"));
+    let files = walk_files(&tree.join(".nmf_cache"));
+    for (paths, mode) in [(&files, 0o444), (&folders, 0o555)] {
+        for path in paths {
+            set_mode(path, mode);
+        }
+    }
+    let run = tree.run_unprivileged(&["check", "-v", "."]);
+    for (paths, mode) in [(&folders, 0o755), (&files, 0o644)] {
+        for path in paths {
+            set_mode(path, mode);
+        }
+    }
     assert_eq!(run.stdout, expected.stdout);
     assert_eq!(run.status, 1);
+    assert!(
+        run.stderr.contains("(1 parsed, 4 from the cache"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("was not updated"), "{}", run.stderr);
 }
 
 #[test]
@@ -513,6 +543,21 @@ fn cache_file_identity(tree: &Tree) -> (u64, SystemTime) {
     #[cfg(not(unix))]
     let inode = 0;
     (inode, metadata.modified().expect("mtime"))
+}
+
+/// `folder` and every folder in it.
+fn walk_folders(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = vec![folder.to_path_buf()];
+    let mut index = 0;
+    while let Some(folder) = found.get(index).cloned() {
+        for entry in std::fs::read_dir(folder).expect("list").flatten() {
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                found.push(entry.path());
+            }
+        }
+        index += 1;
+    }
+    found
 }
 
 fn walk_files(folder: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -1,7 +1,9 @@
 //! Hostile files and file systems, end to end with the built binary: special files named `*.py`,
 //! huge and generated files, unreadable folders, and `--fix` on read-only files, hard links,
 //! other users' files, interrupted runs. Permission cases run as `nobody` when the tests run
-//! as root (as CI does), since permissions stop nothing for root.
+//! as root (as CI does), since permissions stop nothing for root. The cases of a file owned by
+//! another user need root to set up: they are `#[ignore = "needs root"]`, and `scripts/test`
+//! runs them when it runs as root.
 
 #![cfg(unix)]
 
@@ -178,30 +180,40 @@ fn fix_keeps_hard_links_together() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+/// Fails a test that cannot run without root, rather than let it pass having tested nothing.
+/// Such tests are `#[ignore = "needs root"]`: `.ci/run`, as root, runs them.
+fn needs_root() {
+    assert!(
+        is_root(),
+        "this test needs root (only root can own a file as another user): run it as root"
+    );
+}
+
 #[test]
+#[ignore = "needs root"]
 fn fix_as_root_keeps_the_owner() {
-    if !is_root() {
-        // Only root can own a file as someone else: the rename could not change an owner.
-        return;
-    }
+    needs_root();
     let tree = Tree::new();
     tree.write("theirs.py", FIXABLE);
     let path = tree.join("theirs.py");
     std::os::unix::fs::chown(&path, Some(65534), Some(65534)).expect("chown");
     chmod(&path, 0o640);
+    let inode = std::fs::metadata(&path).expect("metadata").ino();
     let run = tree.run(&["check", "--fix"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(tree.read("theirs.py"), FIXED.as_bytes());
     let metadata = std::fs::metadata(&path).expect("metadata");
+    // A copy, given the owner, replaced the file (written in place, it would keep its owner
+    // without being given it).
+    assert_ne!(metadata.ino(), inode, "the file was not replaced");
     assert_eq!((metadata.uid(), metadata.gid()), (65534, 65534));
     assert_eq!(metadata.permissions().mode() & 0o777, 0o640);
 }
 
 #[test]
+#[ignore = "needs root"]
 fn fix_writes_in_place_when_the_owner_cannot_be_kept() {
-    if !is_root() {
-        return;
-    }
+    needs_root();
     // A group-writable file of root's in a folder nobody may write: nobody cannot give a
     // new file to root, so the file is written in place and keeps its owner.
     let tree = Tree::new();
@@ -209,11 +221,18 @@ fn fix_writes_in_place_when_the_owner_cannot_be_kept() {
     let path = tree.join("shared.py");
     std::os::unix::fs::chown(&path, Some(0), Some(65534)).expect("chown");
     chmod(&path, 0o664);
+    let inode = std::fs::metadata(&path).expect("metadata").ino();
     std::os::unix::fs::chown(tree.path(), Some(65534), Some(65534)).expect("chown folder");
     let run = tree.run_unprivileged(&["check", "--fix"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(tree.read("shared.py"), FIXED.as_bytes());
-    assert_eq!(std::fs::metadata(&path).expect("metadata").uid(), 0);
+    let metadata = std::fs::metadata(&path).expect("metadata");
+    assert_eq!(
+        metadata.ino(),
+        inode,
+        "the file was replaced, not written in place"
+    );
+    assert_eq!((metadata.uid(), metadata.gid()), (0, 65534));
 }
 
 /// The pid of a process that has exited.

@@ -116,14 +116,18 @@ impl Tree {
 
     /// Runs `nmf` with `args` in this folder as an unprivileged user: when the tests run as
     /// root (as CI does), where permissions stop nothing, `nmf` runs as `nobody` through
-    /// `setpriv`, with the tree opened up for it to enter and read.
+    /// `setpriv`, with the tree opened up for it to enter and read (its other permissions kept).
     #[cfg(unix)]
     pub fn run_unprivileged(&self, args: &[&str]) -> Run {
         if !is_root() {
             return self.run(args);
         }
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(self.path(), std::fs::Permissions::from_mode(0o755))
+        let mode = std::fs::metadata(self.path())
+            .expect("the tree's metadata")
+            .permissions()
+            .mode();
+        std::fs::set_permissions(self.path(), std::fs::Permissions::from_mode(mode | 0o005))
             .expect("open the tree to other users");
         let mut command = Command::new("setpriv");
         command
