@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 from flake8_no_model_forward_call import _nmf
 
-GENERATED = ROOT / "crates" / "nmf_driver" / "src" / "codecs" / "generated.rs"
+GENERATED = ROOT / "crates" / "nmf_driver" / "src" / "source" / "codecs" / "generated.rs"
 CODECS = re.findall(r'Codec \{ name: "(\w+)", kind: CodecKind::(\w+)', GENERATED.read_text())
 
 
