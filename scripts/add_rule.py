@@ -186,7 +186,9 @@ def main() -> None:
     print(f"registered {module} in {REGISTRY.relative_to(ROOT)}")
     if not args.no_docs:
         print("regenerating docs/rules.md, the README's table of rules and the plugin docstring...")
-        subprocess.run(["cargo", "test", "--quiet", "-p", "nmf", "--test", "docs"], cwd=ROOT,
+        # `--workspace --test docs` rather than `-p nmf`: the workspace's features of dependencies,
+        # so that what `cargo test --workspace` built is used, not built again.
+        subprocess.run(["cargo", "test", "--quiet", "--workspace", "--test", "docs"], cwd=ROOT,
                        env={**os.environ, "NMF_UPDATE_DOCS": "1"}, check=True,
                        stdout=subprocess.DEVNULL)
     print(f"""

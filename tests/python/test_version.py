@@ -22,8 +22,9 @@ def test_the_package_the_script_and_the_binary_say_the_cargo_version(nmf, tmp_pa
     assert package.__version__ == version
     assert metadata.version("flake8-no-model-forward-call") == version
     assert nmf("--version", cwd=tmp_path).stdout.split() == ["nmf", version]
-    # The standalone binary, built by the Rust tests from the same workspace.
-    built = subprocess.run(["cargo", "run", "--quiet", "-p", "nmf", "--", "--version"],
+    # The standalone binary, built by the Rust tests from the same workspace (`--bin`, not `-p nmf`,
+    # whose features of dependencies differ from the workspace's and would build them again).
+    built = subprocess.run(["cargo", "run", "--quiet", "--bin", "nmf", "--", "--version"],
                            cwd=ROOT, capture_output=True, text=True, check=True)
     assert built.stdout.split() == ["nmf", version]
 
