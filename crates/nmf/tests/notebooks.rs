@@ -125,8 +125,8 @@ fn github_and_sarif_point_at_the_line_of_the_notebook_file() {
 fn a_syntax_error_in_one_cell_hides_no_finding_in_the_others() {
     let run = run_in_fixtures(&["check", "--isolated", "broken_cell.ipynb"]);
     assert_eq!(run.status, 1, "{}", run.stderr);
-    let places: Vec<&str> = run
-        .stdout
+    let findings = run.findings();
+    let places: Vec<&str> = findings
         .lines()
         .map(|line| line.split(" Do not").next().unwrap_or(line))
         .map(|line| line.split(" SyntaxError").next().unwrap_or(line))
@@ -188,7 +188,7 @@ fn fixing_changes_only_the_edited_source_strings() {
     );
     // Fixed notebooks check clean, but for the broken cell.
     let again = tree.run(&["check", "--isolated", "."]);
-    assert_eq!(again.stdout.lines().count(), 1, "{}", again.stdout);
+    assert_eq!(again.findings().lines().count(), 1, "{}", again.stdout);
     assert!(
         again
             .stdout
@@ -260,7 +260,7 @@ fn notebooks_on_standard_input() {
     );
     assert_eq!(run.status, 1, "{}", run.stderr);
     assert_eq!(
-        run.stdout,
+        run.findings(),
         format!("nb.ipynb:cell 2:1:5: {NMF001}\nnb.ipynb:cell 2:2:6: {NMF001}\n")
     );
     let fixed = tree.run_with_stdin(
@@ -290,7 +290,7 @@ fn folders_yield_modules_stubs_and_notebooks_as_include_says() {
         .write("e.pyw", call);
     let paths = |run: &common::Run| {
         let mut paths: Vec<String> = run
-            .stdout
+            .findings()
             .lines()
             .filter_map(|line| line.split(':').next())
             .map(str::to_string)
@@ -386,7 +386,7 @@ fn statements_run_by_time_magics_are_checked_and_fixed_in_place() {
     tree.write("timed.ipynb", text.clone());
     let run = tree.run(&["check", "--isolated", "timed.ipynb"]);
     assert_eq!(
-        run.stdout,
+        run.findings(),
         format!("timed.ipynb:cell 2:1:11: {NMF001}\ntimed.ipynb:cell 2:2:20: {NMF001}\n"),
         "{}",
         run.stderr

@@ -32,8 +32,6 @@ pub struct RunResult {
     pub files_parsed: usize,
     /// Files whose findings came from the cache.
     pub files_cached: usize,
-    /// Problems that are not findings, printed on stderr: a path that does not exist.
-    pub errors: Vec<String>,
     /// Fixes refused or not written, and fix loops that hit their bound; printed on stderr.
     pub fix_errors: Vec<String>,
     /// Remarks that are not errors, printed on stderr: stale temporary files removed.
@@ -51,7 +49,8 @@ pub struct RunResult {
 }
 
 /// Checks what discovery found, files in parallel (and fixes them, as `options.fix` says);
-/// folders that could not be listed are E902 findings, paths that do not exist errors.
+/// files that cannot be read (or do not exist) and folders that could not be listed are E902
+/// findings.
 /// `cache` is the run's cache, from [`open_cache`].
 pub fn check_discovered(
     discovered: &Discovered,
@@ -60,7 +59,6 @@ pub fn check_discovered(
     cache: Option<Cache>,
 ) -> Result<RunResult, ConfigError> {
     let mut run = check_files(&discovered.files, resolver, options, cache)?;
-    run.errors.extend(discovered.missing.iter().cloned());
     // What `--fix` runs killed mid-write left in the walked folders.
     run.warnings.extend(
         discovered
