@@ -141,7 +141,8 @@ pub struct CheckArgs {
     /// Only safe fixes, overriding `unsafe-fixes = true` in the configuration.
     #[arg(long, overrides_with = "unsafe_fixes")]
     pub no_unsafe_fixes: bool,
-    /// Apply fixes and report nothing else.
+    /// Apply fixes and report only how many were applied; exit 0 (see
+    /// `--exit-non-zero-on-fix`).
     #[arg(long)]
     pub fix_only: bool,
     /// Print a unified diff of what the fixes would change, and write nothing (exit 1 when
@@ -166,7 +167,8 @@ pub struct CheckArgs {
     /// Print the number of findings per rule instead of the findings.
     #[arg(long)]
     pub statistics: bool,
-    /// Print findings only: no summary.
+    /// Print the findings only, without the summary (`concise` is then exactly flake8's
+    /// output).
     #[arg(short, long, conflicts_with = "silent")]
     pub quiet: bool,
     /// Print nothing but errors; the exit status still says whether there were findings.
@@ -192,8 +194,8 @@ pub struct CheckArgs {
     /// Print the files that would be checked, one per line, and exit.
     #[arg(long, conflicts_with = "show_settings")]
     pub show_files: bool,
-    /// Print the configuration file that applies to the first path (or the current folder)
-    /// and the settings resolved from it, and exit.
+    /// For each path (or the current folder), print the configuration file that applies to it
+    /// and the settings resolved from it and the command line, and exit.
     #[arg(long)]
     pub show_settings: bool,
 
