@@ -402,3 +402,38 @@ fn statements_run_by_time_magics_are_checked_and_fixed_in_place() {
         expected
     );
 }
+
+/// IPython runs `pip install torch` (no `%`) as the magic `%pip` (automagic): the line is a
+/// magic, not a syntax error hiding the rest of its cell; `time …` runs its statement, which
+/// is checked and fixed in place like `%time …`.
+#[test]
+fn automagics_are_line_magics_and_the_rest_of_their_cell_is_checked() {
+    let tree = Tree::new();
+    let cell = |source: &str| {
+        serde_json::json!({"cell_type": "code", "execution_count": null, "metadata": {},
+                           "outputs": [], "source": source})
+    };
+    let notebook = serde_json::json!({
+        "cells": [
+            cell("pip install torch\nimport torch\nmodel = torch.nn.Linear(2, 2)\nmodel.forward(x)"),
+            cell("cd ..\ntime y = model.forward(x)\nls -la\nfor p in ['a']:\n    conda install -y p"),
+        ],
+        "metadata": {"language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    });
+    let text = serde_json::to_string_pretty(&notebook).expect("JSON") + "\n";
+    tree.write("setup.ipynb", text.clone());
+    let run = tree.run(&["check", "--isolated", "--no-prefilter", "setup.ipynb"]);
+    assert_eq!(
+        run.findings(),
+        format!("setup.ipynb:cell 1:4:1: {NMF001}\nsetup.ipynb:cell 2:2:10: {NMF001}\n"),
+        "{}",
+        run.stderr
+    );
+    let fixed = tree.run(&["check", "--isolated", "--fix", "setup.ipynb"]);
+    assert_eq!(fixed.status, 0, "{}{}", fixed.stdout, fixed.stderr);
+    assert_eq!(
+        String::from_utf8(tree.read("setup.ipynb")).expect("UTF-8"),
+        text.replace("model.forward(x)", "model(x)")
+    );
+}
