@@ -229,8 +229,11 @@ fn flake8_noqa_in_any_cell_skips_the_notebook() {
 fn bad_notebooks_are_reported_by_name_and_left_alone() {
     let tree = Tree::new();
     let names = [
+        "bom.ipynb",
         "invalid_json.ipynb",
+        "lone_surrogate.ipynb",
         "nbformat3.ipynb",
+        "nbformat5.ipynb",
         "no_cells.ipynb",
         "source_not_text.ipynb",
     ];
