@@ -293,7 +293,9 @@ fn imports_are_followed_into_extra_paths_and_an_interpreters_site_packages() {
     let inactive = Tree::run_in_env(&tree, &["check", "app.py"], &[("VIRTUAL_ENV", None)]);
     assert_eq!(inactive.status, 2);
     assert!(
-        inactive.stderr.contains("no virtual environment is active"),
+        inactive
+            .stderr
+            .contains("nmf.toml: `python`: \"active\": no virtual environment is active"),
         "{}",
         inactive.stderr
     );

@@ -689,8 +689,7 @@ impl Settings {
 fn site_packages(root: &Path, python: &str) -> Result<Vec<PathBuf>, String> {
     let interpreter = if python == "active" {
         let environment = std::env::var_os("VIRTUAL_ENV").ok_or_else(|| {
-            "`python = \"active\"`: no virtual environment is active (VIRTUAL_ENV is not set)"
-                .to_string()
+            "\"active\": no virtual environment is active (VIRTUAL_ENV is not set)".to_string()
         })?;
         PathBuf::from(environment).join("bin").join("python")
     } else {
@@ -701,19 +700,15 @@ fn site_packages(root: &Path, python: &str) -> Result<Vec<PathBuf>, String> {
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .output()
-        .map_err(|error| format!("`python`: cannot run {}: {error}", interpreter.display()))?;
+        .map_err(|error| format!("cannot run {}: {error}", interpreter.display()))?;
     if !output.status.success() {
         return Err(format!(
-            "`python`: {} failed to report its sys.path",
+            "{} failed to report its sys.path",
             interpreter.display()
         ));
     }
-    let entries: Vec<String> = serde_json::from_slice(&output.stdout).map_err(|error| {
-        format!(
-            "`python`: {} printed no sys.path: {error}",
-            interpreter.display()
-        )
-    })?;
+    let entries: Vec<String> = serde_json::from_slice(&output.stdout)
+        .map_err(|error| format!("{} printed no sys.path: {error}", interpreter.display()))?;
     Ok(entries
         .into_iter()
         .map(PathBuf::from)
