@@ -40,11 +40,17 @@ fn output_file_gets_the_findings_and_the_summary_never_coloured() {
     let sarif: serde_json::Value =
         serde_json::from_slice(&tree.read("nmf.sarif")).expect("the file holds SARIF only");
     assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "NMF001");
-    // A file that cannot be created is an error naming it.
+    // A file that cannot be created is an error, said before `--fix` writes anything.
     tree.write("taken", "");
-    let run = tree.run(&["check", "-o", "taken/nmf.txt", "a.py"]);
+    let run = tree.run(&["check", "--fix", "-o", "taken/nmf.txt", "a.py"]);
     assert_eq!(run.status, 2);
-    assert!(run.stderr.starts_with("nmf: error: "), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("nmf: error: --output-file taken/nmf.txt: "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(tree.read("a.py"), FIXABLE.as_bytes());
 }
 
 #[test]

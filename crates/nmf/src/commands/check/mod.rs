@@ -49,6 +49,8 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
     let started = std::time::Instant::now();
     let global = resolver.global()?;
     let options = run_options(&args, &global);
+    // Opened first: a file that cannot be written stops the run before `--fix` writes.
+    let mut output = Output::open(args.output_file.as_deref(), &working_dir)?;
     let result = if reads_stdin {
         let mut bytes = Vec::new();
         std::io::stdin().lock().read_to_end(&mut bytes)?;
@@ -60,7 +62,6 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         print_verbose(&result, started);
     }
     print_warnings(&args, &resolver, &result)?;
-    let mut output = Output::open(args.output_file.as_deref(), &working_dir)?;
     let color = output.to_terminal_or_forced(args.color);
     let status = report(
         &args,
@@ -261,12 +262,16 @@ impl Output {
             });
         };
         let path = absolutize(file, working_dir);
+        let named = |error: std::io::Error| {
+            std::io::Error::new(
+                error.kind(),
+                format!("--output-file {}: {error}", file.display()),
+            )
+        };
         if let Some(folder) = path.parent() {
-            std::fs::create_dir_all(folder)?;
+            std::fs::create_dir_all(folder).map_err(named)?;
         }
-        let opened = std::fs::File::create(&path).map_err(|error| {
-            std::io::Error::new(error.kind(), format!("{}: {error}", file.display()))
-        })?;
+        let opened = std::fs::File::create(&path).map_err(named)?;
         Ok(Self {
             writer: Box::new(std::io::BufWriter::new(opened)),
             to_file: true,
