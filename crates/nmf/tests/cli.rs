@@ -493,3 +493,46 @@ fn watch_checks_again_when_a_file_changes() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A file named on the command line is still watched after an editor replaced it (saved by
+/// writing a new file and renaming it over the old one).
+#[test]
+fn watch_follows_a_named_file_replaced_by_a_rename() {
+    let tree = Tree::new();
+    tree.write("a.py", "x = 1\n");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nmf"))
+        .args(["check", "--watch", "--no-cache", "a.py"])
+        .current_dir(tree.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nmf runs");
+    let stdout = child.stdout.take().expect("piped");
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    read_until(&lines, |line| line.ends_with("Watching for file changes."));
+    for round in 1..=2 {
+        tree.write("a.py.new", format!("m.forward({round})\n"));
+        std::fs::rename(tree.join("a.py.new"), tree.join("a.py")).expect("rename");
+        let seen = read_until(&lines, |line| line.starts_with("a.py:"));
+        assert_eq!(
+            seen.last().map(String::as_str),
+            Some(&*format!("a.py:1:1: {NMF001}"))
+        );
+        tree.write("a.py.new", "x = 1\n");
+        std::fs::rename(tree.join("a.py.new"), tree.join("a.py")).expect("rename");
+        read_until(&lines, |line| {
+            line == "Found 0 errors. Watching for file changes."
+        });
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -26,7 +26,15 @@ pub fn run(args: &CheckArgs, paths: &[PathBuf], working_dir: &Path) -> Result<u8
     let mut watcher = notify::recommended_watcher(sender)?;
     for path in paths {
         let absolute = nmf_driver::settings::discover::absolutize(path, working_dir);
-        if let Err(error) = watcher.watch(&absolute, RecursiveMode::Recursive) {
+        // A file is watched through its folder: editors save by replacing the file, which
+        // ends a watch on the file itself.
+        let (watched, mode) = match absolute.parent() {
+            Some(folder) if absolute.is_file() => {
+                (folder.to_path_buf(), RecursiveMode::NonRecursive)
+            }
+            _ => (absolute, RecursiveMode::Recursive),
+        };
+        if let Err(error) = watcher.watch(&watched, mode) {
             eprintln!("nmf: error: cannot watch {}: {error}", path.display());
             return Ok(EXIT_USAGE);
         }
