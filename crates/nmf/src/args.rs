@@ -184,6 +184,11 @@ pub struct CheckArgs {
     /// when anything was fixed).
     #[arg(long)]
     pub exit_non_zero_on_fix: bool,
+    /// Append `# noqa: CODE` to every line with a rule finding (extending a directive already
+    /// there), so that a codebase adopts nmf finding by finding; writes the files as `--fix`
+    /// does, and names the findings no directive can silence.
+    #[arg(long, conflicts_with_all = ["fix", "fix_only", "diff", "watch", "ignore_noqa"])]
+    pub add_noqa: bool,
     /// Ignore every `# noqa` and `# flake8: noqa` comment.
     #[arg(long)]
     pub ignore_noqa: bool,

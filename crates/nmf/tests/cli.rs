@@ -536,3 +536,81 @@ fn watch_follows_a_named_file_replaced_by_a_rename() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `--add-noqa`: one directive per line run where flake8 reads it, an existing one extended
+/// whatever its case, written as `--fix` writes (line endings kept), a second run adds nothing,
+/// and a finding no directive can silence is named with the reason.
+#[test]
+fn add_noqa_silences_every_finding_where_flake8_reads_it() {
+    let tree = Tree::new();
+    let source = "import torch.nn as nn\nm = nn.Linear(1, 1)\nm.forward(1)\n\
+                  m.forward(2)  # NOQA:E501\nx = m.forward(3) + \\\n    m.forward(4)\n\
+                  s = \"\"\"\nm.forward(5)\n\"\"\" + str(m.forward(6))\n\
+                  f(m.forward(7),\n  m.forward(8))\nm.forward(9)  # noqa: NMF001\n\
+                  y = \"# noqa:E501\" + str(m.forward(10))\nm.forward(11)  # type: ignore\n";
+    tree.write("a.py", source)
+        .write("crlf.py", "m.forward(1)\r\nm.forward(2)\r\n")
+        .write("clean.py", "x = 1\n");
+    let run = tree.run(&["check", "--isolated", "--add-noqa"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "nmf: warning: a.py:13:25: NMF001 not silenced: the line's first `# noqa` is inside a \
+         string, where it cannot be extended\nAdded 9 noqa directives.\n"
+    );
+    assert_eq!(
+        String::from_utf8(tree.read("a.py")).expect("UTF-8"),
+        "import torch.nn as nn\nm = nn.Linear(1, 1)\nm.forward(1)  # noqa: NMF001\n\
+         m.forward(2)  # NOQA:E501, NMF001\nx = m.forward(3) + \\\n    m.forward(4)  # noqa: NMF001\n\
+         s = \"\"\"\nm.forward(5)\n\"\"\" + str(m.forward(6))  # noqa: NMF001\n\
+         f(m.forward(7),  # noqa: NMF001\n  m.forward(8))  # noqa: NMF001\nm.forward(9)  # noqa: NMF001\n\
+         y = \"# noqa:E501\" + str(m.forward(10))\nm.forward(11)  # type: ignore  # noqa: NMF001\n"
+    );
+    assert_eq!(
+        tree.read("crlf.py"),
+        b"m.forward(1)  # noqa: NMF001\r\nm.forward(2)  # noqa: NMF001\r\n"
+    );
+    assert_eq!(tree.read("clean.py"), b"x = 1\n");
+    // Only the finding that could not be silenced is left, and a second run adds nothing.
+    let after = tree.run(&["check", "--isolated"]);
+    assert_eq!(after.locations(), ["a.py:13:25: NMF001"]);
+    let again = tree.run(&["check", "--isolated", "--add-noqa"]);
+    assert_eq!(again.status, 0);
+    assert!(!again.stderr.contains("Added"), "{}", again.stderr);
+    // Not with fixes, and not on standard input.
+    assert_eq!(tree.run(&["check", "--add-noqa", "--fix"]).status, 2);
+    let stdin = tree.run_with_stdin(&["check", "--add-noqa", "-"], "m.forward(1)\n");
+    assert_eq!(stdin.status, 2);
+    assert!(
+        stdin.stderr.contains("cannot read standard input"),
+        "{}",
+        stdin.stderr
+    );
+}
+
+/// In a notebook, directives go into the cells' `source` strings, written as fixes are: every
+/// other byte of the file stays.
+#[test]
+fn add_noqa_in_notebooks_edits_only_the_source_strings() {
+    let tree = Tree::new();
+    let notebook = "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n   \"execution_count\": null,\n   \"metadata\": {},\n   \"outputs\": [],\n   \"source\": [\n    \"pip install torch\\n\",\n    \"m.forward(1)\\n\",\n    \"m.forward(2)  # noqa: E501\"\n   ]\n  },\n  {\n   \"cell_type\": \"code\",\n   \"execution_count\": null,\n   \"metadata\": {},\n   \"outputs\": [],\n   \"source\": \"%time m.forward(3)\"\n  }\n ],\n \"metadata\": {},\n \"nbformat\": 4,\n \"nbformat_minor\": 5\n}";
+    tree.write("nb.ipynb", notebook);
+    let run = tree.run(&["check", "--isolated", "--add-noqa"]);
+    assert_eq!(
+        (run.status, run.stderr.as_str()),
+        (0, "Added 3 noqa directives.\n")
+    );
+    assert_eq!(
+        String::from_utf8(tree.read("nb.ipynb")).expect("UTF-8"),
+        notebook
+            .replace("m.forward(1)\\n", "m.forward(1)  # noqa: NMF001\\n")
+            .replace("# noqa: E501\"", "# noqa: E501, NMF001\"")
+            .replace(
+                "%time m.forward(3)\"",
+                "%time m.forward(3)  # noqa: NMF001\""
+            )
+    );
+    let after = tree.run(&["check", "--isolated", "-q"]);
+    assert_eq!((after.status, after.stdout.as_str()), (0, ""));
+}

@@ -46,6 +46,8 @@ pub struct RunResult {
     pub stdin_output: Option<Vec<u8>>,
     /// `--show-receivers`: what the rules concluded where they looked, sorted.
     pub explanations: Vec<ExplanationReport>,
+    /// `--add-noqa`: the `# noqa` directives added or extended, over all files.
+    pub noqa_added: usize,
 }
 
 /// Checks what discovery found, files in parallel (and fixes them, as `options.fix` says);
@@ -543,6 +545,7 @@ impl RunResult {
         }
         self.diffs.extend(outcome.diff);
         self.fix_errors.extend(outcome.errors);
+        self.noqa_added += outcome.noqa_added;
         self.skipped.extend(outcome.skipped);
         self.explanations.extend(outcome.explanations);
         if outcome.stdin_output.is_some() {

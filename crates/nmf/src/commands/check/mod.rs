@@ -62,6 +62,9 @@ pub fn run(args: CheckArgs) -> Result<u8, Error> {
         print_verbose(&result, started);
     }
     print_warnings(&args, &resolver, &result)?;
+    if args.add_noqa {
+        return report_noqa(&args, &result);
+    }
     let color = output.to_terminal_or_forced(args.color);
     let status = report(
         &args,
@@ -89,6 +92,9 @@ fn usage_problem(args: &CheckArgs, reads_stdin: bool) -> Option<String> {
     }
     if reads_stdin && args.paths.len() > 1 {
         return Some("`-` (standard input) cannot be combined with other paths".into());
+    }
+    if reads_stdin && args.add_noqa {
+        return Some("`--add-noqa` edits files: it cannot read standard input".into());
     }
     if reads_stdin && args.watch {
         return Some(
@@ -159,7 +165,7 @@ fn resolver(args: &CheckArgs, working_dir: &Path) -> Result<SettingsResolver, Er
 fn run_options(args: &CheckArgs, global: &Settings) -> RunOptions {
     let fix = if args.diff {
         FixMode::Diff
-    } else if global.fix {
+    } else if global.fix || args.add_noqa {
         FixMode::Apply
     } else {
         FixMode::Off
@@ -173,7 +179,9 @@ fn run_options(args: &CheckArgs, global: &Settings) -> RunOptions {
         fix,
         unsafe_fixes: global.unsafe_fixes,
         explanations: args.show_receivers,
-        cache: !args.no_cache,
+        // What the cache holds has no directives to add.
+        cache: !args.no_cache && !args.add_noqa,
+        add_noqa: args.add_noqa,
     }
 }
 
@@ -381,6 +389,52 @@ fn report(
     }
     stdout.flush()?;
     Ok(exit_status(args, result, options, fixed))
+}
+
+/// `--add-noqa`: the findings no directive could silence, and how many directives were added,
+/// on stderr as ruff prints it; exit 0, as in ruff.
+fn report_noqa(args: &CheckArgs, result: &RunResult) -> Result<u8, Error> {
+    if args.silent {
+        return Ok(EXIT_CLEAN);
+    }
+    let mut stderr = std::io::stderr().lock();
+    for message in result
+        .messages
+        .iter()
+        .filter(|message| message.rule.is_some())
+    {
+        let place = match message.cell {
+            Some(cell) => format!(
+                "{}:cell {cell}:{}:{}",
+                message.path, message.start.line, message.start.column
+            ),
+            None => format!(
+                "{}:{}:{}",
+                message.path, message.start.line, message.start.column
+            ),
+        };
+        writeln!(
+            stderr,
+            "nmf: warning: {}: {} not silenced: {}",
+            printable(&place),
+            message.code,
+            printable(
+                message
+                    .fix_title
+                    .as_deref()
+                    .unwrap_or("no directive can be placed there")
+            )
+        )?;
+    }
+    let added = result.noqa_added;
+    if added > 0 {
+        writeln!(
+            stderr,
+            "Added {added} noqa directive{}.",
+            if added == 1 { "" } else { "s" }
+        )?;
+    }
+    Ok(EXIT_CLEAN)
 }
 
 /// ruff's exit status: with `--diff`, whether something would change; with `--fix-only`, 0
