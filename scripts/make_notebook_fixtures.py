@@ -116,6 +116,26 @@ def bad():
         {"nbformat": 4, "nbformat_minor": 5, "metadata": {}}, indent=1
     ) + "\n")
 
+    def code(source):
+        return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                "source": source}
+
+    def notebook(cells, major=4):
+        return {"cells": cells, "metadata": {"language_info": {"name": "python"}},
+                "nbformat": major, "nbformat_minor": 5 if major == 4 else 0}
+
+    calls = ["import torch\n", "model = torch.nn.Linear(2, 2)\n", "model.forward(x)"]
+    # Jupyter (Python's json) refuses a byte-order mark: "Unexpected UTF-8 BOM".
+    (folder / "bom.ipynb").write_bytes(
+        b"\xef\xbb\xbf" + (json.dumps(notebook([code(calls)]), indent=1) + "\n").encode())
+    # No such major version (yet): 4 is the current one.
+    (folder / "nbformat5.ipynb").write_text(
+        json.dumps(notebook([code(calls)], major=5), indent=1) + "\n")
+    # `json.dumps` escapes the lone surrogate as `\ud800`, which `json.loads` reads back.
+    (folder / "lone_surrogate.ipynb").write_text(json.dumps(
+        notebook([code([*calls[:2], calls[2] + "\n"]), code(["s = '\ud800'\n"])]), indent=1
+    ) + "\n")
+
 
 if __name__ == "__main__":
     training()

@@ -75,7 +75,7 @@ def test_a_file_in_each_codec_is_read_as_python_reads_it(tmp_path: Path, nmf, fl
     for codec, line in samples.items():
         text = f"# -*- coding: {codec} -*-\n{line}model.forward(x)\n"
         (tmp_path / f"{codec}.py").write_bytes(text.encode(codec))
-    result = nmf("check", "--isolated", ".", cwd=tmp_path)
+    result = nmf("check", "--isolated", "--quiet", ".", cwd=tmp_path)
     expected = sorted(f"{codec}.py:3:1: NMF001" for codec in samples)
     assert sorted(line.split(" Do not")[0] for line in result.stdout.splitlines()) == expected
     plugin = flake8("--select=NMF", ".", cwd=tmp_path)

@@ -90,7 +90,8 @@ def test_known_modules_only_option(flake8, tmp_path):
 def test_nmf_console_script_runs_the_same_cli(nmf, tmp_path):
     shutil.copy(EXAMPLE, tmp_path / "example.py")
     result = nmf("check", "example.py", cwd=tmp_path)
-    assert (result.returncode, result.stdout, result.stderr) == (1, README_LINE + "\n", "")
+    summary = "Found 1 error.\n[*] 1 fixable with `--fix`.\n"
+    assert (result.returncode, result.stdout, result.stderr) == (1, README_LINE + "\n" + summary, "")
     version = nmf("--version", cwd=tmp_path)
     assert version.stdout == f"nmf {flake8_no_model_forward_call.__version__}\n"
     assert nmf("check", "--select", "NMF999", cwd=tmp_path).returncode == 2

@@ -60,4 +60,5 @@ def test_the_wheel_installs_and_runs_without_rust(tmp_path):
     nmf = subprocess.run([str(venv / "bin" / "nmf"), "check", "example.py"],
                          cwd=seed, capture_output=True, text=True, env=environment)
     assert nmf.returncode == 1, nmf.stderr
-    assert nmf.stdout.splitlines() == [f"example.py:9:1: NMF001 {expected}"]
+    assert nmf.stdout.splitlines() == [f"example.py:9:1: NMF001 {expected}", "Found 1 error.",
+                                       "[*] 1 fixable with `--fix`."]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use nmf_driver::settings::config::OutputFormat;
+use nmf_driver::settings::config::{Options, OutputFormat, parse_override};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,6 +36,43 @@ pub enum Command {
     /// `initializationOptions` (JSON): `unsafeFixes` (bool: offer and apply unsafe fixes in
     /// fix-all too) and `knownModulesOnly` (bool, as the setting).
     Server(ServerArgs),
+    /// List the configuration settings, or show one with its documentation.
+    Config(ConfigArgs),
+    /// Print nmf's version.
+    Version(VersionArgs),
+    /// Print a completion script for a shell, e.g. `nmf generate-shell-completion bash >
+    /// ~/.local/share/bash-completion/completions/nmf`.
+    GenerateShellCompletion(CompletionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// A setting, such as `select` (default: list them all).
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(
+        nmf_driver::settings::options_doc::OPTIONS.iter().map(|option| option.name)
+    ), hide_possible_values = true)]
+    pub key: Option<String>,
+    /// `text` or `json`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output_format: TextOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// `text` or `json`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output_format: TextOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +109,12 @@ pub struct CheckArgs {
     /// Apply `exclude` to paths named on the command line too (as pre-commit passes them).
     #[arg(long)]
     pub force_exclude: bool,
+    /// Skip what `.gitignore`, `.ignore` and `.git/info/exclude` name (the default).
+    #[arg(long, overrides_with = "no_respect_gitignore")]
+    pub respect_gitignore: bool,
+    /// Walk into what `.gitignore` and `.ignore` name too.
+    #[arg(long, overrides_with = "respect_gitignore")]
+    pub no_respect_gitignore: bool,
     /// Rules to disable for files matching a glob, as `PATTERN:CODE[,CODE...]`.
     #[arg(long, value_name = "PATTERN:CODES")]
     pub per_file_ignores: Vec<String>,
@@ -98,7 +141,8 @@ pub struct CheckArgs {
     /// Only safe fixes, overriding `unsafe-fixes = true` in the configuration.
     #[arg(long, overrides_with = "unsafe_fixes")]
     pub no_unsafe_fixes: bool,
-    /// Apply fixes and report nothing else.
+    /// Apply fixes and report only how many were applied; exit 0 (see
+    /// `--exit-non-zero-on-fix`).
     #[arg(long)]
     pub fix_only: bool,
     /// Print a unified diff of what the fixes would change, and write nothing (exit 1 when
@@ -116,22 +160,56 @@ pub struct CheckArgs {
     /// `--color` alone is `always`.
     #[arg(long, value_enum, value_name = "WHEN", num_args = 0..=1, require_equals = true, default_value = "auto", default_missing_value = "always")]
     pub color: ColorChoice,
+    /// Write the findings and the summary to this file instead of standard output (created
+    /// with its folders; never coloured).
+    #[arg(short, long, value_name = "PATH", conflicts_with = "watch")]
+    pub output_file: Option<PathBuf>,
     /// Print the number of findings per rule instead of the findings.
     #[arg(long)]
     pub statistics: bool,
-    /// Print findings only: no summary.
-    #[arg(short, long)]
+    /// Print the findings only, without the summary (`concise` is then exactly flake8's
+    /// output).
+    #[arg(short, long, conflicts_with = "silent")]
     pub quiet: bool,
-    /// Print how many files were checked and parsed, and how long it took, on stderr.
+    /// Print nothing but errors; the exit status still says whether there were findings.
     #[arg(short, long)]
+    pub silent: bool,
+    /// Print how many files were checked and parsed, and how long it took, on stderr.
+    #[arg(short, long, conflicts_with_all = ["quiet", "silent"])]
     pub verbose: bool,
     /// Exit with status 0 even when there are findings.
-    #[arg(long)]
+    #[arg(short, long)]
     pub exit_zero: bool,
+    /// Exit with status 1 when a fix was applied, even if no finding is left (with `--fix-only`:
+    /// when anything was fixed).
+    #[arg(long)]
+    pub exit_non_zero_on_fix: bool,
+    /// Append `# noqa: CODE` to every line with a rule finding (extending a directive already
+    /// there), so that a codebase adopts nmf finding by finding; writes the files as `--fix`
+    /// does, and names the findings no directive can silence.
+    #[arg(long, conflicts_with_all = ["fix", "fix_only", "diff", "watch", "ignore_noqa"])]
+    pub add_noqa: bool,
+    /// Ignore every `# noqa` and `# flake8: noqa` comment.
+    #[arg(long)]
+    pub ignore_noqa: bool,
+    /// Re-check whenever a Python file, notebook or configuration file under the paths changes,
+    /// clearing the screen first.
+    #[arg(short, long)]
+    pub watch: bool,
+    /// Print the files that would be checked, one per line, and exit.
+    #[arg(long, conflicts_with = "show_settings")]
+    pub show_files: bool,
+    /// For each path (or the current folder), print the configuration file that applies to it
+    /// and the settings resolved from it and the command line, and exit.
+    #[arg(long)]
+    pub show_settings: bool,
 
-    /// Use this configuration file for every checked file, instead of discovering them.
-    #[arg(long, value_name = "PATH", conflicts_with = "isolated")]
-    pub config: Option<PathBuf>,
+    /// A configuration file to use for every checked file instead of discovering them, or a
+    /// TOML `KEY = VALUE` pair overriding one setting of every configuration (e.g.
+    /// `--config "select = ['NMF001']"`; see `nmf config`). Repeatable, with at most one file;
+    /// flags such as `--select` win over pairs, and pairs over files.
+    #[arg(long, value_name = "PATH | KEY=VALUE", value_parser = ConfigArgumentParser)]
+    pub config: Vec<ConfigArgument>,
     /// Ignore all configuration files.
     #[arg(long)]
     pub isolated: bool,
@@ -144,7 +222,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_prefilter: bool,
     /// Neither read nor write the cache.
-    #[arg(long)]
+    #[arg(short, long)]
     pub no_cache: bool,
     /// Keep the cache in this folder (default: `.nmf_cache` in the project's root folder).
     #[arg(long, value_name = "PATH", env = "NMF_CACHE_DIR")]
@@ -179,4 +257,58 @@ fn output_format_parser() -> impl clap::builder::TypedValueParser<Value = Output
             .find(|(known, _)| *known == name)
             .map_or(OutputFormat::default(), |(_, format)| *format)
     })
+}
+
+/// A `--config` value: a configuration file, or a setting to override.
+#[derive(Debug, Clone)]
+pub enum ConfigArgument {
+    File(PathBuf),
+    /// The pair as written, and the setting it parsed to.
+    Setting(String, Box<Options>),
+}
+
+/// Tells a configuration file from a `KEY = VALUE` pair, as ruff does: an existing file is a
+/// file; anything else must parse as TOML setting a known key to a value of its type.
+#[derive(Debug, Clone, Copy)]
+struct ConfigArgumentParser;
+
+impl clap::builder::TypedValueParser for ConfigArgumentParser {
+    type Value = ConfigArgument;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        argument: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<ConfigArgument, clap::Error> {
+        let path = PathBuf::from(value);
+        if path.is_file() {
+            return Ok(ConfigArgument::File(path));
+        }
+        let text = value.to_string_lossy();
+        let reason = match parse_override(&text) {
+            Ok(options) => {
+                return Ok(ConfigArgument::Setting(
+                    text.into_owned(),
+                    Box::new(options),
+                ));
+            }
+            // Meant as a file, most likely.
+            Err(_)
+                if path
+                    .extension()
+                    .is_some_and(|ext| ext.eq_ignore_ascii_case("toml")) =>
+            {
+                "no such configuration file".to_string()
+            }
+            Err(reason) => reason,
+        };
+        let flag = argument.map_or_else(|| "--config".to_string(), ToString::to_string);
+        let message = format!(
+            "invalid value '{text}' for '{flag}': {reason}\n\n  tip: a `--config` value is the \
+             path of a configuration file, or a TOML `KEY = VALUE` pair such as\n       \
+             `select = [\"NMF001\"]` (`nmf config` lists the keys)\n"
+        );
+        Err(clap::Error::raw(clap::error::ErrorKind::ValueValidation, message).with_cmd(command))
+    }
 }

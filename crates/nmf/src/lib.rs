@@ -61,6 +61,18 @@ where
         args::Command::Rule(rule) => commands::rule::run(&rule),
         args::Command::Clean(clean) => commands::clean::run(&clean),
         args::Command::Server(server) => commands::server::run(&server),
+        args::Command::Config(config) => commands::config::run(&config),
+        args::Command::Version(version) => commands::version::run(&version),
+        args::Command::GenerateShellCompletion(completion) => {
+            // Into memory first: clap_complete panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(completion.shell, &mut command, "nmf", &mut script);
+            std::io::stdout()
+                .write_all(&script)
+                .map(|()| EXIT_CLEAN)
+                .map_err(Error::from)
+        }
     };
     match outcome {
         Ok(status) => status,

@@ -112,7 +112,6 @@ fn place(m: &Message) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct PrintStyle {
     pub color: bool,
-    pub quiet: bool,
     /// Unsafe fixes count as applicable (`--unsafe-fixes`).
     pub unsafe_fixes: bool,
 }
@@ -158,38 +157,7 @@ fn full(out: &mut dyn Write, messages: &[Message], style: PrintStyle) -> io::Res
             }
         }
     }
-    if !style.quiet {
-        summary(out, messages, style)?;
-    }
     Ok(())
-}
-
-/// `Found 3 errors.` and how many `--fix` would repair, as ruff ends its full output.
-fn summary(out: &mut dyn Write, messages: &[Message], style: PrintStyle) -> io::Result<()> {
-    match messages.len() {
-        0 => writeln!(out, "All checks passed!"),
-        count => {
-            let plural = if count == 1 { "" } else { "s" };
-            writeln!(out, "Found {count} error{plural}.")?;
-            let safe = messages.iter().filter(|m| style.applies(m)).count();
-            let unsafe_ = messages
-                .iter()
-                .filter(|m| !style.applies(m))
-                .filter(|m| m.is_fixable(Applicability::Unsafe))
-                .count();
-            if safe > 0 {
-                writeln!(out, "[*] {safe} fixable with the `--fix` option.")?;
-            }
-            if unsafe_ > 0 {
-                writeln!(
-                    out,
-                    "{unsafe_} hidden fix{} can be enabled with the `--unsafe-fixes` option.",
-                    if unsafe_ == 1 { "" } else { "es" }
-                )?;
-            }
-            Ok(())
-        }
-    }
 }
 
 /// One line per code: count, code, `[*]` when `--fix` would repair some, rule name; in the
@@ -316,12 +284,13 @@ fn sarif(messages: &[Message]) -> Value {
     let rules: Vec<Value> = ALL_RULES
         .iter()
         .map(|rule| {
+            let docs = crate::commands::rule::docs_markdown(rule);
             json!({
                 "id": rule.code,
                 "name": rule.name,
                 "shortDescription": { "text": rule.summary() },
-                "fullDescription": { "text": rule.docs },
-                "help": { "text": rule.docs, "markdown": rule.docs },
+                "fullDescription": { "text": docs },
+                "help": { "text": docs, "markdown": docs },
                 "helpUri": rule_url(rule),
                 "defaultConfiguration": { "level": "error" },
             })

@@ -78,7 +78,7 @@ fn a_rerun_comes_from_the_cache_which_is_never_committed() {
     )];
     let run = |args: &[&str]| tree.run_in_env(args, &real_margin);
     let first = run(&["check", "."]);
-    assert_eq!(first.stdout, format!("pkg/train.py:4:1: {NMF001}\n"));
+    assert_eq!(first.findings(), format!("pkg/train.py:4:1: {NMF001}\n"));
     // Stamps this recent prove nothing: a rerun compares the files' contents and records them
     // anew (the cache file is replaced), all the same from the cache.
     let stored = cache_file_identity(&tree);
@@ -98,7 +98,7 @@ fn a_rerun_comes_from_the_cache_which_is_never_committed() {
     run(&["check", "."]);
     let settled = cache_file_identity(&tree);
     let rerun = run(&["check", "-v", "."]);
-    assert_eq!(rerun.stdout, first.stdout);
+    assert_eq!(rerun.findings(), first.findings());
     assert!(
         rerun.stderr.contains("(0 parsed, 5 from the cache"),
         "{}",
@@ -109,7 +109,7 @@ fn a_rerun_comes_from_the_cache_which_is_never_committed() {
         settled,
         "settled stamps were not trusted"
     );
-    assert_eq!(agree(&tree, &["."]).stdout, first.stdout);
+    assert_eq!(agree(&tree, &["."]).findings(), first.findings());
     let folder = tree.join(".nmf_cache");
     assert_eq!(
         std::fs::read_to_string(folder.join(".gitignore")).expect(".gitignore"),
@@ -183,7 +183,7 @@ fn an_edit_that_keeps_size_and_modification_time_is_noticed() {
         .open(&path)
         .and_then(|file| file.set_modified(modified))
         .expect("set the modification time back");
-    assert_eq!(agree(&tree, &["."]).stdout, "");
+    assert_eq!(agree(&tree, &["."]).findings(), "");
 }
 
 #[test]
@@ -193,7 +193,7 @@ fn a_base_class_in_another_module_that_stops_being_a_module() {
     std::thread::sleep(SETTLE);
     cached(&tree, &["--known-modules-only", "."]);
     tree.write("pkg/base.py", "class Base:\n    pass\n");
-    assert_eq!(agree(&tree, &["--known-modules-only", "."]).stdout, "");
+    assert_eq!(agree(&tree, &["--known-modules-only", "."]).findings(), "");
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn a_module_that_did_not_exist_appears_and_a_module_is_deleted() {
     );
     // `pkg.later` does not exist: the receiver is of unknown type.
     assert_eq!(
-        agree(&tree, &["--known-modules-only", "."]).stdout,
+        agree(&tree, &["--known-modules-only", "."]).findings(),
         format!("pkg/train.py:4:1: {NMF001}\n")
     );
     std::thread::sleep(SETTLE);
@@ -215,7 +215,7 @@ fn a_module_that_did_not_exist_appears_and_a_module_is_deleted() {
         "import torch.nn as nn\n\n\nclass Later(nn.Module):\n    pass\n",
     );
     assert_eq!(
-        agree(&tree, &["--known-modules-only", "."]).stdout,
+        agree(&tree, &["--known-modules-only", "."]).findings(),
         format!("pkg/late.py:3:1: {NMF001}\npkg/train.py:4:1: {NMF001}\n")
     );
     std::thread::sleep(SETTLE);
@@ -223,7 +223,7 @@ fn a_module_that_did_not_exist_appears_and_a_module_is_deleted() {
     // Deleting a module another file's findings came from (ruff's cache misses this).
     std::fs::remove_file(tree.join("pkg/later.py")).expect("remove");
     assert_eq!(
-        agree(&tree, &["--known-modules-only", "."]).stdout,
+        agree(&tree, &["--known-modules-only", "."]).findings(),
         format!("pkg/train.py:4:1: {NMF001}\n")
     );
 }
@@ -245,20 +245,20 @@ fn a_remembered_walk_notices_files_folders_ignore_files_and_configuration() {
         "from pkg.models import Net\n\nNet().forward(2)\n",
     );
     assert_eq!(
-        agree(&tree, &["."]).stdout,
+        agree(&tree, &["."]).findings(),
         format!("pkg/sub/new.py:3:1: {NMF001}\npkg/train.py:4:1: {NMF001}\n")
     );
     remember_walk(&tree);
     // An ignore file appears, then changes.
     tree.write("pkg/.gitignore", "train.py\n");
     assert_eq!(
-        agree(&tree, &["."]).stdout,
+        agree(&tree, &["."]).findings(),
         format!("pkg/sub/new.py:3:1: {NMF001}\n")
     );
     remember_walk(&tree);
     tree.write("pkg/.gitignore", "new.py\n");
     assert_eq!(
-        agree(&tree, &["."]).stdout,
+        agree(&tree, &["."]).findings(),
         format!("pkg/train.py:4:1: {NMF001}\n")
     );
     remember_walk(&tree);
@@ -270,7 +270,7 @@ fn a_remembered_walk_notices_files_folders_ignore_files_and_configuration() {
         "[tool.nmf]\nextend-exclude = [\"pkg/sub\"]\n",
     );
     assert_eq!(
-        agree(&tree, &["."]).stdout,
+        agree(&tree, &["."]).findings(),
         format!("pkg/train.py:4:1: {NMF001}\n")
     );
     remember_walk(&tree);
@@ -281,7 +281,7 @@ fn a_remembered_walk_notices_files_folders_ignore_files_and_configuration() {
         "from pkg.models import Net\n\nNet().forward(3)\n",
     );
     assert_eq!(
-        agree(&tree, &["."]).stdout,
+        agree(&tree, &["."]).findings(),
         format!(
             "pkg/sub/deeper/more.py:3:1: {NMF001}\npkg/sub/new.py:3:1: {NMF001}\npkg/train.py:4:1: {NMF001}\n"
         )
@@ -290,7 +290,7 @@ fn a_remembered_walk_notices_files_folders_ignore_files_and_configuration() {
     // A folder goes away.
     std::fs::remove_dir_all(tree.join("pkg/sub")).expect("remove");
     assert_eq!(
-        agree(&tree, &["."]).stdout,
+        agree(&tree, &["."]).findings(),
         format!("pkg/train.py:4:1: {NMF001}\n")
     );
     // The record is kept next to the cache, in the cache folder.
@@ -312,7 +312,7 @@ fn a_subclass_added_elsewhere_changes_what_self_is() {
             "pkg/helper.py",
             "class Helper:\n    def forward(self, x):\n        return x\n\n    def run(self, x):\n        return self.forward(x)\n",
         );
-    assert_eq!(agree(&tree, &["."]).stdout, "");
+    assert_eq!(agree(&tree, &["."]).findings(), "");
     std::thread::sleep(SETTLE);
     cached(&tree, &["."]);
     assert_eq!(from_cache(&tree), 2);
@@ -321,7 +321,7 @@ fn a_subclass_added_elsewhere_changes_what_self_is() {
         "import torch.nn as nn\nfrom pkg.helper import Helper\n\n\nclass Net(Helper, nn.Module):\n    pass\n",
     );
     assert_eq!(
-        agree(&tree, &["."]).stdout,
+        agree(&tree, &["."]).findings(),
         format!("pkg/helper.py:6:16: {NMF001}\n")
     );
 }
@@ -344,20 +344,20 @@ fn settings_that_change_findings_invalidate_entries() {
         "pkg/unknown.py",
         "def f(model):\n    return model.forward(1)\n",
     );
-    let reported = agree(&tree, &["."]).stdout;
+    let reported = agree(&tree, &["."]).findings();
     assert!(reported.contains("pkg/unknown.py"), "{reported}");
     std::thread::sleep(SETTLE);
     cached(&tree, &["."]);
     tree.write("pyproject.toml", "[tool.nmf]\nknown-modules-only = true\n");
-    assert!(!agree(&tree, &["."]).stdout.contains("pkg/unknown.py"));
+    assert!(!agree(&tree, &["."]).findings().contains("pkg/unknown.py"));
     tree.write(
         "pyproject.toml",
         "[tool.nmf.per-file-ignores]\n\"pkg/train.py\" = [\"NMF001\"]\n",
     );
-    let ignored = agree(&tree, &["."]).stdout;
+    let ignored = agree(&tree, &["."]).findings();
     assert!(!ignored.contains("pkg/train.py"), "{ignored}");
     assert!(ignored.contains("pkg/unknown.py"), "{ignored}");
-    assert_eq!(agree(&tree, &["--select", "NMF002", "."]).stdout, "");
+    assert_eq!(agree(&tree, &["--select", "NMF002", "."]).findings(), "");
 }
 
 #[test]
@@ -485,12 +485,12 @@ fn fixes_and_standard_input_bypass_the_cache_and_fixed_files_are_checked_again()
     let tree = project();
     agree(&tree, &["."]);
     let fixed = cached(&tree, &["--fix", "."]);
-    assert_eq!(fixed.stdout, "", "{}", fixed.stderr);
+    assert_eq!(fixed.findings(), "", "{}", fixed.stderr);
     assert_eq!(
         String::from_utf8(tree.read("pkg/train.py")).expect("UTF-8"),
         "from pkg.models import Net\n\nnet = Net()\nnet(1)\n"
     );
-    assert_eq!(agree(&tree, &["."]).stdout, "");
+    assert_eq!(agree(&tree, &["."]).findings(), "");
     tree.write(
         "pkg/train.py",
         "from pkg.models import Net\n\nnet = Net()\nnet.forward(1)\n",
@@ -501,7 +501,7 @@ fn fixes_and_standard_input_bypass_the_cache_and_fixed_files_are_checked_again()
         &["check", "--stdin-filename", "pkg/train.py"],
         "from pkg.models import Net\nNet().forward(1)\n",
     );
-    assert_eq!(stdin.stdout, format!("pkg/train.py:2:1: {NMF001}\n"));
+    assert_eq!(stdin.findings(), format!("pkg/train.py:2:1: {NMF001}\n"));
 }
 
 #[test]

@@ -8,24 +8,33 @@ use common::{NMF001, Tree};
 const README_EXAMPLE: &str = include_str!("../../../resources/example.py");
 
 #[test]
-fn the_readme_example_prints_exactly_the_flake8_line() {
+fn the_readme_example_prints_the_flake8_line_then_ruffs_summary() {
     let tree = Tree::new();
     tree.write("example.py", README_EXAMPLE);
     let run = tree.run(&["check", "example.py"]);
-    assert_eq!(run.stdout, format!("example.py:9:1: {NMF001}\n"));
+    assert_eq!(
+        run.stdout,
+        format!("example.py:9:1: {NMF001}\nFound 1 error.\n[*] 1 fixable with `--fix`.\n")
+    );
     assert_eq!(run.stderr, "");
     assert_eq!(run.status, 1);
+    // `-q`: the findings alone, exactly as flake8 prints them.
+    let quiet = tree.run(&["check", "-q", "example.py"]);
+    assert_eq!(quiet.stdout, format!("example.py:9:1: {NMF001}\n"));
+    assert_eq!(quiet.status, 1);
 }
 
 #[test]
-fn a_clean_tree_exits_zero_silently() {
+fn a_clean_tree_says_so_and_exits_zero() {
     let tree = Tree::new();
     tree.write("ok.py", "model(x)\n");
     let run = tree.run(&["check"]);
     assert_eq!(
         (run.status, run.stdout.as_str(), run.stderr.as_str()),
-        (0, "", "")
+        (0, "All checks passed!\n", "")
     );
+    let quiet = tree.run(&["check", "-q"]);
+    assert_eq!((quiet.status, quiet.stdout.as_str()), (0, ""));
 }
 
 #[test]
@@ -114,16 +123,26 @@ fn force_exclude_applies_excludes_to_explicit_paths() {
 }
 
 #[test]
-fn a_missing_path_is_an_error_on_stderr_and_the_rest_is_still_checked() {
+fn a_missing_path_is_e902_as_in_ruff_and_flake8_and_the_rest_is_still_checked() {
     let tree = Tree::new();
     tree.write("a.py", "model.forward(x)\n");
-    let run = tree.run(&["check", "missing.py", "a.py"]);
+    let run = tree.run(&["check", "missing.py", "a.py", "gone/"]);
+    assert_eq!(run.stderr, "");
     assert_eq!(
-        run.stderr,
-        "nmf: error: missing.py: No such file or directory\n"
+        run.findings(),
+        format!(
+            "a.py:1:1: {NMF001}\n\
+             gone:1:1: E902 FileNotFoundError: No such file or directory (os error 2)\n\
+             missing.py:1:1: E902 FileNotFoundError: No such file or directory (os error 2)\n"
+        )
     );
-    assert_eq!(run.locations(), ["a.py:1:1: NMF001"]);
-    assert_eq!(run.status, 2);
+    assert_eq!(run.status, 1);
+    // Alone, it is a finding too: exit 1, not a usage error.
+    let alone = tree.run(&["check", "--output-format", "json", "missing.py"]);
+    assert_eq!(alone.status, 1);
+    let findings: serde_json::Value = serde_json::from_str(&alone.stdout).expect("JSON");
+    assert_eq!(findings[0]["code"], "E902");
+    assert_eq!(findings[0]["filename"], "missing.py");
 }
 
 #[test]
@@ -157,7 +176,8 @@ fn unreadable_and_undecodable_files_are_e902_and_the_run_goes_on() {
     std::os::unix::fs::symlink(tree.join("nowhere.py"), tree.join("dangling.py")).expect("symlink");
     let run = tree.run(&["check"]);
     assert_eq!(run.status, 1);
-    let lines: Vec<&str> = run.stdout.lines().collect();
+    let findings = run.findings();
+    let lines: Vec<&str> = findings.lines().collect();
     assert_eq!(
         lines[..2],
         [
@@ -307,7 +327,7 @@ fn standard_input_is_checked_and_named() {
         &["check", "-", "--stdin-filename", "pkg/train.py"],
         "x = 1\nmodel.forward(x)\n",
     );
-    assert_eq!(run.stdout, format!("pkg/train.py:2:1: {NMF001}\n"));
+    assert_eq!(run.findings(), format!("pkg/train.py:2:1: {NMF001}\n"));
     assert_eq!(run.status, 1);
 }
 

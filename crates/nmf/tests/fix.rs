@@ -76,7 +76,7 @@ fn fixing_every_fixture_parses_settles_and_touches_nothing_else() {
     // The clock's granularity must not hide a rewrite of an untouched file.
     std::thread::sleep(std::time::Duration::from_millis(20));
     let first = tree.run(&["check", "--fix", "--unsafe-fixes", "--isolated"]);
-    assert!(first.stderr.contains(" fixed, "), "{}", first.stderr);
+    assert!(first.stdout.contains(" fixed, "), "{}", first.stdout);
     let after = snapshot(&tree);
 
     let changed: Vec<&str> = before
@@ -110,7 +110,7 @@ fn fixing_every_fixture_parses_settles_and_touches_nothing_else() {
     // A second run changes nothing.
     let second = tree.run(&["check", "--fix", "--unsafe-fixes", "--isolated"]);
     assert_eq!(snapshot(&tree), after);
-    assert!(!second.stderr.contains(" fixed, "), "{}", second.stderr);
+    assert!(!second.stdout.contains(" fixed, "), "{}", second.stdout);
 }
 
 #[test]
@@ -119,15 +119,22 @@ fn safe_fixes_only_unless_unsafe_ones_are_asked_for() {
     tree.write("a.py", MODULE_CALLS);
     let run = tree.run(&["check", "--fix", "a.py"]);
     assert_eq!(run.status, 1);
-    assert_eq!(run.stdout, format!("a.py:5:5: {NMF001}\n"));
-    assert_eq!(run.stderr, "Found 2 errors (1 fixed, 1 remaining).\n");
+    // What is left, and why `--fix` left it.
+    assert_eq!(
+        run.stdout,
+        format!(
+            "a.py:5:5: {NMF001}\nFound 2 errors (1 fixed, 1 remaining).\n\
+             1 unsafe fix available with `--fix --unsafe-fixes`.\n"
+        )
+    );
+    assert_eq!(run.stderr, "");
     assert_eq!(
         String::from_utf8(tree.read("a.py")).expect("utf-8"),
         MODULE_CALLS.replace("layer.forward(x)", "layer(x)")
     );
     let run = tree.run(&["check", "--fix", "--unsafe-fixes", "a.py"]);
     assert_eq!(run.status, 0);
-    assert_eq!(run.stdout, "");
+    assert_eq!(run.stdout, "Found 1 error (1 fixed, 0 remaining).\n");
     assert_eq!(
         String::from_utf8(tree.read("a.py")).expect("utf-8"),
         MODULE_CALLS
@@ -152,12 +159,86 @@ fn diff_prints_and_writes_nothing() {
     -y = layer.forward(x)
     +y = layer(x)
      z = unknown.forward(x)
+
+    Would fix 1 error (1 additional fix available with `--unsafe-fixes`).
     ");
-    assert_eq!(run.stderr, "Would fix 1 error.\n");
+    assert_eq!(run.stderr, "");
     assert_eq!(tree.read("a.py"), MODULE_CALLS.as_bytes());
     tree.write("b.py", "layer(x)\n");
     let clean = tree.run(&["check", "--diff", "b.py"]);
     assert_eq!((clean.status, clean.stdout.as_str()), (0, ""));
+}
+
+/// Findings whose only fixes are unsafe: `--diff` and `--fix` say why nothing changes, where
+/// they used to print nothing (`--diff`) or leave the findings without a word (`--fix`).
+#[test]
+fn only_unsafe_fixes_are_named_by_diff_fix_and_fix_only() {
+    let tree = Tree::new();
+    let source = "z = unknown.forward(x)\nw = other.forward(y)\n";
+    tree.write("a.py", source);
+    let diff = tree.run(&["check", "--diff"]);
+    assert_eq!(
+        (diff.status, diff.stdout.as_str()),
+        (
+            0,
+            "No errors would be fixed (2 fixes available with `--unsafe-fixes`).\n"
+        )
+    );
+    let fix = tree.run(&["check", "--fix"]);
+    assert_eq!(fix.status, 1);
+    assert_eq!(
+        fix.stdout,
+        format!(
+            "a.py:1:5: {NMF001}\na.py:2:5: {NMF001}\nFound 2 errors.\n\
+             2 unsafe fixes available with `--fix --unsafe-fixes`.\n"
+        )
+    );
+    let fix_only = tree.run(&["check", "--fix-only"]);
+    assert_eq!(
+        (fix_only.status, fix_only.stdout.as_str()),
+        (
+            0,
+            "No errors fixed (2 fixes available with `--unsafe-fixes`).\n"
+        )
+    );
+    assert_eq!(tree.read("a.py"), source.as_bytes());
+    // Turned off on purpose, unsafe fixes are not mentioned.
+    let off = tree.run(&["check", "--diff", "--no-unsafe-fixes"]);
+    assert_eq!((off.status, off.stdout.as_str()), (0, ""));
+    let off = tree.run(&["check", "--config", "unsafe-fixes = false"]);
+    assert_eq!(
+        off.stdout,
+        format!("a.py:1:5: {NMF001}\na.py:2:5: {NMF001}\nFound 2 errors.\n")
+    );
+    // Asked for, they are applied.
+    let applied = tree.run(&["check", "--diff", "--unsafe-fixes"]);
+    assert_eq!(applied.status, 1);
+    assert!(
+        applied.stdout.ends_with("\nWould fix 2 errors.\n"),
+        "{}",
+        applied.stdout
+    );
+}
+
+/// `--exit-non-zero-on-fix`: a run that fixed everything still fails, as CI wants.
+#[test]
+fn exit_non_zero_on_fix() {
+    let tree = Tree::new();
+    tree.write("a.py", MODULE_CALLS);
+    let run = tree.run(&["check", "--fix", "--unsafe-fixes", "--exit-non-zero-on-fix"]);
+    assert_eq!(run.status, 1, "{}", run.stdout);
+    assert_eq!(run.stdout, "Found 2 errors (2 fixed, 0 remaining).\n");
+    // Nothing left to fix: 0.
+    let again = tree.run(&["check", "--fix", "--exit-non-zero-on-fix"]);
+    assert_eq!(
+        (again.status, again.stdout.as_str()),
+        (0, "All checks passed!\n")
+    );
+    tree.write("a.py", MODULE_CALLS);
+    let fix_only = tree.run(&["check", "--fix-only", "--exit-non-zero-on-fix"]);
+    assert_eq!(fix_only.status, 1);
+    let fix_only = tree.run(&["check", "--fix-only", "--exit-non-zero-on-fix"]);
+    assert_eq!(fix_only.status, 0, "{}", fix_only.stdout);
 }
 
 #[test]
@@ -169,10 +250,11 @@ fn fix_only_and_show_fixes() {
     );
     let run = tree.run(&["check", "--fix-only", "--show-fixes"]);
     assert_eq!(run.status, 0);
-    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr, "");
     assert_eq!(
-        run.stderr,
-        "Fixed 3 errors.\nFixed 3 errors:\n- a.py:\n    1 × NMF001 (module-forward-call)\n- b.py:\n    2 × NMF001 (module-forward-call)\n"
+        run.stdout,
+        "\nFixed 3 errors:\n- a.py:\n    1 × NMF001 (module-forward-call)\n- b.py:\n    2 × NMF001 (module-forward-call)\n\n\
+         Fixed 3 errors (1 additional fix available with `--unsafe-fixes`).\n"
     );
     assert_eq!(
         tree.read("b.py"),

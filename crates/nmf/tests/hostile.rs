@@ -39,7 +39,7 @@ fn special_files_named_py_are_e902_and_never_read() {
     // In a walked folder.
     let walked = tree.run(&["check"]);
     assert_eq!(
-        walked.stdout.lines().collect::<Vec<_>>(),
+        walked.findings().lines().collect::<Vec<_>>(),
         [
             format!("ok.py:1:1: {NMF001}"),
             "pipe.py:1:1: E902 OSError: not a regular file: a FIFO (named pipe); only regular files are read".to_string(),
@@ -65,7 +65,7 @@ fn a_file_over_the_size_limit_is_e902_not_read() {
     big.set_len(256 * 1024 * 1024 + 1).expect("set_len");
     let run = tree.run(&["check"]);
     assert_eq!(
-        run.stdout,
+        run.findings(),
         "big.py:1:1: E902 OSError: the file is larger than 256 MiB, which nmf does not read\n"
     );
 }
@@ -80,7 +80,9 @@ fn generated_files_with_thousands_of_calls_are_checked_whole() {
         );
     let run = tree.run(&["check", "--statistics"]);
     assert_eq!(
-        run.stdout, "96000\tNMF001\t[ ] module-forward-call\n",
+        run.stdout,
+        "96000\tNMF001\t[ ] module-forward-call\nFound 96000 errors.\n\
+         96000 unsafe fixes available with `--fix --unsafe-fixes`.\n",
         "{}",
         run.stderr
     );
@@ -106,7 +108,7 @@ fn unreadable_folders_are_e902_naming_them() {
     chmod(&tree.join("listless"), 0o311);
     let run = tree.run_unprivileged(&["check"]);
     assert_eq!(
-        run.stdout.lines().collect::<Vec<_>>(),
+        run.findings().lines().collect::<Vec<_>>(),
         [
             "listless:1:1: E902 PermissionError: Permission denied (os error 13)",
             "locked:1:1: E902 PermissionError: Permission denied (os error 13)",
@@ -118,7 +120,7 @@ fn unreadable_folders_are_e902_naming_them() {
     // (The cache, which nobody may write here, is beside the point.)
     let named = tree.run_unprivileged(&["check", "--no-cache", "locked/a.py", "listless/b.py"]);
     assert_eq!(
-        named.stdout.lines().collect::<Vec<_>>(),
+        named.findings().lines().collect::<Vec<_>>(),
         [
             format!("listless/b.py:1:1: {NMF001}"),
             "locked/a.py:1:1: E902 PermissionError: Permission denied (os error 13)".to_string(),
@@ -519,7 +521,7 @@ fn two_byte_order_marks_are_a_syntax_error_as_in_cpython() {
     tree.write("bom2.py", b"\xef\xbb\xbf\xef\xbb\xbfmodel.forward(x)\n");
     let run = tree.run(&["check"]);
     assert_eq!(
-        run.stdout,
+        run.findings(),
         "bom2.py:1:1: E999 SyntaxError: invalid non-printable character U+FEFF\n"
     );
 }
@@ -531,7 +533,7 @@ fn control_characters_are_escaped_in_text_and_exact_in_json() {
     tree.write(name, "x = 1\n\u{1b}model.forward(x)\n");
     let concise = tree.run(&["check"]);
     assert_eq!(
-        concise.stdout,
+        concise.findings(),
         "a\\x1b[31mred\\nb\\u2028.py:2:1: E999 SyntaxError: invalid non-printable character U+001B\n"
     );
     let github = tree.run(&["check", "--output-format", "github"]);

@@ -125,8 +125,8 @@ fn github_and_sarif_point_at_the_line_of_the_notebook_file() {
 fn a_syntax_error_in_one_cell_hides_no_finding_in_the_others() {
     let run = run_in_fixtures(&["check", "--isolated", "broken_cell.ipynb"]);
     assert_eq!(run.status, 1, "{}", run.stderr);
-    let places: Vec<&str> = run
-        .stdout
+    let findings = run.findings();
+    let places: Vec<&str> = findings
         .lines()
         .map(|line| line.split(" Do not").next().unwrap_or(line))
         .map(|line| line.split(" SyntaxError").next().unwrap_or(line))
@@ -188,7 +188,7 @@ fn fixing_changes_only_the_edited_source_strings() {
     );
     // Fixed notebooks check clean, but for the broken cell.
     let again = tree.run(&["check", "--isolated", "."]);
-    assert_eq!(again.stdout.lines().count(), 1, "{}", again.stdout);
+    assert_eq!(again.findings().lines().count(), 1, "{}", again.stdout);
     assert!(
         again
             .stdout
@@ -229,8 +229,11 @@ fn flake8_noqa_in_any_cell_skips_the_notebook() {
 fn bad_notebooks_are_reported_by_name_and_left_alone() {
     let tree = Tree::new();
     let names = [
+        "bom.ipynb",
         "invalid_json.ipynb",
+        "lone_surrogate.ipynb",
         "nbformat3.ipynb",
+        "nbformat5.ipynb",
         "no_cells.ipynb",
         "source_not_text.ipynb",
     ];
@@ -260,7 +263,7 @@ fn notebooks_on_standard_input() {
     );
     assert_eq!(run.status, 1, "{}", run.stderr);
     assert_eq!(
-        run.stdout,
+        run.findings(),
         format!("nb.ipynb:cell 2:1:5: {NMF001}\nnb.ipynb:cell 2:2:6: {NMF001}\n")
     );
     let fixed = tree.run_with_stdin(
@@ -290,7 +293,7 @@ fn folders_yield_modules_stubs_and_notebooks_as_include_says() {
         .write("e.pyw", call);
     let paths = |run: &common::Run| {
         let mut paths: Vec<String> = run
-            .stdout
+            .findings()
             .lines()
             .filter_map(|line| line.split(':').next())
             .map(str::to_string)
@@ -386,7 +389,7 @@ fn statements_run_by_time_magics_are_checked_and_fixed_in_place() {
     tree.write("timed.ipynb", text.clone());
     let run = tree.run(&["check", "--isolated", "timed.ipynb"]);
     assert_eq!(
-        run.stdout,
+        run.findings(),
         format!("timed.ipynb:cell 2:1:11: {NMF001}\ntimed.ipynb:cell 2:2:20: {NMF001}\n"),
         "{}",
         run.stderr
@@ -400,5 +403,40 @@ fn statements_run_by_time_magics_are_checked_and_fixed_in_place() {
     assert_eq!(
         String::from_utf8(tree.read("timed.ipynb")).expect("UTF-8"),
         expected
+    );
+}
+
+/// IPython runs `pip install torch` (no `%`) as the magic `%pip` (automagic): the line is a
+/// magic, not a syntax error hiding the rest of its cell; `time …` runs its statement, which
+/// is checked and fixed in place like `%time …`.
+#[test]
+fn automagics_are_line_magics_and_the_rest_of_their_cell_is_checked() {
+    let tree = Tree::new();
+    let cell = |source: &str| {
+        serde_json::json!({"cell_type": "code", "execution_count": null, "metadata": {},
+                           "outputs": [], "source": source})
+    };
+    let notebook = serde_json::json!({
+        "cells": [
+            cell("pip install torch\nimport torch\nmodel = torch.nn.Linear(2, 2)\nmodel.forward(x)"),
+            cell("cd ..\ntime y = model.forward(x)\nls -la\nfor p in ['a']:\n    conda install -y p"),
+        ],
+        "metadata": {"language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    });
+    let text = serde_json::to_string_pretty(&notebook).expect("JSON") + "\n";
+    tree.write("setup.ipynb", text.clone());
+    let run = tree.run(&["check", "--isolated", "--no-prefilter", "setup.ipynb"]);
+    assert_eq!(
+        run.findings(),
+        format!("setup.ipynb:cell 1:4:1: {NMF001}\nsetup.ipynb:cell 2:2:10: {NMF001}\n"),
+        "{}",
+        run.stderr
+    );
+    let fixed = tree.run(&["check", "--isolated", "--fix", "setup.ipynb"]);
+    assert_eq!(fixed.status, 0, "{}{}", fixed.stdout, fixed.stderr);
+    assert_eq!(
+        String::from_utf8(tree.read("setup.ipynb")).expect("UTF-8"),
+        text.replace("model.forward(x)", "model(x)")
     );
 }

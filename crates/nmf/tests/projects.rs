@@ -66,8 +66,8 @@ fn each_project_gives_the_same_findings_from_any_working_folder() {
             .and_then(|n| n.to_str())
             .expect("name")
             .to_string();
-        let inside = nmf_in(&folder, &["check", "--isolated", "."]);
-        let outside = nmf_in(&projects(), &["check", "--isolated", &name]);
+        let inside = nmf_in(&folder, &["check", "--isolated", "-q", "."]);
+        let outside = nmf_in(&projects(), &["check", "--isolated", "-q", &name]);
         let prefixed: String = inside
             .lines()
             .map(|line| format!("{name}/{line}\n"))

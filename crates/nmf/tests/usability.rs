@@ -36,7 +36,8 @@ fn color_takes_its_value_with_a_space_or_an_equals_sign() {
         assert!(run.stdout.contains("\x1b["), "{args:?}");
     }
     let run = tree.run(&["check", "--color", "never", "a.py"]);
-    assert_eq!(run.stdout, format!("a.py:1:1: {NMF001}\n"));
+    assert_eq!(run.findings(), format!("a.py:1:1: {NMF001}\n"));
+    assert!(!run.stdout.contains('\x1b'));
     // A path right after a bare `--color` is still a path.
     let run = tree.run(&["check", "--color", "a.py"]);
     assert_eq!(run.status, 1, "{}", run.stderr);
@@ -104,7 +105,7 @@ fn stdin_filename_alone_reads_standard_input() {
         &["check", "--stdin-filename", "foo.py"],
         "x = 1\nmodel.forward(x)\n",
     );
-    assert_eq!(run.stdout, format!("foo.py:2:1: {NMF001}\n"));
+    assert_eq!(run.findings(), format!("foo.py:2:1: {NMF001}\n"));
     let mixed = tree.run_with_stdin(
         &["check", "--stdin-filename", "foo.py", "other.py"],
         "x = 1\n",
@@ -132,7 +133,10 @@ fn standard_input_named_into_an_excluded_folder_is_skipped_with_force_exclude() 
         ],
         source,
     );
-    assert_eq!((skipped.status, skipped.stdout.as_str()), (0, ""));
+    assert_eq!(
+        (skipped.status, skipped.stdout.as_str()),
+        (0, "All checks passed!\n")
+    );
     // With --fix the source goes back out untouched, as a formatter's would.
     let fixed = tree.run_with_stdin(
         &[
@@ -187,7 +191,7 @@ fn windows_code_pages_decode_as_in_python() {
     );
     let run = tree.run(&["check"]);
     assert_eq!(
-        run.stdout.lines().collect::<Vec<_>>(),
+        run.findings().lines().collect::<Vec<_>>(),
         [
             // Columns count the UTF-8 bytes of the decoded line, as flake8's do.
             format!("cp.py:2:25: {NMF001}"),
@@ -210,5 +214,15 @@ fn sarif_describes_each_rule_in_full_and_percent_encodes_uris() {
     for rule in run0["tool"]["driver"]["rules"].as_array().expect("rules") {
         let short = rule["shortDescription"]["text"].as_str().expect("text");
         assert!(short.ends_with('.'), "cut short: {short}");
+        // The Markdown of `nmf rule`: no line keeps the space of its `///` comment.
+        let full = rule["fullDescription"]["text"].as_str().expect("text");
+        assert!(full.starts_with("## What it does\n"), "{full}");
+        assert!(
+            !full
+                .lines()
+                .any(|line| line.starts_with(' ') && !line.starts_with("  ")),
+            "{full}"
+        );
+        assert_eq!(rule["help"]["markdown"].as_str(), Some(full));
     }
 }

@@ -32,8 +32,6 @@ pub struct RunResult {
     pub files_parsed: usize,
     /// Files whose findings came from the cache.
     pub files_cached: usize,
-    /// Problems that are not findings, printed on stderr: a path that does not exist.
-    pub errors: Vec<String>,
     /// Fixes refused or not written, and fix loops that hit their bound; printed on stderr.
     pub fix_errors: Vec<String>,
     /// Remarks that are not errors, printed on stderr: stale temporary files removed.
@@ -48,10 +46,13 @@ pub struct RunResult {
     pub stdin_output: Option<Vec<u8>>,
     /// `--show-receivers`: what the rules concluded where they looked, sorted.
     pub explanations: Vec<ExplanationReport>,
+    /// `--add-noqa`: the `# noqa` directives added or extended, over all files.
+    pub noqa_added: usize,
 }
 
 /// Checks what discovery found, files in parallel (and fixes them, as `options.fix` says);
-/// folders that could not be listed are E902 findings, paths that do not exist errors.
+/// files that cannot be read (or do not exist) and folders that could not be listed are E902
+/// findings.
 /// `cache` is the run's cache, from [`open_cache`].
 pub fn check_discovered(
     discovered: &Discovered,
@@ -60,7 +61,6 @@ pub fn check_discovered(
     cache: Option<Cache>,
 ) -> Result<RunResult, ConfigError> {
     let mut run = check_files(&discovered.files, resolver, options, cache)?;
-    run.errors.extend(discovered.missing.iter().cloned());
     // What `--fix` runs killed mid-write left in the walked folders.
     run.warnings.extend(
         discovered
@@ -545,6 +545,7 @@ impl RunResult {
         }
         self.diffs.extend(outcome.diff);
         self.fix_errors.extend(outcome.errors);
+        self.noqa_added += outcome.noqa_added;
         self.skipped.extend(outcome.skipped);
         self.explanations.extend(outcome.explanations);
         if outcome.stdin_output.is_some() {

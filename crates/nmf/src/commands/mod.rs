@@ -1,4 +1,6 @@
 pub mod check;
 pub mod clean;
+pub mod config;
 pub mod rule;
 pub mod server;
+pub mod version;

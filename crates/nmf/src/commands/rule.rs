@@ -39,20 +39,25 @@ fn fix_sentence(rule: &RuleInfo) -> &'static str {
     }
 }
 
-/// A rule's page: title, fix availability, then its documentation.
-pub fn render(rule: &RuleInfo) -> String {
-    let fix = fix_sentence(rule);
-    let docs: String = rule
+/// A rule's documentation as Markdown: its doc comment without the space each line of a
+/// `///` comment starts with.
+pub fn docs_markdown(rule: &RuleInfo) -> String {
+    let docs: Vec<&str> = rule
         .docs
         .lines()
         .map(|line| line.strip_prefix(' ').unwrap_or(line))
-        .collect::<Vec<_>>()
-        .join("\n");
+        .collect();
+    docs.join("\n").trim_end().to_string()
+}
+
+/// A rule's page: title, fix availability, then its documentation.
+pub fn render(rule: &RuleInfo) -> String {
+    let fix = fix_sentence(rule);
     format!(
         "# {} ({})\n\n{fix}\n\n{}\n",
         rule.name,
         rule.code,
-        docs.trim_end()
+        docs_markdown(rule)
     )
 }
 

@@ -225,10 +225,51 @@ pub fn is_root() -> bool {
     probe.as_file().metadata().expect("metadata").uid() == 0
 }
 
+/// Whether `line` is one of the summary lines that end the text formats (ruff's wording).
+pub fn is_summary_line(line: &str) -> bool {
+    let starts_with_count = |rest: &str, word: &str| {
+        let digits = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        digits.len() < rest.len() && digits.starts_with(word)
+    };
+    line == "All checks passed!"
+        || line
+            .strip_prefix("Found ")
+            .is_some_and(|rest| starts_with_count(rest, " error"))
+        || line
+            .strip_prefix("[*] ")
+            .is_some_and(|rest| starts_with_count(rest, " fixable with"))
+        || starts_with_count(line, " unsafe fix")
+        || line.starts_with("No errors fixed (")
+        || line.starts_with("No errors would be fixed (")
+        || line
+            .strip_prefix("Fixed ")
+            .is_some_and(|rest| starts_with_count(rest, " error"))
+        || line
+            .strip_prefix("Would fix ")
+            .is_some_and(|rest| starts_with_count(rest, " error"))
+}
+
+/// `text` without the summary lines at its end (and the blank line before them).
+pub fn without_summary(text: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    while lines.last().is_some_and(|line| is_summary_line(line)) {
+        lines.pop();
+    }
+    if lines.last() == Some(&"") && text.lines().last().is_some_and(is_summary_line) {
+        lines.pop();
+    }
+    lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
 impl Run {
+    /// Standard output without the summary that ends the text formats: the findings.
+    pub fn findings(&self) -> String {
+        without_summary(&self.stdout)
+    }
+
     /// The `path:line:col: CODE` prefixes of the concise output, one per finding.
     pub fn locations(&self) -> Vec<String> {
-        self.stdout
+        self.findings()
             .lines()
             .map(|line| {
                 let mut parts = line.splitn(4, ':');

@@ -38,7 +38,6 @@ struct WalkRecord {
     /// Each path the result depends on, with its stat (`None`: it did not exist).
     watched: Vec<Watched>,
     files: Vec<String>,
-    missing: Vec<String>,
     /// `--fix`'s leftovers found in the walked folders: named again on every run, as a
     /// walk would find them (one removed changes its folder's stat).
     leftovers: Vec<String>,
@@ -64,7 +63,6 @@ pub fn discover_remembered(
         }
         return Ok(Discovered {
             files,
-            missing: record.missing,
             unreadable: Vec::new(),
             leftovers: record.leftovers.iter().map(PathBuf::from).collect(),
         });
@@ -89,7 +87,6 @@ pub fn discover_remembered(
                 .iter()
                 .filter_map(|file| file.to_str().map(str::to_string))
                 .collect(),
-            missing: discovered.missing.clone(),
             leftovers: discovered
                 .leftovers
                 .iter()
@@ -232,4 +229,4 @@ fn record_path(paths: &[PathBuf], resolver: &SettingsResolver, cache_dir: &Path)
 }
 
 /// The kind of a walk record file (see [`format`]).
-const MAGIC: &[u8; 8] = b"nmfwalk1";
+const MAGIC: &[u8; 8] = b"nmfwalk2";

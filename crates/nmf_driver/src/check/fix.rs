@@ -94,9 +94,14 @@ pub(crate) fn fix_with(
     }
 }
 
-/// The first syntax error of `text`, if it has one.
+/// The first syntax error of `text`, if it has one (a notebook's code with its magics made
+/// parseable, as it is checked).
 fn syntax_problem(text: &str, source_type: PySourceType) -> Option<String> {
-    let module = ParsedModule::parse(text, source_type);
+    let exposed = match source_type {
+        PySourceType::Ipynb => crate::source::magics::expose_magics(text),
+        _ => std::borrow::Cow::Borrowed(text),
+    };
+    let module = ParsedModule::parse(&exposed, source_type);
     module.parsed().errors().first().map(|error| {
         let offset = error.location.start();
         let mut line = SourceLocator::new(text).location(offset).line;

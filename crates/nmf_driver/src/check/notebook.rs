@@ -21,7 +21,7 @@ use crate::check::fix::{FixOutcome, fix_with, unified_diff};
 use crate::check::message::{ExplanationReport, to_message};
 use crate::check::pipeline::{FileOutcome, RunOptions};
 use crate::check::{FileDiagnostics, check_text};
-use crate::source::magics::expose_statement_magics;
+use crate::source::magics::expose_magics;
 use crate::source::notebook::{Notebook, NotebookSource};
 use crate::source::parse::ParsedModule;
 
@@ -73,8 +73,8 @@ impl<'n> NotebookCode<'n> {
         self.notebook
     }
 
-    /// Checks `text`, the cells' code; timed statements (`%timeit model.forward(x)`) are
-    /// checked too (the text keeps its length).
+    /// Checks `text`, the cells' code, with automagics read as line magics and timed
+    /// statements (`%timeit model.forward(x)`) checked too (see [`expose_magics`]).
     pub(crate) fn check(
         &self,
         text: &str,
@@ -82,7 +82,7 @@ impl<'n> NotebookCode<'n> {
         file: &FileContext<'_>,
     ) -> FileDiagnostics {
         check_text(
-            &expose_statement_magics(text),
+            &expose_magics(text),
             PySourceType::Ipynb,
             linter,
             file,
@@ -239,14 +239,17 @@ fn broken_cells(
     notebook: &Notebook,
     whole: &NotebookSource,
 ) -> (Vec<usize>, Vec<(usize, TextSize, String)>) {
-    let parsed = ParsedModule::parse(&whole.text, PySourceType::Ipynb);
+    let parsed = ParsedModule::parse(&expose_magics(&whole.text), PySourceType::Ipynb);
     let Some(first) = parsed.parsed().errors().first() else {
         return (Vec::new(), Vec::new());
     };
     let mut broken = Vec::new();
     let mut errors = Vec::new();
     for cell in notebook.python_cells() {
-        let own = ParsedModule::parse(notebook.cell_text(cell), PySourceType::Ipynb);
+        let own = ParsedModule::parse(
+            &expose_magics(notebook.cell_text(cell)),
+            PySourceType::Ipynb,
+        );
         if let Some(error) = own.parsed().errors().first() {
             broken.push(cell);
             errors.push((cell, error.location.start(), error.error.to_string()));

@@ -7,12 +7,15 @@
 use std::sync::Arc;
 
 use nmf_linter::checker::FileContext;
+use nmf_linter::diagnostic::Diagnostic;
 use nmf_linter::fix::apply_fixes;
+use nmf_linter::noqa::{NoqaEditor, NoqaEdits};
 use nmf_linter::registry::RuleSet;
 use nmf_linter::render::SourceLocator;
 use nmf_linter::settings::LinterSettings;
-use ruff_diagnostics::Applicability;
+use ruff_diagnostics::{Applicability, Fix};
 use ruff_python_ast::PySourceType;
+use ruff_text_size::Ranged;
 
 use crate::check::fix::{FixOutcome, MAX_FIX_PASSES, fix_with, unified_diff};
 use crate::check::message::{ExplanationReport, Message, io_error_message, to_message};
@@ -23,7 +26,9 @@ use crate::project::ProjectIndex;
 use crate::project::dependencies::{Recorder, RecordingView};
 use crate::settings::config::Settings;
 use crate::source::kind::SourceKind;
+use crate::source::magics::expose_magics;
 use crate::source::notebook::Notebook;
+use crate::source::parse::ParsedModule;
 use crate::source::{SourceError, SourceText, encode_source};
 
 /// Whether a run fixes what it finds.
@@ -52,6 +57,11 @@ pub struct RunOptions {
     pub explanations: bool,
     /// Use the cache (`--no-cache` turns it off).
     pub cache: bool,
+    /// `--add-noqa`: with `fix` [`FixMode::Apply`], the fixes applied are the `# noqa`
+    /// directives that silence each rule finding, written as fixes are (the rules' own fixes
+    /// are not applied); the findings left are those no directive can silence, each with the
+    /// reason as its `fix_title`.
+    pub add_noqa: bool,
 }
 
 impl RunOptions {
@@ -93,6 +103,8 @@ pub(crate) struct FileOutcome {
     pub(crate) explanations: Vec<ExplanationReport>,
     /// Why the file was not checked at all (a notebook of another language), for `-v`.
     pub(crate) skipped: Option<String>,
+    /// `--add-noqa`: the directives added (or extended).
+    pub(crate) noqa_added: usize,
 }
 
 impl FileOutcome {
@@ -170,7 +182,19 @@ pub(crate) fn check_file(
         None => view.file_context(),
     };
     let code = Code::new(source, options.check.respect_noqa);
-    let check = |text: &str| code.check(text, &linter, &file);
+    // `--add-noqa`: the directives of the first pass, the one on the file as it was.
+    let noqa_directives: std::cell::Cell<Option<usize>> = std::cell::Cell::new(None);
+    let check = |text: &str| {
+        let checked = code.check(text, &linter, &file);
+        if !options.add_noqa {
+            return checked;
+        }
+        let (checked, directives) = with_noqa_directives(checked, text, code.source_type());
+        if noqa_directives.get().is_none() {
+            noqa_directives.set(Some(directives));
+        }
+        checked
+    };
 
     // The fixed source, when the fixes took effect on it; and the text the fix loop ended on,
     // with its findings.
@@ -216,6 +240,7 @@ pub(crate) fn check_file(
             };
             if took_effect {
                 outcome.fixed.clone_from(&fixed.fixed);
+                outcome.noqa_added = noqa_directives.get().unwrap_or_default();
                 if options.fix == FixMode::Apply {
                     fixed_source = Some(change.into_fixed());
                 }
@@ -324,6 +349,13 @@ impl<'s> Code<'s> {
         match self {
             Self::Python { source, .. } => &source.text,
             Self::Notebook(code) => code.text(),
+        }
+    }
+
+    fn source_type(&self) -> PySourceType {
+        match self {
+            Self::Python { .. } => PySourceType::Python,
+            Self::Notebook(_) => PySourceType::Ipynb,
         }
     }
 
@@ -466,4 +498,61 @@ fn report_python(
             })
             .collect();
     }
+}
+
+/// `--add-noqa`: `checked` (the findings of `text`) with every fix replaced: the first rule
+/// finding carries the insertions of the one shared [`NoqaEditor`] that silence every rule
+/// finding (one per line run flake8 joins; an existing directive is extended), applied by the
+/// fix loop and written as fixes are; a finding no directive can silence keeps no fix and says
+/// why in its `fix_title`. Syntax and read errors are left alone. Also returns how many
+/// directives there are.
+fn with_noqa_directives(
+    mut checked: FileDiagnostics,
+    text: &str,
+    source_type: PySourceType,
+) -> (FileDiagnostics, usize) {
+    for diagnostic in &mut checked.diagnostics {
+        diagnostic.fix = None;
+    }
+    let rules: Vec<usize> = (0..checked.diagnostics.len())
+        .filter(|&index| checked.diagnostics[index].rule.is_some())
+        .collect();
+    let Some(&first) = rules.first() else {
+        return (checked, 0);
+    };
+    // A notebook's magics read as the check reads them (the text keeps its length).
+    let exposed = match source_type {
+        PySourceType::Ipynb => expose_magics(text),
+        _ => std::borrow::Cow::Borrowed(text),
+    };
+    let module = ParsedModule::parse(&exposed, source_type);
+    // The reader takes each line on its own when the check met a syntax error.
+    let physical = checked.diagnostics.iter().any(Diagnostic::is_error);
+    let editor = NoqaEditor::new(&exposed, module.parsed().tokens(), physical);
+    let locator = SourceLocator::new(text);
+    let lines: Vec<usize> = rules
+        .iter()
+        .map(|&index| locator.location(checked.diagnostics[index].start()).line)
+        .collect();
+    let NoqaEdits { edits, refused } = editor.edits(
+        rules
+            .iter()
+            .zip(&lines)
+            .map(|(&index, &line)| (line, checked.diagnostics[index].code)),
+    );
+    for (index, line) in rules.iter().zip(&lines) {
+        let diagnostic = &mut checked.diagnostics[*index];
+        if let Some((_, _, reason)) = refused
+            .iter()
+            .find(|(refused_line, code, _)| refused_line == line && code == diagnostic.code)
+        {
+            diagnostic.fix_title = Some(reason.to_string());
+        }
+    }
+    let directives = edits.len();
+    let mut edits = edits.into_iter();
+    if let Some(edit) = edits.next() {
+        checked.diagnostics[first].fix = Some(Fix::safe_edits(edit, edits));
+    }
+    (checked, directives)
 }

@@ -101,14 +101,18 @@ impl FromStr for OutputFormat {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Options {
+    #[serde(default, deserialize_with = "selectors")]
     pub select: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "selectors")]
     pub extend_select: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "selectors")]
     pub ignore: Option<Vec<String>>,
     pub exclude: Option<Vec<String>>,
     pub extend_exclude: Option<Vec<String>>,
     /// Which files found in folders are checked (globs, as `exclude`).
     pub include: Option<Vec<String>>,
     pub extend_include: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "selectors_by_pattern")]
     pub per_file_ignores: Option<BTreeMap<String, Vec<String>>>,
     pub output_format: Option<OutputFormat>,
     pub known_modules_only: Option<bool>,
@@ -126,6 +130,33 @@ pub struct Options {
     pub force_exclude: Option<bool>,
     /// Where the cache lives (relative to the configuration's folder).
     pub cache_dir: Option<String>,
+}
+
+/// Rule selectors, checked as they are read, so that an unknown one is reported with its line
+/// as a value of the wrong type is.
+fn selectors<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    let codes: Vec<String> = Deserialize::deserialize(deserializer)?;
+    parse_selectors(&codes).map_err(serde::de::Error::custom)?;
+    Ok(Some(codes))
+}
+
+/// `per-file-ignores`: patterns to rule selectors, checked as [`selectors`] checks them.
+fn selectors_by_pattern<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<BTreeMap<String, Vec<String>>>, D::Error> {
+    let table: BTreeMap<String, Vec<String>> = Deserialize::deserialize(deserializer)?;
+    for codes in table.values() {
+        parse_selectors(codes).map_err(serde::de::Error::custom)?;
+    }
+    Ok(Some(table))
+}
+
+/// Reads a `--config KEY = VALUE` pair (or several, one per line) as the keys of `nmf.toml`,
+/// with the same checks and messages.
+pub fn parse_override(text: &str) -> Result<Options, String> {
+    parse(text)
 }
 
 #[derive(Deserialize)]
@@ -248,8 +279,13 @@ pub struct Overrides {
     pub fix: Option<bool>,
     pub unsafe_fixes: Option<bool>,
     pub force_exclude: Option<bool>,
+    pub respect_gitignore: Option<bool>,
     /// `--cache-dir` or `NMF_CACHE_DIR`, absolute.
     pub cache_dir: Option<PathBuf>,
+    /// The `--config KEY = VALUE` pairs, merged: they override every configuration file's
+    /// keys (and the flags above override them). Written on the command line, their paths and
+    /// globs are relative to the working folder.
+    pub options: Options,
 }
 
 /// A glob from `exclude` or `per-file-ignores`: it matches a file's name, or its path relative
@@ -342,14 +378,32 @@ pub struct Settings {
     pub output_format: OutputFormat,
     pub fix: bool,
     pub unsafe_fixes: bool,
+    /// Unsafe fixes are off because nothing turned them on or off: the summary then says how
+    /// many `--unsafe-fixes` would add, as ruff's does.
+    pub unsafe_fixes_hint: bool,
     /// Folders searched for imported modules after the project (`extra-paths`, `python`).
     pub import_paths: Vec<PathBuf>,
     /// The cache's folder: `.nmf_cache` in the configuration's folder unless set.
     pub cache_dir: PathBuf,
+    /// What is wrong but not an error (an `extra-paths` folder that does not exist).
+    pub warnings: Vec<String>,
+}
+
+/// Where a setting's value was written.
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    /// The configuration file.
+    File,
+    /// A `--config KEY = VALUE` pair.
+    Pair,
+    /// A flag such as `--select`.
+    Flag,
 }
 
 impl Settings {
     /// Resolves file options and command-line overrides; errors name the key at fault.
+    /// Precedence, highest first: flags (`--select`), `--config KEY = VALUE` pairs, the file,
+    /// the defaults; the `extend-*` keys and `per-file-ignores` add up instead.
     pub fn resolve(
         root: &Path,
         config_file: Option<&Path>,
@@ -357,113 +411,212 @@ impl Settings {
         overrides: &Overrides,
         working_dir: &Path,
     ) -> Result<Self, ConfigError> {
-        let error = |message: String| ConfigError {
-            path: config_file.map(Path::to_path_buf),
-            message,
-        };
-        let cli_error = |message: String| ConfigError {
-            path: None,
-            message,
-        };
-        let from_file = |key: &str, codes: &[String]| {
-            parse_selectors(codes).map_err(|e| error(format!("`{key}`: {e}")))
-        };
-        let from_cli = |flag: &str, codes: &[String]| {
-            parse_selectors(codes).map_err(|e| cli_error(format!("`--{flag}`: {e}")))
-        };
-        let select = match &overrides.select {
-            Some(codes) => from_cli("select", codes)?,
-            None => match &options.select {
-                Some(codes) => from_file("select", codes)?,
-                None => vec![RuleSelector::Prefix("NMF".to_string())],
+        let pairs = &overrides.options;
+        let fail = |origin: Origin, key: &str, message: String| match origin {
+            Origin::File => ConfigError {
+                path: config_file.map(Path::to_path_buf),
+                message: format!("`{key}`: {message}"),
+            },
+            Origin::Pair => ConfigError {
+                path: None,
+                message: format!("`--config {key} = …`: {message}"),
+            },
+            Origin::Flag => ConfigError {
+                path: None,
+                message: format!("`--{key}`: {message}"),
             },
         };
-        let mut extend_select = from_file(
-            "extend-select",
-            options.extend_select.as_deref().unwrap_or_default(),
-        )?;
-        extend_select.extend(from_cli("extend-select", &overrides.extend_select)?);
-        let mut ignore = from_file("ignore", options.ignore.as_deref().unwrap_or_default())?;
-        ignore.extend(from_cli("ignore", &overrides.ignore)?);
+        // The folder each origin's paths and globs are relative to.
+        let base = |origin: Origin| match origin {
+            Origin::File => root,
+            Origin::Pair | Origin::Flag => working_dir,
+        };
+        let selectors = |origin: Origin, key: &str, codes: &[String]| {
+            parse_selectors(codes).map_err(|e| fail(origin, key, e))
+        };
+        // The highest-precedence value of a key among the flag, the pairs and the file.
+        fn first<T: ?Sized, const N: usize>(
+            candidates: [(Option<&T>, Origin); N],
+        ) -> Option<(&T, Origin)> {
+            candidates
+                .into_iter()
+                .find_map(|(value, origin)| value.map(|value| (value, origin)))
+        }
+        // A key that adds up: the file's values, then the pairs', then the flag's.
+        let added = |file: Option<&Vec<String>>, pair: Option<&Vec<String>>, flag: &[String]| {
+            let mut all = Vec::new();
+            for (values, origin) in [
+                (file.map(Vec::as_slice), Origin::File),
+                (pair.map(Vec::as_slice), Origin::Pair),
+                (Some(flag), Origin::Flag),
+            ] {
+                all.extend(
+                    values
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|value| (value.clone(), origin)),
+                );
+            }
+            all
+        };
+
+        let select = match first([
+            (overrides.select.as_deref(), Origin::Flag),
+            (pairs.select.as_deref(), Origin::Pair),
+            (options.select.as_deref(), Origin::File),
+        ]) {
+            Some((codes, origin)) => selectors(origin, "select", codes)?,
+            None => vec![RuleSelector::Prefix("NMF".to_string())],
+        };
+        let mut extend_select = Vec::new();
+        for (code, origin) in added(
+            options.extend_select.as_ref(),
+            pairs.extend_select.as_ref(),
+            &overrides.extend_select,
+        ) {
+            extend_select.extend(selectors(origin, "extend-select", &[code])?);
+        }
+        let mut ignore = Vec::new();
+        for (code, origin) in added(
+            options.ignore.as_ref(),
+            pairs.ignore.as_ref(),
+            &overrides.ignore,
+        ) {
+            ignore.extend(selectors(origin, "ignore", &[code])?);
+        }
         let rules = resolve_rules(&select, &extend_select, &ignore);
 
-        let patterns = |key: &str, globs: &[String], base: &Path, from_cli: bool| {
+        let pattern = |key: &str, glob: &str, origin: Origin| {
+            FilePattern::new(glob, base(origin)).map_err(|e| fail(origin, key, e))
+        };
+        let patterns = |key: &str, globs: &[String], origin: Origin| {
             globs
                 .iter()
-                .map(|glob| {
-                    FilePattern::new(glob, base).map_err(|e| {
-                        if from_cli {
-                            cli_error(format!("`--{key}`: {e}"))
-                        } else {
-                            error(format!("`{key}`: {e}"))
-                        }
-                    })
-                })
+                .map(|glob| pattern(key, glob, origin))
                 .collect::<Result<Vec<_>, _>>()
         };
-        let mut exclude = match (&overrides.exclude, &options.exclude) {
-            (Some(globs), _) => patterns("exclude", globs, working_dir, true)?,
-            (None, Some(globs)) => patterns("exclude", globs, root, false)?,
-            (None, None) => {
-                let defaults: Vec<String> = DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect();
-                patterns("exclude", &defaults, root, false)?
-            }
+        let default_exclude: Vec<String> = DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect();
+        let mut exclude = match first([
+            (overrides.exclude.as_ref(), Origin::Flag),
+            (pairs.exclude.as_ref(), Origin::Pair),
+            (options.exclude.as_ref(), Origin::File),
+        ]) {
+            Some((globs, origin)) => patterns("exclude", globs, origin)?,
+            None => patterns("exclude", &default_exclude, Origin::File)?,
         };
-        exclude.extend(patterns(
-            "extend-exclude",
-            options.extend_exclude.as_deref().unwrap_or_default(),
-            root,
-            false,
-        )?);
-        exclude.extend(patterns(
-            "extend-exclude",
+        for (glob, origin) in added(
+            options.extend_exclude.as_ref(),
+            pairs.extend_exclude.as_ref(),
             &overrides.extend_exclude,
-            working_dir,
-            true,
-        )?);
+        ) {
+            exclude.push(pattern("extend-exclude", &glob, origin)?);
+        }
 
         let default_include: Vec<String> = DEFAULT_INCLUDE.iter().map(|s| s.to_string()).collect();
-        let mut include = patterns(
-            "include",
-            options.include.as_deref().unwrap_or(&default_include),
-            root,
-            false,
-        )?;
-        include.extend(patterns(
-            "extend-include",
-            options.extend_include.as_deref().unwrap_or_default(),
-            root,
-            false,
-        )?);
+        let mut include = match first([
+            (pairs.include.as_ref(), Origin::Pair),
+            (options.include.as_ref(), Origin::File),
+        ]) {
+            Some((globs, origin)) => patterns("include", globs, origin)?,
+            None => patterns("include", &default_include, Origin::File)?,
+        };
+        for (glob, origin) in added(
+            options.extend_include.as_ref(),
+            pairs.extend_include.as_ref(),
+            &[],
+        ) {
+            include.push(pattern("extend-include", &glob, origin)?);
+        }
 
         let mut per_file_ignores = Vec::new();
-        for (glob, codes) in options.per_file_ignores.iter().flatten() {
-            let pattern = patterns("per-file-ignores", std::slice::from_ref(glob), root, false)?;
-            let selectors = from_file("per-file-ignores", codes)?;
-            per_file_ignores.extend(pattern.into_iter().map(|p| (p, union(&selectors))));
+        for (table, origin) in [
+            (options.per_file_ignores.as_ref(), Origin::File),
+            (pairs.per_file_ignores.as_ref(), Origin::Pair),
+        ] {
+            for (glob, codes) in table.into_iter().flatten() {
+                let rules = union(&selectors(origin, "per-file-ignores", codes)?);
+                per_file_ignores.push((pattern("per-file-ignores", glob, origin)?, rules));
+            }
         }
         for entry in &overrides.per_file_ignores {
             let Some((glob, codes)) = entry.rsplit_once(':') else {
-                return Err(cli_error(format!(
-                    "`--per-file-ignores`: expected `PATTERN:CODE[,CODE...]`, got `{entry}`"
-                )));
+                return Err(fail(
+                    Origin::Flag,
+                    "per-file-ignores",
+                    format!("expected `PATTERN:CODE[,CODE...]`, got `{entry}`"),
+                ));
             };
             let codes: Vec<String> = codes.split(',').map(str::to_string).collect();
-            let selectors = from_cli("per-file-ignores", &codes)?;
-            let pattern = patterns("per-file-ignores", &[glob.to_string()], working_dir, true)?;
-            per_file_ignores.extend(pattern.into_iter().map(|p| (p, union(&selectors))));
+            let rules = union(&selectors(Origin::Flag, "per-file-ignores", &codes)?);
+            per_file_ignores.push((pattern("per-file-ignores", glob, Origin::Flag)?, rules));
         }
+
+        let setting =
+            |flag: Option<bool>, pair: Option<bool>, file: Option<bool>| flag.or(pair).or(file);
+        let unsafe_fixes = setting(
+            overrides.unsafe_fixes,
+            pairs.unsafe_fixes,
+            options.unsafe_fixes,
+        );
+        let mut warnings = Vec::new();
+        let extra_paths = match first([
+            (pairs.extra_paths.as_ref(), Origin::Pair),
+            (options.extra_paths.as_ref(), Origin::File),
+        ]) {
+            Some((paths, origin)) => {
+                let folder = base(origin);
+                let mut resolved = Vec::new();
+                for path in paths {
+                    let joined = folder.join(path);
+                    if !joined.is_dir() {
+                        let place = match origin {
+                            Origin::File => config_file
+                                .map_or_else(String::new, |file| format!("{}: ", file.display())),
+                            Origin::Pair | Origin::Flag => "`--config`: ".to_string(),
+                        };
+                        warnings.push(format!(
+                            "{place}`extra-paths`: `{path}` is not a folder ({} does not exist); imports are not looked for there",
+                            joined.display()
+                        ));
+                    }
+                    resolved.push(joined);
+                }
+                resolved
+            }
+            None => Vec::new(),
+        };
+        let mut import_paths = extra_paths;
+        if let Some((python, origin)) = first([
+            (pairs.python.as_ref(), Origin::Pair),
+            (options.python.as_ref(), Origin::File),
+        ]) {
+            import_paths.extend(
+                site_packages(base(origin), python).map_err(|e| fail(origin, "python", e))?,
+            );
+        }
+        let cache_dir = match (&overrides.cache_dir, &pairs.cache_dir, &options.cache_dir) {
+            (Some(dir), _, _) => dir.clone(),
+            (None, Some(dir), _) => working_dir.join(dir),
+            (None, None, Some(dir)) => root.join(dir),
+            (None, None, None) => root.join(CACHE_DIR_NAME),
+        };
 
         Ok(Self {
             root: root.to_path_buf(),
             config_file: config_file.map(Path::to_path_buf),
             linter: LinterSettings {
                 rules,
-                known_modules_only: overrides
-                    .known_modules_only
-                    .or(options.known_modules_only)
-                    .unwrap_or(false),
-                not_module_packages: options.not_module_packages.clone().unwrap_or_default(),
+                known_modules_only: setting(
+                    overrides.known_modules_only,
+                    pairs.known_modules_only,
+                    options.known_modules_only,
+                )
+                .unwrap_or(false),
+                not_module_packages: pairs
+                    .not_module_packages
+                    .clone()
+                    .or_else(|| options.not_module_packages.clone())
+                    .unwrap_or_default(),
             },
             exclude: FilePatterns::new(exclude),
             include: FilePatterns::new(include),
@@ -474,27 +627,29 @@ impl Settings {
                     .map(|(pattern, _)| pattern)
                     .collect(),
             ),
-            respect_gitignore: options.respect_gitignore.unwrap_or(true),
-            force_exclude: overrides
-                .force_exclude
-                .or(options.force_exclude)
-                .unwrap_or(false),
+            respect_gitignore: setting(
+                overrides.respect_gitignore,
+                pairs.respect_gitignore,
+                options.respect_gitignore,
+            )
+            .unwrap_or(true),
+            force_exclude: setting(
+                overrides.force_exclude,
+                pairs.force_exclude,
+                options.force_exclude,
+            )
+            .unwrap_or(false),
             output_format: overrides
                 .output_format
+                .or(pairs.output_format)
                 .or(options.output_format)
                 .unwrap_or_default(),
-            import_paths: import_paths(root, options).map_err(error)?,
-            cache_dir: overrides.cache_dir.clone().unwrap_or_else(|| {
-                options
-                    .cache_dir
-                    .as_ref()
-                    .map_or_else(|| root.join(CACHE_DIR_NAME), |dir| root.join(dir))
-            }),
-            fix: overrides.fix.or(options.fix).unwrap_or(false),
-            unsafe_fixes: overrides
-                .unsafe_fixes
-                .or(options.unsafe_fixes)
-                .unwrap_or(false),
+            import_paths,
+            cache_dir,
+            fix: setting(overrides.fix, pairs.fix, options.fix).unwrap_or(false),
+            unsafe_fixes: unsafe_fixes.unwrap_or(false),
+            unsafe_fixes_hint: unsafe_fixes.is_none(),
+            warnings,
         })
     }
 
@@ -529,27 +684,12 @@ impl Settings {
     }
 }
 
-/// The folders `extra-paths` and `python` add to import resolution, in that order.
-fn import_paths(root: &Path, options: &Options) -> Result<Vec<PathBuf>, String> {
-    let mut paths: Vec<PathBuf> = options
-        .extra_paths
-        .iter()
-        .flatten()
-        .map(|path| root.join(path))
-        .collect();
-    if let Some(python) = &options.python {
-        paths.extend(site_packages(root, python)?);
-    }
-    Ok(paths)
-}
-
 /// The site-packages folders of an interpreter, as it reports its `sys.path`. The standard
 /// library is left out: nmf knows its classes by name.
 fn site_packages(root: &Path, python: &str) -> Result<Vec<PathBuf>, String> {
     let interpreter = if python == "active" {
         let environment = std::env::var_os("VIRTUAL_ENV").ok_or_else(|| {
-            "`python = \"active\"`: no virtual environment is active (VIRTUAL_ENV is not set)"
-                .to_string()
+            "\"active\": no virtual environment is active (VIRTUAL_ENV is not set)".to_string()
         })?;
         PathBuf::from(environment).join("bin").join("python")
     } else {
@@ -560,19 +700,15 @@ fn site_packages(root: &Path, python: &str) -> Result<Vec<PathBuf>, String> {
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .output()
-        .map_err(|error| format!("`python`: cannot run {}: {error}", interpreter.display()))?;
+        .map_err(|error| format!("cannot run {}: {error}", interpreter.display()))?;
     if !output.status.success() {
         return Err(format!(
-            "`python`: {} failed to report its sys.path",
+            "{} failed to report its sys.path",
             interpreter.display()
         ));
     }
-    let entries: Vec<String> = serde_json::from_slice(&output.stdout).map_err(|error| {
-        format!(
-            "`python`: {} printed no sys.path: {error}",
-            interpreter.display()
-        )
-    })?;
+    let entries: Vec<String> = serde_json::from_slice(&output.stdout)
+        .map_err(|error| format!("{} printed no sys.path: {error}", interpreter.display()))?;
     Ok(entries
         .into_iter()
         .map(PathBuf::from)

@@ -14,10 +14,9 @@ use crate::source::leftovers::is_leftover_name;
 /// What discovery found.
 #[derive(Debug, Default)]
 pub struct Discovered {
-    /// The files to check, sorted.
+    /// The files to check, sorted. A path named on the command line that does not exist is
+    /// among them, to be reported as E902 when it cannot be read, as ruff and flake8 do.
     pub files: Vec<PathBuf>,
-    /// Paths named on the command line that do not exist: usage errors.
-    pub missing: Vec<String>,
     /// Folders that could not be listed, and why: each is an E902 finding, since files in
     /// them go unchecked.
     pub unreadable: Vec<(PathBuf, SourceError)>,
@@ -51,15 +50,11 @@ pub fn discover_observed(
     observer: Option<&dyn WalkObserver>,
 ) -> Result<Discovered, ConfigError> {
     let mut files = Vec::new();
-    let mut missing = Vec::new();
     let mut folders = Vec::new();
     for path in paths {
         let absolute = absolutize(path, resolver.working_dir());
         match std::fs::symlink_metadata(&absolute) {
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                missing.push(format!("{}: No such file or directory", path.display()));
-            }
-            // A path that exists but cannot be looked at (a folder on the way is not
+            // A path that does not exist, or cannot be looked at (a folder on the way is not
             // searchable): reading it reports why.
             Err(_) => files.push(absolute),
             Ok(metadata) if metadata.is_dir() => folders.push(absolute),
@@ -191,7 +186,6 @@ pub fn discover_observed(
     leftovers.dedup();
     Ok(Discovered {
         files,
-        missing,
         unreadable,
         leftovers,
     })

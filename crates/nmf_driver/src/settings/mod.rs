@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod discover;
+pub mod options_doc;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -119,6 +120,18 @@ impl SettingsResolver {
     /// folder, as ruff takes them.
     pub fn global(&self) -> Result<Arc<Settings>, ConfigError> {
         self.for_folder(&self.working_dir)
+    }
+
+    /// The warnings of every configuration resolved so far (an `extra-paths` folder that does
+    /// not exist), each once, sorted.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings: Vec<String> = self.fallback.warnings.clone();
+        for settings in self.lock().values().flatten() {
+            warnings.extend(settings.warnings.iter().cloned());
+        }
+        warnings.sort();
+        warnings.dedup();
+        warnings
     }
 
     /// The settings of a file (absolute path).

@@ -119,6 +119,14 @@ struct LanguageInfo {
 impl Notebook {
     /// Reads a notebook; an error says what is wrong with it, for an E902 finding.
     pub fn parse(raw: String) -> Result<Self, String> {
+        if raw.starts_with('\u{feff}') {
+            // Jupyter reads notebooks with Python's `json`, which refuses it too.
+            return Err(
+                "the notebook starts with a UTF-8 byte-order mark (BOM), which Jupyter \
+                        refuses (\"Unexpected UTF-8 BOM\"): save it without one"
+                    .to_string(),
+            );
+        }
         let document: RawNotebook<'_> = serde_json::from_str(&raw)
             .map_err(|error| format!("the notebook is not valid JSON: {error}"))?;
         if let Some(format) = document.nbformat
@@ -127,6 +135,15 @@ impl Notebook {
             return Err(format!(
                 "nbformat {format} notebooks are not read (only nbformat 4); convert it with \
                  `jupyter nbconvert --to notebook`"
+            ));
+        }
+        // 4 is the current major version; a later one may lay cells out differently, and
+        // writing fixes into a format nmf does not know could damage it.
+        if let Some(format) = document.nbformat
+            && format > 4
+        {
+            return Err(format!(
+                "nbformat {format} notebooks are not read: nbformat 4 is the latest nmf knows"
             ));
         }
         let Some(raw_cells) = document.cells else {
@@ -150,10 +167,10 @@ impl Notebook {
             let Some(source) = cell.source else {
                 return Err(format!("cell {number} has no `source`"));
             };
-            let (text, tokens, is_list) = read_source(&raw, source).ok_or_else(|| {
-                format!("cell {number}: `source` is neither a string nor a list of strings")
-            })?;
-            let kind = if cell.cell_type.as_deref() == Some("code") && is_python_cell(&text) {
+            let is_code = cell.cell_type.as_deref() == Some("code");
+            let (text, tokens, is_list) = read_source(&raw, source, is_code)
+                .map_err(|problem| format!("cell {number}: `source` {problem}"))?;
+            let kind = if is_code && is_python_cell(&text) {
                 CellKind::Python
             } else {
                 CellKind::Other
@@ -456,30 +473,116 @@ fn json_string(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_string())
 }
 
-/// The text of a `source` value and the places of its string tokens; `None` when it is
-/// neither a string nor a list of strings.
-fn read_source(raw: &str, source: &RawValue) -> Option<(String, Vec<Range<usize>>, bool)> {
+/// The text of a `source` value and the places of its string tokens; why it has none: it is
+/// neither a string nor a list of strings, or a code cell's holds an escaped lone surrogate
+/// (`"\ud800"`: valid JSON, which Python's `json` reads, but no text CPython can compile).
+/// In other cells, which are not checked, a lone surrogate is read as U+FFFD.
+fn read_source(
+    raw: &str,
+    source: &RawValue,
+    is_code: bool,
+) -> Result<(String, Vec<Range<usize>>, bool), String> {
+    const NOT_TEXT: &str = "is neither a string nor a list of strings";
     let written = source.get();
     let place = |token: &str| {
         let start = token.as_ptr() as usize - raw.as_ptr() as usize;
         start..start + token.len()
     };
+    let decode = |token: &str| -> Result<String, String> {
+        match serde_json::from_str::<String>(token) {
+            Ok(text) => Ok(text),
+            Err(_) if !token.starts_with('"') => Err(NOT_TEXT.to_string()),
+            Err(error) => match lone_surrogate(token) {
+                Some(escape) if is_code => Err(format!(
+                    "holds `{escape}`, an escaped lone surrogate: valid JSON, but not text \
+                     Python can compile (UnicodeEncodeError: surrogates not allowed)"
+                )),
+                Some(_) => serde_json::from_str(&without_lone_surrogates(token))
+                    .map_err(|error| format!("is not a valid string: {error}")),
+                None => Err(format!("is not a valid string: {error}")),
+            },
+        }
+    };
     if written.starts_with('"') {
-        let text: String = serde_json::from_str(written).ok()?;
-        return Some((text, vec![place(written)], false));
+        let text = decode(written)?;
+        return Ok((text, vec![place(written)], false));
     }
-    let lines: Vec<&RawValue> = serde_json::from_str(written).ok()?;
+    let lines: Vec<&RawValue> = serde_json::from_str(written).map_err(|_| NOT_TEXT.to_string())?;
     let mut text = String::new();
     let mut tokens = Vec::with_capacity(lines.len());
     for line in lines {
         if !line.get().starts_with('"') {
-            return None;
+            return Err(NOT_TEXT.to_string());
         }
-        let decoded: String = serde_json::from_str(line.get()).ok()?;
-        text.push_str(&decoded);
+        text.push_str(&decode(line.get())?);
         tokens.push(place(line.get()));
     }
-    Some((text, tokens, true))
+    Ok((text, tokens, true))
+}
+
+/// The `\uXXXX` escapes of a JSON string token, with where each starts and its code unit.
+fn unicode_escapes(token: &str) -> impl Iterator<Item = (usize, u32)> + '_ {
+    let bytes = token.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            if bytes[at] != b'\\' {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            at += 2;
+            if bytes.get(start + 1) == Some(&b'u')
+                && let Some(unit) = token
+                    .get(start + 2..start + 6)
+                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+            {
+                at = start + 6;
+                return Some((start, unit));
+            }
+        }
+        None
+    })
+}
+
+/// The ranges of the escapes in `token` that are lone surrogates (a high one not followed by
+/// a low one, or a low one alone).
+fn lone_surrogates(token: &str) -> Vec<Range<usize>> {
+    let escapes: Vec<(usize, u32)> = unicode_escapes(token).collect();
+    let mut lone = Vec::new();
+    let mut index = 0;
+    while index < escapes.len() {
+        let (start, unit) = escapes[index];
+        let paired = (0xD800..=0xDBFF).contains(&unit)
+            && escapes
+                .get(index + 1)
+                .is_some_and(|&(next, low)| next == start + 6 && (0xDC00..=0xDFFF).contains(&low));
+        if paired {
+            index += 2;
+            continue;
+        }
+        if (0xD800..=0xDFFF).contains(&unit) {
+            lone.push(start..start + 6);
+        }
+        index += 1;
+    }
+    lone
+}
+
+/// The first lone surrogate escape of `token`, as written.
+fn lone_surrogate(token: &str) -> Option<&str> {
+    lone_surrogates(token)
+        .first()
+        .and_then(|range| token.get(range.clone()))
+}
+
+/// `token` with each lone surrogate escape written as U+FFFD's.
+fn without_lone_surrogates(token: &str) -> String {
+    let mut text = token.to_string();
+    for range in lone_surrogates(token).into_iter().rev() {
+        text.replace_range(range, "\\ufffd");
+    }
+    text
 }
 
 /// Whether a code cell is Python: not one that starts with a cell magic of another language.
@@ -596,6 +699,11 @@ mod tests {
         for (text, problem) in [
             ("{", "not valid JSON"),
             (r#"{"nbformat": 3, "worksheets": []}"#, "nbformat 3"),
+            (
+                r#"{"nbformat": 5, "cells": []}"#,
+                "nbformat 5 notebooks are not read",
+            ),
+            ("\u{feff}{\"cells\": []}", "byte-order mark (BOM)"),
             (r#"{"metadata": {}}"#, "no `cells`"),
             (
                 r#"{"cells": [{"cell_type": "code", "source": 3}]}"#,
@@ -609,6 +717,30 @@ mod tests {
             let error = Notebook::parse(text.to_string()).expect_err(text);
             assert!(error.contains(problem), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn a_lone_surrogate_is_named_in_code_and_replaced_elsewhere() {
+        let error = Notebook::parse(
+            r#"{"cells": [{"cell_type": "code", "source": ["x = 1\n", "s = '\ud800'\n"]}], "nbformat": 4}"#
+                .to_string(),
+        )
+        .expect_err("a lone surrogate in code");
+        assert_eq!(
+            error,
+            "cell 1: `source` holds `\\ud800`, an escaped lone surrogate: valid JSON, but not text \
+             Python can compile (UnicodeEncodeError: surrogates not allowed)"
+        );
+        // A pair is a character; `\\ud800` (an escaped backslash) is text.
+        let notebook = Notebook::parse(
+            r#"{"cells": [{"cell_type": "markdown", "source": "a \udc00 b \ud83d\ude00"},
+                          {"cell_type": "code", "source": "s = '\\ud800 \ud83d\ude00'"}],
+                "nbformat": 4}"#
+                .to_string(),
+        )
+        .expect("readable");
+        assert_eq!(notebook.cell_text(0), "a \u{fffd} b \u{1f600}");
+        assert_eq!(notebook.cell_text(1), "s = '\\ud800 \u{1f600}'");
     }
 
     #[test]

@@ -57,6 +57,7 @@ impl Settings {
             unsafe_fixes: self.unsafe_fixes,
             explanations: false,
             cache: false,
+            add_noqa: false,
         }
     }
 }
