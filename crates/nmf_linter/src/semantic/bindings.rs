@@ -529,7 +529,23 @@ pub(crate) fn global_assignments(
 }
 
 pub(crate) fn function_summary(function: &ast::StmtFunctionDef) -> FunctionSummary {
-    let is_property = function.decorator_list.iter().any(|decorator| {
+    FunctionSummary {
+        returns: function.returns.as_deref().map(Annotation::from_expr),
+        is_property: is_property(function),
+        // Only what `with` binds needs it.
+        returns_self: matches!(function.name.id.as_str(), "__enter__" | "__aenter__")
+            && returns_first_parameter(function),
+        unwraps_argument: crate::semantic::wrap::eval::returns_inner_of_argument(function),
+        without_grad: function
+            .decorator_list
+            .iter()
+            .any(|decorator| crate::semantic::wrap::names::is_without_grad(&decorator.expression)),
+    }
+}
+
+/// Decorated with `@property` (or `@cached_property`): reading the attribute calls it.
+pub(crate) fn is_property(function: &ast::StmtFunctionDef) -> bool {
+    function.decorator_list.iter().any(|decorator| {
         matches!(
             ValueExpr::dotted(&decorator.expression)
                 .and_then(|d| d.display())
@@ -542,14 +558,7 @@ pub(crate) fn function_summary(function: &ast::StmtFunctionDef) -> FunctionSumma
                     | "abstractproperty"
             )
         )
-    });
-    FunctionSummary {
-        returns: function.returns.as_deref().map(Annotation::from_expr),
-        is_property,
-        // Only what `with` binds needs it.
-        returns_self: matches!(function.name.id.as_str(), "__enter__" | "__aenter__")
-            && returns_first_parameter(function),
-    }
+    })
 }
 
 /// Every `return` of the function's own body returns its first parameter, and there is one.

@@ -7,6 +7,7 @@ pub mod locals;
 pub mod patches;
 pub mod summary;
 pub mod values;
+pub mod wrap;
 
 use ruff_python_ast::{self as ast};
 
