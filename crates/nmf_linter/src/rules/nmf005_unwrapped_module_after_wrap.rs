@@ -2,7 +2,7 @@ use ruff_diagnostics::{Applicability, Edit, Fix};
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::{Ranged, TextRange};
 
-use crate::analysis::forward_call::{could_spell, has_word};
+use crate::analysis::forward_call::{could_spell, has_called_attribute, has_word};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -151,22 +151,24 @@ impl Violation for UnwrappedModuleCall {
 }
 
 /// Every finding is in code that trains (see [`crate::semantic::wrap::training`]): the file
-/// calls `backward`, or defines a training step a library or another file backpropagates
-/// (`compute_loss`, `calculate_train_batch_loss`, `training_step`, `train_step`, or a `def`
-/// whose name holds both `train` and `loss`). The wrappers and helpers that make a value the
-/// inner module can come from other files, so nothing else is required.
+/// calls an attribute `backward`, or defines a training step a library or another file
+/// backpropagates (`compute_loss`, `calculate_train_batch_loss`, `training_step`,
+/// `train_step`, or a `def` whose name holds both `train` and `loss`). The wrappers and helpers
+/// that make a value the inner module can come from other files, so nothing else is required.
 fn could_match(source: &str) -> bool {
-    [
-        "backward",
+    const STEPS: [&str; 4] = [
         "compute_loss",
         "calculate_train_batch_loss",
         "training_step",
         "train_step",
-    ]
-    .into_iter()
-    .any(|word| has_word(source, word) || could_spell(source, word))
+    ];
+    has_called_attribute(source, "backward")
+        || STEPS.into_iter().any(|word| has_word(source, word))
         || defines_training_loss(source)
-        || (could_spell(source, "train") && could_spell(source, "loss"))
+        || ["backward", "train"]
+            .into_iter()
+            .chain(STEPS)
+            .any(|word| could_spell(source, word))
 }
 
 /// Whether `source` has `def <name>` where the name holds both `train` and `loss`.

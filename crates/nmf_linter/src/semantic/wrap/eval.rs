@@ -174,12 +174,12 @@ fn eval_inner(
         Expr::Name(name) => {
             let mut state = lookup(checker, function, &name.id, name.start());
             add_tested(checker, function, expr, guards, &mut state);
-            state
+            narrowed(checker, function, expr, state)
         }
         Expr::Attribute(attribute) => {
             let mut state = attribute_state(checker, function, attribute, guards);
             add_tested(checker, function, expr, guards, &mut state);
-            state
+            narrowed(checker, function, expr, state)
         }
         Expr::Call(call) => call_state(checker, function, call, guards),
         Expr::If(if_expr) => {
@@ -259,6 +259,74 @@ fn add_tested(
     }
 }
 
+/// `state`, unless a test the code at `expr` runs under says `expr` is something that is never
+/// a module: `isinstance(obj, torch.optim.Optimizer)` (the value may come from a tuple that
+/// holds a model and its optimizer).
+fn narrowed(
+    checker: &mut Checker<'_>,
+    function: FunctionId,
+    expr: &Expr,
+    state: WrapState,
+) -> WrapState {
+    /// Classes whose instances are never modules, by their last name.
+    const NOT_MODULES: &[&str] = &[
+        "Optimizer",
+        "LRScheduler",
+        "_LRScheduler",
+        "DataLoader",
+        "Dataset",
+        "IterableDataset",
+        "Tensor",
+        "Metric",
+        "MetricCollection",
+        "dict",
+        "list",
+        "tuple",
+        "str",
+        "int",
+        "float",
+    ];
+    if state.is_none() {
+        return state;
+    }
+    let source = checker.source();
+    let written = &source[expr.range()];
+    let index = checker.wrap_index();
+    let facts = index.function(function);
+    let position = expr.start();
+    let excluded = facts
+        .ifs
+        .iter()
+        .filter(|test| test.body.contains(position))
+        .any(|test| {
+            let Expr::Call(call) = test.test else {
+                return false;
+            };
+            let is_isinstance =
+                matches!(call.func.as_ref(), Expr::Name(name) if name.id.as_str() == "isinstance");
+            let (Some(owner), Some(classes)) =
+                (call.arguments.args.first(), call.arguments.args.get(1))
+            else {
+                return false;
+            };
+            let classes: Vec<&Expr> = match classes {
+                Expr::Tuple(tuple) => tuple.elts.iter().collect(),
+                class => vec![class],
+            };
+            is_isinstance
+                && &source[owner.range()] == written
+                && classes.iter().all(|class| {
+                    let last = match class {
+                        Expr::Name(name) => name.id.as_str(),
+                        Expr::Attribute(attribute) => attribute.attr.id.as_str(),
+                        _ => return false,
+                    };
+                    NOT_MODULES.contains(&last)
+                })
+        });
+    if excluded { WrapState::none() } else { state }
+}
+
 /// What `name` holds at `position` in `function`.
 fn lookup(
     checker: &mut Checker<'_>,
@@ -323,7 +391,21 @@ fn all_bindings(checker: &mut Checker<'_>, function: FunctionId, name: &Name) ->
     if count > MAX_SOURCES {
         return WrapState::none();
     }
+    // Code that reads the name from elsewhere cannot tell whether a wrapper it was passed to
+    // (`ddp = DDP(model)`) was made yet: those bindings tell nothing.
+    let passed: Vec<bool> = index
+        .function(function)
+        .bindings
+        .get(name)
+        .map(|bindings| {
+            bindings
+                .iter()
+                .map(|binding| matches!(binding.value, BindingValue::Passed { .. }))
+                .collect()
+        })
+        .unwrap_or_default();
     let states = (0..count)
+        .filter(|binding| !passed.get(*binding).copied().unwrap_or(false))
         .map(|binding| binding_state(checker, function, name, binding))
         .collect();
     phases(states)
@@ -1170,5 +1252,36 @@ fn unwraps<'d>(value: &'d Expr, names: &mut Vec<&'d Name>, depth: usize) -> bool
             }
         }
         _ => false,
+    }
+}
+
+impl<'a> Checker<'a> {
+    /// The values assigned to `name` (not unpacked) that reach `position` in `function`, in
+    /// the order of the code, by the same rules as wrap states: for a rule that asks what a
+    /// name holds rather than whether it wraps (`ctx = m.no_sync() if k else nullcontext()`).
+    pub fn reaching_values(
+        &mut self,
+        function: FunctionId,
+        name: &Name,
+        position: TextSize,
+    ) -> Vec<&'a Expr> {
+        let index = self.wrap_index();
+        let Some(bindings) = index.function(function).bindings.get(name) else {
+            return Vec::new();
+        };
+        let end = bindings.partition_point(|binding| binding.at <= position);
+        let mut values = Vec::new();
+        for binding in bindings[..end].iter().rev().take(MAX_BINDINGS) {
+            if let BindingValue::Assigned { value, path } = &binding.value
+                && path.is_empty()
+            {
+                values.push(*value);
+            }
+            if binding.block.contains(position) {
+                break;
+            }
+        }
+        values.reverse();
+        values
     }
 }

@@ -109,6 +109,9 @@ pub struct FunctionFacts<'a> {
     pub tests_fsdp: bool,
     /// Bodies of `with` statements that gather FSDP's parameters (`summon_full_params`).
     pub summoned: Vec<TextRange>,
+    /// `with pytest.raises(...)` / `with self.assertRaises(...)` statements: their code is
+    /// expected to fail.
+    pub expecting_errors: Vec<TextRange>,
     /// Functions defined directly in this one, by name.
     pub defs: FxHashMap<Name, FunctionId>,
 }
@@ -321,6 +324,7 @@ impl<'a> FunctionFacts<'a> {
             ifs: Vec::new(),
             tests_fsdp: false,
             summoned: Vec::new(),
+            expecting_errors: Vec::new(),
             defs: FxHashMap::default(),
         }
     }
@@ -640,7 +644,14 @@ impl<'a> Builder<'a> {
                     .items
                     .iter()
                     .any(|item| is_without_grad(&item.context_expr));
+                let expects_error = with
+                    .items
+                    .iter()
+                    .any(|item| expects_error(&item.context_expr));
                 if let Some((_, function)) = self.function_mut() {
+                    if expects_error {
+                        function.expecting_errors.push(with.range());
+                    }
                     if without_grad {
                         function.without_grad.push(with.range());
                     }
@@ -1111,6 +1122,22 @@ fn is_fully_shard_name(call: &ast::ExprCall) -> bool {
         Expr::Attribute(attribute) => attribute.attr.id.as_str() == "fully_shard",
         _ => false,
     }
+}
+
+/// `pytest.raises(...)`, `self.assertRaises(...)` and their `Regex` forms.
+fn expects_error(context: &Expr) -> bool {
+    let Expr::Call(call) = context else {
+        return false;
+    };
+    let callee = match call.func.as_ref() {
+        Expr::Name(name) => name.id.as_str(),
+        Expr::Attribute(attribute) => attribute.attr.id.as_str(),
+        _ => return false,
+    };
+    matches!(
+        callee,
+        "raises" | "assertRaises" | "assertRaisesRegex" | "assertRaisesRegexp"
+    )
 }
 
 /// Whether an expression holds a call of `summon_full_params`.

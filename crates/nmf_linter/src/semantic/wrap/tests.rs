@@ -319,3 +319,42 @@ fn summaries_tell_which_functions_return_an_inner_module() {
     assert!(!unwraps("def f(m):\n    return m.modules()\n"));
     assert!(!unwraps("def f(m):\n    return self.module\n"));
 }
+
+#[test]
+fn code_that_reads_a_name_from_elsewhere_ignores_wraps_it_cannot_order() {
+    // The closure may run before `FSDP(child)` returns (FSDP calls `param_init_fn` itself).
+    let body = "def wrap(child):\n    \
+                    def init(module):\n        \
+                        return child\n    \
+                    wrapped = FSDP(child, param_init_fn=init)\n    \
+                    return child\n";
+    assert_eq!(
+        state(body, "child"),
+        "inner module (FullyShardedDataParallel)"
+    );
+    let source = format!("{PRELUDE}{body}");
+    with_checker(&source, |checker, suite| {
+        let Some(Stmt::FunctionDef(wrap)) = suite.last() else {
+            panic!("a function");
+        };
+        let Some(Stmt::FunctionDef(init)) = wrap.body.first() else {
+            panic!("a nested function");
+        };
+        let Some(Stmt::Return(ret)) = init.body.first() else {
+            panic!("a return");
+        };
+        let value = ret.value.as_deref().expect("a value");
+        let function = checker.wrap_index().function_of(init).expect("indexed");
+        assert!(checker.wrap_state(function, value).is_none());
+    });
+}
+
+#[test]
+fn a_test_that_the_value_is_not_a_module_narrows_it() {
+    let body = "def prepare(model, optimizer):\n    \
+                    fully_shard(model)\n    \
+                    for obj in (model, optimizer):\n        \
+                        if isinstance(obj, torch.optim.Optimizer):\n            \
+                            return obj\n";
+    assert_eq!(state(body, "obj"), "not wrapped");
+}
