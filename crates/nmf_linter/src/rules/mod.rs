@@ -16,6 +16,7 @@ pub mod nmf004_forward_passed_as_callable;
 pub mod nmf005_unwrapped_module_after_wrap;
 pub mod nmf006_forward_outside_no_sync;
 pub mod nmf007_fsdp_non_forward_method;
+pub mod nmf008_discarded_wrapper;
 
 /// Every rule nmf has, in code order. A rule's index here is its bit in a
 /// [`RuleSet`](crate::registry::RuleSet).
@@ -27,4 +28,5 @@ pub static ALL_RULES: &[&RuleInfo] = &[
     &nmf005_unwrapped_module_after_wrap::RULE,
     &nmf006_forward_outside_no_sync::RULE,
     &nmf007_fsdp_non_forward_method::RULE,
+    &nmf008_discarded_wrapper::RULE,
 ];
