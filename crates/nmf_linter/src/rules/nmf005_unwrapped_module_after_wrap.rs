@@ -1,6 +1,7 @@
 use ruff_diagnostics::{Applicability, Edit, Fix};
+use ruff_python_ast::name::Name;
 use ruff_python_ast::{self as ast, Expr};
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use crate::analysis::forward_call::{could_spell, has_called_attribute, has_word};
 use crate::checker::Checker;
@@ -230,16 +231,17 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     let origin = atom.origin();
     let callee_text = checker.source()[call.func.range()].to_string();
     let part = !matches!(atom, Wrap::Inner(..));
-    let replacement = (!part)
+    let still_the_wrapper = names_the_wrapper(checker, function, &call.func, origin, call.start());
+    let replacement = (!part && still_the_wrapper)
         .then(|| exact_wrapper(&state, &call.func, function))
         .flatten();
     let violation = UnwrappedModuleCall {
         callee: callee_text,
-        // Named as written only where that text means the same thing.
+        // Named as written only where that text still names the wrapper.
         wrapper: origin
             .written
             .as_deref()
-            .filter(|_| origin.scope == Some(function))
+            .filter(|_| still_the_wrapper)
             .map(str::to_string),
         kind: atom.kind(),
         part,
@@ -387,6 +389,46 @@ fn exact_wrapper<'s>(state: &'s WrapState, callee: &Expr, function: FunctionId) 
         Expr::Attribute(attribute) if attribute.attr.id.as_str() == "module" => Some(first),
         _ => None,
     }
+}
+
+/// Whether `origin.written`, read where `callee` is called, is the wrapper: the receiver of a
+/// callee `W.module`, or a name of this function whose only binding there made the wrapper
+/// (not `model` after `model = unwrap(model)`).
+fn names_the_wrapper(
+    checker: &mut Checker<'_>,
+    function: FunctionId,
+    callee: &Expr,
+    origin: &Origin,
+    position: TextSize,
+) -> bool {
+    let Some(written) = origin.written.as_deref() else {
+        return false;
+    };
+    if origin.scope != Some(function) {
+        return false;
+    }
+    // `W.module(...)`, `W.module.encode(...)`: the callee itself reads the wrapper.
+    let mut part = callee;
+    while let Expr::Attribute(attribute) = part {
+        if attribute.attr.id.as_str() == "module"
+            && &checker.source()[attribute.value.range()] == written
+        {
+            return true;
+        }
+        part = &attribute.value;
+    }
+    if !is_dotted_name(written) || written.contains('.') {
+        return false;
+    }
+    let name = Name::new(written);
+    if checker.wrap_index().is_unchanged_parameter(function, &name) {
+        return true;
+    }
+    let Some(created) = origin.created else {
+        return false;
+    };
+    let values = checker.reaching_values(function, &name, position);
+    matches!(values.as_slice(), [value] if value.range().contains_range(created))
 }
 
 /// `name` or `a.b.c`, nothing else: what a fix may put in place of the callee.

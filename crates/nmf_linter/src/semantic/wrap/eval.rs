@@ -93,6 +93,22 @@ impl<'a> WrapAnalysis<'a> {
     }
 }
 
+impl<'a> FileIndex<'a> {
+    /// Whether `name` is a parameter of `function` that the function never binds again.
+    pub fn is_unchanged_parameter(&self, function: FunctionId, name: &Name) -> bool {
+        matches!(
+            self.function(function)
+                .bindings
+                .get(name)
+                .map(Vec::as_slice),
+            Some([LocalBinding {
+                value: BindingValue::Parameter { .. },
+                ..
+            }])
+        )
+    }
+}
+
 /// A test that guards code: `a` is tested to be a wrapper, or a flag says the code runs
 /// distributed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1256,9 +1272,11 @@ fn unwraps<'d>(value: &'d Expr, names: &mut Vec<&'d Name>, depth: usize) -> bool
 }
 
 impl<'a> Checker<'a> {
-    /// The values assigned to `name` (not unpacked) that reach `position` in `function`, in
-    /// the order of the code, by the same rules as wrap states: for a rule that asks what a
-    /// name holds rather than whether it wraps (`ctx = m.no_sync() if k else nullcontext()`).
+    /// The values assigned to `name` that reach `position` in `function` (for an unpacking,
+    /// the whole value unpacked), in the order of the code, by the same rules as wrap states:
+    /// for a rule that asks what a name holds rather than whether it wraps
+    /// (`ctx = m.no_sync() if k else nullcontext()`). Empty when some binding that reaches is
+    /// not an assignment (a parameter, a loop target, an import).
     pub fn reaching_values(
         &mut self,
         function: FunctionId,
@@ -1272,10 +1290,9 @@ impl<'a> Checker<'a> {
         let end = bindings.partition_point(|binding| binding.at <= position);
         let mut values = Vec::new();
         for binding in bindings[..end].iter().rev().take(MAX_BINDINGS) {
-            if let BindingValue::Assigned { value, path } = &binding.value
-                && path.is_empty()
-            {
-                values.push(*value);
+            match &binding.value {
+                BindingValue::Assigned { value, .. } => values.push(*value),
+                _ => return Vec::new(),
             }
             if binding.block.contains(position) {
                 break;
