@@ -290,13 +290,22 @@ impl<'a> Checker<'a> {
         expr: &Expr,
         functions: &[(&'a ast::StmtFunctionDef, Option<TextSize>)],
     ) -> Ty {
+        self.infer_value_in(&ValueExpr::from_expr(expr), functions)
+    }
+
+    /// [`Checker::infer_type_in`] for an expression already reduced (`m.method` for a method
+    /// name the code does not spell there).
+    pub(crate) fn infer_value_in(
+        &mut self,
+        value: &ValueExpr,
+        functions: &[(&'a ast::StmtFunctionDef, Option<TextSize>)],
+    ) -> Ty {
         let tables: Vec<Rc<BindingTable>> = functions
             .iter()
             .map(|(function, class)| self.function_table(function, *class))
             .collect();
         let locals: Vec<&BindingTable> = tables.iter().map(Rc::as_ref).collect();
-        let value = ValueExpr::from_expr(expr);
-        self.type_state().resolver.infer(&value, &locals)
+        self.type_state().resolver.infer(value, &locals)
     }
 
     /// The wrap-state analysis of this file, indexed on first use.

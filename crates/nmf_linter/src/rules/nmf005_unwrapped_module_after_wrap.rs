@@ -39,7 +39,7 @@ declare_rule! {
     /// file whose callers pass one. Wrappers are `DistributedDataParallel`, `DataParallel`,
     /// `FullyShardedDataParallel`, `accelerator.prepare(...)`, `fabric.setup(...)` /
     /// `setup_module(...)`. Fabric's wrapper hands its attributes to the module, so
-    /// `fabric_model.encoder(x)` and `fabric_model.training_step(batch)` skip the wrapper too.
+    /// `fabric_model.encoder(x)` and `fabric_model.compute_loss(batch)` skip the wrapper too.
     ///
     /// The call is reported where the code trains: a `.backward(...)` call follows in the
     /// same function, or a call of a function of the file that calls `backward`, or a function
@@ -49,8 +49,12 @@ declare_rule! {
     /// reported: its forward prepared the reduction for that backward pass.
     ///
     /// Not reported: calls under `torch.no_grad()` / `torch.inference_mode()` (or in functions
-    /// decorated with them) and in code that never reaches a `backward`; calls whose result is
-    /// dropped; `generate(...)` (sampling); methods that compute nothing with the parameters
+    /// decorated with them, or of methods decorated with them, found through the class of the
+    /// wrapped module) and in code that never reaches a `backward`; calls whose result is
+    /// dropped; calls in tests (`def test_...`, `def _test_...`: they bypass the wrapper on
+    /// purpose, to compare with it); Fabric's `training_step`, `validation_step`, `test_step`
+    /// and `predict_step`, which Fabric (since Lightning 2.1) runs through the strategy's
+    /// wrapper; `generate(...)` (sampling); methods that compute nothing with the parameters
     /// (`parameters`, `named_parameters`, `state_dict`, `load_state_dict`, `save_pretrained`,
     /// `to`, `train`, `eval`, `zero_grad`, `loss`, and names starting with `get_`, `set_`,
     /// `save_`, `load_`, `format_`, `parse_`, `prepare_`, `register_`, ... or ending with
@@ -208,8 +212,9 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
         return;
     }
     let index = checker.wrap_index();
-    // What a call statement returns is dropped: it cannot reach the loss.
-    if index.statement_calls.contains(&call.range()) {
+    // What a call statement returns is dropped: it cannot reach the loss. Tests bypass wrappers
+    // on purpose, to compare with them.
+    if index.statement_calls.contains(&call.range()) || checker.semantic().in_test_function() {
         return;
     }
     let Some(function) = checker.wrap_function_here() else {
@@ -222,7 +227,7 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     let Some(atom) = reported_atom(checker, function, &call.func, &state) else {
         return;
     };
-    if !matches!(atom, Wrap::Inner(..)) && runs_without_grad(checker, &call.func) {
+    if !matches!(atom, Wrap::Inner(..)) && runs_without_grad(checker, &call.func, atom.origin()) {
         return;
     }
     if wrapper_called_for_same_backward(checker, function, call, atom.origin()) {
@@ -287,6 +292,14 @@ fn reported_atom(
                     Wrap::Wrapper(kind, _) => *kind == WrapperKind::Fabric,
                     _ => false,
                 })
+                .filter(|atom| {
+                    // Fabric (since Lightning 2.1) runs these through the strategy's wrapper.
+                    !(matches!(atom, Wrap::Wrapper(..))
+                        && matches!(
+                            name,
+                            "training_step" | "validation_step" | "test_step" | "predict_step"
+                        ))
+                })
                 .map(|atom| match atom {
                     Wrap::Inner(kind, origin) => Wrap::InnerPart(*kind, origin.clone()),
                     other => Wrap::WrapperPart(other.kind(), other.origin().clone()),
@@ -302,25 +315,31 @@ fn reported_atom(
     }
 }
 
-/// Whether a method reached through the receiver's type runs without gradients
-/// (`@torch.no_grad()` on its `def`, here or in another file of the project).
-fn runs_without_grad(checker: &mut Checker<'_>, callee: &Expr) -> bool {
-    let Expr::Attribute(_) = callee else {
+/// Whether the method called runs without gradients (`@torch.no_grad()` on its `def`, here or
+/// in another file of the project), found through the receiver's type or the type of the
+/// module the wrapper wraps.
+fn runs_without_grad(checker: &mut Checker<'_>, callee: &Expr, origin: &Origin) -> bool {
+    let Expr::Attribute(attribute) = callee else {
         return false;
     };
-    let ty = checker.infer_type(callee);
-    let members: Vec<&Ty> = match &ty {
-        Ty::Union(members) => members.iter().collect(),
-        other => vec![other],
-    };
-    let functions: Vec<bool> = members
-        .iter()
-        .filter_map(|member| match member {
-            Ty::Function(_, summary) => Some(summary.without_grad),
-            _ => None,
-        })
-        .collect();
-    !functions.is_empty() && functions.iter().all(|without_grad| *without_grad)
+    let mut types = vec![checker.infer_type(callee)];
+    if let Some(created) = origin.created {
+        types.push(checker.wrapped_method_type(created, attribute.attr.id.as_str()));
+    }
+    types.iter().any(|ty| {
+        let members: Vec<&Ty> = match ty {
+            Ty::Union(members) => members.iter().collect(),
+            other => vec![other],
+        };
+        let functions: Vec<bool> = members
+            .iter()
+            .filter_map(|member| match member {
+                Ty::Function(_, summary) => Some(summary.without_grad),
+                _ => None,
+            })
+            .collect();
+        !functions.is_empty() && functions.iter().all(|without_grad| *without_grad)
+    })
 }
 
 /// Whether code between the same two `backward` calls also calls the wrapper `origin` names,

@@ -7,7 +7,6 @@ use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
 use crate::registry::FixAvailability;
-use crate::semantic::Scope;
 use crate::semantic::wrap::names::{may_name_wrapper, names_a_fabric, names_an_accelerator};
 use crate::semantic::wrap::{Wrap, WrapperKind};
 
@@ -31,8 +30,8 @@ declare_rule! {
     /// `setup_module(...)` / `setup_dataloaders(...)`. Not reported: `model.compile()` and
     /// FSDP2's `fully_shard(model)` (they work in place); a result that is assigned, returned
     /// or passed on; calls inside `with pytest.raises(...)` or `self.assertRaises(...)` (the
-    /// call is expected to fail) and in test functions (`def test_...`, which make wrappers to
-    /// check that making them works, or for what `prepare` registers). Out of reach: a result
+    /// call is expected to fail) and in tests (`def test_...`, `def _test_...`, which make
+    /// wrappers to check that making them works, or for what `prepare` registers). Out of reach: a result
     /// assigned to a local that is never read again.
     ///
     /// ## Example
@@ -162,7 +161,7 @@ fn check(stmt: &Stmt, checker: &mut Checker<'_>) {
     let Some(what) = dropped_wrapper(checker, &statement.value, call) else {
         return;
     };
-    if expects_error(checker, call.start()) || in_test(checker) {
+    if expects_error(checker, call.start()) || checker.semantic().in_test_function() {
         return;
     }
     let callee = checker.source()[call.func.range()].to_string();
@@ -260,15 +259,6 @@ fn expects_error(checker: &mut Checker<'_>, offset: TextSize) -> bool {
         .expecting_errors
         .iter()
         .any(|range| range.contains(offset))
-}
-
-/// Whether the code is in a test (`def test_...`): tests make wrappers for what making them does
-/// (`FSDP(model)  # check that this does not raise`, `accelerator.prepare(...)` to register
-/// the objects it saves), not to train through them.
-fn in_test(checker: &Checker<'_>) -> bool {
-    checker.semantic().scopes().any(|scope| {
-        matches!(scope, Scope::Function(function) if function.name.id.as_str().starts_with("test"))
-    })
 }
 
 /// `a, b` when every positional argument the results correspond to is a name or attribute.

@@ -35,6 +35,7 @@ use super::names::{
 use super::{Origin, Wrap, WrapState, WrapperKind};
 use crate::checker::Checker;
 use crate::semantic::infer::Ty;
+use crate::semantic::values::ValueExpr;
 
 /// Evaluation follows bindings, calls and parameters; real chains are a few links long.
 const MAX_DEPTH: usize = 48;
@@ -1146,12 +1147,12 @@ fn module_by_getattr(
     state
 }
 
-/// The type of a callee written in `function`, resolved with that function's names in scope.
-fn callee_type(checker: &mut Checker<'_>, function: FunctionId, callee: &Expr) -> Ty {
-    if let Some(known) = checker.wrap_analysis().callee_types.get(&callee.range()) {
-        return known.clone();
-    }
-    let index = checker.wrap_index();
+/// The functions whose names are in scope in `function`, innermost first, each with the start
+/// of the class it is a method of: what type inference needs to evaluate code there.
+fn scope_chain<'a>(
+    index: &FileIndex<'a>,
+    function: FunctionId,
+) -> Vec<(&'a ast::StmtFunctionDef, Option<TextSize>)> {
     let mut chain = Vec::new();
     let mut scope = Some(function);
     while let Some(id) = scope {
@@ -1162,6 +1163,59 @@ fn callee_type(checker: &mut Checker<'_>, function: FunctionId, callee: &Expr) -
         }
         scope = facts.parent;
     }
+    chain
+}
+
+impl Checker<'_> {
+    /// The type of `method` of the module that the wrapper made at `created` (a call of this
+    /// file, or an argument of `accelerator.prepare(...)`) wraps, evaluated where the wrapper
+    /// is made: what calling the inner module's `method` runs.
+    pub fn wrapped_method_type(&mut self, created: TextRange, method: &str) -> Ty {
+        let index = self.wrap_index();
+        let function = index.enclosing_function(created.start());
+        let calls = &index.function(function).calls;
+        let first = calls.partition_point(|call| call.start() < created.start());
+        let wrapped = calls[first..]
+            .iter()
+            .take_while(|call| call.start() <= created.end())
+            .find_map(|call| {
+                if call.range() == created {
+                    call.arguments.args.first().or_else(|| {
+                        call.arguments
+                            .keywords
+                            .iter()
+                            .find(|keyword| {
+                                keyword
+                                    .arg
+                                    .as_ref()
+                                    .is_some_and(|arg| matches!(arg.as_str(), "model" | "module"))
+                            })
+                            .map(|keyword| &keyword.value)
+                    })
+                } else {
+                    call.arguments
+                        .args
+                        .iter()
+                        .find(|argument| argument.range() == created)
+                }
+            });
+        let Some(wrapped) = wrapped else {
+            return Ty::Unknown;
+        };
+        let value =
+            ValueExpr::Attribute(Box::new(ValueExpr::from_expr(wrapped)), Name::new(method));
+        let chain = scope_chain(&index, function);
+        self.infer_value_in(&value, &chain)
+    }
+}
+
+/// The type of a callee written in `function`, resolved with that function's names in scope.
+fn callee_type(checker: &mut Checker<'_>, function: FunctionId, callee: &Expr) -> Ty {
+    if let Some(known) = checker.wrap_analysis().callee_types.get(&callee.range()) {
+        return known.clone();
+    }
+    let index = checker.wrap_index();
+    let chain = scope_chain(&index, function);
     let ty = checker.infer_type_in(callee, &chain);
     checker
         .wrap_analysis()
