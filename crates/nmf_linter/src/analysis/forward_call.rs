@@ -354,7 +354,13 @@ pub fn has_word(source: &str, word: &str) -> bool {
 /// Whether `source` may spell the identifier `word` with non-ASCII characters that
 /// NFKC-normalise to it (Python compares identifiers after NFKC normalisation).
 pub fn could_spell(source: &str, word: &str) -> bool {
-    has_ascii_letter_lookalike(source) && normalized_words_mention(source, &[word])
+    could_spell_any(source, &[word])
+}
+
+/// Whether `source` may spell one of `words` with non-ASCII characters (see [`could_spell`]),
+/// in one pass over the text.
+pub fn could_spell_any(source: &str, words: &[&str]) -> bool {
+    has_ascii_letter_lookalike(source) && normalized_words_mention(source, words)
 }
 
 /// Whether some non-ASCII character of `source` NFKC-normalises to text with an ASCII letter,

@@ -3,7 +3,7 @@ use ruff_python_ast::name::Name;
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
-use crate::analysis::forward_call::{could_spell, has_called_attribute, has_word};
+use crate::analysis::forward_call::{could_spell_any, has_called_attribute, has_word};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -170,10 +170,10 @@ fn could_match(source: &str) -> bool {
     has_called_attribute(source, "backward")
         || STEPS.into_iter().any(|word| has_word(source, word))
         || defines_training_loss(source)
-        || ["backward", "train"]
-            .into_iter()
-            .chain(STEPS)
-            .any(|word| could_spell(source, word))
+        || could_spell_any(
+            source,
+            &["backward", "train", "train_step", "training_step"],
+        )
 }
 
 /// Whether `source` has `def <name>` where the name holds both `train` and `loss`.

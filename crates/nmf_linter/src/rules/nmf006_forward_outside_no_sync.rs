@@ -2,7 +2,7 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
-use crate::analysis::forward_call::{could_spell, has_word};
+use crate::analysis::forward_call::{could_spell_any, has_word};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -109,9 +109,8 @@ impl Violation for ForwardOutsideNoSync {
 
 /// Every finding spells `no_sync`, `no_backward_sync` or `require_backward_grad_sync`.
 fn could_match(source: &str) -> bool {
-    ["no_sync", "no_backward_sync", "require_backward_grad_sync"]
-        .into_iter()
-        .any(|word| has_word(source, word) || could_spell(source, word))
+    const WORDS: [&str; 3] = ["no_sync", "no_backward_sync", "require_backward_grad_sync"];
+    WORDS.into_iter().any(|word| has_word(source, word)) || could_spell_any(source, &WORDS)
 }
 
 fn check(stmt: &Stmt, checker: &mut Checker<'_>) {

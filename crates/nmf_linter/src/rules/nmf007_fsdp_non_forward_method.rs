@@ -1,7 +1,7 @@
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-use crate::analysis::forward_call::could_spell;
+use crate::analysis::forward_call::could_spell_any;
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -102,36 +102,69 @@ impl Violation for FsdpNonForwardMethod {
     }
 }
 
-/// Every finding's receiver is FSDP by its class or `fully_shard` (a name the file spells:
-/// aliases are imported under the full name, `FullyShardedDataParallel` or `FSDPModule`), or by
-/// a test whose function or class name holds `fsdp` (`is_model_fsdp(model)`,
-/// `isinstance(model, FSDP)`) and is called.
+/// Every finding is in a file that calls something named like FSDP (an identifier holding
+/// `FSDP`, `FullyShardedDataParallel` or `fully_shard` followed by `(`: the wrappers,
+/// however imported under an alias that says so; one holding `fsdp` in any case called with
+/// an argument: tests such as `is_model_fsdp(m)`) or tests `isinstance(m, ...)` against such
+/// a class: without one, [`crate::semantic::wrap::index::FileIndex::mentions_fsdp`] is false
+/// and the rule reports nothing.
 fn could_match(source: &str) -> bool {
-    const WORDS: [&str; 3] = ["FullyShardedDataParallel", "fully_shard", "FSDP"];
     let bytes = source.as_bytes();
-    WORDS
-        .into_iter()
-        .any(|word| memchr::memmem::find(bytes, word.as_bytes()).is_some())
-        || calls_fsdp_named(bytes)
-        || WORDS
-            .into_iter()
-            .chain(["fsdp"])
-            .any(|word| could_spell(source, word))
+    let lower = bytes.to_ascii_lowercase();
+    calls_named(bytes, b"FSDP", false)
+        || calls_named(bytes, b"FullyShardedDataParallel", false)
+        || calls_named(bytes, b"fully_shard", false)
+        || calls_named(&lower, b"fsdp", true)
+        || isinstance_mentions_fsdp(&lower)
+        || could_spell_any(
+            source,
+            &["FullyShardedDataParallel", "fully_shard", "FSDP", "fsdp"],
+        )
 }
 
-/// Whether some identifier holding `fsdp` (in any case) is called: `is_model_fsdp(model)`.
-fn calls_fsdp_named(bytes: &[u8]) -> bool {
-    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
-    let lower: Vec<u8> = bytes.to_ascii_lowercase();
-    memchr::memmem::find_iter(&lower, b"fsdp").any(|start| {
-        let mut end = start + 4;
-        while end < bytes.len() && is_identifier(bytes[end]) {
+fn is_identifier_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80
+}
+
+/// Whether some identifier holding `part` is called (with an argument, if `with_argument`).
+fn calls_named(text: &[u8], part: &[u8], with_argument: bool) -> bool {
+    let not_blank = |byte: &&u8| !matches!(**byte, b' ' | b'\t' | b'\\' | b'\n' | b'\r');
+    memchr::memmem::find_iter(text, part).any(|start| {
+        let mut end = start + part.len();
+        while end < text.len() && is_identifier_byte(text[end]) {
             end += 1;
         }
-        bytes[end..]
-            .iter()
-            .find(|&&byte| !matches!(byte, b' ' | b'\t' | b'\\' | b'\n' | b'\r'))
-            .is_some_and(|&byte| byte == b'(')
+        let mut rest = text[end..].iter().filter(not_blank);
+        rest.next() == Some(&b'(') && (!with_argument || rest.next() != Some(&b')'))
+    })
+}
+
+/// Whether the arguments of some `isinstance(...)` mention FSDP (`lower` in lower case).
+fn isinstance_mentions_fsdp(lower: &[u8]) -> bool {
+    /// Real `isinstance` calls are short; a longer one is taken as possibly mentioning FSDP.
+    const MAX_ARGUMENTS: usize = 512;
+    memchr::memmem::find_iter(lower, b"isinstance").any(|start| {
+        let rest = &lower[start..];
+        let Some(open) = rest.iter().position(|&byte| byte == b'(') else {
+            return false;
+        };
+        let mut depth = 0usize;
+        for (offset, &byte) in rest[open..].iter().enumerate().take(MAX_ARGUMENTS) {
+            match byte {
+                b'(' | b'[' => depth += 1,
+                b')' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        let arguments = &rest[open..open + offset];
+                        return memchr::memmem::find(arguments, b"fsdp").is_some()
+                            || memchr::memmem::find(arguments, b"fullyshardeddataparallel")
+                                .is_some();
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
     })
 }
 
@@ -173,7 +206,7 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
         return;
     };
     let index = checker.wrap_index();
-    if index.fsdp_forward_methods.contains(method) {
+    if !index.mentions_fsdp || index.fsdp_forward_methods.contains(method) {
         return;
     }
     let facts = index.function(function);

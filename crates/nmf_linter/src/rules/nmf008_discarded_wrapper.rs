@@ -2,7 +2,7 @@ use ruff_diagnostics::{Applicability, Edit, Fix};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextSize};
 
-use crate::analysis::forward_call::could_spell;
+use crate::analysis::forward_call::could_spell_any;
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -109,12 +109,10 @@ fn could_match(source: &str) -> bool {
         memchr::memmem::find_iter(bytes, needle.as_bytes())
             .any(|start| starts_statement_call(bytes, start, start + needle.len(), whole_word))
     };
+    let all: Vec<&str> = WORDS.into_iter().chain(PARTS).collect();
     WORDS.into_iter().any(|word| found(word, true))
         || PARTS.into_iter().any(|part| found(part, false))
-        || WORDS
-            .into_iter()
-            .chain(PARTS)
-            .any(|word| could_spell(source, word))
+        || could_spell_any(source, &all)
 }
 
 /// Whether the text at `start..end` is (inside, unless `whole_word`) the last identifier of a

@@ -29,8 +29,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::index::{BindingValue, ClassIndex, FileIndex, FunctionId, LocalBinding, TOP_LEVEL};
 use super::names::{
-    is_submodule_accessor, is_unwrap_function, names_a_fabric, names_an_accelerator,
-    says_distributed, says_fsdp, wrapper_constructor,
+    is_submodule_accessor, is_unwrap_function, may_name_wrapper, names_a_fabric,
+    names_an_accelerator, says_distributed, says_fsdp, wrapper_constructor,
 };
 use super::{Origin, Wrap, WrapState, WrapperKind};
 use crate::checker::Checker;
@@ -555,7 +555,7 @@ fn value_state(
             }
             state
         }
-        BindingValue::Unknown => WrapState::none(),
+        BindingValue::Imported | BindingValue::Unknown => WrapState::none(),
     }
 }
 
@@ -1082,6 +1082,9 @@ fn resolved_call(
     function: FunctionId,
     call: &ast::ExprCall,
 ) -> WrapState {
+    if !worth_resolving(checker, function, &call.func) {
+        return WrapState::none();
+    }
     let ty = callee_type(checker, function, &call.func);
     let members: Vec<Ty> = match ty {
         Ty::Union(members) => members,
@@ -1115,6 +1118,43 @@ fn resolved_call(
         state = state.union(found);
     }
     state
+}
+
+/// Whether resolving `callee` by type may find what [`resolved_call`] looks for: a name that may
+/// be a wrapper (`DDP`, `FSDP`, `compile`, `initialize`, ...), `cast` or `getattr`, or an
+/// imported function (`helper(...)`, `module.helper(...)`), which may be a function of another
+/// file that unwraps. Methods of objects (`self.cache.update(...)`) are not resolved: type
+/// inference would find nothing here, at a cost.
+fn worth_resolving(checker: &mut Checker<'_>, function: FunctionId, callee: &Expr) -> bool {
+    let (last, root) = match callee {
+        Expr::Name(name) => (name.id.as_str(), Some(&name.id)),
+        Expr::Attribute(attribute) => (
+            attribute.attr.id.as_str(),
+            match attribute.value.as_ref() {
+                Expr::Name(owner) => Some(&owner.id),
+                _ => None,
+            },
+        ),
+        _ => return false,
+    };
+    if may_name_wrapper(last) || matches!(last, "cast" | "getattr") {
+        return true;
+    }
+    let Some(root) = root else {
+        return false;
+    };
+    // Imported here or in a scope around: the binding that names it is an import.
+    let index = checker.wrap_index();
+    let mut scope = Some(function);
+    while let Some(id) = scope {
+        if let Some(bindings) = index.function(id).bindings.get(root) {
+            return bindings
+                .iter()
+                .any(|binding| matches!(binding.value, BindingValue::Imported));
+        }
+        scope = index.function(id).parent;
+    }
+    false
 }
 
 /// `getattr(w, "module", default)`: the inner module of `w`, or the default.

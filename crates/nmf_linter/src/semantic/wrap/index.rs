@@ -43,7 +43,10 @@ pub enum BindingValue<'a> {
         argument: Option<usize>,
         target: Option<&'a Expr>,
     },
-    /// Anything else (`import`, `with ... as`, `except ... as`, `x += 1`, ...).
+    /// `import m`, `from m import f`: what the name is, type inference says (a function of
+    /// another file may unwrap its argument).
+    Imported,
+    /// Anything else (`with ... as`, `except ... as`, `x += 1`, `def`, `class`, ...).
     Unknown,
 }
 
@@ -146,6 +149,9 @@ pub struct FileIndex<'a> {
     pub statement_calls: FxHashSet<TextRange>,
     /// Method names registered with `register_fsdp_forward_method(module, "name")`.
     pub fsdp_forward_methods: FxHashSet<String>,
+    /// The file calls something named like FSDP (`FSDP(...)`, `FullyShardedDataParallel(...)`,
+    /// `fully_shard(...)`) or tests for it: without that, no value of the file is FSDP.
+    pub mentions_fsdp: bool,
 }
 
 impl<'a> FileIndex<'a> {
@@ -168,6 +174,7 @@ impl<'a> FileIndex<'a> {
                 resolved_calls: FxHashMap::default(),
                 statement_calls: FxHashSet::default(),
                 fsdp_forward_methods: FxHashSet::default(),
+                mentions_fsdp: false,
             },
             scope: Scope::Function(TOP_LEVEL),
             block: suite_range(suite).unwrap_or_default(),
@@ -701,13 +708,13 @@ impl<'a> Builder<'a> {
                         Some(asname) => asname.id.clone(),
                         None => Name::new(alias.name.id.split('.').next().unwrap_or_default()),
                     };
-                    self.bind(&bound, end, BindingValue::Unknown);
+                    self.bind(&bound, end, BindingValue::Imported);
                 }
             }
             Stmt::ImportFrom(import) => {
                 for alias in &import.names {
                     let bound = alias.asname.as_ref().unwrap_or(&alias.name);
-                    self.bind(&bound.id, end, BindingValue::Unknown);
+                    self.bind(&bound.id, end, BindingValue::Imported);
                 }
             }
             Stmt::Global(ast::StmtGlobal { names, .. })
@@ -788,6 +795,7 @@ impl<'a> Builder<'a> {
                     Some(Stmt::Return(_) | Stmt::Raise(_) | Stmt::Continue(_) | Stmt::Break(_))
                 );
                 let about_fsdp = tests_fsdp(condition, self.source);
+                self.index.mentions_fsdp |= about_fsdp;
                 let block = self.block;
                 if let Some((_, function)) = self.function_mut() {
                     function.tests_fsdp |= about_fsdp;
@@ -958,6 +966,16 @@ impl<'a> Builder<'a> {
                     }
                 }
                 self.registered_forward_method(call);
+                let callee = match call.func.as_ref() {
+                    Expr::Name(name) => Some(name.id.as_str()),
+                    Expr::Attribute(attribute) => Some(attribute.attr.id.as_str()),
+                    _ => None,
+                };
+                self.index.mentions_fsdp |= callee.is_some_and(|callee| {
+                    callee.contains("FSDP")
+                        || callee.contains("FullyShardedDataParallel")
+                        || callee == "fully_shard"
+                });
                 self.expr(&call.func);
                 for argument in &call.arguments.args {
                     self.expr(argument);
