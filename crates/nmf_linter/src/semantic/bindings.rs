@@ -52,6 +52,9 @@ pub struct SourceFacts {
     pub global: bool,
     /// The text mentions `forward`: it may install a function as one.
     pub forward: bool,
+    /// The text mentions `.module`, `"module"` or an unwrapping function: a function may return
+    /// the module inside a wrapper (`m.module`, `getattr(m, "module")`, `unwrap_model(m)`).
+    pub unwrap: bool,
 }
 
 impl SourceFacts {
@@ -60,6 +63,7 @@ impl SourceFacts {
         walrus: true,
         global: true,
         forward: true,
+        unwrap: true,
     };
 
     pub fn of(source: &str) -> Self {
@@ -71,6 +75,13 @@ impl SourceFacts {
             walrus: has(":="),
             global: !ascii || has("global"),
             forward: !ascii || has("forward"),
+            unwrap: !ascii
+                || has(".module")
+                || has("\"module\"")
+                || has("'module'")
+                || has("unwrap")
+                || has("de_parallel")
+                || has("extract_model_from_parallel"),
         }
     }
 }
@@ -535,7 +546,8 @@ pub(crate) fn function_summary(function: &ast::StmtFunctionDef) -> FunctionSumma
         // Only what `with` binds needs it.
         returns_self: matches!(function.name.id.as_str(), "__enter__" | "__aenter__")
             && returns_first_parameter(function),
-        unwraps_argument: crate::semantic::wrap::eval::returns_inner_of_argument(function),
+        // Filled in by module and class scopes, for other files' calls (see `ScopeSink`).
+        unwraps_argument: false,
         without_grad: function
             .decorator_list
             .iter()

@@ -264,7 +264,10 @@ impl BindingSink for ScopeSink<'_> {
                 }
             }
         }
-        Binding::Function(function_summary(function))
+        let mut summary = function_summary(function);
+        summary.unwraps_argument =
+            self.facts.unwrap && crate::semantic::wrap::eval::returns_inner_of_argument(function);
+        Binding::Function(summary)
     }
 
     fn star_import(&mut self, module: &str, level: u32) {
