@@ -10,7 +10,10 @@ the plugin reports. The rules it reports:
 - ``NMF002`` (autograd-function-forward-call): Checks for calls of `forward()` on a subclass of `torch.autograd.Function`, which run the computation outside autograd.
 - ``NMF003`` (module-call-override): Checks for `nn.Module` subclasses that define `__call__`, which replaces `nn.Module.__call__` and with it every hook, for every caller of the module.
 - ``NMF004`` (forward-passed-as-callable): Checks for a module's bound `forward` handed to a function that calls it later (`checkpoint`, `functools.partial`, `map`, `torch.func` transforms), which skips the module's hooks just as calling it directly does.
-- ``NMF005`` (unwrapped-module-after-wrap): Checks for calls of a module after it was wrapped (`ddp = DDP(model)`) in a function that trains, which run the bare module instead of the wrapper.
+- ``NMF005`` (unwrapped-module-after-wrap): Checks for training code that calls the module inside a wrapper (`ddp.module`, `accelerator.unwrap_model(model)`, the name a module had before it was wrapped), or a submodule or method of it, instead of the wrapper.
+- ``NMF006`` (forward-outside-no-sync): Checks for a `with W.no_sync():` block (also `accelerator.no_sync(W)`, `fabric.no_backward_sync(W)`) that holds a backward pass but not the forward of `W`, and for `W.require_backward_grad_sync = ...` set between `W`'s forward and the backward.
+- ``NMF007`` (fsdp-non-forward-method): Checks for calls of a method other than `forward` (or of a submodule) on a module wrapped with `FullyShardedDataParallel` or sharded with FSDP2's `fully_shard`, and on an FSDP wrapper's `.module`.
+- ``NMF008`` (discarded-wrapper): Checks for a statement that makes a wrapper (`torch.compile(model)`, `DDP(model)`, `accelerator.prepare(model)`, `fabric.setup(model)`, ...) and drops it.
 
 .. end rules
 """

@@ -85,3 +85,16 @@ fn round_two_project_receivers_across_files() {
     let output = nmf_in(&folder, &["check", "--show-receivers", "."]);
     insta::assert_snapshot!(output);
 }
+
+/// Wrap states across files: helpers of another file of the project that return the module
+/// inside a wrapper (`get_model_or_module`, a list comprehension over `x.module if ... else x`)
+/// make their callers' training calls NMF005 findings.
+#[test]
+fn wrappers_project_inner_modules_from_other_files() {
+    let folder = projects().join("wrappers");
+    let output = nmf_in(
+        &folder,
+        &["check", "--isolated", "--output-format", "full", "."],
+    );
+    insta::assert_snapshot!(output);
+}

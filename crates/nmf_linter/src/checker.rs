@@ -25,6 +25,8 @@ use crate::semantic::locals::{
 };
 use crate::semantic::summary::ModuleSummary;
 use crate::semantic::values::ValueExpr;
+use crate::semantic::wrap::eval::WrapAnalysis;
+use crate::semantic::wrap::index::FileIndex;
 use crate::semantic::{Scope, SemanticModel};
 use crate::settings::LinterSettings;
 
@@ -61,6 +63,8 @@ pub struct Checker<'a> {
     /// How many self-documenting f-string fields (`f"{expr=}"`) enclose the current node.
     self_documenting_fields: usize,
     types: Option<TypeState<'a>>,
+    /// The wrap states of values (see [`crate::semantic::wrap`]), built when a rule first asks.
+    wraps: Option<WrapAnalysis<'a>>,
     /// See [`Checker::memo`].
     memos: Memos,
 }
@@ -275,6 +279,40 @@ impl<'a> Checker<'a> {
             },
             _ => Ty::Unknown,
         })
+    }
+
+    /// What `expr` is, evaluated in the body of `functions` (innermost first, each with the
+    /// start of the class it is a method of) rather than where the checker is: the wrap-state
+    /// analysis resolves callees of code it follows elsewhere in the file. Not remembered in
+    /// [`Checker::infer_type`]'s table, whose entries are for the checker's own positions.
+    pub(crate) fn infer_type_in(
+        &mut self,
+        expr: &Expr,
+        functions: &[(&'a ast::StmtFunctionDef, Option<TextSize>)],
+    ) -> Ty {
+        self.infer_value_in(&ValueExpr::from_expr(expr), functions)
+    }
+
+    /// [`Checker::infer_type_in`] for an expression already reduced (`m.method` for a method
+    /// name the code does not spell there).
+    pub(crate) fn infer_value_in(
+        &mut self,
+        value: &ValueExpr,
+        functions: &[(&'a ast::StmtFunctionDef, Option<TextSize>)],
+    ) -> Ty {
+        let tables: Vec<Rc<BindingTable>> = functions
+            .iter()
+            .map(|(function, class)| self.function_table(function, *class))
+            .collect();
+        let locals: Vec<&BindingTable> = tables.iter().map(Rc::as_ref).collect();
+        self.type_state().resolver.infer(value, &locals)
+    }
+
+    /// The wrap-state analysis of this file, indexed on first use.
+    pub(crate) fn wrap_analysis(&mut self) -> &mut WrapAnalysis<'a> {
+        let (suite, source) = (self.suite, self.source);
+        self.wraps
+            .get_or_insert_with(|| WrapAnalysis::new(FileIndex::build(suite, source)))
     }
 
     /// Whether a value of type `ty` is an `nn.Module`.
@@ -536,6 +574,7 @@ pub fn check_module(
         inference_depth: 0,
         self_documenting_fields: 0,
         types: None,
+        wraps: None,
         memos: Memos::default(),
     };
     checker.visit_body(suite);
@@ -544,6 +583,45 @@ pub fn check_module(
         explanations: checker.explanations,
         max_depth: checker.nesting.max_depth,
     }
+}
+
+/// Runs `run` with a checker of `source` (a one-file project with every rule off), for unit
+/// tests of what rules ask the checker.
+#[cfg(test)]
+pub(crate) fn with_checker<R>(
+    source: &str,
+    run: impl for<'c> FnOnce(&mut Checker<'c>, &'c [Stmt]) -> R,
+) -> R {
+    let parsed = ruff_python_parser::parse_module(source).expect("valid module");
+    let settings = LinterSettings {
+        rules: crate::registry::RuleSet::empty(),
+        ..LinterSettings::default()
+    };
+    let file = FileContext {
+        module_name: Some("m".into()),
+        is_package: false,
+        project: &crate::semantic::infer::NoProject,
+    };
+    let mut checker = Checker {
+        source,
+        tokens: parsed.tokens(),
+        suite: parsed.suite(),
+        settings: &settings,
+        file: &file,
+        semantic: SemanticModel::default(),
+        expr_checks: Vec::new(),
+        stmt_checks: Vec::new(),
+        diagnostics: Vec::new(),
+        explanations: Vec::new(),
+        explained: FxHashMap::default(),
+        nesting: Nesting::default(),
+        inference_depth: 0,
+        self_documenting_fields: 0,
+        types: None,
+        wraps: None,
+        memos: Memos::default(),
+    };
+    run(&mut checker, parsed.suite())
 }
 
 /// How deep a walk is, and how deep it got.

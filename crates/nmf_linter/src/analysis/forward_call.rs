@@ -354,7 +354,13 @@ pub fn has_word(source: &str, word: &str) -> bool {
 /// Whether `source` may spell the identifier `word` with non-ASCII characters that
 /// NFKC-normalise to it (Python compares identifiers after NFKC normalisation).
 pub fn could_spell(source: &str, word: &str) -> bool {
-    has_ascii_letter_lookalike(source) && normalized_words_mention(source, &[word])
+    could_spell_any(source, &[word])
+}
+
+/// Whether `source` may spell one of `words` with non-ASCII characters (see [`could_spell`]),
+/// in one pass over the text.
+pub fn could_spell_any(source: &str, words: &[&str]) -> bool {
+    has_ascii_letter_lookalike(source) && normalized_words_mention(source, words)
 }
 
 /// Whether some non-ASCII character of `source` NFKC-normalises to text with an ASCII letter,
@@ -446,13 +452,22 @@ fn identifier_occurrences<'b>(
     })
 }
 
-/// `forward` after a dot and before a call. Between the dot and the name, and between the name
-/// and the call, only blanks, line breaks (inside brackets or after a backslash), comments and
-/// closing parentheses (`(m.forward)(x)`) can stand; a line break or comment is taken as
-/// possibly leading to a call.
+/// `forward` after a dot and before a call (see [`has_called_attribute`]).
 fn has_called_forward_attribute(bytes: &[u8]) -> bool {
-    const NAME_LEN: usize = "forward".len();
-    identifier_occurrences(bytes, b"forward").any(|start| {
+    called_attribute(bytes, b"forward")
+}
+
+/// Whether `source` may call the attribute `name`, spelled in ASCII: `name` after a dot and
+/// before a call. Between the dot and the name, and between the name and the call, only blanks,
+/// line breaks (inside brackets or after a backslash), comments and closing parentheses
+/// (`(m.forward)(x)`) can stand; a line break or comment is taken as possibly leading to a
+/// call, and so is a further attribute (`m.forward.__call__(x)`).
+pub fn has_called_attribute(source: &str, name: &str) -> bool {
+    called_attribute(source.as_bytes(), name.as_bytes())
+}
+
+fn called_attribute(bytes: &[u8], name: &[u8]) -> bool {
+    identifier_occurrences(bytes, name).any(|start| {
         let after_dot = match bytes[..start].iter().rposition(|&byte| !is_blank(byte)) {
             None => true,
             Some(index) => matches!(bytes[index], b'.' | b'\n' | b'\r' | b'\\'),
@@ -460,7 +475,7 @@ fn has_called_forward_attribute(bytes: &[u8]) -> bool {
         if !after_dot {
             return false;
         }
-        let rest = &bytes[start + NAME_LEN..];
+        let rest = &bytes[start + name.len()..];
         match rest.iter().find(|&&byte| !is_blank(byte) && byte != b')') {
             None => true,
             Some(next) => matches!(next, b'(' | b'.' | b'\n' | b'\r' | b'\\' | b'#'),

@@ -14,6 +14,9 @@ pub mod nmf002_autograd_function_forward_call;
 pub mod nmf003_module_call_override;
 pub mod nmf004_forward_passed_as_callable;
 pub mod nmf005_unwrapped_module_after_wrap;
+pub mod nmf006_forward_outside_no_sync;
+pub mod nmf007_fsdp_non_forward_method;
+pub mod nmf008_discarded_wrapper;
 
 /// Every rule nmf has, in code order. A rule's index here is its bit in a
 /// [`RuleSet`](crate::registry::RuleSet).
@@ -23,4 +26,7 @@ pub static ALL_RULES: &[&RuleInfo] = &[
     &nmf003_module_call_override::RULE,
     &nmf004_forward_passed_as_callable::RULE,
     &nmf005_unwrapped_module_after_wrap::RULE,
+    &nmf006_forward_outside_no_sync::RULE,
+    &nmf007_fsdp_non_forward_method::RULE,
+    &nmf008_discarded_wrapper::RULE,
 ];

@@ -1,68 +1,99 @@
-use memchr::memmem;
 use ruff_diagnostics::{Applicability, Edit, Fix};
-use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_python_ast::name::Name;
+use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::{Ranged, TextRange, TextSize};
-use unicode_normalization::UnicodeNormalization;
 
-use crate::analysis::forward_call::{could_spell, has_word};
-use crate::checker::{Checker, MemoKey};
+use crate::analysis::forward_call::{could_spell_any, has_called_attribute, has_word};
+use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
 use crate::registry::FixAvailability;
-use crate::semantic::Scope;
 use crate::semantic::infer::Ty;
+use crate::semantic::wrap::index::FunctionId;
+use crate::semantic::wrap::names::is_non_computing_method;
+use crate::semantic::wrap::{Origin, Wrap, WrapState, WrapperKind};
 
 declare_rule! {
     /// ## What it does
-    /// Checks for calls of a module after it was wrapped (`ddp = DDP(model)`) in a function
-    /// that trains, which run the bare module instead of the wrapper.
+    /// Checks for training code that calls the module inside a wrapper (`ddp.module`,
+    /// `accelerator.unwrap_model(model)`, the name a module had before it was wrapped), or a
+    /// submodule or method of it, instead of the wrapper.
     ///
     /// ## Why is this bad?
-    /// `DistributedDataParallel` synchronises gradients across ranks from hooks it registers
-    /// when the *wrapper* is called; `FullyShardedDataParallel` gathers the sharded parameters
-    /// the same way; DeepSpeed's engine and Accelerate's prepared model do their work in their
-    /// own `forward`. Calling the module that was wrapped skips all of it: every rank trains its
-    /// own copy, or computes with shards, and nothing fails (trl#5282, sd-scripts#924 and #604,
-    /// HydraGNN#136).
+    /// `DistributedDataParallel` prepares the all-reduce of gradients in its own `forward`;
+    /// `FullyShardedDataParallel` gathers the sharded parameters there; Accelerate's prepared
+    /// model and Lightning Fabric's wrapper run the strategy's wrapper (DDP, FSDP) from theirs.
+    /// A backward pass through the inner module skips all of it: every rank trains its own
+    /// copy, or computes with shards, and nothing fails (pytorch#14616, accelerate#3285,
+    /// sd-scripts#924, trl#5282, HydraGNN#136, nerfstudio#1847, minimind#853).
     ///
-    /// Within one function (or the module's top level), nmf reports a call `A(...)` after
-    /// `B = W(A, ...)` where `W` is `DistributedDataParallel`, `DataParallel` or
-    /// `FullyShardedDataParallel` (imported under its name or an alias spelling `DDP`, `FSDP` or
-    /// `DataParallel`), `deepspeed.initialize(model=A)` (its first
-    /// result) or `accelerator.prepare(A, ...)` (the matching result), when `A` is not bound
-    /// again in between, `B` is another name, and the function calls `.backward()` after the
-    /// call (`loss.backward()`, `accelerator.backward(loss)`, `engine.backward(loss)`): it
-    /// trains. Not reported: calls under `torch.no_grad()` or `torch.inference_mode()`, in a
-    /// function decorated with either, or in a function that never calls `backward`
-    /// (evaluating the unwrapped module is common and fine); the wrapper's own module
-    /// (`B.module`); FSDP2's `fully_shard(A)`, which wraps `A` in place.
+    /// What nmf follows to tell that a value is the module inside a wrapper:
+    /// `W.module` and `accelerator.unwrap_model(W)` (also `extract_model_from_parallel`,
+    /// `unwrap_model`, `de_parallel`); a module passed to a wrapper whose result got another
+    /// name (`ddp = DDP(model)`, then `model`); `W.module if isinstance(W, DDP) else W` and
+    /// `getattr(W, "module", W)` (a test such as `hasattr(W, "module")`, `isinstance(W, ...)`,
+    /// `is_distributed(W)` or a flag such as `distributed` makes `W` a wrapper in the code it
+    /// guards); functions and methods of the file, and functions of other files of the project,
+    /// that return one of these; assignments, tuple unpacking, attributes set anywhere in the
+    /// class (`self.model = DDP(...)`, a `@property`), and parameters of functions of the
+    /// file whose callers pass one. Wrappers are `DistributedDataParallel`, `DataParallel`,
+    /// `FullyShardedDataParallel`, `accelerator.prepare(...)`, `fabric.setup(...)` /
+    /// `setup_module(...)`. Fabric's wrapper hands its attributes to the module, so
+    /// `fabric_model.encoder(x)` and `fabric_model.compute_loss(batch)` skip the wrapper too.
+    ///
+    /// The call is reported where the code trains: a `.backward(...)` call follows in the
+    /// same function, or a call of a function of the file that calls `backward`, or a function
+    /// of the file that calls this one trains at that call (three calls deep), or the function
+    /// is `compute_loss` of a `...Trainer` subclass (its library backpropagates the result).
+    /// Code that calls the wrapper itself between the same two `backward` calls is not
+    /// reported: its forward prepared the reduction for that backward pass.
+    ///
+    /// Not reported: calls under `torch.no_grad()` / `torch.inference_mode()` (or in functions
+    /// decorated with them, or of methods decorated with them, found through the class of the
+    /// wrapped module) and in code that never reaches a `backward`; calls whose result is
+    /// dropped; calls in tests (`def test_...`, `def _test_...`: they bypass the wrapper on
+    /// purpose, to compare with it); Fabric's `training_step`, `validation_step`, `test_step`
+    /// and `predict_step`, which Fabric (since Lightning 2.1) runs through the strategy's
+    /// wrapper; `generate(...)` (sampling); methods that compute nothing with the parameters
+    /// (`parameters`, `named_parameters`, `state_dict`, `load_state_dict`, `save_pretrained`,
+    /// `to`, `train`, `eval`, `zero_grad`, `loss`, and names starting with `get_`, `set_`,
+    /// `save_`, `load_`, `format_`, `parse_`, `prepare_`, `register_`, ... or ending with
+    /// `_log`); modules that were never wrapped; uses before the wrap; DeepSpeed's engine (it
+    /// reduces gradients in `engine.backward`, and ZeRO-3 hooks the submodules themselves);
+    /// `torch.compile`; FSDP's submodules and methods (NMF007 reports those). Out of reach: a
+    /// module made the inner one by configuration (SpeechBrain's `hparams` aliases from YAML),
+    /// parameters whose callers are in other files, backward passes in other files.
     ///
     /// ## Example
     /// ```python
-    /// model = Net().cuda()
-    /// ddp_model = DDP(model, device_ids=[rank])
-    /// for x, y in loader:
-    ///     loss = loss_fn(model(x), y)
+    /// model = DDP(model, device_ids=[rank])
+    /// raw = model.module
+    /// for batch in loader:
+    ///     loss = raw(batch).loss
     ///     loss.backward()
     /// ```
     ///
     /// ## Use instead
     /// ```python
-    /// for x, y in loader:
-    ///     loss = loss_fn(ddp_model(x), y)
+    /// model = DDP(model, device_ids=[rank])
+    /// for batch in loader:
+    ///     loss = model(batch).loss
     ///     loss.backward()
     /// ```
     ///
     /// ## Fix safety
-    /// The fix calls the wrapper instead. It is unsafe: the wrapper may expect inputs on
-    /// another device or return something else (DeepSpeed's engine, a prepared model with
-    /// mixed precision), which a person should check.
+    /// Where the wrapper is a name (or attribute) of the same function, the fix calls it
+    /// instead (`raw(x)` and `model.module(x)` become `model(x)`). It is unsafe: the wrapper may
+    /// expect inputs on another device or return something else (a prepared model with mixed
+    /// precision), which a person should check. Calls of submodules and methods get no fix:
+    /// their computation has to move into the module's `forward`, or run through the wrapper
+    /// (TRL's `_ForwardRedirection`).
     ///
     /// ## References
     /// - [PyTorch: Getting started with DistributedDataParallel](https://pytorch.org/tutorials/intermediate/ddp_tutorial.html)
-    /// - [PyTorch: FullyShardedDataParallel](https://pytorch.org/docs/stable/fsdp.html)
-    /// - [Accelerate: `Accelerator.prepare`](https://huggingface.co/docs/accelerate/package_reference/accelerator#accelerate.Accelerator.prepare)
+    /// - [pytorch/pytorch#14616: several forward functions in DistributedDataParallel](https://github.com/pytorch/pytorch/issues/14616)
+    /// - [Accelerate: `Accelerator.unwrap_model`](https://huggingface.co/docs/accelerate/package_reference/accelerator#accelerate.Accelerator.unwrap_model)
+    /// - [Lightning Fabric: calling methods of the model](https://github.com/Lightning-AI/pytorch-lightning/issues/16856)
     pub static RULE = {
         code: "NMF005",
         name: "unwrapped-module-after-wrap",
@@ -72,400 +103,361 @@ declare_rule! {
     }
 }
 
-/// A call of a module that a wrapper wraps, in a function that trains.
-pub struct UnwrappedModuleAfterWrap {
-    pub module: String,
-    pub wrapper: String,
+/// A call of (a part of) the module inside a wrapper, in training.
+pub struct UnwrappedModuleCall {
+    pub callee: String,
+    /// How the wrapper is written, when known.
+    pub wrapper: Option<String>,
+    pub kind: WrapperKind,
+    /// The callee is a submodule or method of the inner module, not the module itself.
+    pub part: bool,
+    pub fixable: bool,
 }
 
-impl Violation for UnwrappedModuleAfterWrap {
+impl Violation for UnwrappedModuleCall {
     fn message(&self) -> String {
-        format!(
-            "`{}` is wrapped by `{}` above; calling `{}` skips the wrapper, which synchronises or shards it for training",
-            self.module, self.wrapper, self.module
-        )
+        let wrapper = match (&self.wrapper, self.kind) {
+            (Some(written), _) => format!("`{written}`"),
+            (None, WrapperKind::Accelerate) => "a model prepared by `accelerator.prepare`".into(),
+            (None, WrapperKind::Fabric) => "a model set up by `fabric.setup`".into(),
+            (None, WrapperKind::Unknown) => "a wrapper".into(),
+            (None, kind) => format!("a `{}`", kind.display()),
+        };
+        let consequence = match self.kind {
+            WrapperKind::FullyShardedDataParallel | WrapperKind::FullyShard => {
+                "FSDP does not gather its parameters"
+            }
+            WrapperKind::Fabric => "the strategy's wrapper (DDP, FSDP) does not run",
+            WrapperKind::DataParallel => "it runs on one device only",
+            _ => "gradients are not synchronised across ranks",
+        };
+        if self.part {
+            format!(
+                "`{}` runs part of the module wrapped by {wrapper} without the wrapper's forward: in training, {consequence}",
+                self.callee
+            )
+        } else {
+            format!(
+                "`{}` is the module inside {wrapper}: calling it in training skips the wrapper's forward, so {consequence}",
+                self.callee
+            )
+        }
     }
 
     fn fix_title(&self) -> Option<String> {
-        Some(format!("Call `{}(...)` instead", self.wrapper))
+        Some(match (&self.wrapper, self.fixable) {
+            (Some(wrapper), true) => format!("Call `{wrapper}(...)` instead"),
+            _ if self.part => {
+                "Run this computation in the module's `forward` and call the wrapper".to_string()
+            }
+            _ => "Call the wrapper instead".to_string(),
+        })
     }
 }
 
-/// Every finding calls `backward` after it, and wraps the module with a wrapper whose name the
-/// file spells (`DataParallel` is part of the three class names; `DDP`/`FSDP` aliases are
-/// imported under the full name, `deepspeed.initialize`, `accelerator.prepare`). A wrapper
-/// re-exported by another module of the project under a different name is not seen.
+/// Every finding is in code that trains (see [`crate::semantic::wrap::training`]): the file
+/// calls an attribute `backward`, or defines a training step a library or another file
+/// backpropagates (`compute_loss`, `calculate_train_batch_loss`, `training_step`,
+/// `train_step`, or a `def` whose name holds both `train` and `loss`). The wrappers and helpers
+/// that make a value the inner module can come from other files, so nothing else is required.
 fn could_match(source: &str) -> bool {
-    let spells = |word: &str| has_word(source, word) || could_spell(source, word);
-    spells("backward")
-        && (memmem::find(source.as_bytes(), b"DataParallel").is_some()
-            || ["DataParallel", "initialize", "prepare"]
-                .into_iter()
-                .any(spells))
+    const STEPS: [&str; 4] = [
+        "compute_loss",
+        "calculate_train_batch_loss",
+        "training_step",
+        "train_step",
+    ];
+    has_called_attribute(source, "backward")
+        || STEPS.into_iter().any(|word| has_word(source, word))
+        || defines_training_loss(source)
+        || could_spell_any(
+            source,
+            &["backward", "train", "train_step", "training_step"],
+        )
 }
 
-/// Classes and functions whose result wraps the module given as first argument (or `module=`).
-const WRAPPERS: &[&str] = &[
-    "torch.nn.parallel.DistributedDataParallel",
-    "torch.nn.parallel.distributed.DistributedDataParallel",
-    "torch.nn.DataParallel",
-    "torch.nn.parallel.DataParallel",
-    "torch.nn.parallel.data_parallel.DataParallel",
-    "torch.distributed.fsdp.FullyShardedDataParallel",
-    "torch.distributed.fsdp.fully_sharded_data_parallel.FullyShardedDataParallel",
-];
-
-/// What one function (or the module's top level) does that the rule needs, by position.
-#[derive(Debug, Default)]
-struct TrainingFacts {
-    /// `wrapper = W(module)`: where the statement ends, the module's name, the wrapper's.
-    wraps: Vec<(TextSize, String, String)>,
-    /// Where each name is bound (assigned, a loop or `with` target, deleted, imported, defined).
-    bindings: Vec<(TextSize, String)>,
-    /// Where the attribute of each `.backward(...)` call is.
-    backward_calls: Vec<TextSize>,
-    /// The ranges of `with torch.no_grad():` / `with torch.inference_mode():` statements.
-    without_grad: Vec<TextRange>,
-    /// The whole function runs without gradients (a decorator says so).
-    decorated_without_grad: bool,
+/// Whether `source` has `def <name>` where the name holds both `train` and `loss`.
+fn defines_training_loss(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
+    memchr::memmem::find_iter(bytes, b"train").any(|found| {
+        let mut start = found;
+        while start > 0 && is_identifier(bytes[start - 1]) {
+            start -= 1;
+        }
+        let mut end = found;
+        while end < bytes.len() && is_identifier(bytes[end]) {
+            end += 1;
+        }
+        let name = &bytes[start..end];
+        let before = source[..start].trim_end_matches([' ', '\t']);
+        memchr::memmem::find(name, b"loss").is_some()
+            && !name.windows(3).any(|window| window == b"log")
+            && before.ends_with("def")
+            && !before[..before.len() - 3]
+                .bytes()
+                .last()
+                .is_some_and(is_identifier)
+    })
 }
 
 fn check(expr: &Expr, checker: &mut Checker<'_>) {
     let Expr::Call(call) = expr else {
         return;
     };
-    let Expr::Name(callee) = call.func.as_ref() else {
-        return;
-    };
-    // The body the call runs in: the enclosing function's, or the module's top level (not a
-    // class body).
-    let (key, suite, decorators) = match checker.semantic().enclosing_function() {
-        Some(function) => (
-            MemoKey::Function(function.function.start()),
-            function.function.body.as_slice(),
-            function.function.decorator_list.as_slice(),
-        ),
-        None => {
-            if checker
-                .semantic()
-                .scopes()
-                .any(|scope| matches!(scope, Scope::Class(_)))
-            {
-                return;
-            }
-            (MemoKey::ModuleTopLevel, checker.suite(), &[][..])
-        }
-    };
-    let facts = checker.memo(key, |checker| training_facts(checker, suite, decorators));
-    let name = callee.id.as_str();
-    let position = call.start();
-    if facts.decorated_without_grad
-        || facts
-            .backward_calls
-            .iter()
-            .all(|&backward| backward <= position)
-        || facts
-            .without_grad
-            .iter()
-            .any(|range| range.contains(position))
-    {
+    if !matches!(
+        call.func.as_ref(),
+        Expr::Name(_) | Expr::Attribute(_) | Expr::Call(_)
+    ) {
         return;
     }
-    // The latest wrap of this name before the call, unless the name was bound again since.
-    let Some((wrapped_at, _, wrapper)) = facts
-        .wraps
-        .iter()
-        .filter(|(end, module, _)| *end <= position && module == name)
-        .max_by_key(|(end, _, _)| *end)
-    else {
-        return;
-    };
-    let rebound = facts
-        .bindings
-        .iter()
-        .any(|(at, bound)| bound == name && *at >= *wrapped_at && *at < position);
-    if rebound {
+    let index = checker.wrap_index();
+    // What a call statement returns is dropped: it cannot reach the loss. Tests bypass wrappers
+    // on purpose, to compare with them.
+    if index.statement_calls.contains(&call.range()) || checker.semantic().in_test_function() {
         return;
     }
-    let violation = UnwrappedModuleAfterWrap {
-        module: name.to_string(),
-        wrapper: wrapper.clone(),
+    let Some(function) = checker.wrap_function_here() else {
+        return;
     };
-    let diagnostic =
-        Diagnostic::new(&RULE, &violation, callee.range()).with_fix(Fix::applicable_edit(
-            Edit::range_replacement(wrapper.clone(), callee.range()),
+    if !checker.trains_at(function, call.start()) {
+        return;
+    }
+    let state = checker.wrap_state(function, &call.func);
+    let Some(atom) = reported_atom(checker, function, &call.func, &state) else {
+        return;
+    };
+    if !matches!(atom, Wrap::Inner(..)) && runs_without_grad(checker, &call.func, atom.origin()) {
+        return;
+    }
+    if wrapper_called_for_same_backward(checker, function, call, atom.origin()) {
+        return;
+    }
+    let origin = atom.origin();
+    let callee_text = checker.source()[call.func.range()].to_string();
+    let part = !matches!(atom, Wrap::Inner(..));
+    let still_the_wrapper = names_the_wrapper(checker, function, &call.func, origin, call.start());
+    let replacement = (!part && still_the_wrapper)
+        .then(|| exact_wrapper(&state, &call.func, function))
+        .flatten();
+    let violation = UnwrappedModuleCall {
+        callee: callee_text,
+        // Named as written only where that text still names the wrapper.
+        wrapper: origin
+            .written
+            .as_deref()
+            .filter(|_| still_the_wrapper)
+            .map(str::to_string),
+        kind: atom.kind(),
+        part,
+        fixable: replacement.is_some(),
+    };
+    let mut diagnostic = Diagnostic::new(&RULE, &violation, call.func.range());
+    if let Some(replacement) = replacement {
+        diagnostic = diagnostic.with_fix(Fix::applicable_edit(
+            Edit::range_replacement(replacement.to_string(), call.func.range()),
             Applicability::Unsafe,
         ));
+    }
     checker.report(diagnostic);
 }
 
-/// Walks `suite` once (not into nested functions, classes or lambdas, which are bodies of
-/// their own) and resolves the wrappers it calls.
-fn training_facts(
+/// What makes calling `callee` (whose state is `state`) the bug, if anything: it is the inner
+/// module itself; or a computing submodule or method of the inner module (or of Fabric's
+/// wrapper, which hands its attributes over), reached directly (`inner.encoder(x)`,
+/// `decoder = inner.get_decoder(); decoder(x)`), not through a further attribute
+/// (`inner.lm_head.weight.clone()`).
+fn reported_atom(
     checker: &mut Checker<'_>,
-    suite: &[Stmt],
-    decorators: &[ast::Decorator],
-) -> TrainingFacts {
-    let mut walk = FactsWalk::default();
-    walk.visit_body(suite);
-    let mut facts = TrainingFacts {
-        bindings: walk.bindings,
-        backward_calls: walk.backward_calls,
-        without_grad: walk.without_grad,
-        decorated_without_grad: decorators
+    function: FunctionId,
+    callee: &Expr,
+    state: &WrapState,
+) -> Option<Wrap> {
+    let counts =
+        |atom: &Wrap| !matches!(atom.kind(), WrapperKind::DeepSpeed | WrapperKind::Compiled);
+    if let Some(inner) = state.find(|atom| matches!(atom, Wrap::Inner(..)) && counts(atom)) {
+        return Some(inner.clone());
+    }
+    match callee {
+        Expr::Attribute(attribute) => {
+            let name = attribute.attr.id.as_str();
+            if name == "generate" || is_non_computing_method(name) {
+                return None;
+            }
+            let receiver = checker.wrap_state(function, &attribute.value);
+            // FSDP's submodules and methods are NMF007's.
+            receiver
+                .find(|atom| match atom {
+                    Wrap::Inner(kind, _) => counts(atom) && !kind.shards(),
+                    Wrap::Wrapper(kind, _) => *kind == WrapperKind::Fabric,
+                    _ => false,
+                })
+                .filter(|atom| {
+                    // Fabric (since Lightning 2.1) runs these through the strategy's wrapper.
+                    !(matches!(atom, Wrap::Wrapper(..))
+                        && matches!(
+                            name,
+                            "training_step" | "validation_step" | "test_step" | "predict_step"
+                        ))
+                })
+                .map(|atom| match atom {
+                    Wrap::Inner(kind, origin) => Wrap::InnerPart(*kind, origin.clone()),
+                    other => Wrap::WrapperPart(other.kind(), other.origin().clone()),
+                })
+        }
+        _ => state
+            .find(|atom| match atom {
+                Wrap::InnerPart(kind, _) => counts(atom) && !kind.shards(),
+                Wrap::WrapperPart(kind, _) => *kind == WrapperKind::Fabric,
+                _ => false,
+            })
+            .cloned(),
+    }
+}
+
+/// Whether the method called runs without gradients (`@torch.no_grad()` on its `def`, here or
+/// in another file of the project), found through the receiver's type or the type of the
+/// module the wrapper wraps.
+fn runs_without_grad(checker: &mut Checker<'_>, callee: &Expr, origin: &Origin) -> bool {
+    let Expr::Attribute(attribute) = callee else {
+        return false;
+    };
+    let mut types = vec![checker.infer_type(callee)];
+    if let Some(created) = origin.created {
+        types.push(checker.wrapped_method_type(created, attribute.attr.id.as_str()));
+    }
+    types.iter().any(|ty| {
+        let members: Vec<&Ty> = match ty {
+            Ty::Union(members) => members.iter().collect(),
+            other => vec![other],
+        };
+        let functions: Vec<bool> = members
             .iter()
-            .any(|decorator| is_without_grad(&decorator.expression)),
-        wraps: Vec::new(),
-    };
-    for (end, targets, call) in walk.assignments {
-        facts.wraps.extend(wraps_of(checker, end, &targets, call));
-    }
-    facts
+            .filter_map(|member| match member {
+                Ty::Function(_, summary) => Some(summary.without_grad),
+                _ => None,
+            })
+            .collect();
+        !functions.is_empty() && functions.iter().all(|without_grad| *without_grad)
+    })
 }
 
-/// The wraps an assignment `targets = call` makes: `(end, module, wrapper)`.
-fn wraps_of(
+/// Whether code between the same two `backward` calls also calls the wrapper `origin` names,
+/// with gradients on and not in a branch that excludes this call: its forward prepared the
+/// reduction of this backward pass, so the inner call's gradients are reduced as well.
+fn wrapper_called_for_same_backward(
     checker: &mut Checker<'_>,
-    end: TextSize,
-    targets: &[&Expr],
+    function: FunctionId,
     call: &ast::ExprCall,
-) -> Vec<(TextSize, String, String)> {
-    let name_of = |expr: &Expr| match expr {
-        Expr::Name(name) => Some(name.id.to_string()),
+    origin: &Origin,
+) -> bool {
+    let segment: TextRange = checker.backward_segment(function, call.start());
+    let index = checker.wrap_index();
+    let facts = index.function(function);
+    let calls = &facts.calls;
+    let first = calls.partition_point(|other| other.start() < segment.start());
+    let source = checker.source();
+    for other in &calls[first..] {
+        if other.start() >= segment.end() {
+            break;
+        }
+        if other.start() == call.start()
+            || facts.without_grad_at(other.start())
+            || facts.exclusive(call.start(), other.start())
+        {
+            continue;
+        }
+        if origin
+            .written
+            .as_deref()
+            .is_some_and(|written| &source[other.func.range()] == written)
+        {
+            return true;
+        }
+        let state = checker.wrap_state(function, &other.func);
+        let only_the_wrapper = !state.is_none()
+            && state.atoms().iter().all(|atom| {
+                matches!(atom, Wrap::Wrapper(..))
+                    && atom.origin().created.is_some()
+                    && atom.origin().created == origin.created
+            });
+        if only_the_wrapper {
+            return true;
+        }
+    }
+    false
+}
+
+/// The wrapper to call instead of `callee`, when that is exactly what the code means: `W` for
+/// a callee `W.module`, or the one wrapper every way the callee's value comes has (the name a
+/// module had before `W = DDP(module)`, `raw = W.module`), written in this function.
+fn exact_wrapper<'s>(state: &'s WrapState, callee: &Expr, function: FunctionId) -> Option<&'s str> {
+    if state.is_partial() {
+        return None;
+    }
+    let mut written = state.atoms().iter().map(|atom| match atom {
+        Wrap::Inner(_, origin) if origin.scope == Some(function) => origin.written.as_deref(),
         _ => None,
+    });
+    let first = written.next().flatten()?;
+    if !written.all(|other| other == Some(first)) || !is_dotted_name(first) {
+        return None;
+    }
+    match callee {
+        Expr::Name(_) => Some(first),
+        Expr::Attribute(attribute) if attribute.attr.id.as_str() == "module" => Some(first),
+        _ => None,
+    }
+}
+
+/// Whether `origin.written`, read where `callee` is called, is the wrapper: the receiver of a
+/// callee `W.module`, or a name of this function whose only binding there made the wrapper
+/// (not `model` after `model = unwrap(model)`).
+fn names_the_wrapper(
+    checker: &mut Checker<'_>,
+    function: FunctionId,
+    callee: &Expr,
+    origin: &Origin,
+    position: TextSize,
+) -> bool {
+    let Some(written) = origin.written.as_deref() else {
+        return false;
     };
-    let keyword = |names: &[&str]| {
-        call.arguments.keywords.iter().find_map(|keyword| {
-            keyword
-                .arg
-                .as_ref()
-                .filter(|arg| names.contains(&arg.id.as_str()))
-                .map(|_| &keyword.value)
+    if origin.scope != Some(function) {
+        return false;
+    }
+    // `W.module(...)`, `W.module.encode(...)`: the callee itself reads the wrapper.
+    let mut part = callee;
+    while let Expr::Attribute(attribute) = part {
+        if attribute.attr.id.as_str() == "module"
+            && &checker.source()[attribute.value.range()] == written
+        {
+            return true;
+        }
+        part = &attribute.value;
+    }
+    if !is_dotted_name(written) || written.contains('.') {
+        return false;
+    }
+    let name = Name::new(written);
+    if checker.wrap_index().is_unchanged_parameter(function, &name) {
+        return true;
+    }
+    let Some(created) = origin.created else {
+        return false;
+    };
+    let values = checker.reaching_values(function, &name, position);
+    matches!(values.as_slice(), [value] if value.range().contains_range(created))
+}
+
+/// `name` or `a.b.c`, nothing else: what a fix may put in place of the callee.
+fn is_dotted_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .is_some_and(|first| first.is_alphabetic() || first == '_')
+                && chars.all(|c| c.is_alphanumeric() || c == '_')
         })
-    };
-    let pair = |module: Option<&Expr>, wrapper: Option<&&Expr>| {
-        let module = name_of(module?)?;
-        let wrapper = name_of(wrapper?)?;
-        (module != wrapper).then_some((end, module, wrapper))
-    };
-    // `accelerator.prepare(model, optimizer)`: each result wraps the matching argument.
-    if let Expr::Attribute(attribute) = call.func.as_ref()
-        && attribute.attr.id.as_str() == "prepare"
-        && names_an_accelerator(&checker.source()[attribute.value.range()])
-    {
-        return match targets {
-            [Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. })] => {
-                elts.iter()
-                    .zip(&call.arguments.args)
-                    .filter_map(|(target, argument)| pair(Some(argument), Some(&target)))
-                    .collect()
-            }
-            [target] => pair(call.arguments.args.first(), Some(target))
-                .into_iter()
-                .collect(),
-            _ => Vec::new(),
-        };
-    }
-    // Only callees that may be a wrapper are typed: a name or attribute spelling a wrapper's
-    // name or its usual aliases (`DDP`, `FSDP`, `TorchDDP`), or `initialize`.
-    let may_wrap = match call.func.as_ref() {
-        Expr::Name(name) => {
-            let name = name.id.as_str();
-            ["DataParallel", "DDP", "FSDP"]
-                .iter()
-                .any(|alias| name.contains(alias))
-                || name == "initialize"
-        }
-        Expr::Attribute(attribute) => matches!(
-            attribute.attr.id.as_str(),
-            "DistributedDataParallel" | "DataParallel" | "FullyShardedDataParallel" | "initialize"
-        ),
-        _ => false,
-    };
-    if !may_wrap {
-        return Vec::new();
-    }
-    let qualified = match checker.infer_type(&call.func) {
-        Ty::External(qualified) => qualified,
-        _ => return Vec::new(),
-    };
-    let [target] = targets else {
-        return Vec::new();
-    };
-    if &*qualified == "deepspeed.initialize" {
-        // `engine, optimizer, _, _ = deepspeed.initialize(model=model, ...)`
-        let module = keyword(&["model"]).or_else(|| call.arguments.args.get(1));
-        let engine = match target {
-            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
-                elts.first()
-            }
-            _ => None,
-        };
-        return pair(module, engine.as_ref()).into_iter().collect();
-    }
-    if WRAPPERS.contains(&&*qualified) {
-        let module = call
-            .arguments
-            .args
-            .first()
-            .filter(|first| !first.is_starred_expr())
-            .or_else(|| keyword(&["module"]));
-        return pair(module, Some(target)).into_iter().collect();
-    }
-    Vec::new()
-}
-
-/// Whether the receiver of `.prepare(...)`, as written (`accelerator`, `self.accelerator`),
-/// names an accelerator. Compared after NFKC normalisation, as Python compares names:
-/// `ａｃｃｅｌｅｒａｔｏｒ` is `accelerator`.
-fn names_an_accelerator(written: &str) -> bool {
-    let normalized: String = written.nfkc().collect();
-    normalized.to_ascii_lowercase().contains("accelerator")
-}
-
-/// `torch.no_grad()`, `torch.inference_mode()` (called or not, as decorators are written),
-/// however imported: recognised by the name, which nothing else in PyTorch code spells.
-fn is_without_grad(expr: &Expr) -> bool {
-    let callee = match expr {
-        Expr::Call(call) => call.func.as_ref(),
-        other => other,
-    };
-    let name = match callee {
-        Expr::Name(name) => name.id.as_str(),
-        Expr::Attribute(attribute) => attribute.attr.id.as_str(),
-        _ => return false,
-    };
-    matches!(name, "no_grad" | "inference_mode")
-}
-
-#[derive(Default)]
-struct FactsWalk<'a> {
-    /// Assignments whose value is a call: where they end, their targets, the call.
-    assignments: Vec<(TextSize, Vec<&'a Expr>, &'a ast::ExprCall)>,
-    bindings: Vec<(TextSize, String)>,
-    backward_calls: Vec<TextSize>,
-    without_grad: Vec<TextRange>,
-    depth: usize,
-}
-
-impl FactsWalk<'_> {
-    fn bind_target(&mut self, target: &Expr) {
-        match target {
-            Expr::Name(name) => self.bindings.push((name.start(), name.id.to_string())),
-            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
-                for element in elts {
-                    self.bind_target(element);
-                }
-            }
-            Expr::Starred(starred) => self.bind_target(&starred.value),
-            _ => {}
-        }
-    }
-}
-
-/// Deeper than this the walk stops: what it would find there is in generated code.
-const MAX_DEPTH: usize = 200;
-const STACK_RED_ZONE: usize = 64 * 1024;
-const STACK_SEGMENT: usize = 1024 * 1024;
-
-impl<'a> Visitor<'a> for FactsWalk<'a> {
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        if self.depth > MAX_DEPTH {
-            return;
-        }
-        match stmt {
-            // Bodies of their own: only their names are bound here.
-            Stmt::FunctionDef(function) => {
-                self.bindings
-                    .push((function.start(), function.name.id.to_string()));
-                return;
-            }
-            Stmt::ClassDef(class) => {
-                self.bindings
-                    .push((class.start(), class.name.id.to_string()));
-                return;
-            }
-            Stmt::Assign(assign) => {
-                if let Expr::Call(call) = assign.value.as_ref() {
-                    self.assignments
-                        .push((assign.end(), assign.targets.iter().collect(), call));
-                }
-                for target in &assign.targets {
-                    self.bind_target(target);
-                }
-            }
-            Stmt::AnnAssign(assign) => {
-                if let Some(Expr::Call(call)) = assign.value.as_deref() {
-                    self.assignments
-                        .push((assign.end(), vec![&*assign.target], call));
-                }
-                self.bind_target(&assign.target);
-            }
-            Stmt::AugAssign(assign) => self.bind_target(&assign.target),
-            Stmt::For(for_loop) => self.bind_target(&for_loop.target),
-            Stmt::Delete(delete) => {
-                for target in &delete.targets {
-                    self.bind_target(target);
-                }
-            }
-            Stmt::With(with) => {
-                for item in &with.items {
-                    if let Some(target) = &item.optional_vars {
-                        self.bind_target(target);
-                    }
-                }
-                if with
-                    .items
-                    .iter()
-                    .any(|item| is_without_grad(&item.context_expr))
-                {
-                    self.without_grad.push(with.range());
-                }
-            }
-            Stmt::Import(import) => {
-                for alias in &import.names {
-                    let bound = alias.asname.as_ref().unwrap_or(&alias.name);
-                    let first = bound.id.split('.').next().unwrap_or_default();
-                    self.bindings.push((import.start(), first.to_string()));
-                }
-            }
-            Stmt::ImportFrom(import) => {
-                for alias in &import.names {
-                    let bound = alias.asname.as_ref().unwrap_or(&alias.name);
-                    self.bindings.push((import.start(), bound.id.to_string()));
-                }
-            }
-            _ => {}
-        }
-        self.depth += 1;
-        // The checker may already be deep in a tree when a rule asks: keep enough stack.
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
-            visitor::walk_stmt(self, stmt)
-        });
-        self.depth -= 1;
-    }
-
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        if self.depth > MAX_DEPTH {
-            return;
-        }
-        match expr {
-            Expr::Lambda(_) => return,
-            Expr::Named(named) => self.bind_target(&named.target),
-            Expr::Call(call) => {
-                if let Expr::Attribute(attribute) = call.func.as_ref()
-                    && attribute.attr.id.as_str() == "backward"
-                {
-                    // `model(x).sum().backward()`: the `.backward` comes after `model(x)`.
-                    self.backward_calls.push(attribute.attr.start());
-                }
-            }
-            _ => {}
-        }
-        self.depth += 1;
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
-            visitor::walk_expr(self, expr)
-        });
-        self.depth -= 1;
-    }
 }

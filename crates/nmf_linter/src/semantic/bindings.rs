@@ -52,6 +52,9 @@ pub struct SourceFacts {
     pub global: bool,
     /// The text mentions `forward`: it may install a function as one.
     pub forward: bool,
+    /// The text mentions `.module`, `"module"` or an unwrapping function: a function may return
+    /// the module inside a wrapper (`m.module`, `getattr(m, "module")`, `unwrap_model(m)`).
+    pub unwrap: bool,
 }
 
 impl SourceFacts {
@@ -60,6 +63,7 @@ impl SourceFacts {
         walrus: true,
         global: true,
         forward: true,
+        unwrap: true,
     };
 
     pub fn of(source: &str) -> Self {
@@ -71,6 +75,13 @@ impl SourceFacts {
             walrus: has(":="),
             global: !ascii || has("global"),
             forward: !ascii || has("forward"),
+            unwrap: !ascii
+                || has(".module")
+                || has("\"module\"")
+                || has("'module'")
+                || has("unwrap")
+                || has("de_parallel")
+                || has("extract_model_from_parallel"),
         }
     }
 }
@@ -529,7 +540,24 @@ pub(crate) fn global_assignments(
 }
 
 pub(crate) fn function_summary(function: &ast::StmtFunctionDef) -> FunctionSummary {
-    let is_property = function.decorator_list.iter().any(|decorator| {
+    FunctionSummary {
+        returns: function.returns.as_deref().map(Annotation::from_expr),
+        is_property: is_property(function),
+        // Only what `with` binds needs it.
+        returns_self: matches!(function.name.id.as_str(), "__enter__" | "__aenter__")
+            && returns_first_parameter(function),
+        // Filled in by module and class scopes, for other files' calls (see `ScopeSink`).
+        unwraps_argument: false,
+        without_grad: function
+            .decorator_list
+            .iter()
+            .any(|decorator| crate::semantic::wrap::names::is_without_grad(&decorator.expression)),
+    }
+}
+
+/// Decorated with `@property` (or `@cached_property`): reading the attribute calls it.
+pub(crate) fn is_property(function: &ast::StmtFunctionDef) -> bool {
+    function.decorator_list.iter().any(|decorator| {
         matches!(
             ValueExpr::dotted(&decorator.expression)
                 .and_then(|d| d.display())
@@ -542,14 +570,7 @@ pub(crate) fn function_summary(function: &ast::StmtFunctionDef) -> FunctionSumma
                     | "abstractproperty"
             )
         )
-    });
-    FunctionSummary {
-        returns: function.returns.as_deref().map(Annotation::from_expr),
-        is_property,
-        // Only what `with` binds needs it.
-        returns_self: matches!(function.name.id.as_str(), "__enter__" | "__aenter__")
-            && returns_first_parameter(function),
-    }
+    })
 }
 
 /// Every `return` of the function's own body returns its first parameter, and there is one.

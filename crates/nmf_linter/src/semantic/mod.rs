@@ -7,6 +7,7 @@ pub mod locals;
 pub mod patches;
 pub mod summary;
 pub mod values;
+pub mod wrap;
 
 use ruff_python_ast::{self as ast};
 
@@ -52,6 +53,16 @@ impl<'a> SemanticModel<'a> {
     /// Scopes from the innermost outwards.
     pub fn scopes(&self) -> impl Iterator<Item = Scope<'a>> + '_ {
         self.scopes.iter().rev().copied()
+    }
+
+    /// Whether the current node is in a test: a function whose name starts with `test` (after
+    /// any leading underscores), or code nested in one. Tests call and make wrappers on purpose
+    /// (to compare with the wrapped module, or to check that making one works).
+    pub fn in_test_function(&self) -> bool {
+        self.scopes.iter().any(|scope| {
+            matches!(scope, Scope::Function(function)
+                if function.name.id.as_str().trim_start_matches('_').starts_with("test"))
+        })
     }
 
     /// The innermost `def` around the current node. Lambdas and comprehensions are part of the

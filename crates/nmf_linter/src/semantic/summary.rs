@@ -71,6 +71,13 @@ pub struct FunctionSummary {
     pub is_property: bool,
     /// Every `return` returns the first parameter (`def __enter__(self): return self`).
     pub returns_self: bool,
+    /// Some `return` returns the module inside a wrapper passed as an argument
+    /// (`return model.module if hasattr(model, "module") else model`): see
+    /// [`crate::semantic::wrap`].
+    pub unwraps_argument: bool,
+    /// Decorated with `@torch.no_grad()` or `@torch.inference_mode()`: what it computes gets
+    /// no gradients.
+    pub without_grad: bool,
 }
 
 /// A place that installs a function as some object's or class's `forward`:
@@ -257,7 +264,10 @@ impl BindingSink for ScopeSink<'_> {
                 }
             }
         }
-        Binding::Function(function_summary(function))
+        let mut summary = function_summary(function);
+        summary.unwraps_argument =
+            self.facts.unwrap && crate::semantic::wrap::eval::returns_inner_of_argument(function);
+        Binding::Function(summary)
     }
 
     fn star_import(&mut self, module: &str, level: u32) {

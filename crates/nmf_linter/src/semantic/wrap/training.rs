@@ -1,0 +1,159 @@
+//! Whether code trains: a `backward` runs after it, so what it computes gets gradients.
+//!
+//! How far this looks (it prefers missing a finding to inventing one):
+//! - a `.backward(...)` call after the position in the same function (`loss.backward()`,
+//!   `accelerator.backward(loss)`, `scaler.scale(loss).backward()`, ...);
+//! - a call after the position of a function or method of the same file that itself calls
+//!   `.backward(...)` (`loss = step(batch); optimize(loss)`);
+//! - the function is a training step a library runs and then backpropagates: `compute_loss`
+//!   of a class whose base is a `...Trainer` (transformers' and TRL's trainers), or
+//!   `calculate_train_batch_loss` (pytorch-accelerated);
+//! - or a function of the file that calls this one (`f(...)`, `self.f(...)`) trains at that
+//!   call, up to three calls deep.
+//!
+//! Code under `torch.no_grad()` / `torch.inference_mode()` (a `with` or a decorator) never
+//! trains, nor does a call made there.
+
+use ruff_python_ast::Expr;
+use ruff_text_size::{Ranged, TextRange, TextSize};
+
+use super::index::{FileIndex, FunctionId};
+use crate::checker::Checker;
+
+/// Calls followed up to find a caller that trains.
+const MAX_CALL_DEPTH: usize = 3;
+
+impl Checker<'_> {
+    /// Whether code of `function` at `position` trains (see the module's documentation).
+    pub fn trains_at(&mut self, function: FunctionId, position: TextSize) -> bool {
+        trains(self, function, position, 0)
+    }
+
+    /// The stretch of `function` between the `backward` calls around `position` (the start or
+    /// end of the function where there is none): code that runs for the same backward pass.
+    pub fn backward_segment(&mut self, function: FunctionId, position: TextSize) -> TextRange {
+        let index = self.wrap_index();
+        let facts = index.function(function);
+        let next = facts
+            .backwards
+            .partition_point(|&backward| backward <= position);
+        let start = next
+            .checked_sub(1)
+            .map_or(facts.range.start(), |previous| facts.backwards[previous]);
+        let end = facts
+            .backwards
+            .get(next)
+            .copied()
+            .unwrap_or(facts.range.end());
+        TextRange::new(start, end.max(start))
+    }
+}
+
+fn trains(
+    checker: &mut Checker<'_>,
+    function: FunctionId,
+    position: TextSize,
+    depth: usize,
+) -> bool {
+    let index = checker.wrap_index();
+    let facts = index.function(function);
+    if facts.without_grad_at(position) {
+        return false;
+    }
+    if facts.backwards.last().is_some_and(|&last| last > position) {
+        return true;
+    }
+    let steps_after = last_training_call(checker, function).is_some_and(|last| last > position);
+    if steps_after || is_library_training_step(&index, function) {
+        return true;
+    }
+    depth < MAX_CALL_DEPTH && trains_through_callers(checker, function, depth)
+}
+
+/// Where the last call of `function` to a function of the file that calls `backward` is.
+fn last_training_call(checker: &mut Checker<'_>, function: FunctionId) -> Option<TextSize> {
+    if let Some(known) = checker.wrap_analysis().last_training_call.get(&function) {
+        return *known;
+    }
+    let index = checker.wrap_index();
+    let last = index
+        .function(function)
+        .calls
+        .iter()
+        .rev()
+        .find(|call| calls_backward(&index, index.resolved_calls.get(&call.start()).copied()))
+        .map(|call| call.start());
+    checker
+        .wrap_analysis()
+        .last_training_call
+        .insert(function, last);
+    last
+}
+
+/// Whether `function` (a function of the file) calls `backward` itself, with gradients on.
+fn calls_backward(index: &FileIndex<'_>, function: Option<FunctionId>) -> bool {
+    function.is_some_and(|function| {
+        let facts = index.function(function);
+        !facts.decorated_without_grad
+            && facts
+                .backwards
+                .iter()
+                .any(|&backward| !facts.without_grad_at(backward))
+    })
+}
+
+/// A method that a library or a trainer in another file calls and then backpropagates what it
+/// returns: `compute_loss` of a subclass of a `...Trainer` (transformers' `Trainer` calls it
+/// from `training_step`), pytorch-accelerated's `calculate_train_batch_loss`, and methods named
+/// for a training step (`training_step`, `train_step`, or a name with both `train` and `loss`,
+/// such as `get_train_loss_dict`).
+fn is_library_training_step(index: &FileIndex<'_>, function: FunctionId) -> bool {
+    let facts = index.function(function);
+    let (Some(def), Some(class)) = (facts.def, facts.class) else {
+        return false;
+    };
+    let name = def.name.id.as_str();
+    if matches!(name, "training_step" | "train_step")
+        || (name.contains("train") && name.contains("loss") && !name.contains("log"))
+    {
+        return true;
+    }
+    if !matches!(
+        def.name.id.as_str(),
+        "compute_loss" | "calculate_train_batch_loss"
+    ) {
+        return false;
+    }
+    index.class(class).def.bases().iter().any(|base| {
+        let last = match base {
+            Expr::Name(name) => name.id.as_str(),
+            Expr::Attribute(attribute) => attribute.attr.id.as_str(),
+            _ => return false,
+        };
+        last.ends_with("Trainer")
+    })
+}
+
+/// Whether a function of the file that calls `function` trains at that call. Remembered by
+/// function and depth (the depth bounds the search, so a cycle of calls ends).
+fn trains_through_callers(checker: &mut Checker<'_>, function: FunctionId, depth: usize) -> bool {
+    let key = (function, depth);
+    if let Some(&known) = checker.wrap_analysis().trains_through_callers.get(&key) {
+        return known;
+    }
+    let index = checker.wrap_index();
+    let mut found = false;
+    if let Some(callers) = index.callers.get(&function) {
+        for (caller, call) in callers.iter().take(32) {
+            if trains(checker, *caller, call.start(), depth + 1) {
+                found = true;
+                break;
+            }
+        }
+    }
+    checker
+        .wrap_analysis()
+        .trains_through_callers
+        .insert(key, found);
+    found
+}
