@@ -266,11 +266,12 @@ impl<'a> Checker<'a> {
                 }
             }
             ("super", [class, _]) => match self.infer_type(class) {
-                Ty::Class(key) => Ty::Instance(key, Vec::new(), Exactness::OrSubclass),
+                Ty::Class(key, _) => Ty::Instance(key, Vec::new(), Exactness::OrSubclass),
                 _ => Ty::Unknown,
             },
             ("type", [instance]) => match self.infer_type(instance) {
-                Ty::Instance(key, _, _) => Ty::Class(key),
+                // `type(x)` is `x`'s class, or a subclass when `x` may be of one.
+                Ty::Instance(key, _, exactness) => Ty::Class(key, exactness),
                 _ => Ty::Unknown,
             },
             _ => Ty::Unknown,

@@ -203,5 +203,5 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
 
 /// The receiver is a class (`Cls.forward(obj, x)`): the call is unbound.
 fn is_class_like(ty: &Ty) -> bool {
-    matches!(ty, Ty::Class(_) | Ty::External(_))
+    matches!(ty, Ty::Class(..) | Ty::External(_))
 }

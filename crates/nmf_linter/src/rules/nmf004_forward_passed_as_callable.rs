@@ -182,7 +182,7 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
         return;
     }
     let ty = checker.infer_type(receiver);
-    if matches!(ty, Ty::Class(_) | Ty::External(_)) {
+    if matches!(ty, Ty::Class(..) | Ty::External(_)) {
         return;
     }
     let verdict = checker.judge_method_call(&ty, "forward").verdict;

@@ -43,10 +43,10 @@ impl TypeResolver<'_> {
                 }
             }
             Ty::External(name) => Ty::External(format!("{name}.{attribute}").into()),
-            Ty::Class(ClassKey::External(name)) => {
+            Ty::Class(ClassKey::External(name), _) => {
                 Ty::External(format!("{name}.{attribute}").into())
             }
-            Ty::Class(ClassKey::Project(module, id)) => {
+            Ty::Class(ClassKey::Project(module, id), _) => {
                 self.class_member(module, *id, attribute, false, depth + 1)
             }
             Ty::Instance(ClassKey::Project(module, id), _, _) => {
@@ -147,10 +147,10 @@ impl TypeResolver<'_> {
             }
             for base in &class.bases.clone() {
                 match self.eval(context, base, depth + 1) {
-                    Ty::Class(ClassKey::Project(base_module, base_id)) => {
+                    Ty::Class(ClassKey::Project(base_module, base_id), _) => {
                         pending.push((base_module, base_id));
                     }
-                    Ty::External(name) | Ty::Class(ClassKey::External(name))
+                    Ty::External(name) | Ty::Class(ClassKey::External(name), _)
                         if external_defines_nothing_named(&name, attribute) => {}
                     _ => opaque = true,
                 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ruff_python_ast::name::Name;
 
 use super::containers::{ElementAccess, element_type};
-use super::ty::{ClassKey, Exactness, ModuleRef, Ty, external_instance, map_union, members, union};
+use super::ty::{ClassKey, ModuleRef, Ty, external_instance, map_union, members, union};
 use super::{Context, TypeResolver};
 use crate::semantic::known::{is_known_class, module_returning_function, not_module_package};
 use crate::semantic::summary::{FunctionSummary, ModuleSummary};
@@ -16,7 +16,7 @@ impl TypeResolver<'_> {
     /// What calling a value of type `callee` gives.
     pub(super) fn call(&mut self, callee: &Ty, depth: usize) -> Ty {
         match callee {
-            Ty::Class(class) => Ty::Instance(class.clone(), Vec::new(), Exactness::Exact),
+            Ty::Class(class, exactness) => Ty::Instance(class.clone(), Vec::new(), *exactness),
             Ty::External(name) => match name.as_ref() {
                 // `type(x)` and `super()` are not instances of `type` and `super` in any useful way.
                 "builtins.type" | "builtins.super" | "builtins.getattr" => Ty::Unknown,
@@ -66,7 +66,8 @@ impl TypeResolver<'_> {
 
     /// Builtins whose result depends on their arguments: `enumerate(xs)` yields
     /// `(int, element)` pairs, `zip(a, b)` tuples of their elements, `iter(xs)`, `list(xs)`,
-    /// `tuple(xs)`, `sorted(xs)` and `reversed(xs)` the elements of `xs`.
+    /// `tuple(xs)`, `sorted(xs)` and `reversed(xs)` the elements of `xs`; `type(x)` is the
+    /// class of `x`.
     pub(super) fn builtin_call(
         &mut self,
         context: Context<'_>,
@@ -100,6 +101,12 @@ impl TypeResolver<'_> {
                 "builtins.iter" | "builtins.list" | "builtins.sorted" | "builtins.reversed",
                 [iterable],
             ) => list_of(elements(self, iterable)),
+            // `type(self)()`: the class of the instance, exactly when the instance is exactly
+            // of it.
+            ("builtins.type", [instance]) => match self.eval(context, instance, depth + 1) {
+                Ty::Instance(class, _, exactness) => Ty::Class(class, exactness),
+                _ => Ty::Unknown,
+            },
             ("builtins.tuple", [iterable]) => {
                 let element = elements(self, iterable);
                 external_instance(

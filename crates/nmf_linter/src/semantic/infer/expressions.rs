@@ -207,15 +207,19 @@ impl TypeResolver<'_> {
                     }
                 }
             }
-            Binding::Class(id) => Ty::Class(ClassKey::Project(context.module.clone(), *id)),
+            Binding::Class(id) => Ty::Class(
+                ClassKey::Project(context.module.clone(), *id),
+                Exactness::Exact,
+            ),
             Binding::Function(function) => Ty::Function(context.module.clone(), function.clone()),
             Binding::Value(value) => self.eval(context, value, depth + 1),
             Binding::SelfParameter { class, is_class } => {
                 let key = ClassKey::Project(context.module.clone(), *class);
+                // `self` is an instance of the class or of any subclass, `cls` the class or any
+                // subclass: `cls()` may make a subclass's instance.
                 if *is_class {
-                    Ty::Class(key)
+                    Ty::Class(key, Exactness::OrSubclass)
                 } else {
-                    // `self` is an instance of the class or of any subclass.
                     Ty::Instance(key, Vec::new(), Exactness::OrSubclass)
                 }
             }
@@ -266,7 +270,7 @@ impl TypeResolver<'_> {
                     ),
                     Some(TypingForm::Wrapper) => argument(0, self),
                     Some(TypingForm::TypeOf) => match argument(0, self) {
-                        Ty::Instance(class, _, _) => Ty::Class(class),
+                        Ty::Instance(class, _, _) => Ty::Class(class, Exactness::OrSubclass),
                         _ => Ty::Unknown,
                     },
                     Some(TypingForm::Opaque) => Ty::Unknown,

@@ -75,7 +75,7 @@ impl TypeResolver<'_> {
                     let derives = subclass.bases.iter().any(|base| {
                         let base = self.eval(context, base, 0);
                         members(&base).iter().any(|member| {
-                            matches!(member, Ty::Class(parent) if family.iter().any(|known| same_class(known, parent)))
+                            matches!(member, Ty::Class(parent, _) if family.iter().any(|known| same_class(known, parent)))
                         })
                     });
                     if !derives {
@@ -117,7 +117,7 @@ impl TypeResolver<'_> {
                     if mentions {
                         let ty = self.eval_bindings(context, bindings, 0);
                         if members(&ty).iter().any(|member| {
-                            matches!(member, Ty::Class(aliased) if family.iter().any(|known| same_class(known, aliased)))
+                            matches!(member, Ty::Class(aliased, _) if family.iter().any(|known| same_class(known, aliased)))
                         }) {
                             next.push(alias.clone());
                         }

@@ -70,8 +70,10 @@ pub enum Ty {
     /// function of a library.
     External(Arc<str>),
     Module(ModuleRef),
-    /// The class object itself (`Cls` in `Cls.forward(obj, x)`).
-    Class(ClassKey),
+    /// The class object itself (`Cls` in `Cls.forward(obj, x)`): exactly that class (`Cls`),
+    /// or it or any subclass (`cls` in a classmethod, `type(self)`, a value declared
+    /// `type[Cls]`). Calling it makes an instance of the same exactness.
+    Class(ClassKey, Exactness),
     /// An instance, with the type arguments of a generic container (`dict[str, C]`), of
     /// exactly the class (`C()`) or of it or any subclass (`self`, a parameter annotated `C`).
     Instance(ClassKey, Vec<Ty>, Exactness),
@@ -99,7 +101,7 @@ impl fmt::Display for Ty {
             Ty::Module(ModuleRef::Project(module)) => {
                 write!(f, "module `{}`", module.name.as_deref().unwrap_or("?"))
             }
-            Ty::Class(class) => write!(f, "class {}", class.qualified_name()),
+            Ty::Class(class, _) => write!(f, "class {}", class.qualified_name()),
             Ty::Instance(class, _, _) => f.write_str(&class.qualified_name()),
             Ty::Function(..) => f.write_str("function"),
             Ty::Union(members) => {
@@ -155,7 +157,7 @@ fn same_type(a: &Ty, b: &Ty) -> bool {
         (Ty::External(a), Ty::External(b)) => a == b,
         (Ty::Module(ModuleRef::External(a)), Ty::Module(ModuleRef::External(b))) => a == b,
         (Ty::Module(ModuleRef::Project(a)), Ty::Module(ModuleRef::Project(b))) => Arc::ptr_eq(a, b),
-        (Ty::Class(a), Ty::Class(b)) => same_class(a, b),
+        (Ty::Class(a, a_exact), Ty::Class(b, b_exact)) => same_class(a, b) && a_exact == b_exact,
         (Ty::Instance(a, a_args, a_exact), Ty::Instance(b, b_args, b_exact)) => {
             same_class(a, b)
                 && a_exact == b_exact
@@ -218,7 +220,7 @@ pub(super) fn external_instance(name: &str, arguments: Vec<Ty>) -> Ty {
 /// The type of an instance of the class a type expression names: that class or a subclass.
 pub(super) fn instance_of(ty: Ty) -> Ty {
     match ty {
-        Ty::Class(class) => Ty::Instance(class, Vec::new(), Exactness::OrSubclass),
+        Ty::Class(class, _) => Ty::Instance(class, Vec::new(), Exactness::OrSubclass),
         Ty::External(name) => {
             let name = normalize_typing(&name);
             if name == "typing.Any" {

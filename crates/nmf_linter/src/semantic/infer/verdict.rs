@@ -86,8 +86,9 @@ impl TypeResolver<'_> {
     pub fn judge(&mut self, ty: &Ty) -> Judgement {
         self.lookups.clear();
         match ty {
-            Ty::Instance(class, _, Exactness::OrSubclass) => self.open_judgement(class),
-            Ty::Instance(class, _, Exactness::Exact) | Ty::Class(class) => {
+            Ty::Instance(class, _, Exactness::OrSubclass)
+            | Ty::Class(class, Exactness::OrSubclass) => self.open_judgement(class),
+            Ty::Instance(class, _, Exactness::Exact) | Ty::Class(class, Exactness::Exact) => {
                 self.class_judgement(class)
             }
             Ty::External(name) => self.external_judgement(name),
@@ -172,10 +173,10 @@ impl TypeResolver<'_> {
                 let base = self.eval(context, base, 0);
                 for member in members(&base) {
                     match member {
-                        Ty::Class(ClassKey::Project(base_module, base_id)) => {
+                        Ty::Class(ClassKey::Project(base_module, base_id), _) => {
                             pending.push((base_module.clone(), *base_id));
                         }
-                        Ty::Class(ClassKey::External(name)) | Ty::External(name)
+                        Ty::Class(ClassKey::External(name), _) | Ty::External(name)
                             if external_defines_nothing_named(name, attribute.as_str()) => {}
                         _ => return true,
                     }
@@ -256,7 +257,7 @@ impl TypeResolver<'_> {
         summary.bases.clone().iter().any(|base| {
             let base = self.eval(context, base, 0);
             members(&base).iter().any(|member| match member {
-                Ty::External(name) | Ty::Class(ClassKey::External(name)) => {
+                Ty::External(name) | Ty::Class(ClassKey::External(name), _) => {
                     normalize_typing(name) == "typing.Protocol"
                 }
                 _ => false,
@@ -322,7 +323,7 @@ impl TypeResolver<'_> {
     /// The verdict of what a base-class expression evaluated to: a class, or one of several.
     fn base_verdict(&mut self, base: &Ty) -> Verdict {
         match base {
-            Ty::Class(class) => self.class_verdict(class),
+            Ty::Class(class, _) => self.class_verdict(class),
             Ty::External(name) => external_class_verdict(name),
             Ty::Union(members) => members
                 .iter()
