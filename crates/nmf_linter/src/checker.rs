@@ -21,7 +21,7 @@ use crate::semantic::infer::{
     ClassKey, Exactness, Judgement, ProjectModules, Ty, TypeResolver, Verdict,
 };
 use crate::semantic::locals::{
-    BindingTable, comprehension_bindings, function_bindings, lambda_bindings,
+    BindingTable, FunctionPlace, comprehension_bindings, function_bindings, lambda_bindings,
 };
 use crate::semantic::summary::ModuleSummary;
 use crate::semantic::values::ValueExpr;
@@ -102,6 +102,8 @@ struct TypeState<'a> {
     functions: FxHashMap<TextSize, Rc<BindingTable>>,
     /// Types already inferred, by expression: several rules ask about the same receiver.
     inferred: FxHashMap<(TextRange, std::mem::Discriminant<Expr>), Ty>,
+    /// Where an inferred type came from, when a function's body or a fixture said it.
+    origins: FxHashMap<(TextRange, std::mem::Discriminant<Expr>), Vec<String>>,
     /// Functions of the file known to be, or not to be, installed as a `forward`.
     installed_forwards: FxHashMap<TextSize, bool>,
 }
@@ -209,8 +211,25 @@ impl<'a> Checker<'a> {
             return known.clone();
         }
         let ty = self.infer_type_uncached(expr);
-        self.type_state().inferred.insert(key, ty.clone());
+        let state = self.type_state();
+        let origins = state.resolver.origins();
+        if !origins.is_empty() {
+            let origins = origins.to_vec();
+            state.origins.insert(key, origins);
+        }
+        state.inferred.insert(key, ty.clone());
         ty
+    }
+
+    /// Where the type [`Self::infer_type`] gave `expr` came from, when the body of a function
+    /// without a return annotation or a pytest fixture said it ("returned by `make_net`").
+    pub fn type_origins(&mut self, expr: &Expr) -> Vec<String> {
+        let key = (expr.range(), std::mem::discriminant(expr));
+        self.type_state()
+            .origins
+            .get(&key)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn infer_type_uncached(&mut self, expr: &Expr) -> Ty {
@@ -223,6 +242,7 @@ impl<'a> Checker<'a> {
             let builtin = self.infer_builtin_call(call);
             self.inference_depth -= 1;
             if let Some(ty) = builtin {
+                self.type_state().resolver.forget_origins();
                 return ty;
             }
         }
@@ -311,12 +331,13 @@ impl<'a> Checker<'a> {
         self.types.get_or_insert_with(|| {
             let facts = SourceFacts::of(source);
             let summary =
-                ModuleSummary::build(suite, file.module_name.clone(), file.is_package, facts);
+                ModuleSummary::build(suite, file.module_name.clone(), file.is_package, source);
             TypeState {
                 facts,
                 resolver: TypeResolver::new(file.project, Arc::new(summary), not_module_packages),
                 functions: FxHashMap::default(),
                 inferred: FxHashMap::default(),
+                origins: FxHashMap::default(),
                 installed_forwards: FxHashMap::default(),
             }
         })
@@ -331,7 +352,7 @@ impl<'a> Checker<'a> {
             match scope {
                 Scope::Function(function) => {
                     let method_of = match scopes.get(index + 1) {
-                        Some(Scope::Class(class)) => Some(class.start()),
+                        Some(Scope::Class(class)) => Some(*class),
                         _ => None,
                     };
                     tables.push(self.function_table(function, method_of));
@@ -360,14 +381,21 @@ impl<'a> Checker<'a> {
     fn function_table(
         &mut self,
         function: &'a ast::StmtFunctionDef,
-        method_of: Option<TextSize>,
+        method_of: Option<&'a ast::StmtClassDef>,
     ) -> Rc<BindingTable> {
+        let module_name = self.file.module_name.as_deref();
         let state = self.type_state();
         if let Some(table) = state.functions.get(&function.start()) {
             return table.clone();
         }
-        let class = method_of.and_then(|start| state.resolver.module().class_at(start));
-        let table = Rc::new(function_bindings(function, class, state.facts));
+        let module = state.resolver.module();
+        let class = method_of.and_then(|class| Some((module.class_at(class.start())?, class)));
+        let place = FunctionPlace {
+            class,
+            module_name,
+            facts: state.facts,
+        };
+        let table = Rc::new(function_bindings(function, place));
         state.functions.insert(function.start(), table.clone());
         table
     }

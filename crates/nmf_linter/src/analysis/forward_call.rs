@@ -197,6 +197,7 @@ impl<'a> ForwardCall<'a> {
         reported_as: Option<&'static str>,
     ) {
         let written = &checker.source()[self.receiver.range()];
+        let origins = checker.type_origins(self.receiver);
         checker.explain(
             self.call.range(),
             || {
@@ -211,7 +212,14 @@ impl<'a> ForwardCall<'a> {
                     .as_ref()
                     .map(|reason| format!(" ({reason})"))
                     .unwrap_or_default();
-                format!("receiver `{}`: `{ty}`, {kind}{reason}", abbreviate(written))
+                let origin = origins
+                    .iter()
+                    .map(|origin| format!(", {origin}"))
+                    .collect::<String>();
+                format!(
+                    "receiver `{}`: `{ty}`{origin}, {kind}{reason}",
+                    abbreviate(written)
+                )
             },
             reported_as,
         );

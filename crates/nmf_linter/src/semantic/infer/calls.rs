@@ -1,15 +1,13 @@
 //! What calling something gives: an instance of a class, a function's declared return type,
 //! what known library functions and builtins return, and what `with` binds.
 
-use std::sync::Arc;
-
 use ruff_python_ast::name::Name;
 
 use super::containers::{ElementAccess, element_type};
 use super::ty::{ClassKey, ModuleRef, Ty, external_instance, map_union, members, union};
 use super::{Context, TypeResolver};
 use crate::semantic::known::{is_known_class, module_returning_function, not_module_package};
-use crate::semantic::summary::{FunctionSummary, ModuleSummary};
+use crate::semantic::summary::Decoration;
 use crate::semantic::values::ValueExpr;
 
 impl TypeResolver<'_> {
@@ -30,7 +28,10 @@ impl TypeResolver<'_> {
                 }
                 _ => Ty::Unknown,
             },
-            Ty::Function(module, function) => self.returns(&module.clone(), function, depth + 1),
+            Ty::Function(function) => {
+                let function = function.clone();
+                self.call_function(&function, depth + 1)
+            }
             Ty::Union(members) => {
                 let members = members.clone();
                 union(
@@ -44,30 +45,10 @@ impl TypeResolver<'_> {
         }
     }
 
-    /// What calling `function` (defined in `module`) gives: its declared return type.
-    pub(super) fn returns(
-        &mut self,
-        module: &Arc<ModuleSummary>,
-        function: &FunctionSummary,
-        depth: usize,
-    ) -> Ty {
-        match &function.returns {
-            Some(annotation) => {
-                let context = Context {
-                    module,
-                    locals: &[],
-                    self_class: None,
-                };
-                self.annotation(context, annotation, depth + 1)
-            }
-            None => Ty::Unknown,
-        }
-    }
-
     /// Builtins whose result depends on their arguments: `enumerate(xs)` yields
     /// `(int, element)` pairs, `zip(a, b)` tuples of their elements, `iter(xs)`, `list(xs)`,
     /// `tuple(xs)`, `sorted(xs)` and `reversed(xs)` the elements of `xs`; `type(x)` is the
-    /// class of `x`.
+    /// class of `x`; `functools.partial(f, ...)` is called as `f` is.
     pub(super) fn builtin_call(
         &mut self,
         context: Context<'_>,
@@ -101,6 +82,8 @@ impl TypeResolver<'_> {
                 "builtins.iter" | "builtins.list" | "builtins.sorted" | "builtins.reversed",
                 [iterable],
             ) => list_of(elements(self, iterable)),
+            // `functools.partial(C, ...)` makes what `C` makes when it is called.
+            ("functools.partial", [callable, ..]) => self.eval(context, callable, depth + 1),
             // `type(self)()`: the class of the instance, exactly when the instance is exactly
             // of it.
             ("builtins.type", [instance]) => match self.eval(context, instance, depth + 1) {
@@ -118,30 +101,45 @@ impl TypeResolver<'_> {
         })
     }
 
-    /// What `with manager as x` binds: what `__enter__` returns, by its annotation, or the
-    /// manager itself when `__enter__` returns `self`.
+    /// What `with manager as x` binds: what the manager's `__enter__` returns (by its
+    /// annotation or its body: `return self` is the manager).
     pub(super) fn entered(&mut self, manager: &Ty, depth: usize) -> Ty {
-        let Ty::Instance(class @ ClassKey::Project(..), _, _) = manager else {
+        let Ty::Instance(ClassKey::Project(..), _, _) = manager else {
             return Ty::Unknown;
         };
         let enter = self.attribute(manager, &Name::new_static("__enter__"), depth + 1);
         let mut results = Vec::new();
         for member in members(&enter) {
             match member {
-                Ty::Function(module, function) => {
-                    if function.returns.is_some() {
-                        results.push(self.returns(&module.clone(), function, depth + 1));
-                    } else if function.returns_self {
-                        results.push(manager.clone());
-                    } else {
-                        results.push(Ty::Unknown);
-                    }
+                Ty::Function(function) => {
+                    let function = function.clone();
+                    results.push(self.call_function(&function, depth + 1));
                 }
                 _ => results.push(Ty::Unknown),
             }
         }
-        let _ = class;
         union(results)
+    }
+
+    /// What `with f(...) as x` binds when `f` is a `@contextmanager` function: what it yields.
+    /// `None` when the callee is anything else.
+    pub(super) fn entered_context_manager(&mut self, callee: &Ty, depth: usize) -> Option<Ty> {
+        let callees = members(callee);
+        let all_managers = callees.iter().all(|member| {
+            matches!(member, Ty::Function(function)
+                if function.function.decoration == Decoration::ContextManager)
+        });
+        if callees.is_empty() || !all_managers {
+            return None;
+        }
+        let mut results = Vec::new();
+        for member in callees {
+            if let Ty::Function(function) = member {
+                let function = function.clone();
+                results.push(self.yielded(&function, depth + 1));
+            }
+        }
+        Some(union(results))
     }
 }
 

@@ -77,13 +77,37 @@ pub enum Ty {
     /// An instance, with the type arguments of a generic container (`dict[str, C]`), of
     /// exactly the class (`C()`) or of it or any subclass (`self`, a parameter annotated `C`).
     Instance(ClassKey, Vec<Ty>, Exactness),
-    /// A function or method; calling it gives its declared return type.
-    Function(Arc<ModuleSummary>, FunctionSummary),
+    /// A function or method; calling it gives its declared return type, or what its body
+    /// returns.
+    Function(Box<FunctionRef>),
     Union(Vec<Ty>),
 }
 
+/// A function of the project, and what its first parameter is bound to when it was looked up
+/// as a method.
+#[derive(Clone, Debug)]
+pub struct FunctionRef {
+    pub module: Arc<ModuleSummary>,
+    pub function: FunctionSummary,
+    /// The instance (or, for a classmethod, the class) the method was looked up on: what
+    /// `self` (or `cls`) is in its body. `None` for a plain function, or a method taken from
+    /// its class, whose `self` is then any instance of the class.
+    pub receiver: Option<Ty>,
+}
+
+impl FunctionRef {
+    /// The type of a plain function (not looked up as a method).
+    pub(super) fn plain(module: Arc<ModuleSummary>, function: FunctionSummary) -> Ty {
+        Ty::Function(Box::new(FunctionRef {
+            module,
+            function,
+            receiver: None,
+        }))
+    }
+}
+
 /// Whether an instance is of its class exactly, or may be of any subclass.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Exactness {
     /// Made by calling the class: `C()`.
     Exact,

@@ -164,11 +164,7 @@ impl TypeResolver<'_> {
             {
                 return true;
             }
-            let context = Context {
-                module: &module,
-                locals: &[],
-                self_class: None,
-            };
+            let context = Context::module(&module);
             for base in &summary.bases.clone() {
                 let base = self.eval(context, base, 0);
                 for member in members(&base) {
@@ -249,11 +245,7 @@ impl TypeResolver<'_> {
         let Some(summary) = module.class(*id) else {
             return false;
         };
-        let context = Context {
-            module,
-            locals: &[],
-            self_class: None,
-        };
+        let context = Context::module(module);
         summary.bases.clone().iter().any(|base| {
             let base = self.eval(context, base, 0);
             members(&base).iter().any(|member| match member {
@@ -307,11 +299,7 @@ impl TypeResolver<'_> {
         let Some(class) = module.class(id) else {
             return Verdict::Unknown;
         };
-        let context = Context {
-            module,
-            locals: &[],
-            self_class: None,
-        };
+        let context = Context::module(module);
         let mut verdict = Verdict::NotModule;
         for base in &class.bases.clone() {
             let base = self.eval(context, base, 0);
