@@ -391,7 +391,7 @@ pub fn external_class_verdict(name: &str) -> Verdict {
         | "torch.distributed.fsdp.FullyShardedDataParallel"
         | "torch.distributed.fsdp.fully_sharded_data_parallel.FullyShardedDataParallel"
         | "torch.ao.nn.quantized.Linear" => Verdict::Module,
-        "torch.Tensor" => Verdict::NotModule,
+        "torch.Tensor" | "types.SimpleNamespace" => Verdict::NotModule,
         "builtins.object"
         | "builtins.int"
         | "builtins.float"

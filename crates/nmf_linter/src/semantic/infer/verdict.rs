@@ -30,7 +30,7 @@ impl Judgement {
         }
     }
 
-    pub(super) fn because(verdict: Verdict, reason: impl Into<String>) -> Self {
+    pub fn because(verdict: Verdict, reason: impl Into<String>) -> Self {
         Self {
             verdict,
             reason: Some(reason.into()),
