@@ -327,14 +327,19 @@ impl<'a> Checker<'a> {
         let file = self.file;
         let suite = self.suite;
         let source = self.source;
-        let not_module_packages = &self.settings.not_module_packages;
+        let settings = self.settings;
         self.types.get_or_insert_with(|| {
             let facts = SourceFacts::of(source);
             let summary =
                 ModuleSummary::build(suite, file.module_name.clone(), file.is_package, source);
             TypeState {
                 facts,
-                resolver: TypeResolver::new(file.project, Arc::new(summary), not_module_packages),
+                resolver: TypeResolver::new(
+                    file.project,
+                    Arc::new(summary),
+                    &settings.not_module_packages,
+                )
+                .with_factories(&settings.module_factories, &settings.not_module_factories),
                 functions: FxHashMap::default(),
                 inferred: FxHashMap::default(),
                 origins: FxHashMap::default(),

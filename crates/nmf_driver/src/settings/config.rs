@@ -114,6 +114,11 @@ pub struct Options {
     pub known_modules_only: Option<bool>,
     /// Packages whose objects are never `nn.Module`s, added to nmf's own table.
     pub not_module_packages: Option<Vec<String>>,
+    /// Callables that make `nn.Module`s (qualified names, `*` within a dotted part), added to
+    /// nmf's table of factories.
+    pub module_factories: Option<Vec<String>>,
+    /// Callables that make no `nn.Module`s, added to nmf's table of factories.
+    pub not_module_factories: Option<Vec<String>>,
     /// Folders to follow imports into, after the project's own (relative to the
     /// configuration's folder).
     pub extra_paths: Option<Vec<String>>,
@@ -464,6 +469,8 @@ impl Settings {
                     .or(options.known_modules_only)
                     .unwrap_or(false),
                 not_module_packages: options.not_module_packages.clone().unwrap_or_default(),
+                module_factories: options.module_factories.clone().unwrap_or_default(),
+                not_module_factories: options.not_module_factories.clone().unwrap_or_default(),
             },
             exclude: FilePatterns::new(exclude),
             include: FilePatterns::new(include),

@@ -6,7 +6,9 @@ use ruff_python_ast::name::Name;
 use super::containers::{ElementAccess, element_type};
 use super::ty::{ClassKey, ModuleRef, Ty, external_instance, map_union, members, union};
 use super::{Context, TypeResolver};
-use crate::semantic::known::{is_known_class, module_returning_function, not_module_package};
+use crate::semantic::known::{
+    factory, is_known_class, module_returning_function, not_module_package,
+};
 use crate::semantic::summary::Decoration;
 use crate::semantic::values::ValueExpr;
 
@@ -20,6 +22,11 @@ impl TypeResolver<'_> {
                 "builtins.type" | "builtins.super" | "builtins.getattr" => Ty::Unknown,
                 _ if module_returning_function(name) => {
                     Ty::Module(ModuleRef::External(format!("{name}(...)").into()))
+                }
+                // A well-known factory: its verdict and reason come from the table (see
+                // `TypeResolver::external_judgement`).
+                _ if factory(name, self.module_factories, self.not_module_factories).is_some() => {
+                    external_instance(&format!("{name}()"), Vec::new())
                 }
                 _ if is_known_class(name) => external_instance(name, Vec::new()),
                 // Whatever a package that makes no modules returns is one of its objects.
@@ -48,7 +55,7 @@ impl TypeResolver<'_> {
     /// Builtins whose result depends on their arguments: `enumerate(xs)` yields
     /// `(int, element)` pairs, `zip(a, b)` tuples of their elements, `iter(xs)`, `list(xs)`,
     /// `tuple(xs)`, `sorted(xs)` and `reversed(xs)` the elements of `xs`; `type(x)` is the
-    /// class of `x`; `functools.partial(f, ...)` is called as `f` is.
+    /// class of `x`; `functools.partial(f, ...)` and `torch.compile(f)` are called as `f` is.
     pub(super) fn builtin_call(
         &mut self,
         context: Context<'_>,
@@ -82,8 +89,17 @@ impl TypeResolver<'_> {
                 "builtins.iter" | "builtins.list" | "builtins.sorted" | "builtins.reversed",
                 [iterable],
             ) => list_of(elements(self, iterable)),
-            // `functools.partial(C, ...)` makes what `C` makes when it is called.
-            ("functools.partial", [callable, ..]) => self.eval(context, callable, depth + 1),
+            // `functools.partial(C, ...)` makes what `C` makes when it is called;
+            // `torch.compile(m)` compiles `m` and is called as `m` is.
+            ("functools.partial" | "torch.compile", [callable, ..]) => {
+                self.eval(context, callable, depth + 1)
+            }
+            // Scripting or tracing a function makes a function, not a ScriptModule.
+            ("torch.jit.script" | "torch.jit.trace", [callable, ..])
+                if matches!(self.eval(context, callable, depth + 1), Ty::Function(_)) =>
+            {
+                Ty::Unknown
+            }
             // `type(self)()`: the class of the instance, exactly when the instance is exactly
             // of it.
             ("builtins.type", [instance]) => match self.eval(context, instance, depth + 1) {

@@ -98,6 +98,9 @@ pub struct TypeResolver<'p> {
     module: Arc<ModuleSummary>,
     /// Packages that `[tool.nmf] not-module-packages` adds to nmf's own table.
     not_module_packages: &'p [String],
+    /// Factories that `module-factories` and `not-module-factories` add to nmf's own table.
+    module_factories: &'p [String],
+    not_module_factories: &'p [String],
     /// Verdicts of project classes, by module summary and class.
     verdicts: FxHashMap<(ModuleId, ClassId), Verdict>,
     in_progress: FxHashSet<(ModuleId, ClassId)>,
@@ -191,6 +194,8 @@ impl<'p> TypeResolver<'p> {
             project,
             module,
             not_module_packages,
+            module_factories: &[],
+            not_module_factories: &[],
             verdicts: FxHashMap::default(),
             in_progress: FxHashSet::default(),
             open_verdicts: FxHashMap::default(),
@@ -199,6 +204,18 @@ impl<'p> TypeResolver<'p> {
             conftests: None,
             origins: Vec::new(),
         }
+    }
+
+    /// Adds the factories of `[tool.nmf] module-factories` and `not-module-factories` to
+    /// nmf's own table of the ecosystem's factories.
+    pub fn with_factories(
+        mut self,
+        module_factories: &'p [String],
+        not_module_factories: &'p [String],
+    ) -> Self {
+        self.module_factories = module_factories;
+        self.not_module_factories = not_module_factories;
+        self
     }
 
     /// Forgets what only the previous query needed.

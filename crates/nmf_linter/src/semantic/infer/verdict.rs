@@ -9,7 +9,8 @@ use rustc_hash::FxHashSet;
 use super::ty::{ClassKey, Exactness, Ty, members};
 use super::{Context, MAX_HIERARCHY_DEPTH, TypeResolver};
 use crate::semantic::known::{
-    external_class_verdict, external_defines_nothing_named, normalize_typing, not_module_package,
+    Makes, external_class_verdict, external_defines_nothing_named, factory, normalize_typing,
+    not_module_package,
 };
 use crate::semantic::summary::{ClassId, ModuleId, ModuleSummary};
 
@@ -185,6 +186,17 @@ impl TypeResolver<'_> {
     fn external_judgement(&self, name: &str) -> Judgement {
         if let Some(reason) = not_module_package(name, self.not_module_packages) {
             return Judgement::because(Verdict::NotModule, reason);
+        }
+        // What a well-known factory made (`timm.create_model()`).
+        if let Some(called) = name.strip_suffix("()")
+            && let Some((makes, reason)) =
+                factory(called, self.module_factories, self.not_module_factories)
+        {
+            let verdict = match makes {
+                Makes::Module => Verdict::Module,
+                Makes::NotModule => Verdict::NotModule,
+            };
+            return Judgement::because(verdict, reason);
         }
         Judgement::of(external_class_verdict(name))
     }
