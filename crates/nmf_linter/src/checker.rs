@@ -7,6 +7,7 @@ use std::any::{Any, TypeId};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use ruff_python_ast::name::Name;
 use ruff_python_ast::token::Tokens;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -23,7 +24,7 @@ use crate::semantic::infer::{
 use crate::semantic::locals::{
     BindingTable, FunctionPlace, comprehension_bindings, function_bindings, lambda_bindings,
 };
-use crate::semantic::summary::ModuleSummary;
+use crate::semantic::summary::{Binding, ModuleSummary};
 use crate::semantic::values::ValueExpr;
 use crate::semantic::{Scope, SemanticModel};
 use crate::settings::LinterSettings;
@@ -219,6 +220,51 @@ impl<'a> Checker<'a> {
         }
         state.inferred.insert(key, ty.clone());
         ty
+    }
+
+    /// The bindings of `name` in the innermost function (or lambda, comprehension) scope
+    /// around the current position that binds it; `None` when no local scope does (it is
+    /// the module's).
+    pub fn local_bindings(&mut self, name: &Name) -> Option<Vec<Binding>> {
+        let scopes = self.local_scopes();
+        scopes.iter().find_map(|scope| scope.get(name).cloned())
+    }
+
+    /// The type of a value reduced from the code (a binding's), evaluated at the current
+    /// position.
+    pub fn infer_value(&mut self, value: &ValueExpr) -> Ty {
+        let scopes = self.local_scopes();
+        let locals: Vec<&BindingTable> = scopes.iter().map(Rc::as_ref).collect();
+        let ty = self.type_state().resolver.infer(value, &locals);
+        self.type_state().resolver.forget_origins();
+        ty
+    }
+
+    /// What the methods of `class` (of this file) assign to `self.<attribute>`, as values
+    /// made independent of the methods (see [`Self::instance_value`]).
+    pub fn instance_attribute_values(
+        &mut self,
+        class: &ast::StmtClassDef,
+        attribute: &str,
+    ) -> Vec<ValueExpr> {
+        let module = self.type_state().resolver.module().clone();
+        module
+            .class_at(class.start())
+            .and_then(|id| module.class(id))
+            .and_then(|summary| summary.instance_attributes.get(attribute))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The type of a value of [`Self::instance_attribute_values`] of `class`: `self` there is
+    /// an instance of the class (or a subclass).
+    pub fn instance_value(&mut self, class: &ast::StmtClassDef, value: &ValueExpr) -> Ty {
+        let state = self.type_state();
+        let module = state.resolver.module().clone();
+        match module.class_at(class.start()) {
+            Some(id) => state.resolver.infer_in_class(value, id),
+            None => Ty::Unknown,
+        }
     }
 
     /// Where the type [`Self::infer_type`] gave `expr` came from, when the body of a function

@@ -147,6 +147,9 @@ pub struct ForwardPatch {
     /// Where that name comes from when an import in scope binds it: `(module, level)`;
     /// `None` when the file defines it.
     pub imported_from: Option<(Box<str>, u32)>,
+    /// Installed as a method of some object (`m.forward = self.catch_stop`): a function of
+    /// that name in any file of the project may be it.
+    pub anywhere: bool,
 }
 
 /// A class: its bases and what its instances hold.

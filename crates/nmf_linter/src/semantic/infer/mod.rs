@@ -252,6 +252,18 @@ impl<'p> TypeResolver<'p> {
         self.eval(context, value, 0)
     }
 
+    /// The type of `value`, a value of an instance attribute of the checked file's class
+    /// `class` (as in [`ModuleSummary`]'s classes): `self` there is an instance of the class.
+    pub fn infer_in_class(&mut self, value: &ValueExpr, class: ClassId) -> Ty {
+        self.start_query();
+        let module = self.module.clone();
+        let context = Context {
+            self_class: Some(class),
+            ..Context::module(&module)
+        };
+        self.eval(context, value, 0)
+    }
+
     /// The type a binding of the checked file gives its name.
     pub fn infer_binding(&mut self, binding: &Binding, locals: &LocalScopes<'_>) -> Ty {
         self.start_query();
@@ -274,18 +286,17 @@ impl<'p> TypeResolver<'p> {
         {
             return true;
         }
-        let Some(own_name) = own.name.as_deref() else {
-            return false;
-        };
+        let own_name = own.name.as_deref().unwrap_or_default();
         let Some(modules) = self.project.forward_installers() else {
             return false;
         };
         modules.iter().any(|module| {
             module.forward_patches.iter().any(|patch| {
                 &patch.function == function
-                    && patch.imported_from.as_ref().is_some_and(|(source, level)| {
-                        module.resolve_relative(source, *level).as_deref() == Some(own_name)
-                    })
+                    && (patch.anywhere
+                        || patch.imported_from.as_ref().is_some_and(|(source, level)| {
+                            module.resolve_relative(source, *level).as_deref() == Some(own_name)
+                        }))
             })
         })
     }
