@@ -232,7 +232,12 @@ impl<'a> ForwardCall<'a> {
         reported_as: Option<&'static str>,
     ) {
         let written = &checker.source()[self.receiver.range()];
-        let origins = checker.type_origins(self.receiver);
+        // Where an unknown type came from tells nothing.
+        let origins = if ty.says_nothing() {
+            Vec::new()
+        } else {
+            checker.type_origins(self.receiver)
+        };
         checker.explain(
             self.call.range(),
             || {

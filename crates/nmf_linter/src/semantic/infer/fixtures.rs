@@ -55,7 +55,7 @@ impl TypeResolver<'_> {
             return Ty::Unknown;
         };
         let ty = self.fixture_value(&fixture, depth);
-        if outermost && !matches!(ty, Ty::Unknown) {
+        if outermost && !ty.says_nothing() {
             let line = match &fixture.function.decoration {
                 Decoration::Fixture(spec) if spec.line > 0 => Some(spec.line),
                 _ => None,

@@ -79,7 +79,7 @@ impl TypeResolver<'_> {
             }
         }
         let ty = union(results);
-        if inferred && outermost && !matches!(ty, Ty::Unknown) {
+        if inferred && outermost && !ty.says_nothing() {
             let name = &function.function.name;
             let origin = match &function.receiver {
                 Some(Ty::Instance(class, ..) | Ty::Class(class, _)) => {

@@ -115,6 +115,17 @@ pub enum Exactness {
     OrSubclass,
 }
 
+impl Ty {
+    /// Nothing is known of the value: unknown, `None`, or a union of those.
+    pub fn says_nothing(&self) -> bool {
+        match self {
+            Ty::Unknown | Ty::None => true,
+            Ty::Union(members) => members.iter().all(Ty::says_nothing),
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Display for Ty {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
