@@ -478,6 +478,10 @@ pub const NOT_MODULE_PACKAGES: &[(&str, &str)] = &[
     ("paddle", "PaddlePaddle layers are not PyTorch modules"),
     ("mindspore", "MindSpore cells are not PyTorch modules"),
     ("mxnet", "MXNet blocks are not PyTorch modules"),
+    (
+        "chainer",
+        "Chainer links and chains are not PyTorch modules",
+    ),
     ("coremltools", "Core ML models"),
     ("tflite_runtime", "TensorFlow Lite interpreters"),
     ("tritonclient", "Triton inference clients"),

@@ -102,8 +102,9 @@ impl TypeResolver<'_> {
         class: &ClassKey,
         visit: &mut dyn FnMut(&mut Self, &ClassKey) -> ControlFlow<()>,
     ) -> Result<(), SearchFailure> {
-        /// Names to search for: a class, its subclasses and their aliases.
-        const MAX_NAMES: usize = 64;
+        /// Names to search for: a class, its subclasses and their aliases (a library's
+        /// family of transforms or datasets has a hundred).
+        const MAX_NAMES: usize = 256;
         let ClassKey::Project(module, id) = class else {
             return Ok(());
         };
@@ -242,5 +243,18 @@ mod tests {
             ),
         ]);
         assert_eq!(project.infer("a", "x").1, Verdict::NotModule);
+    }
+
+    #[test]
+    fn a_family_of_a_hundred_subclasses_is_followed_to_the_end() {
+        let mut source = String::from(
+            "import torch.nn as nn\nclass Transform:\n    def forward(self, x): ...\nx: Transform\n",
+        );
+        for index in 0..100 {
+            source.push_str(&format!("class T{index}(Transform): pass\n"));
+        }
+        assert_eq!(verdict(&source, "x"), Verdict::NotModule);
+        source.push_str("class T100(T99, nn.Module): pass\n");
+        assert_eq!(verdict(&source, "x"), Verdict::Unknown);
     }
 }

@@ -324,6 +324,11 @@ impl TypeResolver<'_> {
     fn base_verdict(&mut self, base: &Ty) -> Verdict {
         match base {
             Ty::Class(class, _) => self.class_verdict(class),
+            // A class of a package that makes no modules (`chainer.Chain`) is no module's
+            // base.
+            Ty::External(name) if not_module_package(name, self.not_module_packages).is_some() => {
+                Verdict::NotModule
+            }
             Ty::External(name) => external_class_verdict(name),
             Ty::Union(members) => members
                 .iter()
