@@ -9,7 +9,7 @@ the plugin reports. The rules it reports:
 - ``NMF001`` (module-forward-call): Checks for calls of `forward()` on a PyTorch `nn.Module`, which run the module without the hooks that `nn.Module.__call__` fires.
 - ``NMF002`` (autograd-function-forward-call): Checks for calls of `forward()` on a subclass of `torch.autograd.Function`, which run the computation outside autograd.
 - ``NMF003`` (module-call-override): Checks for `nn.Module` subclasses that define `__call__`, which replaces `nn.Module.__call__` and with it every hook, for every caller of the module.
-- ``NMF004`` (forward-passed-as-callable): Checks for a module's bound `forward` handed to a function that calls it later (`checkpoint`, `functools.partial`, `map`, `torch.func` transforms), which skips the module's hooks just as calling it directly does.
+- ``NMF004`` (forward-passed-as-callable): Checks for a module's bound `forward` handed to a function that calls it later (`checkpoint`, `functools.partial`, `map`, `torch.func` transforms, torch.fx's `call_module`) or stored and called later, which skips the module's hooks just as calling it directly does.
 - ``NMF005`` (unwrapped-module-after-wrap): Checks for calls of a module after it was wrapped (`ddp = DDP(model)`) in a function that trains, which run the bare module instead of the wrapper.
 
 .. end rules

@@ -18,8 +18,9 @@ use crate::semantic::values::ValueExpr;
 declare_rule! {
     /// ## What it does
     /// Checks for a module's bound `forward` handed to a function that calls it later
-    /// (`checkpoint`, `functools.partial`, `map`, `torch.func` transforms), which skips the
-    /// module's hooks just as calling it directly does.
+    /// (`checkpoint`, `functools.partial`, `map`, `torch.func` transforms, torch.fx's
+    /// `call_module`) or stored and called later, which skips the module's hooks just as
+    /// calling it directly does.
     ///
     /// ## Why is this bad?
     /// `m.forward` is the bare method: whoever calls it later runs `forward` without
