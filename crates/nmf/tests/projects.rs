@@ -98,3 +98,15 @@ fn wrappers_project_inner_modules_from_other_files() {
     );
     insta::assert_snapshot!(output);
 }
+
+/// Receivers, round three: what unannotated functions and methods return (factories, fluent
+/// `return self`, classmethods, `functools.partial`), and pytest fixtures found in the test's
+/// class, module and the `conftest.py` files above it, with the look-alikes that stay
+/// reported (a factory that may return a module, a fixture yielding one, a module's fluent
+/// method).
+#[test]
+fn round_three_project_returns_and_fixtures() {
+    let folder = projects().join("round_three");
+    let output = nmf_in(&folder, &["check", "--show-receivers", "."]);
+    insta::assert_snapshot!(output);
+}

@@ -7,6 +7,7 @@ use std::any::{Any, TypeId};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use ruff_python_ast::name::Name;
 use ruff_python_ast::token::Tokens;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -21,9 +22,9 @@ use crate::semantic::infer::{
     ClassKey, Exactness, Judgement, ProjectModules, Ty, TypeResolver, Verdict,
 };
 use crate::semantic::locals::{
-    BindingTable, comprehension_bindings, function_bindings, lambda_bindings,
+    BindingTable, FunctionPlace, comprehension_bindings, function_bindings, lambda_bindings,
 };
-use crate::semantic::summary::ModuleSummary;
+use crate::semantic::summary::{Binding, ModuleSummary};
 use crate::semantic::values::ValueExpr;
 use crate::semantic::wrap::eval::WrapAnalysis;
 use crate::semantic::wrap::index::FileIndex;
@@ -106,6 +107,8 @@ struct TypeState<'a> {
     functions: FxHashMap<TextSize, Rc<BindingTable>>,
     /// Types already inferred, by expression: several rules ask about the same receiver.
     inferred: FxHashMap<(TextRange, std::mem::Discriminant<Expr>), Ty>,
+    /// Where an inferred type came from, when a function's body or a fixture said it.
+    origins: FxHashMap<(TextRange, std::mem::Discriminant<Expr>), Vec<String>>,
     /// Functions of the file known to be, or not to be, installed as a `forward`.
     installed_forwards: FxHashMap<TextSize, bool>,
 }
@@ -213,8 +216,70 @@ impl<'a> Checker<'a> {
             return known.clone();
         }
         let ty = self.infer_type_uncached(expr);
-        self.type_state().inferred.insert(key, ty.clone());
+        let state = self.type_state();
+        let origins = state.resolver.origins();
+        if !origins.is_empty() {
+            let origins = origins.to_vec();
+            state.origins.insert(key, origins);
+        }
+        state.inferred.insert(key, ty.clone());
         ty
+    }
+
+    /// The bindings of `name` in the innermost function (or lambda, comprehension) scope
+    /// around the current position that binds it; `None` when no local scope does (it is
+    /// the module's).
+    pub fn local_bindings(&mut self, name: &Name) -> Option<Vec<Binding>> {
+        let scopes = self.local_scopes();
+        scopes.iter().find_map(|scope| scope.get(name).cloned())
+    }
+
+    /// The type of a value reduced from the code (a binding's), evaluated at the current
+    /// position.
+    pub fn infer_value(&mut self, value: &ValueExpr) -> Ty {
+        let scopes = self.local_scopes();
+        let locals: Vec<&BindingTable> = scopes.iter().map(Rc::as_ref).collect();
+        let ty = self.type_state().resolver.infer(value, &locals);
+        self.type_state().resolver.forget_origins();
+        ty
+    }
+
+    /// What the methods of `class` (of this file) assign to `self.<attribute>`, as values
+    /// made independent of the methods (see [`Self::instance_value`]).
+    pub fn instance_attribute_values(
+        &mut self,
+        class: &ast::StmtClassDef,
+        attribute: &str,
+    ) -> Vec<ValueExpr> {
+        let module = self.type_state().resolver.module().clone();
+        module
+            .class_at(class.start())
+            .and_then(|id| module.class(id))
+            .and_then(|summary| summary.instance_attributes.get(attribute))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The type of a value of [`Self::instance_attribute_values`] of `class`: `self` there is
+    /// an instance of the class (or a subclass).
+    pub fn instance_value(&mut self, class: &ast::StmtClassDef, value: &ValueExpr) -> Ty {
+        let state = self.type_state();
+        let module = state.resolver.module().clone();
+        match module.class_at(class.start()) {
+            Some(id) => state.resolver.infer_in_class(value, id),
+            None => Ty::Unknown,
+        }
+    }
+
+    /// Where the type [`Self::infer_type`] gave `expr` came from, when the body of a function
+    /// without a return annotation or a pytest fixture said it ("returned by `make_net`").
+    pub fn type_origins(&mut self, expr: &Expr) -> Vec<String> {
+        let key = (expr.range(), std::mem::discriminant(expr));
+        self.type_state()
+            .origins
+            .get(&key)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn infer_type_uncached(&mut self, expr: &Expr) -> Ty {
@@ -227,6 +292,7 @@ impl<'a> Checker<'a> {
             let builtin = self.infer_builtin_call(call);
             self.inference_depth -= 1;
             if let Some(ty) = builtin {
+                self.type_state().resolver.forget_origins();
                 return ty;
             }
         }
@@ -270,11 +336,12 @@ impl<'a> Checker<'a> {
                 }
             }
             ("super", [class, _]) => match self.infer_type(class) {
-                Ty::Class(key) => Ty::Instance(key, Vec::new(), Exactness::OrSubclass),
+                Ty::Class(key, _) => Ty::Instance(key, Vec::new(), Exactness::OrSubclass),
                 _ => Ty::Unknown,
             },
             ("type", [instance]) => match self.infer_type(instance) {
-                Ty::Instance(key, _, _) => Ty::Class(key),
+                // `type(x)` is `x`'s class, or a subclass when `x` may be of one.
+                Ty::Instance(key, _, exactness) => Ty::Class(key, exactness),
                 _ => Ty::Unknown,
             },
             _ => Ty::Unknown,
@@ -288,7 +355,7 @@ impl<'a> Checker<'a> {
     pub(crate) fn infer_type_in(
         &mut self,
         expr: &Expr,
-        functions: &[(&'a ast::StmtFunctionDef, Option<TextSize>)],
+        functions: &[(&'a ast::StmtFunctionDef, Option<&'a ast::StmtClassDef>)],
     ) -> Ty {
         self.infer_value_in(&ValueExpr::from_expr(expr), functions)
     }
@@ -298,7 +365,7 @@ impl<'a> Checker<'a> {
     pub(crate) fn infer_value_in(
         &mut self,
         value: &ValueExpr,
-        functions: &[(&'a ast::StmtFunctionDef, Option<TextSize>)],
+        functions: &[(&'a ast::StmtFunctionDef, Option<&'a ast::StmtClassDef>)],
     ) -> Ty {
         let tables: Vec<Rc<BindingTable>> = functions
             .iter()
@@ -344,16 +411,22 @@ impl<'a> Checker<'a> {
         let file = self.file;
         let suite = self.suite;
         let source = self.source;
-        let not_module_packages = &self.settings.not_module_packages;
+        let settings = self.settings;
         self.types.get_or_insert_with(|| {
             let facts = SourceFacts::of(source);
             let summary =
-                ModuleSummary::build(suite, file.module_name.clone(), file.is_package, facts);
+                ModuleSummary::build(suite, file.module_name.clone(), file.is_package, source);
             TypeState {
                 facts,
-                resolver: TypeResolver::new(file.project, Arc::new(summary), not_module_packages),
+                resolver: TypeResolver::new(
+                    file.project,
+                    Arc::new(summary),
+                    &settings.not_module_packages,
+                )
+                .with_factories(&settings.module_factories, &settings.not_module_factories),
                 functions: FxHashMap::default(),
                 inferred: FxHashMap::default(),
+                origins: FxHashMap::default(),
                 installed_forwards: FxHashMap::default(),
             }
         })
@@ -368,7 +441,7 @@ impl<'a> Checker<'a> {
             match scope {
                 Scope::Function(function) => {
                     let method_of = match scopes.get(index + 1) {
-                        Some(Scope::Class(class)) => Some(class.start()),
+                        Some(Scope::Class(class)) => Some(*class),
                         _ => None,
                     };
                     tables.push(self.function_table(function, method_of));
@@ -397,14 +470,21 @@ impl<'a> Checker<'a> {
     fn function_table(
         &mut self,
         function: &'a ast::StmtFunctionDef,
-        method_of: Option<TextSize>,
+        method_of: Option<&'a ast::StmtClassDef>,
     ) -> Rc<BindingTable> {
+        let module_name = self.file.module_name.as_deref();
         let state = self.type_state();
         if let Some(table) = state.functions.get(&function.start()) {
             return table.clone();
         }
-        let class = method_of.and_then(|start| state.resolver.module().class_at(start));
-        let table = Rc::new(function_bindings(function, class, state.facts));
+        let module = state.resolver.module();
+        let class = method_of.and_then(|class| Some((module.class_at(class.start())?, class)));
+        let place = FunctionPlace {
+            class,
+            module_name,
+            facts: state.facts,
+        };
+        let table = Rc::new(function_bindings(function, place));
         state.functions.insert(function.start(), table.clone());
         table
     }

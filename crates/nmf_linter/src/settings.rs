@@ -13,6 +13,11 @@ pub struct LinterSettings {
     /// Packages whose objects are never `nn.Module`s, beyond nmf's own table
     /// (`not-module-packages`).
     pub not_module_packages: Vec<String>,
+    /// Callables (qualified names, `*` within a dotted part) that make `nn.Module`s, beyond
+    /// nmf's table of the ecosystem's factories (`module-factories`).
+    pub module_factories: Vec<String>,
+    /// Callables that make no `nn.Module`s (`not-module-factories`).
+    pub not_module_factories: Vec<String>,
 }
 
 impl Default for LinterSettings {
@@ -21,6 +26,8 @@ impl Default for LinterSettings {
             rules: RuleSet::all(),
             known_modules_only: false,
             not_module_packages: Vec::new(),
+            module_factories: Vec::new(),
+            not_module_factories: Vec::new(),
         }
     }
 }

@@ -664,6 +664,8 @@ pub fn settings_hash(
         rules,
         known_modules_only,
         not_module_packages,
+        module_factories,
+        not_module_factories,
     } = linter;
     let CheckOptions {
         respect_noqa,
@@ -674,6 +676,8 @@ pub fn settings_hash(
         rules: rules.iter().map(|rule| rule.code).collect(),
         known_modules_only: *known_modules_only,
         not_module_packages,
+        module_factories,
+        not_module_factories,
         import_paths: import_paths
             .iter()
             .map(|path| path.as_os_str().as_encoded_bytes())
@@ -692,6 +696,8 @@ struct SettingsKey<'a> {
     rules: Vec<&'static str>,
     known_modules_only: bool,
     not_module_packages: &'a [String],
+    module_factories: &'a [String],
+    not_module_factories: &'a [String],
     import_paths: Vec<&'a [u8]>,
     respect_noqa: bool,
     prefilter: bool,
@@ -731,6 +737,22 @@ mod tests {
             settings_hash(
                 &LinterSettings {
                     not_module_packages: vec!["numpy".to_string()],
+                    ..linter.clone()
+                },
+                &paths,
+                check,
+            ),
+            settings_hash(
+                &LinterSettings {
+                    module_factories: vec!["mylib.build".to_string()],
+                    ..linter.clone()
+                },
+                &paths,
+                check,
+            ),
+            settings_hash(
+                &LinterSettings {
+                    not_module_factories: vec!["mylib.build".to_string()],
                     ..linter.clone()
                 },
                 &paths,

@@ -179,6 +179,20 @@ impl ProjectModules for RecordingView<'_> {
         self.recorder.record_corpus(self.view);
         self.view.forward_installers()
     }
+
+    fn conftests(&self) -> Vec<Arc<ModuleSummary>> {
+        // Which folders hold a `conftest.py` is what the corpus's folder listings record; what
+        // each says, its own record.
+        self.recorder.record_corpus(self.view);
+        let mut found = Vec::new();
+        for path in self.view.conftest_paths() {
+            let (summary, fingerprint) = self.view.index().summary_read(&path);
+            self.recorder
+                .record_file(self.view.index(), &path, fingerprint);
+            found.extend(summary);
+        }
+        found
+    }
 }
 
 /// A hash of where a module sits (its name, whether it is a package, its roots).

@@ -115,8 +115,9 @@ pub fn may_install_forward(text: &str) -> bool {
             matches!(next, Some(at) if after[at] == b'=' && after.get(at + 1) != Some(&b'='))
         })
     });
+    // `setattr(m, "forward", f)`, `monkeypatch.setattr(...)`, `patch.object(m, "forward", f)`.
     let set = || {
-        memmem::find(bytes, b"setattr").is_some()
+        (memmem::find(bytes, b"setattr").is_some() || memmem::find(bytes, b"patch").is_some())
             && (memmem::find(bytes, b"\"forward\"").is_some()
                 || memmem::find(bytes, b"'forward'").is_some())
     };

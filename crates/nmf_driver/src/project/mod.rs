@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, Rw
 use std::time::SystemTime;
 
 use nmf_linter::checker::FileContext;
-use nmf_linter::semantic::bindings::SourceFacts;
 use nmf_linter::semantic::infer::ProjectModules;
 use nmf_linter::semantic::summary::ModuleSummary;
 use ruff_python_ast::PySourceType;
@@ -231,8 +230,45 @@ impl ProjectIndex {
         ProjectView {
             index: self,
             location: self.locate(path),
+            folder: path.parent().map(Path::to_path_buf),
             import_paths,
         }
+    }
+
+    /// `path` relative to its project's root (or the folder above its outermost package), with
+    /// `/` between folders, for notes shown to users.
+    fn project_relative(&self, path: &Path) -> Option<Box<str>> {
+        let folder = path.parent()?;
+        let root = self
+            .project_root(folder)
+            .unwrap_or_else(|| self.folder(folder).source_root.clone());
+        let relative = path.strip_prefix(root).ok()?;
+        let parts: Vec<&str> = relative
+            .components()
+            .map(|part| part.as_os_str().to_str())
+            .collect::<Option<_>>()?;
+        Some(parts.join("/").into())
+    }
+
+    /// The `conftest.py` files pytest loads for a file in `folder`: its own folder's and those
+    /// of the folders above, up to the project's root (the closest folder with a project
+    /// marker; without one, the folder above the outermost package), the closest first.
+    pub fn conftest_paths(&self, folder: &Path) -> Vec<PathBuf> {
+        let info = self.folder(folder);
+        let top = self
+            .project_root(folder)
+            .unwrap_or_else(|| info.source_root.clone());
+        let mut found = Vec::new();
+        for current in folder.ancestors() {
+            if !current.starts_with(&top) {
+                break;
+            }
+            let conftest = current.join("conftest.py");
+            if self.exists(&conftest) {
+                found.push(conftest);
+            }
+        }
+        found
     }
 
     fn folder(&self, folder: &Path) -> Arc<FolderInfo> {
@@ -352,12 +388,10 @@ impl ProjectIndex {
         let location = self.locate(path);
         // A file that does not parse is not trusted: what it defines stays unknown.
         let summary = parsed.errors().is_empty().then(|| {
-            Arc::new(ModuleSummary::build(
-                parsed.suite(),
-                location.name,
-                location.is_package,
-                SourceFacts::of(&text),
-            ))
+            let mut summary =
+                ModuleSummary::build(parsed.suite(), location.name, location.is_package, &text);
+            summary.path = self.project_relative(path);
+            Arc::new(summary)
         });
         (summary, fingerprint)
     }
@@ -777,6 +811,8 @@ fn import_roots(root: PathBuf) -> Vec<PathBuf> {
 pub struct ProjectView<'a> {
     index: &'a ProjectIndex,
     location: ModuleLocation,
+    /// The folder of the file, where pytest's `conftest.py` files start.
+    folder: Option<PathBuf>,
     /// Folders searched for modules after the project's roots.
     import_paths: &'a [PathBuf],
 }
@@ -805,6 +841,14 @@ impl<'a> ProjectView<'a> {
             .iter()
             .chain(self.import_paths)
             .find_map(|root| self.index.find(root, name))
+    }
+
+    /// The `conftest.py` files pytest loads for the file, the closest first.
+    pub fn conftest_paths(&self) -> Vec<PathBuf> {
+        self.folder
+            .as_deref()
+            .map(|folder| self.index.conftest_paths(folder))
+            .unwrap_or_default()
     }
 
     /// Where the file sits among packages.
@@ -846,6 +890,13 @@ impl ProjectModules for ProjectView<'_> {
                 .filter_map(|path| self.index.summary(path))
                 .collect(),
         )
+    }
+
+    fn conftests(&self) -> Vec<Arc<ModuleSummary>> {
+        self.conftest_paths()
+            .iter()
+            .filter_map(|path| self.index.summary(path))
+            .collect()
     }
 }
 

@@ -118,6 +118,11 @@ pub struct Options {
     pub known_modules_only: Option<bool>,
     /// Packages whose objects are never `nn.Module`s, added to nmf's own table.
     pub not_module_packages: Option<Vec<String>>,
+    /// Callables that make `nn.Module`s (qualified names, `*` within a dotted part), added to
+    /// nmf's table of factories.
+    pub module_factories: Option<Vec<String>>,
+    /// Callables that make no `nn.Module`s, added to nmf's table of factories.
+    pub not_module_factories: Option<Vec<String>>,
     /// Folders to follow imports into, after the project's own (relative to the
     /// configuration's folder).
     pub extra_paths: Option<Vec<String>>,
@@ -616,6 +621,16 @@ impl Settings {
                     .not_module_packages
                     .clone()
                     .or_else(|| options.not_module_packages.clone())
+                    .unwrap_or_default(),
+                module_factories: pairs
+                    .module_factories
+                    .clone()
+                    .or_else(|| options.module_factories.clone())
+                    .unwrap_or_default(),
+                not_module_factories: pairs
+                    .not_module_factories
+                    .clone()
+                    .or_else(|| options.not_module_factories.clone())
                     .unwrap_or_default(),
             },
             exclude: FilePatterns::new(exclude),

@@ -108,6 +108,24 @@ pub const OPTIONS: &[OptionDoc] = &[
         example: r#"not-module-packages = ["my_pipelines"]"#,
     },
     OptionDoc {
+        name: "module-factories",
+        kind: "list[str]",
+        default: "[]",
+        doc: "Callables that make `nn.Module`s, added to nmf's table of factories (timm, \
+              torchvision, transformers, diffusers, `torch.jit`): qualified names of what is \
+              called, `Class.method` for a class's method, `*` for any run of characters within \
+              one dotted part. What they make is a known module.",
+        example: r#"module-factories = ["mylib.build_model", "mylib.*.load"]"#,
+    },
+    OptionDoc {
+        name: "not-module-factories",
+        kind: "list[str]",
+        default: "[]",
+        doc: "Callables that make no `nn.Module`s, added to nmf's table of factories and \
+              written as in `module-factories`: a `.forward()` on what they make is not reported.",
+        example: r#"not-module-factories = ["mylib.make_pipeline"]"#,
+    },
+    OptionDoc {
         name: "extra-paths",
         kind: "list[str]",
         default: "[]",

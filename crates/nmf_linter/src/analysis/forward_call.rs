@@ -74,7 +74,12 @@ impl<'a> ForwardCall<'a> {
     /// The override chain: inside a method named `forward` (or a function installed as
     /// some object's `forward`), `super().forward(...)`, `super(Cls, self).forward(...)` and
     /// `Base.forward(self, ...)` run a parent's `forward` on the module whose hooks already
-    /// fired for this call; in an installed function, so does `type(self).forward(self, ...)`.
+    /// fired for this call; in an installed function, so does `type(self).forward(self, ...)`;
+    /// so do they in a private helper method that only its class's `forward` calls
+    /// (`self._inducing_forward(...)`). `self.forward(...)` in the class's own `forward` runs
+    /// it again inside the call whose hooks fired (calling `self(...)` would fire them twice),
+    /// and in its `__call__` it is the dispatch that replaces `nn.Module.__call__`, which
+    /// NMF003 reports (calling `self(...)` there would recurse).
     pub fn is_override_chain(&self, checker: &mut Checker<'_>) -> bool {
         let ForwardAccess::Attribute(_) = self.access else {
             return false;
@@ -85,12 +90,23 @@ impl<'a> ForwardCall<'a> {
         let Some(function) = checker.semantic().enclosing_function() else {
             return false;
         };
-        let is_forward_method =
-            function.class.is_some() && function.function.name.id.as_str() == "forward";
+        let method_name = function.class.map(|_| function.function.name.id.as_str());
+        let is_forward_method = method_name == Some("forward");
+        let on_self = matches!(self.receiver, Expr::Name(name)
+            if Some(name.id.as_str()) == function.first_parameter());
+        if on_self && matches!(method_name, Some("forward" | "__call__")) {
+            return true;
+        }
         let is_installed = !is_forward_method
             && self.has_chain_shape(function.first_parameter(), true)
             && checker.is_installed_as_forward(function.function);
-        if !is_forward_method && !is_installed {
+        let is_forward_helper = !is_forward_method
+            && !is_installed
+            && self.has_chain_shape(function.first_parameter(), false)
+            && function
+                .class
+                .is_some_and(|class| is_private_forward_helper(class, function.function));
+        if !is_forward_method && !is_installed && !is_forward_helper {
             return false;
         }
         self.has_chain_shape(function.first_parameter(), is_installed)
@@ -180,10 +196,29 @@ impl<'a> ForwardCall<'a> {
         Some(edits)
     }
 
-    /// The receiver's inferred type and what it means for the call of `forward`.
+    /// The receiver's inferred type and what it means for the call of `forward`. An unbound
+    /// call (`Cls.forward(obj, x)`) runs on `obj`: when `obj` is known not to be a module
+    /// (`types.SimpleNamespace(...)` standing in for one), no hooks are skipped.
     pub fn receiver_judgement(&self, checker: &mut Checker<'_>) -> (Ty, Judgement) {
         let ty = checker.infer_type(self.receiver);
         let judgement = checker.judge_method_call(&ty, "forward");
+        let unbound = matches!(self.access, ForwardAccess::Attribute(_))
+            && self.dunder_calls.is_empty()
+            && matches!(ty, Ty::Class(..) | Ty::External(_))
+            && matches!(judgement.verdict, Verdict::Module | Verdict::Unknown);
+        if unbound
+            && let Some(instance) = self.call.arguments.args.first()
+            && !instance.is_starred_expr()
+        {
+            let instance_ty = checker.infer_type(instance);
+            if checker.verdict(&instance_ty) == Verdict::NotModule {
+                let written = abbreviate(&checker.source()[instance.range()]);
+                let reason = format!(
+                    "called unbound on `{written}`, a `{instance_ty}`, which is not an nn.Module"
+                );
+                return (ty, Judgement::because(Verdict::NotModule, reason));
+            }
+        }
         (ty, judgement)
     }
 
@@ -197,6 +232,12 @@ impl<'a> ForwardCall<'a> {
         reported_as: Option<&'static str>,
     ) {
         let written = &checker.source()[self.receiver.range()];
+        // Where an unknown type came from tells nothing.
+        let origins = if ty.says_nothing() {
+            Vec::new()
+        } else {
+            checker.type_origins(self.receiver)
+        };
         checker.explain(
             self.call.range(),
             || {
@@ -211,7 +252,14 @@ impl<'a> ForwardCall<'a> {
                     .as_ref()
                     .map(|reason| format!(" ({reason})"))
                     .unwrap_or_default();
-                format!("receiver `{}`: `{ty}`, {kind}{reason}", abbreviate(written))
+                let origin = origins
+                    .iter()
+                    .map(|origin| format!(", {origin}"))
+                    .collect::<String>();
+                format!(
+                    "receiver `{}`: `{ty}`{origin}, {kind}{reason}",
+                    abbreviate(written)
+                )
             },
             reported_as,
         );
@@ -230,6 +278,97 @@ impl<'a> ForwardCall<'a> {
         let (ty, judgement) = forward.receiver_judgement(checker);
         Some((forward, ty, judgement))
     }
+}
+
+/// Whether `method` is a private helper (`_name`) of `class` that only the class's `forward`
+/// calls, as `self._name(...)`: it runs inside the call whose hooks fired, as `forward` does.
+fn is_private_forward_helper(class: &ast::StmtClassDef, method: &ast::StmtFunctionDef) -> bool {
+    use ruff_python_ast::visitor::{self, Visitor};
+    /// Real helpers sit in classes of a few thousand lines; deeper nesting is not searched.
+    const MAX_DEPTH: usize = 128;
+    struct Uses<'n> {
+        helper: &'n str,
+        self_name: Option<&'n str>,
+        in_forward: bool,
+        calls_from_forward: usize,
+        other_uses: usize,
+        depth: usize,
+    }
+    impl<'a> Visitor<'a> for Uses<'_> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if self.depth > MAX_DEPTH {
+                self.other_uses += 1;
+                return;
+            }
+            let is_use = |expr: &Expr| {
+                matches!(expr, Expr::Attribute(attribute)
+                    if attribute.attr.id.as_str() == self.helper
+                        && matches!(attribute.value.as_ref(), Expr::Name(name)
+                            if Some(name.id.as_str()) == self.self_name))
+            };
+            if let Expr::Call(call) = expr
+                && is_use(&call.func)
+            {
+                if self.in_forward {
+                    self.calls_from_forward += 1;
+                } else {
+                    self.other_uses += 1;
+                }
+                for argument in &*call.arguments.args {
+                    self.visit_expr(argument);
+                }
+                for keyword in &*call.arguments.keywords {
+                    self.visit_expr(&keyword.value);
+                }
+                return;
+            }
+            if is_use(expr) {
+                self.other_uses += 1;
+                return;
+            }
+            self.depth += 1;
+            visitor::walk_expr(self, expr);
+            self.depth -= 1;
+        }
+
+        fn visit_stmt(&mut self, stmt: &'a ast::Stmt) {
+            if self.depth > MAX_DEPTH {
+                self.other_uses += 1;
+                return;
+            }
+            self.depth += 1;
+            visitor::walk_stmt(self, stmt);
+            self.depth -= 1;
+        }
+    }
+    let helper = method.name.id.as_str();
+    if !helper.starts_with('_') || helper.starts_with("__") {
+        return false;
+    }
+    let mut uses = Uses {
+        helper,
+        self_name: None,
+        in_forward: false,
+        calls_from_forward: 0,
+        other_uses: 0,
+        depth: 0,
+    };
+    for stmt in &class.body {
+        match stmt {
+            ast::Stmt::FunctionDef(other) => {
+                uses.self_name = crate::semantic::bindings::first_parameter(other)
+                    .map(ruff_python_ast::name::Name::as_str);
+                uses.in_forward = other.name.id.as_str() == "forward";
+                uses.visit_body(&other.body);
+            }
+            other => {
+                uses.self_name = None;
+                uses.in_forward = false;
+                uses.visit_stmt(other);
+            }
+        }
+    }
+    uses.calls_from_forward > 0 && uses.other_uses == 0
 }
 
 /// What nmf inferred about the receiver, for the `note:` line of the full output.

@@ -35,8 +35,14 @@ declare_rule! {
     /// method's first parameter; the same inside a function the project installs as some
     /// object's `forward` (`Head.forward = patched`, `m.forward = types.MethodType(patched, m)`,
     /// `setattr(m, "forward", patched)`), where `type(self).forward(self, ...)` continues it
-    /// too. In any other function these calls are reported. Reading,
-    /// assigning or passing `model.forward` is not a call and is not reported either.
+    /// too, and inside a private helper (`_name`) that only the class's own `forward` calls.
+    /// In any other function these calls are reported. Also not reported: `self.forward(...)`
+    /// inside the class's own `forward` (a retry or a recursion, inside the call whose hooks
+    /// fired: `self(...)` would fire them twice) and inside its `__call__` (the dispatch that
+    /// replaces `nn.Module.__call__`, which NMF003 reports); an unbound `Cls.forward(obj, ...)`
+    /// whose `obj` is known not to be a module (a `types.SimpleNamespace` standing in for
+    /// one: there are no hooks to skip). Reading, assigning or passing `model.forward` is not
+    /// a call and is not reported either.
     ///
     /// Receivers are typed where the code says what they are, across the whole project:
     /// `self` in methods, `x = C(...)`, `self.x = C(...)`, annotations (string ones too),
@@ -203,5 +209,5 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
 
 /// The receiver is a class (`Cls.forward(obj, x)`): the call is unbound.
 fn is_class_like(ty: &Ty) -> bool {
-    matches!(ty, Ty::Class(_) | Ty::External(_))
+    matches!(ty, Ty::Class(..) | Ty::External(_))
 }

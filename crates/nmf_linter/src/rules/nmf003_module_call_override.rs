@@ -32,7 +32,10 @@ declare_rule! {
     /// return type) keeps the hooks and is not reported, nor is one that uses
     /// `super().__call__` anywhere (extra work around the real call, or handing it to a helper
     /// that calls it), nor one that only raises (a container such as `nn.ParameterDict` that
-    /// must not be called).
+    /// must not be called). A `@staticmethod` `__call__` replaces it too, and so does a
+    /// function assigned in the class body (`__call__ = run_head`); assigning another class's
+    /// `__call__` or `_call_impl` (`__call__ = nn.Module.__call__`) keeps the hooks, and an
+    /// annotation alone (`__call__: Callable[..., Tensor]`) only declares the type.
     ///
     /// ## Example
     /// ```python
@@ -84,21 +87,38 @@ impl Violation for ModuleCallOverride {
     }
 }
 
-/// Every finding defines `__call__`: `def`, blanks (line continuations included), the name.
-/// Files that may spell it with characters that NFKC-normalise to it pass too.
+/// Every finding defines `__call__` (`def`, blanks — line continuations included —, the
+/// name) or assigns it (the name, blanks, then `=` or an annotation's `:`). Files that may
+/// spell it with characters that NFKC-normalise to it pass too.
 fn could_match(source: &str) -> bool {
     let bytes = source.as_bytes();
-    let defines = memmem::find_iter(bytes, b"__call__").any(|start| {
+    let is_blank = |byte: &u8| matches!(byte, b' ' | b'\t' | b'\\' | b'\n' | b'\r' | b'\x0c');
+    let found = memmem::find_iter(bytes, b"__call__").any(|start| {
         let before = bytes[..start]
             .iter()
-            .rposition(|&byte| !matches!(byte, b' ' | b'\t' | b'\\' | b'\n' | b'\r' | b'\x0c'))
+            .rposition(|byte| !is_blank(byte))
             .map_or(0, |at| at + 1);
-        before < start && bytes[..before].ends_with(b"def")
+        let defines = before < start && bytes[..before].ends_with(b"def");
+        let after = &bytes[start + b"__call__".len()..];
+        let next = after.iter().position(|byte| !is_blank(byte));
+        let assigns = next.is_some_and(|at| {
+            after[at] == b':' || (after[at] == b'=' && after.get(at + 1) != Some(&b'='))
+        });
+        defines || assigns
     });
-    defines || could_spell(source, "__call__")
+    found || could_spell(source, "__call__")
 }
 
 fn check(stmt: &Stmt, checker: &mut Checker<'_>) {
+    if let Some(target) = assigned_call(stmt) {
+        let Some(Scope::Class(class)) = checker.semantic().scopes().next() else {
+            return;
+        };
+        if checker.class_verdict(class) == Verdict::Module {
+            checker.report(Diagnostic::new(&RULE, &ModuleCallOverride, target.range()));
+        }
+        return;
+    }
     let Stmt::FunctionDef(function) = stmt else {
         return;
     };
@@ -121,6 +141,27 @@ fn check(stmt: &Stmt, checker: &mut Checker<'_>) {
         &ModuleCallOverride,
         function.name.range(),
     ));
+}
+
+/// `__call__ = value` (or `__call__: T = value`) binding something else than another class's
+/// `__call__` or `_call_impl` (`nn.Module.__call__`, which runs the hooks): the name assigned.
+fn assigned_call(stmt: &Stmt) -> Option<&ast::ExprName> {
+    let (targets, value): (&[Expr], &Expr) = match stmt {
+        Stmt::Assign(assign) => (&assign.targets, &assign.value),
+        Stmt::AnnAssign(ast::StmtAnnAssign {
+            target,
+            value: Some(value),
+            ..
+        }) => (std::slice::from_ref(target.as_ref()), value),
+        _ => return None,
+    };
+    let target = targets.iter().find_map(|target| match target {
+        Expr::Name(name) if name.id.as_str() == "__call__" => Some(name),
+        _ => None,
+    })?;
+    let keeps_hooks = matches!(value, Expr::Attribute(attribute)
+        if matches!(attribute.attr.id.as_str(), "__call__" | "_call_impl"));
+    (!keeps_hooks).then_some(target)
 }
 
 /// The body uses `super().__call__` (calling it, or handing it to a helper that does, as kornia's

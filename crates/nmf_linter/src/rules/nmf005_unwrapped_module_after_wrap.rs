@@ -334,7 +334,7 @@ fn runs_without_grad(checker: &mut Checker<'_>, callee: &Expr, origin: &Origin) 
         let functions: Vec<bool> = members
             .iter()
             .filter_map(|member| match member {
-                Ty::Function(_, summary) => Some(summary.without_grad),
+                Ty::Function(function_ref) => Some(function_ref.function.without_grad),
                 _ => None,
             })
             .collect();

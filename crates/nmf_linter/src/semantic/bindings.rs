@@ -11,7 +11,8 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Pattern, Stmt};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::semantic::summary::{Binding, FunctionSummary};
+use crate::semantic::functions::light_summary;
+use crate::semantic::summary::Binding;
 use crate::semantic::values::{Annotation, ValueExpr};
 
 /// What a scope does with the bindings the walker finds.
@@ -32,7 +33,7 @@ pub(crate) trait BindingSink {
 
     /// A `def` statement: what its name is bound to. The walker does not enter its body.
     fn function(&mut self, function: &ast::StmtFunctionDef) -> Binding {
-        Binding::Function(function_summary(function))
+        Binding::Function(light_summary(function))
     }
 
     /// `from module import *`.
@@ -55,6 +56,8 @@ pub struct SourceFacts {
     /// The text mentions `.module`, `"module"` or an unwrapping function: a function may return
     /// the module inside a wrapper (`m.module`, `getattr(m, "module")`, `unwrap_model(m)`).
     pub unwrap: bool,
+    /// The text has `yield`: functions may be generators, so their expressions are walked.
+    pub yields: bool,
 }
 
 impl SourceFacts {
@@ -64,6 +67,7 @@ impl SourceFacts {
         global: true,
         forward: true,
         unwrap: true,
+        yields: true,
     };
 
     pub fn of(source: &str) -> Self {
@@ -82,6 +86,7 @@ impl SourceFacts {
                 || has("unwrap")
                 || has("de_parallel")
                 || has("extract_model_from_parallel"),
+            yields: !ascii || has("yield"),
         }
     }
 }
@@ -500,7 +505,7 @@ pub(crate) fn global_assignments(
         }
         fn function(&mut self, function: &ast::StmtFunctionDef) -> Binding {
             self.nested.extend(global_assignments(function, self.facts));
-            Binding::Function(function_summary(function))
+            Binding::Function(light_summary(function))
         }
         fn declare_outside(&mut self, name: &Name, is_global: bool) {
             if is_global {
@@ -537,75 +542,6 @@ pub(crate) fn global_assignments(
             }),
     );
     nested
-}
-
-pub(crate) fn function_summary(function: &ast::StmtFunctionDef) -> FunctionSummary {
-    FunctionSummary {
-        returns: function.returns.as_deref().map(Annotation::from_expr),
-        is_property: is_property(function),
-        // Only what `with` binds needs it.
-        returns_self: matches!(function.name.id.as_str(), "__enter__" | "__aenter__")
-            && returns_first_parameter(function),
-        // Filled in by module and class scopes, for other files' calls (see `ScopeSink`).
-        unwraps_argument: false,
-        without_grad: function
-            .decorator_list
-            .iter()
-            .any(|decorator| crate::semantic::wrap::names::is_without_grad(&decorator.expression)),
-    }
-}
-
-/// Decorated with `@property` (or `@cached_property`): reading the attribute calls it.
-pub(crate) fn is_property(function: &ast::StmtFunctionDef) -> bool {
-    function.decorator_list.iter().any(|decorator| {
-        matches!(
-            ValueExpr::dotted(&decorator.expression)
-                .and_then(|d| d.display())
-                .as_deref(),
-            Some(
-                "property"
-                    | "functools.cached_property"
-                    | "cached_property"
-                    | "abc.abstractproperty"
-                    | "abstractproperty"
-            )
-        )
-    })
-}
-
-/// Every `return` of the function's own body returns its first parameter, and there is one.
-fn returns_first_parameter(function: &ast::StmtFunctionDef) -> bool {
-    struct Returns<'n> {
-        first: &'n Name,
-        all_first: bool,
-        any: bool,
-    }
-    impl<'a> Visitor<'a> for Returns<'_> {
-        fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || match stmt {
-                Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
-                Stmt::Return(ret) => {
-                    self.any = true;
-                    self.all_first &= matches!(
-                        ret.value.as_deref(),
-                        Some(Expr::Name(name)) if &name.id == self.first
-                    );
-                }
-                _ => visitor::walk_stmt(self, stmt),
-            });
-        }
-        fn visit_expr(&mut self, _expr: &'a Expr) {}
-    }
-    let Some(first) = first_parameter(function) else {
-        return false;
-    };
-    let mut returns = Returns {
-        first,
-        all_first: true,
-        any: false,
-    };
-    returns.visit_body(&function.body);
-    returns.any && returns.all_first
 }
 
 fn has_decorator(function: &ast::StmtFunctionDef, wanted: &str) -> bool {

@@ -391,7 +391,7 @@ pub fn external_class_verdict(name: &str) -> Verdict {
         | "torch.distributed.fsdp.FullyShardedDataParallel"
         | "torch.distributed.fsdp.fully_sharded_data_parallel.FullyShardedDataParallel"
         | "torch.ao.nn.quantized.Linear" => Verdict::Module,
-        "torch.Tensor" => Verdict::NotModule,
+        "torch.Tensor" | "types.SimpleNamespace" => Verdict::NotModule,
         "builtins.object"
         | "builtins.int"
         | "builtins.float"
@@ -478,6 +478,10 @@ pub const NOT_MODULE_PACKAGES: &[(&str, &str)] = &[
     ("paddle", "PaddlePaddle layers are not PyTorch modules"),
     ("mindspore", "MindSpore cells are not PyTorch modules"),
     ("mxnet", "MXNet blocks are not PyTorch modules"),
+    (
+        "chainer",
+        "Chainer links and chains are not PyTorch modules",
+    ),
     ("coremltools", "Core ML models"),
     ("tflite_runtime", "TensorFlow Lite interpreters"),
     ("tritonclient", "Triton inference clients"),
@@ -517,4 +521,319 @@ pub(crate) fn module_returning_function(name: &str) -> bool {
             | "importlib.reload"
             | "builtins.__import__"
     )
+}
+
+/// What a well-known factory of the ecosystem makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Makes {
+    Module,
+    NotModule,
+}
+
+/// Factories of the ecosystem whose result is known without reading their package, each with
+/// why: the qualified name called (a function, a class, or `Class.method`), matched by
+/// [`factory`]. Users add their own with `module-factories` and `not-module-factories`.
+pub const FACTORIES: &[(&str, Makes, &str)] = &[
+    (
+        "timm.create_model",
+        Makes::Module,
+        "timm models are nn.Modules",
+    ),
+    (
+        "timm.models.create_model",
+        Makes::Module,
+        "timm models are nn.Modules",
+    ),
+    (
+        "torchvision.models.get_model",
+        Makes::Module,
+        "torchvision's model builders return nn.Modules",
+    ),
+    (
+        "torchvision.models.<builder>",
+        Makes::Module,
+        "torchvision's model builders return nn.Modules",
+    ),
+    (
+        "transformers.<Model>",
+        Makes::Module,
+        "transformers' PyTorch models are nn.Modules",
+    ),
+    (
+        "transformers.<TF or Flax model>",
+        Makes::NotModule,
+        "transformers' TensorFlow and Flax models are not PyTorch modules",
+    ),
+    (
+        "transformers.<Tokenizer, Processor, Config>",
+        Makes::NotModule,
+        "tokenizers, processors, feature extractors and configs are not nn.Modules",
+    ),
+    (
+        "transformers.pipeline",
+        Makes::NotModule,
+        "a transformers Pipeline is not an nn.Module",
+    ),
+    (
+        "diffusers.<Pipeline>",
+        Makes::NotModule,
+        "a diffusers pipeline holds modules but is not one",
+    ),
+    (
+        "diffusers.<Model>",
+        Makes::Module,
+        "diffusers models are nn.Modules",
+    ),
+    (
+        "torch.jit.load",
+        Makes::Module,
+        "a TorchScript ScriptModule is an nn.Module, whose hooks only `__call__` runs",
+    ),
+    (
+        "torch.jit.script",
+        Makes::Module,
+        "a TorchScript ScriptModule is an nn.Module, whose hooks only `__call__` runs",
+    ),
+    (
+        "torch.jit.trace",
+        Makes::Module,
+        "a TorchScript ScriptModule is an nn.Module, whose hooks only `__call__` runs",
+    ),
+];
+
+/// What calling `name` (a qualified name outside the project) makes when it is one of the
+/// ecosystem's well-known factories or a factory the configuration lists, and why.
+pub(crate) fn factory(
+    name: &str,
+    module_factories: &[String],
+    not_module_factories: &[String],
+) -> Option<(Makes, String)> {
+    let configured = |patterns: &[String]| {
+        patterns
+            .iter()
+            .find(|pattern| dotted_glob(pattern, name))
+            .cloned()
+    };
+    if let Some(pattern) = configured(module_factories) {
+        return Some((
+            Makes::Module,
+            format!("`{pattern}` makes nn.Modules, says `module-factories`"),
+        ));
+    }
+    if let Some(pattern) = configured(not_module_factories) {
+        return Some((
+            Makes::NotModule,
+            format!("`{pattern}` makes no nn.Modules, says `not-module-factories`"),
+        ));
+    }
+    let entry = builtin_factory(name)?;
+    let (_, makes, reason) = FACTORIES.iter().find(|(key, _, _)| *key == entry)?;
+    Some((*makes, format!("made by `{name}`; {reason}")))
+}
+
+/// The key in [`FACTORIES`] that `name` matches.
+fn builtin_factory(name: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = name.split('.').collect();
+    let root = *parts.first()?;
+    let last = *parts.last()?;
+    match root {
+        "timm" => match name {
+            "timm.create_model" => Some("timm.create_model"),
+            "timm.models.create_model" => Some("timm.models.create_model"),
+            _ => None,
+        },
+        "torchvision" => {
+            let in_models = parts.get(1) == Some(&"models")
+                && (parts.len() == 3
+                    || (parts.len() == 4
+                        && matches!(
+                            parts[2],
+                            "detection"
+                                | "segmentation"
+                                | "video"
+                                | "optical_flow"
+                                | "quantization"
+                        )));
+            if !in_models {
+                return None;
+            }
+            match last {
+                "get_model" => Some("torchvision.models.get_model"),
+                "get_weight" | "get_model_weights" | "list_models" | "get_model_builder" => None,
+                builder if builder.starts_with(|c: char| c.is_ascii_lowercase()) => {
+                    Some("torchvision.models.<builder>")
+                }
+                _ => None,
+            }
+        }
+        "transformers" => {
+            if matches!(
+                name,
+                "transformers.pipeline" | "transformers.pipelines.pipeline"
+            ) {
+                return Some("transformers.pipeline");
+            }
+            // `X(config)`, `X.from_pretrained(...)`, `X.from_config(...)`.
+            let class = match last {
+                "from_pretrained" | "from_config" | "_from_config" => {
+                    parts.get(parts.len().checked_sub(2)?)?
+                }
+                class => class,
+            };
+            transformers_class(class)
+        }
+        "diffusers" => {
+            let class = match last {
+                "from_pretrained" | "from_single_file" | "from_pipe" | "from_config" => {
+                    parts.get(parts.len().checked_sub(2)?)?
+                }
+                class => class,
+            };
+            if class.ends_with("Pipeline") || class.starts_with("AutoPipeline") {
+                Some("diffusers.<Pipeline>")
+            } else if class.ends_with("Model")
+                || ["Autoencoder", "UNet", "ControlNet"]
+                    .iter()
+                    .any(|prefix| class.starts_with(prefix))
+            {
+                Some("diffusers.<Model>")
+            } else {
+                None
+            }
+        }
+        "torch" => match name {
+            "torch.jit.load" => Some("torch.jit.load"),
+            "torch.jit.script" => Some("torch.jit.script"),
+            "torch.jit.trace" => Some("torch.jit.trace"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Which kind of transformers class `class` is, by its name.
+fn transformers_class(class: &str) -> Option<&'static str> {
+    if !class.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return None;
+    }
+    const NOT_MODULES: [&str; 8] = [
+        "Tokenizer",
+        "TokenizerFast",
+        "Processor",
+        "Config",
+        "FeatureExtractor",
+        "ImageProcessor",
+        "ImageProcessorFast",
+        "VideoProcessor",
+    ];
+    if NOT_MODULES.iter().any(|suffix| class.ends_with(suffix)) {
+        return Some("transformers.<Tokenizer, Processor, Config>");
+    }
+    let is_model =
+        class.starts_with("AutoModel") || class.ends_with("Model") || class.contains("For");
+    if !is_model {
+        return None;
+    }
+    let framework_prefix = |prefix: &str| {
+        class
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+    };
+    if framework_prefix("TF") || framework_prefix("Flax") {
+        Some("transformers.<TF or Flax model>")
+    } else {
+        Some("transformers.<Model>")
+    }
+}
+
+/// Whether the dotted `name` matches `pattern`, where `*` stands for any run of characters
+/// within one dotted part (`mylib.*.build` matches `mylib.models.build`).
+fn dotted_glob(pattern: &str, name: &str) -> bool {
+    let patterns: Vec<&str> = pattern.split('.').collect();
+    let parts: Vec<&str> = name.split('.').collect();
+    patterns.len() == parts.len()
+        && patterns
+            .iter()
+            .zip(&parts)
+            .all(|(pattern, part)| glob_part(pattern.as_bytes(), part.as_bytes()))
+}
+
+fn glob_part(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|skip| glob_part(rest, &text[skip..])),
+        Some((first, rest)) => text
+            .split_first()
+            .is_some_and(|(head, tail)| head == first && glob_part(rest, tail)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn makes(name: &str) -> Option<Makes> {
+        factory(name, &[], &[]).map(|(makes, _)| makes)
+    }
+
+    #[test]
+    fn the_ecosystem_s_factories_are_known_by_name() {
+        assert_eq!(makes("timm.create_model"), Some(Makes::Module));
+        assert_eq!(makes("torchvision.models.resnet50"), Some(Makes::Module));
+        assert_eq!(
+            makes("torchvision.models.detection.fasterrcnn_resnet50_fpn"),
+            Some(Makes::Module)
+        );
+        assert_eq!(makes("torchvision.models.list_models"), None);
+        assert_eq!(makes("torchvision.models.ResNet50_Weights"), None);
+        assert_eq!(
+            makes("transformers.AutoModelForCausalLM.from_pretrained"),
+            Some(Makes::Module)
+        );
+        assert_eq!(
+            makes("transformers.models.bert.BertForMaskedLM.from_pretrained"),
+            Some(Makes::Module)
+        );
+        assert_eq!(makes("transformers.GPT2LMHeadModel"), Some(Makes::Module));
+        assert_eq!(
+            makes("transformers.TFBertModel.from_pretrained"),
+            Some(Makes::NotModule)
+        );
+        assert_eq!(
+            makes("transformers.AutoTokenizer.from_pretrained"),
+            Some(Makes::NotModule)
+        );
+        assert_eq!(
+            makes("transformers.AutoConfig.from_pretrained"),
+            Some(Makes::NotModule)
+        );
+        assert_eq!(makes("transformers.pipeline"), Some(Makes::NotModule));
+        assert_eq!(makes("transformers.set_seed"), None);
+        assert_eq!(
+            makes("diffusers.StableDiffusionPipeline.from_pretrained"),
+            Some(Makes::NotModule)
+        );
+        assert_eq!(
+            makes("diffusers.UNet2DConditionModel.from_pretrained"),
+            Some(Makes::Module)
+        );
+        assert_eq!(makes("torch.jit.load"), Some(Makes::Module));
+        assert_eq!(makes("torch.load"), None);
+    }
+
+    #[test]
+    fn configured_factories_match_dotted_globs_and_come_first() {
+        let mine = ["mylib.*.build".to_string()];
+        assert_eq!(
+            factory("mylib.models.build", &mine, &[]).map(|(makes, _)| makes),
+            Some(Makes::Module)
+        );
+        assert!(factory("mylib.build", &mine, &[]).is_none());
+        let tokenizers = ["transformers.AutoModel.from_pretrained".to_string()];
+        assert_eq!(
+            factory("transformers.AutoModel.from_pretrained", &[], &tokenizers)
+                .map(|(makes, _)| makes),
+            Some(Makes::NotModule)
+        );
+    }
 }

@@ -8,42 +8,68 @@ use ruff_python_ast::name::Name;
 use ruff_python_ast::{self as ast, Expr};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::semantic::bindings::{
-    BindingSink, SourceFacts, first_parameter, is_classmethod, is_staticmethod, parameters,
-    walk_bindings,
-};
+use crate::semantic::bindings::{BindingSink, SourceFacts, walk_bindings};
+use crate::semantic::functions::{self, FunctionScope, nested_functions, parameter_bindings};
+use crate::semantic::pytest;
 use crate::semantic::summary::{Binding, ClassId};
-use crate::semantic::values::{Annotation, ValueExpr};
+use crate::semantic::values::ValueExpr;
 
 pub type BindingTable = FxHashMap<Name, Vec<Binding>>;
 
-/// The bindings of `function`'s own scope. `method_of` is the class whose body defines the
-/// function directly, which makes its first parameter `self` (or `cls`).
+/// Where a function of the checked file is defined.
+#[derive(Clone, Copy)]
+pub struct FunctionPlace<'a> {
+    /// The class whose body defines the function directly (which makes its first parameter
+    /// `self` or `cls`), with its summary's id.
+    pub class: Option<(ClassId, &'a ast::StmtClassDef)>,
+    /// The file's dotted module name (pytest's test modules are told by it).
+    pub module_name: Option<&'a str>,
+    pub facts: SourceFacts,
+}
+
+/// The bindings of `function`'s own scope: its parameters (fixtures in a test or fixture),
+/// and every name its body binds; the functions it defines are summarised with their bodies.
 pub fn function_bindings(
     function: &ast::StmtFunctionDef,
-    method_of: Option<ClassId>,
-    facts: SourceFacts,
+    place: FunctionPlace<'_>,
 ) -> BindingTable {
     let mut sink = TableSink::default();
-    let self_parameter = method_of
-        .filter(|_| !is_staticmethod(function))
-        .and_then(|class| first_parameter(function).map(|name| (name, class)));
-    for parameter in parameters(function) {
-        let binding = match (self_parameter, parameter.annotation) {
-            (Some((self_name, class)), _) if self_name == parameter.name => {
-                Binding::SelfParameter {
-                    class,
-                    is_class: is_classmethod(function),
+    let class_name = place.class.map(|(_, class)| class.name.id.as_str());
+    let role = pytest::role(function, place.module_name, class_name);
+    let class_decorators = place
+        .class
+        .into_iter()
+        .flat_map(|(_, class)| class.decorator_list.iter());
+    for (name, binding) in parameter_bindings(
+        function,
+        place.class.map(|(id, _)| id),
+        role,
+        class_decorators,
+    ) {
+        sink.bind(&name, binding);
+    }
+    walk_bindings(&function.body, &mut sink, place.facts);
+    // Helpers defined here (`def make(): return Net()`): their returns may type a receiver.
+    let nested = nested_functions(&function.body);
+    if !nested.is_empty() {
+        let enclosing: FxHashSet<Name> = sink.table.keys().cloned().collect();
+        let scope = FunctionScope {
+            class: None,
+            module_name: place.module_name,
+            facts: place.facts,
+            lines: None,
+        };
+        for definition in nested {
+            let full = functions::summary(definition, scope, &enclosing);
+            if let Some(bindings) = sink.table.get_mut(&definition.name.id) {
+                for binding in bindings {
+                    if matches!(binding, Binding::Function(light) if light.start == full.start) {
+                        *binding = Binding::Function(full.clone());
+                    }
                 }
             }
-            (_, Some(annotation)) if !parameter.variadic => Binding::Value(ValueExpr::Declared(
-                Box::new(Annotation::from_expr(annotation)),
-            )),
-            _ => Binding::Unknown,
-        };
-        sink.bind(parameter.name, binding);
+        }
     }
-    walk_bindings(&function.body, &mut sink, facts);
     let TableSink {
         mut table,
         declared_outside,
@@ -141,11 +167,17 @@ mod tests {
     use ruff_python_ast::Stmt;
 
     fn bindings_of_first_function(source: &str, method_of: Option<ClassId>) -> BindingTable {
-        let parsed = ruff_python_parser::parse_module(source).expect("valid module");
-        let Some(Stmt::FunctionDef(function)) = parsed.suite().first() else {
+        let parsed = ruff_python_parser::parse_module(&format!("class C:\n    pass\n{source}"))
+            .expect("valid module");
+        let [Stmt::ClassDef(class), Stmt::FunctionDef(function), ..] = &parsed.suite()[..] else {
             panic!("no function");
         };
-        function_bindings(function, method_of, SourceFacts::UNKNOWN)
+        let place = FunctionPlace {
+            class: method_of.map(|id| (id, class)),
+            module_name: Some("m"),
+            facts: SourceFacts::UNKNOWN,
+        };
+        function_bindings(function, place)
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Where the checker is in the module, and what names and receivers mean there.
 
 pub mod bindings;
+pub(crate) mod functions;
 pub mod infer;
 pub mod known;
 pub mod locals;
 pub mod patches;
+pub(crate) mod pytest;
 pub mod summary;
 pub mod values;
 pub mod wrap;

@@ -4,6 +4,9 @@
 //! SegHead.forward = patched_forward
 //! m.forward = types.MethodType(patched_forward, m)
 //! setattr(m, "forward", patched_forward)
+//! monkeypatch.setattr(m, "forward", patched_forward)
+//! with patch.object(m, "forward", side_effect=patched_forward): ...
+//! self.model.forward = self.catch_stop   # a method of the class, or of a subclass
 //! ```
 //!
 //! Such a function continues the override chain exactly as a method named `forward` does, so
@@ -76,18 +79,13 @@ impl Finder {
                     if installs {
                         self.installed(&assign.value);
                     }
+                    self.call_installs(&assign.value);
                 }
-                Stmt::Expr(expression) => {
-                    // setattr(m, "forward", f)
-                    if let Expr::Call(call) = expression.value.as_ref()
-                        && matches!(call.func.as_ref(), Expr::Name(name) if name.id.as_str() == "setattr")
-                        && let [_, Expr::StringLiteral(attribute), value] = &*call.arguments.args
-                        && attribute.value.to_str() == "forward"
-                    {
-                        self.installed(value);
-                    }
-                }
+                Stmt::Expr(expression) => self.call_installs(&expression.value),
                 Stmt::FunctionDef(function) => {
+                    for decorator in &function.decorator_list {
+                        self.call_installs(&decorator.expression);
+                    }
                     self.scopes.push(imports_of(&function.body));
                     self.block(&function.body, depth + 1);
                     self.scopes.pop();
@@ -107,7 +105,12 @@ impl Finder {
                     self.block(&while_stmt.body, depth + 1);
                     self.block(&while_stmt.orelse, depth + 1);
                 }
-                Stmt::With(with) => self.block(&with.body, depth + 1),
+                Stmt::With(with) => {
+                    for item in &with.items {
+                        self.call_installs(&item.context_expr);
+                    }
+                    self.block(&with.body, depth + 1);
+                }
                 Stmt::Try(try_stmt) => {
                     self.block(&try_stmt.body, depth + 1);
                     for handler in &try_stmt.handlers {
@@ -124,6 +127,43 @@ impl Finder {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// Records what a call installs as a `forward`: `setattr(m, "forward", f)` (also
+    /// `monkeypatch.setattr`), and `patch.object(m, "forward", f)` (or `new=f`,
+    /// `side_effect=f`, also `mock.patch.object` and `mocker.patch.object`).
+    fn call_installs(&mut self, expr: &Expr) {
+        let Expr::Call(call) = expr else {
+            return;
+        };
+        let names_forward = |expr: Option<&Expr>| matches!(expr, Some(Expr::StringLiteral(name)) if name.value.to_str() == "forward");
+        let arguments = &call.arguments;
+        match call.func.as_ref() {
+            callee if last_name(callee) == Some("setattr") => {
+                if let [_, attribute, value] = &*arguments.args
+                    && names_forward(Some(attribute))
+                {
+                    self.installed(value);
+                }
+            }
+            Expr::Attribute(attribute)
+                if attribute.attr.id.as_str() == "object"
+                    && last_name(&attribute.value) == Some("patch") =>
+            {
+                if !names_forward(arguments.args.get(1)) {
+                    return;
+                }
+                let installed = arguments.args.get(2).or_else(|| {
+                    ["new", "side_effect"]
+                        .iter()
+                        .find_map(|name| arguments.find_keyword(name).map(|k| &k.value))
+                });
+                if let Some(installed) = installed {
+                    self.installed(installed);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -151,10 +191,12 @@ impl Finder {
                 Some((module, level, member)) => ForwardPatch {
                     function: member.unwrap_or_else(|| name.id.clone()),
                     imported_from: Some((module, level)),
+                    anywhere: false,
                 },
                 None => ForwardPatch {
                     function: name.id.clone(),
                     imported_from: None,
+                    anywhere: false,
                 },
             },
             // `module.function`, the module bound by `import m` or `from pkg import m`.
@@ -169,11 +211,22 @@ impl Finder {
                         ForwardPatch {
                             function: attribute.attr.id.clone(),
                             imported_from: Some((module, level)),
+                            anywhere: false,
                         }
                     }
-                    None => return,
+                    // `self.catch_stop`: a method of the object's class, which may be defined
+                    // in any file (a subclass's).
+                    None => ForwardPatch {
+                        function: attribute.attr.id.clone(),
+                        imported_from: None,
+                        anywhere: true,
+                    },
                 },
-                _ => return,
+                _ => ForwardPatch {
+                    function: attribute.attr.id.clone(),
+                    imported_from: None,
+                    anywhere: true,
+                },
             },
             _ => return,
         };
@@ -236,6 +289,32 @@ mod tests {
                 ("pose_forward".to_string(), Some("0pkg.patches".to_string())),
                 ("seg_forward".to_string(), Some("1heads".to_string())),
                 ("other".to_string(), Some("1impl".to_string())),
+            ]
+        );
+    }
+
+    #[test]
+    fn monkeypatch_mock_patches_and_methods_install_too() {
+        assert_eq!(
+            patches(
+                "def test(m, monkeypatch):\n    \
+                     monkeypatch.setattr(m, 'forward', spy)\n    \
+                     with patch.object(m, 'forward', side_effect=failing):\n        \
+                         pass\n    \
+                     mocker.patch.object(m, 'forward', new=fake)\n    \
+                     patch.object(m, 'forward', wraps=m.forward)\n\
+                 @mock.patch.object(Net, 'forward', replaced)\n\
+                 def test_decorated(): pass\n\
+                 class Catcher:\n    \
+                     def install(self, model):\n        \
+                         model.forward = self.catch\n"
+            ),
+            [
+                ("spy".to_string(), None),
+                ("failing".to_string(), None),
+                ("fake".to_string(), None),
+                ("replaced".to_string(), None),
+                ("catch".to_string(), None),
             ]
         );
     }

@@ -4,15 +4,18 @@
 //! (bases, attributes, method return types) and module-level values. A summary holds exactly
 //! that, so a project of thousands of files can be indexed without keeping their syntax trees.
 
+use std::sync::Arc;
+
 use ruff_python_ast::name::Name;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextSize};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::semantic::bindings::{
-    BindingSink, Localiser, SourceFacts, first_parameter, function_summary, global_assignments,
-    is_staticmethod, walk_bindings,
+    BindingSink, Localiser, SourceFacts, first_parameter, global_assignments, is_staticmethod,
+    walk_bindings,
 };
+use crate::semantic::functions::{self, FunctionScope, Lines};
 use crate::semantic::values::{Annotation, ValueExpr};
 
 /// Index of a class in [`ModuleSummary::classes`].
@@ -59,6 +62,15 @@ pub enum Binding {
         class: ClassId,
         is_class: bool,
     },
+    /// A parameter of a test or of a fixture, which pytest fills with the fixture of the same
+    /// name: found from `class` (a test class of the module) or from the module, then from
+    /// the `conftest.py` files above it. `requester` is the fixture asking, when a fixture
+    /// asks for the one it overrides (`def net(net): ...`), which it must skip.
+    Fixture {
+        name: Name,
+        class: Option<ClassId>,
+        requester: Option<TextSize>,
+    },
     /// Bound in a way we do not follow: `with ... as x`, `except ... as x`, tuple unpacking, ...
     Unknown,
 }
@@ -66,11 +78,17 @@ pub enum Binding {
 /// What calling or reading a function gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionSummary {
+    pub name: Name,
+    /// Where the `def` starts: with its module, what identifies the function.
+    pub start: TextSize,
     pub returns: Option<Annotation>,
     /// Decorated with `@property` (or `@cached_property`): reading the attribute calls it.
     pub is_property: bool,
-    /// Every `return` returns the first parameter (`def __enter__(self): return self`).
-    pub returns_self: bool,
+    /// What its first parameter is, when the function is a method.
+    pub kind: FunctionKind,
+    pub decoration: Decoration,
+    /// What its body returns and yields, for a function without a return annotation.
+    pub body: Option<Arc<FunctionBody>>,
     /// Some `return` returns the module inside a wrapper passed as an argument
     /// (`return model.module if hasattr(model, "module") else model`): see
     /// [`crate::semantic::wrap`].
@@ -78,6 +96,52 @@ pub struct FunctionSummary {
     /// Decorated with `@torch.no_grad()` or `@torch.inference_mode()`: what it computes gets
     /// no gradients.
     pub without_grad: bool,
+}
+
+/// How a function binds its first parameter when it is a method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionKind {
+    /// A plain method: the instance (or nothing, for a module-level function).
+    Instance,
+    /// `@classmethod`: the class.
+    Class,
+    /// `@staticmethod`: nothing.
+    Static,
+}
+
+/// What the decorators make of a function, for what calling it gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoration {
+    /// No decorator, or only ones that keep what a call returns (`staticmethod`,
+    /// `functools.cache`, `torch.no_grad()`, ...).
+    Transparent,
+    /// `@contextlib.contextmanager`: `with f() as x` binds what it yields.
+    ContextManager,
+    /// `@pytest.fixture`: a test's parameter of its name receives what it returns or yields.
+    Fixture(Box<FixtureSpec>),
+    /// Any other decorator: calling the function may give anything.
+    Opaque,
+}
+
+/// A pytest fixture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixtureSpec {
+    /// The name tests ask for it by: `name=` of the decorator, else the function's.
+    pub name: Name,
+    /// The 1-based line of the `def`, for users.
+    pub line: u32,
+}
+
+/// What a function's body gives back, reduced as its values are: every `return` (a bare one,
+/// and falling off the end, as `None`), every `yield`, and the function's own names those
+/// values read, with their bindings (parameters as their annotations, fixtures, or unknown).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FunctionBody {
+    pub returns: Vec<ValueExpr>,
+    pub yields: Vec<ValueExpr>,
+    /// The body yields: calling the function makes a generator.
+    pub is_generator: bool,
+    pub locals: FxHashMap<Name, Vec<Binding>>,
 }
 
 /// A place that installs a function as some object's or class's `forward`:
@@ -90,6 +154,9 @@ pub struct ForwardPatch {
     /// Where that name comes from when an import in scope binds it: `(module, level)`;
     /// `None` when the file defines it.
     pub imported_from: Option<(Box<str>, u32)>,
+    /// Installed as a method of some object (`m.forward = self.catch_stop`): a function of
+    /// that name in any file of the project may be it.
+    pub anywhere: bool,
 }
 
 /// A class: its bases and what its instances hold.
@@ -124,25 +191,31 @@ pub struct ModuleSummary {
     pub is_dynamic: bool,
     /// Functions this file installs as a `forward`.
     pub forward_patches: Vec<ForwardPatch>,
+    /// The modules `pytest_plugins = [...]` names: their fixtures are visible to tests.
+    pub pytest_plugins: Vec<Box<str>>,
+    /// The file's path relative to its project's root (`tests/conftest.py`), for notes shown
+    /// to users; set by whoever read the file.
+    pub path: Option<Box<str>>,
 }
 
 impl ModuleSummary {
-    /// Summarises a module; `facts` about its text let the walks skip what cannot be there
-    /// ([`SourceFacts::UNKNOWN`] when the text is not at hand).
-    pub fn build(
-        body: &[Stmt],
-        name: Option<Box<str>>,
-        is_package: bool,
-        facts: SourceFacts,
-    ) -> Self {
+    /// Summarises a module parsed from `source`; cheap facts about the text let the walks skip
+    /// what cannot be there.
+    pub fn build(body: &[Stmt], name: Option<Box<str>>, is_package: bool, source: &str) -> Self {
+        let facts = SourceFacts::of(source);
+        let lines = Lines::new(source);
         let mut summary = ModuleSummary {
             name,
             is_package,
             ..ModuleSummary::default()
         };
+        if memchr::memmem::find(source.as_bytes(), b"pytest_plugins").is_some() {
+            summary.pytest_plugins = crate::semantic::pytest::plugins(body);
+        }
         let mut scope = ScopeSink {
             summary: &mut summary,
             facts,
+            lines: &lines,
             class: None,
             names: FxHashMap::default(),
             module_bindings: Vec::new(),
@@ -198,6 +271,7 @@ impl ModuleSummary {
 struct ScopeSink<'s> {
     summary: &'s mut ModuleSummary,
     facts: SourceFacts,
+    lines: &'s Lines<'s>,
     /// The class whose body this is; its methods' `self.x = ...` are its instance attributes.
     class: Option<ClassId>,
     names: FxHashMap<Name, Vec<Binding>>,
@@ -235,6 +309,7 @@ impl BindingSink for ScopeSink<'_> {
         let mut body = ScopeSink {
             summary: &mut *self.summary,
             facts: self.facts,
+            lines: self.lines,
             class: Some(id),
             names: FxHashMap::default(),
             module_bindings: Vec::new(),
@@ -264,7 +339,17 @@ impl BindingSink for ScopeSink<'_> {
                 }
             }
         }
-        let mut summary = function_summary(function);
+        let class = self.class.and_then(|id| {
+            let name = &self.summary.class(id)?.name;
+            Some((id, name))
+        });
+        let scope = FunctionScope {
+            class,
+            module_name: self.summary.name.as_deref(),
+            facts: self.facts,
+            lines: Some(self.lines),
+        };
+        let mut summary = functions::summary(function, scope, &FxHashSet::default());
         summary.unwraps_argument =
             self.facts.unwrap && crate::semantic::wrap::eval::returns_inner_of_argument(function);
         Binding::Function(summary)
@@ -331,12 +416,7 @@ mod tests {
 
     fn summarise(source: &str, name: &str, is_package: bool) -> ModuleSummary {
         let parsed = ruff_python_parser::parse_module(source).expect("valid module");
-        ModuleSummary::build(
-            parsed.suite(),
-            Some(name.into()),
-            is_package,
-            SourceFacts::of(source),
-        )
+        ModuleSummary::build(parsed.suite(), Some(name.into()), is_package, source)
     }
 
     #[test]

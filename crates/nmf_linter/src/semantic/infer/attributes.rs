@@ -6,10 +6,12 @@ use std::sync::Arc;
 use ruff_python_ast::name::Name;
 use rustc_hash::FxHashSet;
 
-use super::ty::{ClassKey, ModuleRef, Ty, union};
+use super::ty::{ClassKey, FunctionRef, ModuleRef, Ty, union};
 use super::{Context, MAX_EVAL_DEPTH, TypeResolver};
 use crate::semantic::known::{external_defines_nothing_named, not_module_package};
-use crate::semantic::summary::{Binding, ClassId, ModuleId, ModuleSummary};
+use crate::semantic::summary::{
+    Binding, ClassId, FunctionKind, FunctionSummary, ModuleId, ModuleSummary,
+};
 use crate::semantic::values::ValueExpr;
 
 impl TypeResolver<'_> {
@@ -43,14 +45,14 @@ impl TypeResolver<'_> {
                 }
             }
             Ty::External(name) => Ty::External(format!("{name}.{attribute}").into()),
-            Ty::Class(ClassKey::External(name)) => {
+            Ty::Class(ClassKey::External(name), _) => {
                 Ty::External(format!("{name}.{attribute}").into())
             }
-            Ty::Class(ClassKey::Project(module, id)) => {
-                self.class_member(module, *id, attribute, false, depth + 1)
+            Ty::Class(ClassKey::Project(module, id), _) => {
+                self.class_member(owner, module, *id, attribute, false, depth + 1)
             }
             Ty::Instance(ClassKey::Project(module, id), _, _) => {
-                self.class_member(module, *id, attribute, true, depth + 1)
+                self.class_member(owner, module, *id, attribute, true, depth + 1)
             }
             // What a package that makes no modules produces stays in its namespace: the
             // attributes of `cv2.dnn.readNet(...)` are OpenCV's.
@@ -86,6 +88,7 @@ impl TypeResolver<'_> {
     /// class binds, adds `Unknown`: something unseen may define it.
     fn class_member(
         &mut self,
+        owner: &Ty,
         module: &Arc<ModuleSummary>,
         id: ClassId,
         attribute: &Name,
@@ -118,6 +121,7 @@ impl TypeResolver<'_> {
                 module: &module,
                 locals: &[],
                 self_class: Some(id),
+                receiver: None,
             };
             if on_instance && let Some(values) = class.instance_attributes.get(attribute) {
                 for value in &values.clone() {
@@ -132,8 +136,13 @@ impl TypeResolver<'_> {
             if let Some(bindings) = class.body.get(attribute) {
                 for binding in &bindings.clone() {
                     let ty = match binding {
-                        Binding::Function(function) if function.is_property && on_instance => {
-                            self.returns(&module, function, depth + 1)
+                        Binding::Function(function) => {
+                            let method = bound_method(owner, &module, function, on_instance);
+                            if function.is_property && on_instance {
+                                self.call_function(&method, depth + 1)
+                            } else {
+                                Ty::Function(Box::new(method))
+                            }
                         }
                         // A class-body annotation declares what instances hold.
                         other => self.eval_binding(context, other, depth + 1),
@@ -147,10 +156,10 @@ impl TypeResolver<'_> {
             }
             for base in &class.bases.clone() {
                 match self.eval(context, base, depth + 1) {
-                    Ty::Class(ClassKey::Project(base_module, base_id)) => {
+                    Ty::Class(ClassKey::Project(base_module, base_id), _) => {
                         pending.push((base_module, base_id));
                     }
-                    Ty::External(name) | Ty::Class(ClassKey::External(name))
+                    Ty::External(name) | Ty::Class(ClassKey::External(name), _)
                         if external_defines_nothing_named(&name, attribute) => {}
                     _ => opaque = true,
                 }
@@ -163,6 +172,29 @@ impl TypeResolver<'_> {
             found.push(Ty::Unknown);
         }
         union(found)
+    }
+}
+
+/// A method found in a class of `owner`'s hierarchy, bound as Python binds it: a plain method
+/// looked up on an instance to the instance, a classmethod to the class, a staticmethod (or a
+/// plain method taken from the class) to nothing.
+fn bound_method(
+    owner: &Ty,
+    module: &Arc<ModuleSummary>,
+    function: &FunctionSummary,
+    on_instance: bool,
+) -> FunctionRef {
+    let receiver = match (function.kind, owner) {
+        (FunctionKind::Instance, Ty::Instance(..)) if on_instance => Some(owner.clone()),
+        (FunctionKind::Class, Ty::Instance(class, _, exactness) | Ty::Class(class, exactness)) => {
+            Some(Ty::Class(class.clone(), *exactness))
+        }
+        _ => None,
+    };
+    FunctionRef {
+        module: module.clone(),
+        function: function.clone(),
+        receiver,
     }
 }
 

@@ -1,27 +1,32 @@
 //! What calling something gives: an instance of a class, a function's declared return type,
 //! what known library functions and builtins return, and what `with` binds.
 
-use std::sync::Arc;
-
 use ruff_python_ast::name::Name;
 
 use super::containers::{ElementAccess, element_type};
-use super::ty::{ClassKey, Exactness, ModuleRef, Ty, external_instance, map_union, members, union};
+use super::ty::{ClassKey, ModuleRef, Ty, external_instance, map_union, members, union};
 use super::{Context, TypeResolver};
-use crate::semantic::known::{is_known_class, module_returning_function, not_module_package};
-use crate::semantic::summary::{FunctionSummary, ModuleSummary};
+use crate::semantic::known::{
+    factory, is_known_class, module_returning_function, not_module_package,
+};
+use crate::semantic::summary::Decoration;
 use crate::semantic::values::ValueExpr;
 
 impl TypeResolver<'_> {
     /// What calling a value of type `callee` gives.
     pub(super) fn call(&mut self, callee: &Ty, depth: usize) -> Ty {
         match callee {
-            Ty::Class(class) => Ty::Instance(class.clone(), Vec::new(), Exactness::Exact),
+            Ty::Class(class, exactness) => Ty::Instance(class.clone(), Vec::new(), *exactness),
             Ty::External(name) => match name.as_ref() {
                 // `type(x)` and `super()` are not instances of `type` and `super` in any useful way.
                 "builtins.type" | "builtins.super" | "builtins.getattr" => Ty::Unknown,
                 _ if module_returning_function(name) => {
                     Ty::Module(ModuleRef::External(format!("{name}(...)").into()))
+                }
+                // A well-known factory: its verdict and reason come from the table (see
+                // `TypeResolver::external_judgement`).
+                _ if factory(name, self.module_factories, self.not_module_factories).is_some() => {
+                    external_instance(&format!("{name}()"), Vec::new())
                 }
                 _ if is_known_class(name) => external_instance(name, Vec::new()),
                 // Whatever a package that makes no modules returns is one of its objects.
@@ -30,7 +35,10 @@ impl TypeResolver<'_> {
                 }
                 _ => Ty::Unknown,
             },
-            Ty::Function(module, function) => self.returns(&module.clone(), function, depth + 1),
+            Ty::Function(function) => {
+                let function = function.clone();
+                self.call_function(&function, depth + 1)
+            }
             Ty::Union(members) => {
                 let members = members.clone();
                 union(
@@ -44,29 +52,10 @@ impl TypeResolver<'_> {
         }
     }
 
-    /// What calling `function` (defined in `module`) gives: its declared return type.
-    pub(super) fn returns(
-        &mut self,
-        module: &Arc<ModuleSummary>,
-        function: &FunctionSummary,
-        depth: usize,
-    ) -> Ty {
-        match &function.returns {
-            Some(annotation) => {
-                let context = Context {
-                    module,
-                    locals: &[],
-                    self_class: None,
-                };
-                self.annotation(context, annotation, depth + 1)
-            }
-            None => Ty::Unknown,
-        }
-    }
-
     /// Builtins whose result depends on their arguments: `enumerate(xs)` yields
     /// `(int, element)` pairs, `zip(a, b)` tuples of their elements, `iter(xs)`, `list(xs)`,
-    /// `tuple(xs)`, `sorted(xs)` and `reversed(xs)` the elements of `xs`.
+    /// `tuple(xs)`, `sorted(xs)` and `reversed(xs)` the elements of `xs`; `type(x)` is the
+    /// class of `x`; `functools.partial(f, ...)` and `torch.compile(f)` are called as `f` is.
     pub(super) fn builtin_call(
         &mut self,
         context: Context<'_>,
@@ -100,6 +89,23 @@ impl TypeResolver<'_> {
                 "builtins.iter" | "builtins.list" | "builtins.sorted" | "builtins.reversed",
                 [iterable],
             ) => list_of(elements(self, iterable)),
+            // `functools.partial(C, ...)` makes what `C` makes when it is called;
+            // `torch.compile(m)` compiles `m` and is called as `m` is.
+            ("functools.partial" | "torch.compile", [callable, ..]) => {
+                self.eval(context, callable, depth + 1)
+            }
+            // Scripting or tracing a function makes a function, not a ScriptModule.
+            ("torch.jit.script" | "torch.jit.trace", [callable, ..])
+                if matches!(self.eval(context, callable, depth + 1), Ty::Function(_)) =>
+            {
+                Ty::Unknown
+            }
+            // `type(self)()`: the class of the instance, exactly when the instance is exactly
+            // of it.
+            ("builtins.type", [instance]) => match self.eval(context, instance, depth + 1) {
+                Ty::Instance(class, _, exactness) => Ty::Class(class, exactness),
+                _ => Ty::Unknown,
+            },
             ("builtins.tuple", [iterable]) => {
                 let element = elements(self, iterable);
                 external_instance(
@@ -111,30 +117,45 @@ impl TypeResolver<'_> {
         })
     }
 
-    /// What `with manager as x` binds: what `__enter__` returns, by its annotation, or the
-    /// manager itself when `__enter__` returns `self`.
+    /// What `with manager as x` binds: what the manager's `__enter__` returns (by its
+    /// annotation or its body: `return self` is the manager).
     pub(super) fn entered(&mut self, manager: &Ty, depth: usize) -> Ty {
-        let Ty::Instance(class @ ClassKey::Project(..), _, _) = manager else {
+        let Ty::Instance(ClassKey::Project(..), _, _) = manager else {
             return Ty::Unknown;
         };
         let enter = self.attribute(manager, &Name::new_static("__enter__"), depth + 1);
         let mut results = Vec::new();
         for member in members(&enter) {
             match member {
-                Ty::Function(module, function) => {
-                    if function.returns.is_some() {
-                        results.push(self.returns(&module.clone(), function, depth + 1));
-                    } else if function.returns_self {
-                        results.push(manager.clone());
-                    } else {
-                        results.push(Ty::Unknown);
-                    }
+                Ty::Function(function) => {
+                    let function = function.clone();
+                    results.push(self.call_function(&function, depth + 1));
                 }
                 _ => results.push(Ty::Unknown),
             }
         }
-        let _ = class;
         union(results)
+    }
+
+    /// What `with f(...) as x` binds when `f` is a `@contextmanager` function: what it yields.
+    /// `None` when the callee is anything else.
+    pub(super) fn entered_context_manager(&mut self, callee: &Ty, depth: usize) -> Option<Ty> {
+        let callees = members(callee);
+        let all_managers = callees.iter().all(|member| {
+            matches!(member, Ty::Function(function)
+                if function.function.decoration == Decoration::ContextManager)
+        });
+        if callees.is_empty() || !all_managers {
+            return None;
+        }
+        let mut results = Vec::new();
+        for member in callees {
+            if let Ty::Function(function) = member {
+                let function = function.clone();
+                results.push(self.yielded(&function, depth + 1));
+            }
+        }
+        Some(union(results))
     }
 }
 

@@ -7,9 +7,9 @@ use ruff_python_ast::name::Name;
 
 use super::containers::{ElementAccess, container_method, element_type, unpacked};
 use super::ty::{
-    ClassKey, Exactness, Ty, external_instance, instance_of, map_union, members, union,
+    ClassKey, Exactness, FunctionRef, Ty, external_instance, instance_of, map_union, members, union,
 };
-use super::{Context, LookupKey, MAX_EVAL_DEPTH, TypeResolver};
+use super::{Context, LookupKey, MAX_EVAL_DEPTH, ReceiverKey, TypeResolver};
 use crate::semantic::known::{BUILTINS, TypingForm, typing_form};
 use crate::semantic::summary::{Binding, ModuleSummary};
 use crate::semantic::values::{Annotation, ValueExpr};
@@ -27,15 +27,15 @@ impl TypeResolver<'_> {
                 self.attribute(&owner, attribute, depth + 1)
             }
             ValueExpr::Call(callee, arguments) => {
-                if let ValueExpr::Attribute(owner, method) = callee.as_ref() {
+                let callee = if let ValueExpr::Attribute(owner, method) = callee.as_ref() {
                     let owner = self.eval(context, owner, depth + 1);
                     if let Some(ty) = container_method(&owner, method) {
                         return ty;
                     }
-                    let callee = self.attribute(&owner, method, depth + 1);
-                    return self.call(&callee, depth + 1);
-                }
-                let callee = self.eval(context, callee, depth + 1);
+                    self.attribute(&owner, method, depth + 1)
+                } else {
+                    self.eval(context, callee, depth + 1)
+                };
                 if let Ty::External(name) = &callee
                     && let Some(ty) = self.builtin_call(context, name, arguments, depth)
                 {
@@ -48,6 +48,13 @@ impl TypeResolver<'_> {
                 map_union(&value, &mut |ty| unpacked(ty, *index))
             }
             ValueExpr::Enter(manager) => {
+                // `with f(...) as x` of a `@contextmanager` function: what it yields.
+                if let ValueExpr::Call(callee, _) = manager.as_ref() {
+                    let callee = self.eval(context, callee, depth + 1);
+                    if let Some(ty) = self.entered_context_manager(&callee, depth + 1) {
+                        return ty;
+                    }
+                }
                 let manager = self.eval(context, manager, depth + 1);
                 let mut entered = Vec::new();
                 for member in members(&manager) {
@@ -115,6 +122,7 @@ impl TypeResolver<'_> {
                 .collect(),
             name: name.clone(),
             depth,
+            receiver: context.receiver.and_then(ReceiverKey::of),
         };
         if let Some(known) = self.lookups.get(&key) {
             return known.clone();
@@ -125,6 +133,7 @@ impl TypeResolver<'_> {
                     module: context.module,
                     locals: scopes,
                     self_class: None,
+                    receiver: context.receiver,
                 };
                 self.eval_bindings(outer, bindings, depth)
             }
@@ -136,11 +145,7 @@ impl TypeResolver<'_> {
 
     /// A module-level name of `module`: its own bindings, then `import *`, then builtins.
     pub(super) fn global(&mut self, module: &Arc<ModuleSummary>, name: &Name, depth: usize) -> Ty {
-        let context = Context {
-            module,
-            locals: &[],
-            self_class: None,
-        };
+        let context = Context::module(module);
         if let Some(bindings) = module.globals.get(name) {
             return self.eval_bindings(context, bindings, depth);
         }
@@ -207,18 +212,42 @@ impl TypeResolver<'_> {
                     }
                 }
             }
-            Binding::Class(id) => Ty::Class(ClassKey::Project(context.module.clone(), *id)),
-            Binding::Function(function) => Ty::Function(context.module.clone(), function.clone()),
+            Binding::Class(id) => Ty::Class(
+                ClassKey::Project(context.module.clone(), *id),
+                Exactness::Exact,
+            ),
+            Binding::Function(function) => {
+                FunctionRef::plain(context.module.clone(), function.clone())
+            }
             Binding::Value(value) => self.eval(context, value, depth + 1),
             Binding::SelfParameter { class, is_class } => {
+                // In a method looked up on a value, `self` (or `cls`) is that value.
+                match (context.receiver, is_class) {
+                    (Some(Ty::Instance(class, _, exactness)), false) => {
+                        return Ty::Instance(class.clone(), Vec::new(), *exactness);
+                    }
+                    (
+                        Some(Ty::Instance(class, _, exactness) | Ty::Class(class, exactness)),
+                        true,
+                    ) => {
+                        return Ty::Class(class.clone(), *exactness);
+                    }
+                    _ => {}
+                }
                 let key = ClassKey::Project(context.module.clone(), *class);
+                // `self` is an instance of the class or of any subclass, `cls` the class or any
+                // subclass: `cls()` may make a subclass's instance.
                 if *is_class {
-                    Ty::Class(key)
+                    Ty::Class(key, Exactness::OrSubclass)
                 } else {
-                    // `self` is an instance of the class or of any subclass.
                     Ty::Instance(key, Vec::new(), Exactness::OrSubclass)
                 }
             }
+            Binding::Fixture {
+                name,
+                class,
+                requester,
+            } => self.fixture(context.module, *class, name, *requester, depth + 1),
             Binding::Unknown => Ty::Unknown,
         }
     }
@@ -266,7 +295,7 @@ impl TypeResolver<'_> {
                     ),
                     Some(TypingForm::Wrapper) => argument(0, self),
                     Some(TypingForm::TypeOf) => match argument(0, self) {
-                        Ty::Instance(class, _, _) => Ty::Class(class),
+                        Ty::Instance(class, _, _) => Ty::Class(class, Exactness::OrSubclass),
                         _ => Ty::Unknown,
                     },
                     Some(TypingForm::Opaque) => Ty::Unknown,

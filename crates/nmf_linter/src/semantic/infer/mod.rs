@@ -7,15 +7,19 @@
 //! contains no `nn.Module`, so a real module is never reported as safe.
 //!
 //! The engine, by job: [`ty`] what a value is and how types combine; [`expressions`] names,
-//! bindings, imports and annotations; [`calls`] what calls return; [`attributes`] attributes of
-//! modules, objects and project classes; [`containers`] displays and typed containers;
-//! [`verdict`] whether a type is a module; [`subclasses`] the search of the project for
-//! subclasses. This module holds the resolver and its public entry points.
+//! bindings, imports and annotations; [`calls`] what calls return; [`returns`] what functions
+//! nobody annotated return, from their bodies; [`fixtures`] the pytest fixtures a test's
+//! parameters receive; [`attributes`] attributes of modules, objects and project classes;
+//! [`containers`] displays and typed containers; [`verdict`] whether a type is a module;
+//! [`subclasses`] the search of the project for subclasses. This module holds the resolver and
+//! its public entry points.
 
 mod attributes;
 mod calls;
 mod containers;
 mod expressions;
+mod fixtures;
+mod returns;
 mod subclasses;
 #[cfg(test)]
 mod testing;
@@ -31,7 +35,7 @@ use crate::semantic::summary::{Binding, ClassId, ModuleId, ModuleSummary};
 use crate::semantic::values::ValueExpr;
 
 pub use crate::semantic::known::external_class_verdict;
-pub use ty::{ClassKey, Exactness, ModuleRef, Ty};
+pub use ty::{ClassKey, Exactness, FunctionRef, ModuleRef, Ty};
 pub use verdict::{Judgement, Verdict};
 
 /// Gives the summaries of the project's other files, by absolute module name.
@@ -52,6 +56,10 @@ pub trait ProjectModules: Sync {
     /// (`x.forward = f`, `setattr(x, "forward", f)`). `None` when the project cannot be
     /// searched.
     fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>>;
+
+    /// The summaries of the `conftest.py` files pytest loads for the checked file: in its
+    /// folder and each folder above it up to the project's root, the closest first.
+    fn conftests(&self) -> Vec<Arc<ModuleSummary>>;
 }
 
 /// No project: the checked file is all there is.
@@ -68,6 +76,10 @@ impl ProjectModules for NoProject {
 
     fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
         Some(Vec::new())
+    }
+
+    fn conftests(&self) -> Vec<Arc<ModuleSummary>> {
+        Vec::new()
     }
 }
 
@@ -86,6 +98,9 @@ pub struct TypeResolver<'p> {
     module: Arc<ModuleSummary>,
     /// Packages that `[tool.nmf] not-module-packages` adds to nmf's own table.
     not_module_packages: &'p [String],
+    /// Factories that `module-factories` and `not-module-factories` add to nmf's own table.
+    module_factories: &'p [String],
+    not_module_factories: &'p [String],
     /// Verdicts of project classes, by module summary and class.
     verdicts: FxHashMap<(ModuleId, ClassId), Verdict>,
     in_progress: FxHashSet<(ModuleId, ClassId)>,
@@ -95,6 +110,14 @@ pub struct TypeResolver<'p> {
     /// times from itself (`out = f(out)` a hundred times) would otherwise be evaluated once per
     /// path through its bindings: exponentially often.
     lookups: FxHashMap<LookupKey, Ty>,
+    /// What functions without a return annotation return (or yield), inferred from their
+    /// bodies (see [`returns`]).
+    functions: returns::FunctionState,
+    /// The `conftest.py` files of the checked file, asked for once.
+    conftests: Option<Vec<Arc<ModuleSummary>>>,
+    /// Where the current query's value came from, when a function's body or a fixture said
+    /// it: "returned by `make_net`", for users who ask.
+    origins: Vec<String>,
 }
 
 /// A name looked up in a module and a chain of local scopes, at a depth (results differ by
@@ -106,15 +129,59 @@ struct LookupKey {
     scopes: Vec<usize>,
     name: Name,
     depth: usize,
+    /// What `self` is bound to in the function whose scope this is.
+    receiver: Option<ReceiverKey>,
 }
 
-/// Where an expression is evaluated: a module, plus the checked file's local scopes, and the
-/// class whose instance attribute is being evaluated (what `self` is there).
+/// What a method's `self` (or `cls`) is bound to, as a key: the class and how exactly.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum ReceiverKey {
+    Instance(ModuleId, ClassId, Option<Arc<str>>, Exactness),
+    Class(ModuleId, ClassId, Option<Arc<str>>, Exactness),
+}
+
+impl ReceiverKey {
+    /// The key of a receiver, for the receivers methods are bound to: instances and classes.
+    fn of(ty: &Ty) -> Option<Self> {
+        let key = |class: &ClassKey| match class {
+            ClassKey::Project(module, id) => (module.id, *id, None),
+            ClassKey::External(name) => (ModuleId::NONE, 0, Some(name.clone())),
+        };
+        match ty {
+            Ty::Instance(class, _, exactness) => {
+                let (module, id, name) = key(class);
+                Some(ReceiverKey::Instance(module, id, name, *exactness))
+            }
+            Ty::Class(class, exactness) => {
+                let (module, id, name) = key(class);
+                Some(ReceiverKey::Class(module, id, name, *exactness))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Where an expression is evaluated: a module, plus the checked file's local scopes (or a
+/// function body's), the class whose instance attribute is being evaluated (what `self` is
+/// there), and what `self` is bound to in the method whose body is being evaluated.
 #[derive(Clone, Copy)]
 struct Context<'s> {
     module: &'s Arc<ModuleSummary>,
     locals: &'s LocalScopes<'s>,
     self_class: Option<ClassId>,
+    receiver: Option<&'s Ty>,
+}
+
+impl<'s> Context<'s> {
+    /// The module level of `module`.
+    fn module(module: &'s Arc<ModuleSummary>) -> Self {
+        Self {
+            module,
+            locals: &[],
+            self_class: None,
+            receiver: None,
+        }
+    }
 }
 
 impl<'p> TypeResolver<'p> {
@@ -127,11 +194,47 @@ impl<'p> TypeResolver<'p> {
             project,
             module,
             not_module_packages,
+            module_factories: &[],
+            not_module_factories: &[],
             verdicts: FxHashMap::default(),
             in_progress: FxHashSet::default(),
             open_verdicts: FxHashMap::default(),
             lookups: FxHashMap::default(),
+            functions: returns::FunctionState::default(),
+            conftests: None,
+            origins: Vec::new(),
         }
+    }
+
+    /// Adds the factories of `[tool.nmf] module-factories` and `not-module-factories` to
+    /// nmf's own table of the ecosystem's factories.
+    pub fn with_factories(
+        mut self,
+        module_factories: &'p [String],
+        not_module_factories: &'p [String],
+    ) -> Self {
+        self.module_factories = module_factories;
+        self.not_module_factories = not_module_factories;
+        self
+    }
+
+    /// Forgets what only the previous query needed.
+    fn start_query(&mut self) {
+        self.lookups.clear();
+        self.functions.start_query();
+        self.origins.clear();
+    }
+
+    /// Forgets where the last query's value came from: the caller answered the next question
+    /// itself.
+    pub fn forget_origins(&mut self) {
+        self.origins.clear();
+    }
+
+    /// Where the value of the last [`Self::infer`] came from, when a function's body or a
+    /// pytest fixture said what it is ("returned by `make_net`").
+    pub fn origins(&self) -> &[String] {
+        &self.origins
     }
 
     pub fn module(&self) -> &Arc<ModuleSummary> {
@@ -140,24 +243,34 @@ impl<'p> TypeResolver<'p> {
 
     /// The type of `value` evaluated in the checked file with `locals` in scope.
     pub fn infer(&mut self, value: &ValueExpr, locals: &LocalScopes<'_>) -> Ty {
-        self.lookups.clear();
+        self.start_query();
         let module = self.module.clone();
         let context = Context {
-            module: &module,
             locals,
-            self_class: None,
+            ..Context::module(&module)
+        };
+        self.eval(context, value, 0)
+    }
+
+    /// The type of `value`, a value of an instance attribute of the checked file's class
+    /// `class` (as in [`ModuleSummary`]'s classes): `self` there is an instance of the class.
+    pub fn infer_in_class(&mut self, value: &ValueExpr, class: ClassId) -> Ty {
+        self.start_query();
+        let module = self.module.clone();
+        let context = Context {
+            self_class: Some(class),
+            ..Context::module(&module)
         };
         self.eval(context, value, 0)
     }
 
     /// The type a binding of the checked file gives its name.
     pub fn infer_binding(&mut self, binding: &Binding, locals: &LocalScopes<'_>) -> Ty {
-        self.lookups.clear();
+        self.start_query();
         let module = self.module.clone();
         let context = Context {
-            module: &module,
             locals,
-            self_class: None,
+            ..Context::module(&module)
         };
         self.eval_binding(context, binding, 0)
     }
@@ -173,18 +286,17 @@ impl<'p> TypeResolver<'p> {
         {
             return true;
         }
-        let Some(own_name) = own.name.as_deref() else {
-            return false;
-        };
+        let own_name = own.name.as_deref().unwrap_or_default();
         let Some(modules) = self.project.forward_installers() else {
             return false;
         };
         modules.iter().any(|module| {
             module.forward_patches.iter().any(|patch| {
                 &patch.function == function
-                    && patch.imported_from.as_ref().is_some_and(|(source, level)| {
-                        module.resolve_relative(source, *level).as_deref() == Some(own_name)
-                    })
+                    && (patch.anywhere
+                        || patch.imported_from.as_ref().is_some_and(|(source, level)| {
+                            module.resolve_relative(source, *level).as_deref() == Some(own_name)
+                        }))
             })
         })
     }

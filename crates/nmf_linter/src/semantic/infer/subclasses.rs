@@ -2,6 +2,8 @@
 //! through other subclasses, or through aliases) is, or may be, an `nn.Module`. Only the files
 //! that mention one of those names are read.
 
+use std::ops::ControlFlow;
+
 use ruff_python_ast::name::Name;
 use rustc_hash::FxHashSet;
 
@@ -12,27 +14,105 @@ use crate::semantic::known::external_class_verdict;
 use crate::semantic::summary::{Binding, ClassId};
 use crate::semantic::values::ValueExpr;
 
+/// Why the project could not be searched for the subclasses of a class.
+pub(super) enum SearchFailure {
+    /// The class has more subclasses and aliases than a search follows.
+    TooMany,
+    /// The project has too many files to search.
+    TooLarge,
+}
+
 impl TypeResolver<'_> {
     /// Whether any class of the project that derives from `class` (directly, through other
     /// subclasses, or through aliases of any of them) is, or may be, an `nn.Module`. Only the
     /// files that mention one of those names can hold such a class.
     pub(super) fn subclasses_judgement(&mut self, class: &ClassKey) -> Judgement {
-        /// Names to search for: a class, its subclasses and their aliases.
-        const MAX_NAMES: usize = 64;
         let ClassKey::Project(module, id) = class else {
             return Judgement::of(external_class_verdict(&class.qualified_name()));
         };
-        let Some(summary) = module.class(*id) else {
+        if module.class(*id).is_none() {
             return Judgement::of(Verdict::Unknown);
-        };
+        }
         let qualified = class.qualified_name();
-        let judgement = Judgement::because(
-            Verdict::NotModule,
-            "neither it nor any class of the project that derives from it is one",
-        );
+        let mut found = None;
+        let searched = self.walk_subclasses(class, &mut |resolver, key| {
+            let verdict = resolver.class_verdict(key);
+            if verdict == Verdict::NotModule {
+                return ControlFlow::Continue(());
+            }
+            let what = match verdict {
+                Verdict::Module => "is an nn.Module",
+                _ => "may be an nn.Module",
+            };
+            // One is enough: the instance may be a module.
+            found = Some(Judgement::because(
+                Verdict::Unknown,
+                format!(
+                    "`{}`, a class of the project that derives from it, {what}",
+                    key.qualified_name()
+                ),
+            ));
+            ControlFlow::Break(())
+        });
+        if let Some(found) = found {
+            return found;
+        }
+        match searched {
+            Ok(()) => Judgement::because(
+                Verdict::NotModule,
+                "neither it nor any class of the project that derives from it is one",
+            ),
+            Err(SearchFailure::TooMany) => Judgement::because(
+                Verdict::Unknown,
+                format!("`{qualified}` has too many subclasses to follow"),
+            ),
+            Err(SearchFailure::TooLarge) => Judgement::because(
+                Verdict::Unknown,
+                format!("the project is too large to search for subclasses of `{qualified}`"),
+            ),
+        }
+    }
+
+    /// Every class of the project that derives from `class` (directly, through other
+    /// subclasses, or through aliases of any of them), remembered per class; `None` when the
+    /// project cannot be searched.
+    pub(super) fn project_subclasses(&mut self, class: &ClassKey) -> Option<Vec<ClassKey>> {
+        let ClassKey::Project(module, id) = class else {
+            return Some(Vec::new());
+        };
+        let key = (module.id, *id);
+        if let Some(known) = self.functions.subclasses.get(&key) {
+            return known.clone();
+        }
+        let mut found = Vec::new();
+        let searched = self.walk_subclasses(class, &mut |_, subclass| {
+            found.push(subclass.clone());
+            ControlFlow::Continue(())
+        });
+        let subclasses = searched.ok().map(|()| found);
+        self.functions.subclasses.insert(key, subclasses.clone());
+        subclasses
+    }
+
+    /// Visits every class of the project that derives from `class`, breadth first, one search
+    /// of the project per generation of subclasses, until `visit` breaks. Only the files that
+    /// mention one of the names of the family (the classes and their aliases) are read.
+    fn walk_subclasses(
+        &mut self,
+        class: &ClassKey,
+        visit: &mut dyn FnMut(&mut Self, &ClassKey) -> ControlFlow<()>,
+    ) -> Result<(), SearchFailure> {
+        /// Names to search for: a class, its subclasses and their aliases (a library's
+        /// family of transforms or datasets has a hundred).
+        const MAX_NAMES: usize = 256;
+        let ClassKey::Project(module, id) = class else {
+            return Ok(());
+        };
+        let Some(summary) = module.class(*id) else {
+            return Ok(());
+        };
         let mut family = vec![class.clone()];
         let mut searched: FxHashSet<Name> = FxHashSet::default();
-        // Breadth first, one search of the project per generation of subclasses.
         let mut frontier = vec![summary.name.clone()];
         while !frontier.is_empty() {
             frontier.retain(|name| searched.insert(name.clone()));
@@ -40,26 +120,16 @@ impl TypeResolver<'_> {
                 break;
             }
             if searched.len() > MAX_NAMES {
-                return Judgement::because(
-                    Verdict::Unknown,
-                    format!("`{qualified}` has too many subclasses to follow"),
-                );
+                return Err(SearchFailure::TooMany);
             }
             let words: Vec<&str> = frontier.iter().map(Name::as_str).collect();
             let Some(mut candidates) = self.project.mentioning(&words) else {
-                return Judgement::because(
-                    Verdict::Unknown,
-                    format!("the project is too large to search for subclasses of `{qualified}`"),
-                );
+                return Err(SearchFailure::TooLarge);
             };
             candidates.push(self.module.clone());
             let mut next = Vec::new();
             for candidate in &candidates {
-                let context = Context {
-                    module: candidate,
-                    locals: &[],
-                    self_class: None,
-                };
+                let context = Context::module(candidate);
                 for (index, subclass) in candidate.classes.iter().enumerate() {
                     let names_a_parent = subclass
                         .bases
@@ -75,26 +145,14 @@ impl TypeResolver<'_> {
                     let derives = subclass.bases.iter().any(|base| {
                         let base = self.eval(context, base, 0);
                         members(&base).iter().any(|member| {
-                            matches!(member, Ty::Class(parent) if family.iter().any(|known| same_class(known, parent)))
+                            matches!(member, Ty::Class(parent, _) if family.iter().any(|known| same_class(known, parent)))
                         })
                     });
                     if !derives {
                         continue;
                     }
-                    let verdict = self.class_verdict(&key);
-                    if verdict != Verdict::NotModule {
-                        let what = match verdict {
-                            Verdict::Module => "is an nn.Module",
-                            _ => "may be an nn.Module",
-                        };
-                        // One is enough: the instance may be a module.
-                        return Judgement::because(
-                            Verdict::Unknown,
-                            format!(
-                                "`{}`, a class of the project that derives from it, {what}",
-                                key.qualified_name()
-                            ),
-                        );
+                    if visit(self, &key).is_break() {
+                        return Ok(());
                     }
                     next.push(subclass.name.clone());
                     family.push(key);
@@ -117,7 +175,7 @@ impl TypeResolver<'_> {
                     if mentions {
                         let ty = self.eval_bindings(context, bindings, 0);
                         if members(&ty).iter().any(|member| {
-                            matches!(member, Ty::Class(aliased) if family.iter().any(|known| same_class(known, aliased)))
+                            matches!(member, Ty::Class(aliased, _) if family.iter().any(|known| same_class(known, aliased)))
                         }) {
                             next.push(alias.clone());
                         }
@@ -126,7 +184,7 @@ impl TypeResolver<'_> {
             }
             frontier = next;
         }
-        judgement
+        Ok(())
     }
 }
 
@@ -185,5 +243,18 @@ mod tests {
             ),
         ]);
         assert_eq!(project.infer("a", "x").1, Verdict::NotModule);
+    }
+
+    #[test]
+    fn a_family_of_a_hundred_subclasses_is_followed_to_the_end() {
+        let mut source = String::from(
+            "import torch.nn as nn\nclass Transform:\n    def forward(self, x): ...\nx: Transform\n",
+        );
+        for index in 0..100 {
+            source.push_str(&format!("class T{index}(Transform): pass\n"));
+        }
+        assert_eq!(verdict(&source, "x"), Verdict::NotModule);
+        source.push_str("class T100(T99, nn.Module): pass\n");
+        assert_eq!(verdict(&source, "x"), Verdict::Unknown);
     }
 }

@@ -5,34 +5,37 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::{Judgement, ProjectModules, TypeResolver, Verdict};
-use crate::semantic::bindings::SourceFacts;
 use crate::semantic::summary::ModuleSummary;
 use crate::semantic::values::ValueExpr;
 
 /// The project of a test: modules by name, summarised from source. Every module "mentions"
 /// every word, so subclass searches see the whole project.
-pub(super) struct Project(pub(super) FxHashMap<String, Arc<ModuleSummary>>);
+pub(super) struct Project(
+    pub(super) FxHashMap<String, Arc<ModuleSummary>>,
+    /// The source of each module, by name.
+    FxHashMap<String, String>,
+);
 
 impl Project {
     /// `files` are `(module name, source)`; a name ending in `.__init__` is a package.
     pub(super) fn new(files: &[(&str, &str)]) -> Self {
-        Self(
-            files
-                .iter()
-                .map(|(name, source)| {
-                    let parsed = ruff_python_parser::parse_module(source).expect("valid");
-                    let is_package = name.ends_with("__init__");
-                    let module_name = name.trim_end_matches(".__init__");
-                    let summary = ModuleSummary::build(
-                        parsed.suite(),
-                        Some(module_name.into()),
-                        is_package,
-                        SourceFacts::of(source),
-                    );
-                    (module_name.to_string(), Arc::new(summary))
-                })
-                .collect(),
-        )
+        let mut summaries = FxHashMap::default();
+        let mut sources = FxHashMap::default();
+        for (name, source) in files {
+            let parsed = ruff_python_parser::parse_module(source).expect("valid");
+            let is_package = name.ends_with("__init__");
+            let module_name = name.trim_end_matches(".__init__");
+            let summary =
+                ModuleSummary::build(parsed.suite(), Some(module_name.into()), is_package, source);
+            summaries.insert(module_name.to_string(), Arc::new(summary));
+            sources.insert(module_name.to_string(), (*source).to_string());
+        }
+        Self(summaries, sources)
+    }
+
+    /// The source of module `name`.
+    pub(super) fn source(&self, name: &str) -> &str {
+        self.1.get(name).expect("a module of the project")
     }
 
     /// The type and verdict of `expression`, evaluated at the end of module `module`.
@@ -64,6 +67,21 @@ impl ProjectModules for Project {
 
     fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
         Some(self.0.values().cloned().collect())
+    }
+
+    /// The modules named `conftest` or ending in `.conftest`, the longest name (the closest
+    /// folder) first.
+    fn conftests(&self) -> Vec<Arc<ModuleSummary>> {
+        let mut found: Vec<(&String, &Arc<ModuleSummary>)> = self
+            .0
+            .iter()
+            .filter(|(name, _)| name.as_str() == "conftest" || name.ends_with(".conftest"))
+            .collect();
+        found.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+        found
+            .into_iter()
+            .map(|(_, module)| module.clone())
+            .collect()
     }
 }
 

@@ -70,23 +70,60 @@ pub enum Ty {
     /// function of a library.
     External(Arc<str>),
     Module(ModuleRef),
-    /// The class object itself (`Cls` in `Cls.forward(obj, x)`).
-    Class(ClassKey),
+    /// The class object itself (`Cls` in `Cls.forward(obj, x)`): exactly that class (`Cls`),
+    /// or it or any subclass (`cls` in a classmethod, `type(self)`, a value declared
+    /// `type[Cls]`). Calling it makes an instance of the same exactness.
+    Class(ClassKey, Exactness),
     /// An instance, with the type arguments of a generic container (`dict[str, C]`), of
     /// exactly the class (`C()`) or of it or any subclass (`self`, a parameter annotated `C`).
     Instance(ClassKey, Vec<Ty>, Exactness),
-    /// A function or method; calling it gives its declared return type.
-    Function(Arc<ModuleSummary>, FunctionSummary),
+    /// A function or method; calling it gives its declared return type, or what its body
+    /// returns.
+    Function(Box<FunctionRef>),
     Union(Vec<Ty>),
 }
 
+/// A function of the project, and what its first parameter is bound to when it was looked up
+/// as a method.
+#[derive(Clone, Debug)]
+pub struct FunctionRef {
+    pub module: Arc<ModuleSummary>,
+    pub function: FunctionSummary,
+    /// The instance (or, for a classmethod, the class) the method was looked up on: what
+    /// `self` (or `cls`) is in its body. `None` for a plain function, or a method taken from
+    /// its class, whose `self` is then any instance of the class.
+    pub receiver: Option<Ty>,
+}
+
+impl FunctionRef {
+    /// The type of a plain function (not looked up as a method).
+    pub(super) fn plain(module: Arc<ModuleSummary>, function: FunctionSummary) -> Ty {
+        Ty::Function(Box::new(FunctionRef {
+            module,
+            function,
+            receiver: None,
+        }))
+    }
+}
+
 /// Whether an instance is of its class exactly, or may be of any subclass.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Exactness {
     /// Made by calling the class: `C()`.
     Exact,
     /// Declared, or `self`: the class or any subclass, in the project or outside it.
     OrSubclass,
+}
+
+impl Ty {
+    /// Nothing is known of the value: unknown, `None`, or a union of those.
+    pub fn says_nothing(&self) -> bool {
+        match self {
+            Ty::Unknown | Ty::None => true,
+            Ty::Union(members) => members.iter().all(Ty::says_nothing),
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for Ty {
@@ -99,7 +136,7 @@ impl fmt::Display for Ty {
             Ty::Module(ModuleRef::Project(module)) => {
                 write!(f, "module `{}`", module.name.as_deref().unwrap_or("?"))
             }
-            Ty::Class(class) => write!(f, "class {}", class.qualified_name()),
+            Ty::Class(class, _) => write!(f, "class {}", class.qualified_name()),
             Ty::Instance(class, _, _) => f.write_str(&class.qualified_name()),
             Ty::Function(..) => f.write_str("function"),
             Ty::Union(members) => {
@@ -155,7 +192,7 @@ fn same_type(a: &Ty, b: &Ty) -> bool {
         (Ty::External(a), Ty::External(b)) => a == b,
         (Ty::Module(ModuleRef::External(a)), Ty::Module(ModuleRef::External(b))) => a == b,
         (Ty::Module(ModuleRef::Project(a)), Ty::Module(ModuleRef::Project(b))) => Arc::ptr_eq(a, b),
-        (Ty::Class(a), Ty::Class(b)) => same_class(a, b),
+        (Ty::Class(a, a_exact), Ty::Class(b, b_exact)) => same_class(a, b) && a_exact == b_exact,
         (Ty::Instance(a, a_args, a_exact), Ty::Instance(b, b_args, b_exact)) => {
             same_class(a, b)
                 && a_exact == b_exact
@@ -218,7 +255,7 @@ pub(super) fn external_instance(name: &str, arguments: Vec<Ty>) -> Ty {
 /// The type of an instance of the class a type expression names: that class or a subclass.
 pub(super) fn instance_of(ty: Ty) -> Ty {
     match ty {
-        Ty::Class(class) => Ty::Instance(class, Vec::new(), Exactness::OrSubclass),
+        Ty::Class(class, _) => Ty::Instance(class, Vec::new(), Exactness::OrSubclass),
         Ty::External(name) => {
             let name = normalize_typing(&name);
             if name == "typing.Any" {

@@ -9,7 +9,8 @@ use rustc_hash::FxHashSet;
 use super::ty::{ClassKey, Exactness, Ty, members};
 use super::{Context, MAX_HIERARCHY_DEPTH, TypeResolver};
 use crate::semantic::known::{
-    external_class_verdict, external_defines_nothing_named, normalize_typing, not_module_package,
+    Makes, external_class_verdict, external_defines_nothing_named, factory, normalize_typing,
+    not_module_package,
 };
 use crate::semantic::summary::{ClassId, ModuleId, ModuleSummary};
 
@@ -30,7 +31,7 @@ impl Judgement {
         }
     }
 
-    pub(super) fn because(verdict: Verdict, reason: impl Into<String>) -> Self {
+    pub fn because(verdict: Verdict, reason: impl Into<String>) -> Self {
         Self {
             verdict,
             reason: Some(reason.into()),
@@ -86,8 +87,9 @@ impl TypeResolver<'_> {
     pub fn judge(&mut self, ty: &Ty) -> Judgement {
         self.lookups.clear();
         match ty {
-            Ty::Instance(class, _, Exactness::OrSubclass) => self.open_judgement(class),
-            Ty::Instance(class, _, Exactness::Exact) | Ty::Class(class) => {
+            Ty::Instance(class, _, Exactness::OrSubclass)
+            | Ty::Class(class, Exactness::OrSubclass) => self.open_judgement(class),
+            Ty::Instance(class, _, Exactness::Exact) | Ty::Class(class, Exactness::Exact) => {
                 self.class_judgement(class)
             }
             Ty::External(name) => self.external_judgement(name),
@@ -163,19 +165,15 @@ impl TypeResolver<'_> {
             {
                 return true;
             }
-            let context = Context {
-                module: &module,
-                locals: &[],
-                self_class: None,
-            };
+            let context = Context::module(&module);
             for base in &summary.bases.clone() {
                 let base = self.eval(context, base, 0);
                 for member in members(&base) {
                     match member {
-                        Ty::Class(ClassKey::Project(base_module, base_id)) => {
+                        Ty::Class(ClassKey::Project(base_module, base_id), _) => {
                             pending.push((base_module.clone(), *base_id));
                         }
-                        Ty::Class(ClassKey::External(name)) | Ty::External(name)
+                        Ty::Class(ClassKey::External(name), _) | Ty::External(name)
                             if external_defines_nothing_named(name, attribute.as_str()) => {}
                         _ => return true,
                     }
@@ -188,6 +186,17 @@ impl TypeResolver<'_> {
     fn external_judgement(&self, name: &str) -> Judgement {
         if let Some(reason) = not_module_package(name, self.not_module_packages) {
             return Judgement::because(Verdict::NotModule, reason);
+        }
+        // What a well-known factory made (`timm.create_model()`).
+        if let Some(called) = name.strip_suffix("()")
+            && let Some((makes, reason)) =
+                factory(called, self.module_factories, self.not_module_factories)
+        {
+            let verdict = match makes {
+                Makes::Module => Verdict::Module,
+                Makes::NotModule => Verdict::NotModule,
+            };
+            return Judgement::because(verdict, reason);
         }
         Judgement::of(external_class_verdict(name))
     }
@@ -248,15 +257,11 @@ impl TypeResolver<'_> {
         let Some(summary) = module.class(*id) else {
             return false;
         };
-        let context = Context {
-            module,
-            locals: &[],
-            self_class: None,
-        };
+        let context = Context::module(module);
         summary.bases.clone().iter().any(|base| {
             let base = self.eval(context, base, 0);
             members(&base).iter().any(|member| match member {
-                Ty::External(name) | Ty::Class(ClassKey::External(name)) => {
+                Ty::External(name) | Ty::Class(ClassKey::External(name), _) => {
                     normalize_typing(name) == "typing.Protocol"
                 }
                 _ => false,
@@ -306,11 +311,7 @@ impl TypeResolver<'_> {
         let Some(class) = module.class(id) else {
             return Verdict::Unknown;
         };
-        let context = Context {
-            module,
-            locals: &[],
-            self_class: None,
-        };
+        let context = Context::module(module);
         let mut verdict = Verdict::NotModule;
         for base in &class.bases.clone() {
             let base = self.eval(context, base, 0);
@@ -322,7 +323,12 @@ impl TypeResolver<'_> {
     /// The verdict of what a base-class expression evaluated to: a class, or one of several.
     fn base_verdict(&mut self, base: &Ty) -> Verdict {
         match base {
-            Ty::Class(class) => self.class_verdict(class),
+            Ty::Class(class, _) => self.class_verdict(class),
+            // A class of a package that makes no modules (`chainer.Chain`) is no module's
+            // base.
+            Ty::External(name) if not_module_package(name, self.not_module_packages).is_some() => {
+                Verdict::NotModule
+            }
             Ty::External(name) => external_class_verdict(name),
             Ty::Union(members) => members
                 .iter()

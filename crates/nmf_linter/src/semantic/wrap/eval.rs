@@ -669,7 +669,7 @@ fn class_attribute(checker: &mut Checker<'_>, class: ClassIndex, name: &Name) ->
             && index
                 .function(method)
                 .def
-                .is_some_and(crate::semantic::bindings::is_property)
+                .is_some_and(crate::semantic::functions::is_property)
         {
             state = state.union(returns_state(checker, method));
         }
@@ -1110,7 +1110,7 @@ fn resolved_call(
                     None => WrapState::none(),
                 },
             },
-            Ty::Function(_, summary) if summary.unwraps_argument => {
+            Ty::Function(function_ref) if function_ref.function.unwraps_argument => {
                 unwrapped(checker, function, call, WrapperKind::Unknown)
             }
             _ => WrapState::none(),
@@ -1192,13 +1192,13 @@ fn module_by_getattr(
 fn scope_chain<'a>(
     index: &FileIndex<'a>,
     function: FunctionId,
-) -> Vec<(&'a ast::StmtFunctionDef, Option<TextSize>)> {
+) -> Vec<(&'a ast::StmtFunctionDef, Option<&'a ast::StmtClassDef>)> {
     let mut chain = Vec::new();
     let mut scope = Some(function);
     while let Some(id) = scope {
         let facts = index.function(id);
         if let Some(def) = facts.def {
-            let class = facts.class.map(|class| index.class(class).def.start());
+            let class = facts.class.map(|class| index.class(class).def);
             chain.push((def, class));
         }
         scope = facts.parent;
