@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use nmf_linter::cancel::CancelToken;
 use nmf_linter::registry::RuleSet;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -14,7 +15,7 @@ use crate::check::message::{ExplanationReport, Message, io_error_message, sort_m
 use crate::check::pipeline::{Destination, FileOutcome, Target, check_file};
 pub use crate::check::pipeline::{FixMode, RunOptions};
 use crate::project::ProjectIndex;
-use crate::project::dependencies::{DocumentDependencies, Recorder};
+use crate::project::dependencies::{Dependencies, DocumentDependencies, Recorder};
 use crate::settings::SettingsResolver;
 use crate::settings::config::{ConfigError, Settings};
 use crate::settings::discover::{Discovered, absolutize, display_path};
@@ -110,11 +111,129 @@ pub fn check_files(
     options: RunOptions,
     cache: Option<Cache>,
 ) -> Result<RunResult, ConfigError> {
+    let each = check_each(files, resolver, options, cache.as_ref(), None)?;
+    let mut run = RunResult {
+        files_checked: files.len(),
+        ..RunResult::default()
+    };
+    for checked in each {
+        if let Each::Checked(outcome, _) = checked {
+            run.add(*outcome);
+        }
+    }
+    if let Some(cache) = cache {
+        run.files_cached = cache.hits.load(std::sync::atomic::Ordering::Relaxed);
+        run.warnings.extend(cache.save());
+    }
+    sort_messages(&mut run.messages);
+    run.explanations
+        .sort_by(|a, b| (&a.path, a.cell, a.location).cmp(&(&b.path, b.cell, b.location)));
+    run.fixed.sort();
+    run.diffs.sort();
+    Ok(run)
+}
+
+/// One file's findings, kept apart with what they depended on (see [`check_by_file`]).
+#[derive(Debug)]
+pub struct FileFindings {
+    pub path: PathBuf,
+    /// Sorted, as a run sorts them.
+    pub messages: Vec<Message>,
+    pub dependencies: DocumentDependencies,
+}
+
+/// What [`check_by_file`] gave.
+#[derive(Debug, Default)]
+pub struct ByFile {
+    /// Every file checked, in the order given; none when the run was cancelled.
+    pub files: Vec<FileFindings>,
+    /// The run was cancelled before every file was checked.
+    pub cancelled: bool,
+    /// Files whose findings came from the cache.
+    pub files_cached: usize,
+    /// The cache's warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Checks files as [`check_files`] does, without fixing, and keeps each file's findings apart
+/// with what they depended on: for an editor that shows every file of its workspace and checks
+/// one again when something it depended on changes (`nmf server`). Once `cancel` is cancelled,
+/// no file is started any more: the files checked meanwhile are kept in the cache, and nothing
+/// is returned.
+pub fn check_by_file(
+    files: &[PathBuf],
+    resolver: &SettingsResolver,
+    options: RunOptions,
+    cache: Option<Cache>,
+    cancel: &CancelToken,
+) -> Result<ByFile, ConfigError> {
+    let options = RunOptions {
+        fix: FixMode::Off,
+        add_noqa: false,
+        ..options
+    };
+    let each = check_each(files, resolver, options, cache.as_ref(), Some(cancel))?;
+    let mut by_file = ByFile::default();
+    if let Some(cache) = cache {
+        by_file.files_cached = cache.hits.load(std::sync::atomic::Ordering::Relaxed);
+        by_file.warnings = cache.save();
+    }
+    if cancel.is_cancelled() {
+        by_file.cancelled = true;
+        return Ok(by_file);
+    }
+    for (path, checked) in files.iter().zip(each) {
+        let (messages, dependencies) = match checked {
+            Each::Checked(outcome, dependencies) => (
+                outcome.messages,
+                dependencies.unwrap_or_else(DocumentDependencies::unknown),
+            ),
+            // Its text alone ruled it out.
+            Each::RuledOut => (Vec::new(), DocumentDependencies::default()),
+            Each::NotStarted => {
+                by_file.cancelled = true;
+                by_file.files.clear();
+                return Ok(by_file);
+            }
+        };
+        let mut messages = messages;
+        sort_messages(&mut messages);
+        by_file.files.push(FileFindings {
+            path: path.clone(),
+            messages,
+            dependencies,
+        });
+    }
+    Ok(by_file)
+}
+
+/// What became of one file of a run.
+enum Each {
+    /// Its outcome, and (when recording) what its findings depended on.
+    Checked(Box<FileOutcome>, Option<DocumentDependencies>),
+    /// The prefilter ruled it out: no findings, whatever the rest of the project holds.
+    RuledOut,
+    /// The run was cancelled before it.
+    NotStarted,
+}
+
+/// Checks each of `files` (in parallel), taking what the cache holds unchanged. With
+/// `cancel` (given by editors), what each file's findings depended on is recorded, and no file
+/// is started once it is cancelled.
+fn check_each(
+    files: &[PathBuf],
+    resolver: &SettingsResolver,
+    options: RunOptions,
+    cache: Option<&Cache>,
+    cancel: Option<&CancelToken>,
+) -> Result<Vec<Each>, ConfigError> {
+    let record = cancel.is_some();
+    let cancelled = || cancel.is_some_and(CancelToken::is_cancelled);
     let index = ProjectIndex::new();
     let keys = SettingsKeys::default();
     // First, which files the cache holds unchanged (their stats are then known, for checking
     // project snapshots without taking them again). Stats are taken folder by folder.
-    let stats: Vec<Option<Stat>> = match &cache {
+    let stats: Vec<Option<Stat>> = match cache {
         Some(cache) if !cache.is_empty() => files
             .par_chunk_by(|a, b| same_folder(a, b))
             .flat_map_iter(Stat::of_paths_in_folder)
@@ -127,10 +246,8 @@ pub fn check_files(
         .map(|(path, stat)| {
             // A configuration error surfaces when the file is checked.
             let settings = resolver.for_file(path).ok()?;
-            let key = cache
-                .as_ref()
-                .and_then(|_| keys.of(&settings, path, options));
-            let candidate = match (&cache, key) {
+            let key = cache.and_then(|_| keys.of(&settings, path, options));
+            let candidate = match (cache, key) {
                 (Some(cache), Some(key)) => cache
                     .own(path, key, stat)
                     .filter(|candidate| serves(candidate.outcome(), options)),
@@ -143,7 +260,7 @@ pub fn check_files(
             })
         })
         .collect();
-    if let Some(cache) = &cache {
+    if let Some(cache) = cache {
         let stats = files
             .iter()
             .zip(&prepared)
@@ -161,6 +278,9 @@ pub fn check_files(
         .par_iter()
         .zip(prepared)
         .map(|(path, prepared)| {
+            if cancelled() {
+                return Pending::NotStarted;
+            }
             let Some(Prepared {
                 settings,
                 key,
@@ -170,14 +290,17 @@ pub fn check_files(
                 return Pending::Check(SourceKind::read(path), None, RuleSet::empty());
             };
             let mut read = None;
-            if let (Some(cache), Some(candidate)) = (&cache, candidate) {
+            if let (Some(cache), Some(candidate)) = (cache, candidate) {
                 let stored_content = candidate.content_hash();
-                if let Some(mut outcome) =
+                if let Some((mut outcome, dependencies)) =
                     cached_outcome(cache, candidate, path, &settings, &index, resolver)
                 {
+                    let dependencies = record.then(|| {
+                        dependencies.map_or_else(DocumentDependencies::default, Into::into)
+                    });
                     if !options.frames || outcome.messages.is_empty() {
                         cache.count_hit();
-                        return Pending::Done(outcome);
+                        return Pending::Done(outcome, dependencies);
                     }
                     // Code frames are drawn from the file's text: read it, and use the stored
                     // findings if it is still the text they were found in.
@@ -189,7 +312,7 @@ pub fn check_files(
                     {
                         keep_texts(&mut outcome.messages, source);
                         cache.count_hit();
-                        return Pending::Done(outcome);
+                        return Pending::Done(outcome, dependencies);
                     }
                     read = Some(input);
                 }
@@ -219,7 +342,7 @@ pub fn check_files(
                 return Pending::Check(input, key, rules);
             }
             if let (Some(cache), Some(key), Some(fingerprint)) = (
-                &cache,
+                cache,
                 key,
                 input.as_ref().ok().and_then(SourceKind::fingerprint),
             ) {
@@ -231,42 +354,31 @@ pub fn check_files(
             Pending::RuledOut
         })
         .collect();
-    let outcomes: Vec<Result<FileOutcome, ConfigError>> = files
+    let each: Vec<Result<Each, ConfigError>> = files
         .par_iter()
         .zip(inputs)
-        .filter_map(|(path, pending)| match pending {
-            Pending::Done(outcome) => Some(Ok(outcome)),
-            Pending::RuledOut => None,
-            Pending::Check(input, key, rules) => Some(check_input(
-                path,
-                input,
-                rules,
-                key,
-                cache.as_ref(),
-                resolver,
-                &index,
-                options,
-            )),
+        .map(|(path, pending)| match pending {
+            Pending::Done(outcome, dependencies) => {
+                Ok(Each::Checked(Box::new(outcome), dependencies))
+            }
+            Pending::RuledOut => Ok(Each::RuledOut),
+            Pending::NotStarted => Ok(Each::NotStarted),
+            Pending::Check(..) if cancelled() => Ok(Each::NotStarted),
+            Pending::Check(input, key, rules) => {
+                let inputs = CheckInputs {
+                    cache,
+                    resolver,
+                    index: &index,
+                    options,
+                    record,
+                };
+                check_input(path, input, rules, key, &inputs)
+                    .map(|(outcome, dependencies)| Each::Checked(Box::new(outcome), dependencies))
+            }
         })
         .collect();
-    let mut run = RunResult {
-        files_checked: files.len(),
-        ..RunResult::default()
-    };
-    for outcome in outcomes {
-        run.add(outcome?);
-    }
     crate::cache::drop_in_background(index);
-    if let Some(cache) = cache {
-        run.files_cached = cache.hits.load(std::sync::atomic::Ordering::Relaxed);
-        run.warnings.extend(cache.save());
-    }
-    sort_messages(&mut run.messages);
-    run.explanations
-        .sort_by(|a, b| (&a.path, a.cell, a.location).cmp(&(&b.path, b.cell, b.location)));
-    run.fixed.sort();
-    run.diffs.sort();
-    Ok(run)
+    each.into_iter().collect()
 }
 
 /// Checks source text read from standard input. `filename` names it in the output and
@@ -313,10 +425,12 @@ pub fn check_document(
 }
 
 /// What an editor or standard input hands over: bytes, or a notebook made of an editor's
-/// cells ([`Notebook::from_cells`]).
+/// cells ([`Notebook::from_cells`]); or the file itself, read as a run reads it, for an
+/// editor that checks a file it does not hold with the unsaved buffers it does.
 pub enum DocumentInput {
     Bytes(Vec<u8>),
     Notebook(Notebook),
+    File,
 }
 
 fn check_text_input(
@@ -343,11 +457,13 @@ fn check_text_input(
         && settings.is_excluded_with_ancestors(&absolute)
     {
         let bytes = match input {
-            DocumentInput::Bytes(bytes) => bytes,
-            DocumentInput::Notebook(notebook) => notebook.raw().as_bytes().to_vec(),
+            DocumentInput::Bytes(bytes) => Some(bytes),
+            DocumentInput::Notebook(notebook) => Some(notebook.raw().as_bytes().to_vec()),
+            // The file stays where it is.
+            DocumentInput::File => None,
         };
         return Ok(RunResult {
-            stdin_output: (options.fix == FixMode::Apply).then_some(bytes),
+            stdin_output: bytes.filter(|_| options.fix == FixMode::Apply),
             ..RunResult::default()
         });
     }
@@ -363,9 +479,13 @@ fn check_text_input(
                 notebook,
                 read: None,
             };
-            (Ok(SourceKind::Notebook(file)), Vec::new())
+            (Ok(SourceKind::Notebook(file)), None)
         }
-        DocumentInput::Bytes(bytes) => (SourceKind::from_bytes(bytes.clone(), &absolute), bytes),
+        DocumentInput::Bytes(bytes) => (
+            SourceKind::from_bytes(bytes.clone(), &absolute),
+            Some(bytes),
+        ),
+        DocumentInput::File => (SourceKind::read(&absolute), None),
     };
     let outcome = match source {
         Ok(source) => {
@@ -380,7 +500,7 @@ fn check_text_input(
             let mut outcome = FileOutcome::unreadable(&display, &error);
             if options.fix == FixMode::Apply {
                 // Whatever cannot be decoded goes back out unchanged.
-                outcome.stdin_output = Some(bytes);
+                outcome.stdin_output = bytes;
             }
             outcome
         }
@@ -395,8 +515,11 @@ fn check_text_input(
 
 /// A file after the first pass: done from the cache, ruled out by the prefilter, or to check.
 enum Pending {
-    Done(FileOutcome),
+    /// From the cache, with what it depended on when recording.
+    Done(FileOutcome, Option<DocumentDependencies>),
     RuledOut,
+    /// The run was cancelled before it.
+    NotStarted,
     /// The file as read, its settings hash for the cache, and the rules its prefilter
     /// admitted.
     Check(Result<SourceKind, SourceError>, Option<u64>, RuleSet),
@@ -464,49 +587,63 @@ fn keep_texts(messages: &mut [Message], source: &SourceKind) {
     }
 }
 
-/// The findings the cache holds for a file, when everything they depended on still holds.
-fn cached_outcome(
+/// The findings the cache holds for a file, when everything they depended on still holds,
+/// and those dependencies (`None`: its text alone).
+fn cached_outcome<'c>(
     cache: &Cache,
-    candidate: Candidate<'_>,
+    candidate: Candidate<'c>,
     path: &Path,
     settings: &Settings,
     index: &ProjectIndex,
     resolver: &SettingsResolver,
-) -> Option<FileOutcome> {
-    let cached = cache.lookup(candidate, || index.view_with(path, &settings.import_paths))?;
+) -> Option<(FileOutcome, Option<&'c Dependencies>)> {
+    let (cached, dependencies) =
+        cache.lookup(candidate, || index.view_with(path, &settings.import_paths))?;
     let display = display_path(path, resolver.working_dir());
     let messages = cached
         .messages
         .iter()
         .map(|message| message.to_message(&display))
         .collect::<Option<Vec<_>>>()?;
-    Some(FileOutcome {
+    let outcome = FileOutcome {
         messages,
         skipped: cached.skipped.map(|reason| format!("{display}: {reason}")),
         display,
         ..FileOutcome::default()
-    })
+    };
+    Some((outcome, dependencies))
 }
 
-/// Checks one file that was read, and keeps its outcome in the cache when it can be.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the run's shared state, passed down"
-)]
+/// What every file's check shares in a run.
+struct CheckInputs<'a> {
+    cache: Option<&'a Cache>,
+    resolver: &'a SettingsResolver,
+    index: &'a ProjectIndex,
+    options: RunOptions,
+    /// Record what each file's findings depended on, for an editor.
+    record: bool,
+}
+
+/// Checks one file that was read, and keeps its outcome in the cache when it can be; with
+/// what its findings depended on when recording.
 fn check_input(
     path: &Path,
     input: Result<SourceKind, SourceError>,
     rules: RuleSet,
     key: Option<u64>,
-    cache: Option<&Cache>,
-    resolver: &SettingsResolver,
-    index: &ProjectIndex,
-    options: RunOptions,
-) -> Result<FileOutcome, ConfigError> {
+    inputs: &CheckInputs<'_>,
+) -> Result<(FileOutcome, Option<DocumentDependencies>), ConfigError> {
+    let CheckInputs {
+        cache,
+        resolver,
+        index,
+        options,
+        record,
+    } = *inputs;
     let settings = resolver.for_file(path)?;
     let display = display_path(path, resolver.working_dir());
     let fingerprint = input.as_ref().ok().and_then(SourceKind::fingerprint);
-    let recorder = (cache.is_some() && fingerprint.is_some()).then(Recorder::default);
+    let recorder = ((cache.is_some() && fingerprint.is_some()) || record).then(Recorder::default);
     let target = Target {
         path,
         display: &display,
@@ -517,8 +654,18 @@ fn check_input(
         Ok(source) => check_file(&source, rules, &target, &settings, index, options),
         Err(error) => FileOutcome::unreadable(&display, &error),
     };
-    if let (Some(cache), Some(key), Some(fingerprint), Some(recorder)) =
-        (cache, key, fingerprint, recorder)
+    let Some(recorder) = recorder else {
+        return Ok((outcome, None));
+    };
+    let view = index.view_with(path, &settings.import_paths);
+    let recorded = recorder.finish(&view);
+    let dependencies = record.then(|| {
+        recorded
+            .dependencies
+            .as_ref()
+            .map_or_else(DocumentDependencies::unknown, Into::into)
+    });
+    if let (Some(cache), Some(key), Some(fingerprint)) = (cache, key, fingerprint)
         && outcome.fixed.is_empty()
         && outcome.errors.is_empty()
     {
@@ -529,11 +676,10 @@ fn check_input(
                 .to_string()
         });
         if let Some(cached) = CachedOutcome::of(outcome.parsed, reason, &outcome.messages) {
-            let view = index.view_with(path, &settings.import_paths);
-            cache.store(path, fingerprint, key, Some(recorder.finish(&view)), cached);
+            cache.store(path, fingerprint, key, Some(recorded), cached);
         }
     }
-    Ok(outcome)
+    Ok((outcome, dependencies))
 }
 
 impl RunResult {
@@ -551,5 +697,103 @@ impl RunResult {
         if outcome.stdin_output.is_some() {
             self.stdin_output = outcome.stdin_output;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::ConfigSource;
+    use crate::settings::config::Overrides;
+
+    fn by_file(root: &Path, cancel: &CancelToken) -> ByFile {
+        let resolver =
+            SettingsResolver::new(ConfigSource::Discover, Overrides::default(), root.into())
+                .expect("settings");
+        let options = RunOptions {
+            check: crate::CheckOptions {
+                respect_noqa: true,
+                prefilter: true,
+            },
+            frames: false,
+            fix: FixMode::Off,
+            unsafe_fixes: false,
+            explanations: false,
+            cache: true,
+            add_noqa: false,
+        };
+        let files: Vec<PathBuf> = ["base.py", "plain.py", "user.py"]
+            .iter()
+            .map(|name| root.join(name))
+            .collect();
+        let cache = open_cache(&resolver, options);
+        check_by_file(&files, &resolver, options, cache, cancel).expect("checked")
+    }
+
+    /// Each file's findings and what they depended on, as a string to compare runs by.
+    fn described(by_file: &ByFile, root: &Path) -> Vec<String> {
+        by_file
+            .files
+            .iter()
+            .map(|file| {
+                let name = |path: &Path| {
+                    path.strip_prefix(root)
+                        .unwrap_or(path)
+                        .display()
+                        .to_string()
+                };
+                let codes: Vec<&str> = file.messages.iter().map(|message| message.code).collect();
+                let files: Vec<String> = file
+                    .dependencies
+                    .files
+                    .iter()
+                    .map(|path| name(path))
+                    .collect();
+                format!(
+                    "{}: {codes:?} files {files:?} missing {:?} searched {} incomplete {}",
+                    name(&file.path),
+                    file.dependencies.missing_modules,
+                    file.dependencies.searched,
+                    file.dependencies.incomplete
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn files_are_kept_apart_with_their_dependencies_from_a_check_or_the_cache() {
+        let folder = tempfile::tempdir().expect("a folder");
+        let root = folder.path();
+        std::fs::write(root.join("pyproject.toml"), "[tool.nmf]\n").expect("write");
+        std::fs::write(
+            root.join("base.py"),
+            "import torch.nn as nn\n\n\nclass Base(nn.Module):\n    pass\n",
+        )
+        .expect("write");
+        std::fs::write(root.join("plain.py"), "x = 1\n").expect("write");
+        std::fs::write(
+            root.join("user.py"),
+            "from base import Base\n\nBase().forward(1)\n",
+        )
+        .expect("write");
+        let first = by_file(root, &CancelToken::new());
+        assert!(!first.cancelled);
+        assert_eq!(first.files_cached, 0);
+        let expected = [
+            "base.py: [] files [] missing [] searched false incomplete false",
+            "plain.py: [] files [] missing [] searched false incomplete false",
+            "user.py: [\"NMF001\"] files [\"base.py\"] missing [\"torch.nn\", \"torch.nn.Module\"] searched false incomplete false",
+        ];
+        assert_eq!(described(&first, root), expected);
+        // The second run takes every file from the cache, dependencies included.
+        let second = by_file(root, &CancelToken::new());
+        assert_eq!(second.files_cached, 3);
+        assert_eq!(described(&second, root), expected);
+        // Cancelled: nothing is given.
+        let cancelled = CancelToken::new();
+        cancelled.cancel();
+        let none = by_file(root, &cancelled);
+        assert!(none.cancelled);
+        assert!(none.files.is_empty());
     }
 }

@@ -346,13 +346,15 @@ impl Cache {
         }
     }
 
-    /// The second half: the stored outcome when everything the file depended on still holds.
-    /// `view` places the file in its project (only asked for when there are dependencies).
-    pub fn lookup<'v>(
+    /// The second half: the stored outcome when everything the file depended on still holds,
+    /// and those dependencies (`None`: the prefilter ruled the file out, which depends on its
+    /// text alone). `view` places the file in its project (only asked for when there are
+    /// dependencies).
+    pub fn lookup<'c, 'v>(
         &self,
-        candidate: Candidate<'_>,
+        candidate: Candidate<'c>,
         view: impl FnOnce() -> ProjectView<'v>,
-    ) -> Option<CachedOutcome> {
+    ) -> Option<(CachedOutcome, Option<&'c Dependencies>)> {
         let Candidate {
             key,
             entry,
@@ -379,7 +381,7 @@ impl Cache {
             lock(&self.updates).push((key.to_string(), updated));
             self.dirty.store(true, Ordering::Relaxed);
         }
-        Some(entry.outcome.clone())
+        Some((entry.outcome.clone(), entry.dependencies.as_ref()))
     }
 
     /// Whether every dependency still holds; `files` gets the fingerprints of dependencies

@@ -65,6 +65,39 @@ pub struct DocumentDependencies {
     pub incomplete: bool,
 }
 
+impl DocumentDependencies {
+    /// Dependencies that cannot be told: any change may matter.
+    pub fn unknown() -> Self {
+        Self {
+            incomplete: true,
+            ..Self::default()
+        }
+    }
+}
+
+impl From<&Dependencies> for DocumentDependencies {
+    /// What an editor needs of the dependencies a run recorded, or the cache kept.
+    fn from(dependencies: &Dependencies) -> Self {
+        let mut missing_modules: Vec<String> = dependencies
+            .lookups
+            .iter()
+            .filter(|(_, found)| found.is_none())
+            .map(|(module, _)| module.clone())
+            .collect();
+        missing_modules.dedup();
+        Self {
+            files: dependencies
+                .files
+                .iter()
+                .map(|(path, _, _)| PathBuf::from(path))
+                .collect(),
+            missing_modules,
+            searched: !dependencies.corpora.is_empty(),
+            incomplete: false,
+        }
+    }
+}
+
 impl Recorder {
     /// What the check used, for an editor.
     pub fn into_document_dependencies(self) -> DocumentDependencies {

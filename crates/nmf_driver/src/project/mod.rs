@@ -470,6 +470,35 @@ impl ProjectIndex {
         }
     }
 
+    /// The editor's buffers whose text is not the disk's, sorted, each with whether what the
+    /// project's searches see of it (its words) differs too, or the file is not on disk: what
+    /// a check of the disk's files alone would get wrong.
+    pub fn buffers_unlike_disk(&self) -> Vec<(PathBuf, bool)> {
+        // Taken out first: the disk is not read while the editor's thread waits to set one.
+        let buffers: Vec<(PathBuf, Arc<String>, Arc<FileFacts>)> = read(&self.overlay)
+            .iter()
+            .map(|(path, buffer)| (path.clone(), buffer.text.clone(), buffer.facts.clone()))
+            .collect();
+        let mut unlike: Vec<(PathBuf, bool)> = buffers
+            .into_iter()
+            .filter_map(|(path, text, facts)| {
+                let disk = read_regular_file(&path)
+                    .ok()
+                    .map(|file| String::from_utf8_lossy(&file.bytes).into_owned());
+                match disk {
+                    Some(disk) if disk == *text => None,
+                    Some(disk) => {
+                        let words_differ = FileFacts::of(&disk).hash() != facts.hash();
+                        Some((path, words_differ))
+                    }
+                    None => Some((path, true)),
+                }
+            })
+            .collect();
+        unlike.sort();
+        unlike
+    }
+
     /// Whether a file is there, on disk or as an editor's buffer.
     fn exists(&self, path: &Path) -> bool {
         read(&self.overlay).contains_key(path) || path.is_file()
@@ -1028,5 +1057,28 @@ mod tests {
         );
         let reloaded = view.module("pkg.models").expect("reloaded");
         assert_eq!(reloaded.classes.len(), 2);
+    }
+
+    #[test]
+    fn buffers_unlike_the_disk_are_told_with_whether_their_words_differ() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        write(root, "same.py", "class A:\n    pass\n");
+        write(root, "body.py", "class B:\n    pass\n");
+        write(root, "header.py", "class C:\n    pass\n");
+        let index = ProjectIndex::new();
+        index.set_buffer(&root.join("same.py"), Some("class A:\n    pass\n"));
+        // Another body: the searches see the same words.
+        index.set_buffer(&root.join("body.py"), Some("class B:\n    print(1)\n"));
+        index.set_buffer(&root.join("header.py"), Some("class D:\n    pass\n"));
+        index.set_buffer(&root.join("unsaved.py"), Some(""));
+        assert_eq!(
+            index.buffers_unlike_disk(),
+            [
+                (root.join("body.py"), false),
+                (root.join("header.py"), true),
+                (root.join("unsaved.py"), true),
+            ]
+        );
     }
 }
