@@ -2,6 +2,8 @@
 
 #![allow(dead_code, reason = "each test file uses a different part")]
 
+pub mod lsp;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
