@@ -50,7 +50,7 @@ pub fn run(_args: &ServerArgs) -> Result<u8, Error> {
 /// Serves a session over `transport`; `hold` lets a test decide when the worker runs each
 /// job.
 fn serve(transport: &Transport, hold: Option<Hold>) -> Result<u8, Error> {
-    let Some((id, params)) = wait_for_initialize(transport) else {
+    let Some((id, params, raw)) = wait_for_initialize(transport) else {
         return Ok(1);
     };
     let options: EditorOptions = params
@@ -78,27 +78,27 @@ fn serve(transport: &Transport, hold: Option<Hold>) -> Result<u8, Error> {
             return Ok(2);
         }
     };
-    let capabilities = Capabilities::of(&params);
+    let capabilities = Capabilities::of(&params, &raw, &options);
     let worker = Worker::spawn(transport.events.clone(), hold)?;
-    transport.send(Response::new_ok(
-        id,
-        initialize_result(capabilities.encoding),
-    ));
+    transport.send(Response::new_ok(id, initialize_result(&capabilities)));
     let session = Session::new(settings, capabilities);
     Ok(MainLoop::new(transport, session, worker).run())
 }
 
 /// Before `initialize`, a request is answered "not initialized" and a notification dropped,
-/// as the specification says; `None` when the client leaves (or says `exit`) first.
-fn wait_for_initialize(transport: &Transport) -> Option<(RequestId, InitializeParams)> {
+/// as the specification says; `None` when the client leaves (or says `exit`) first. The
+/// parameters come read, and as sent.
+fn wait_for_initialize(
+    transport: &Transport,
+) -> Option<(RequestId, InitializeParams, serde_json::Value)> {
     for event in &transport.receiver {
         let Event::Client(message) = event else {
             return None;
         };
         match message {
             LspMessage::Request(request) if request.method == "initialize" => {
-                match serde_json::from_value::<InitializeParams>(request.params) {
-                    Ok(params) => return Some((request.id, params)),
+                match serde_json::from_value::<InitializeParams>(request.params.clone()) {
+                    Ok(params) => return Some((request.id, params, request.params)),
                     Err(error) => transport.send(Response::new_err(
                         request.id,
                         ErrorCode::InvalidParams as i32,

@@ -10,12 +10,14 @@ use nmf_linter::cancel::CancelToken;
 
 use super::api::diagnostics::CheckOutcome;
 use super::api::requests::code_action::Answer;
+use super::api::workspace::WorkspaceOutcome;
 use super::main_loop::Event;
 
 /// What a job gave.
 pub enum Done {
     Checked(CheckOutcome),
     Answered(Answer),
+    Workspace(WorkspaceOutcome),
 }
 
 /// How a job ended.
@@ -30,7 +32,9 @@ pub enum Finished {
 pub struct Job {
     pub id: u64,
     pub token: CancelToken,
-    pub work: Box<dyn FnOnce() -> Done + Send>,
+    /// Runs with `token` set for the checks it makes on this thread, and given to it for the
+    /// work it hands to others.
+    pub work: Box<dyn FnOnce(&CancelToken) -> Done + Send>,
 }
 
 pub struct Worker {
@@ -76,7 +80,7 @@ fn serve(jobs: &Receiver<Job>, events: &Sender<Event>, hold: Option<&Hold>) {
         } else {
             let token = job.token;
             let work = job.work;
-            match std::panic::catch_unwind(AssertUnwindSafe(|| token.scope(work))) {
+            match std::panic::catch_unwind(AssertUnwindSafe(|| token.scope(|| work(&token)))) {
                 Ok(done) => Finished::Done(done),
                 Err(panic) => Finished::Panicked(
                     panic

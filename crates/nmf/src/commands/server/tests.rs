@@ -247,3 +247,77 @@ fn a_request_is_answered_after_the_checks_due_before_it() {
     session.send(&json!({"jsonrpc": "2.0", "method": "exit"}));
     assert_eq!(session.finish(), 1);
 }
+
+/// A check of the workspace gives way to what the user waits for: a document opened and
+/// pulled while it waits on the worker cancels it; the document is checked and its pull
+/// answered, then the workspace is checked again and its answer follows, with the open
+/// buffer's report in it.
+#[test]
+fn a_workspace_check_gives_way_to_an_edit_and_the_pull_of_a_document() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let root = folder.path().display().to_string();
+    let call = "import torch\n\nlayer = torch.nn.Linear(1, 1)\nlayer.forward(torch.ones(1))\n";
+    std::fs::write(folder.path().join("pyproject.toml"), "").expect("write");
+    std::fs::write(folder.path().join("a.py"), call).expect("write");
+    let (mut session, has_job, proceed) = Session::start_held();
+    session.send(
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "capabilities": {"textDocument": {"diagnostic": {}}},
+        "rootUri": format!("file://{root}"),
+        "initializationOptions": {"workspaceDiagnostics": true}}}),
+    );
+    session.receive();
+    session.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+    session.send(
+        &json!({"jsonrpc": "2.0", "id": 5, "method": "workspace/diagnostic",
+        "params": {"previousResultIds": []}}),
+    );
+    // The workspace's check is on the worker.
+    has_job.recv().expect("a job");
+    let b = format!("file://{root}/b.py");
+    session.send(
+        &json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        "textDocument": {"uri": b, "languageId": "python", "version": 7, "text": call}}}),
+    );
+    session.send(
+        &json!({"jsonrpc": "2.0", "id": 6, "method": "textDocument/diagnostic",
+        "params": {"textDocument": {"uri": b}}}),
+    );
+    // A request cancelled at once: its answer says every message before it was handled.
+    session.send(&json!({"jsonrpc": "2.0", "id": 9, "method": "nmf/unknown"}));
+    session.send(&json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 9}}));
+    assert_eq!(session.receive()["id"], 9);
+    // The workspace's check ends cancelled; the next job is the document's check.
+    proceed.send(()).expect("proceeds");
+    has_job.recv().expect("the document's check");
+    proceed.send(()).expect("proceeds");
+    let pulled = session.receive();
+    assert_eq!(pulled["id"], 6);
+    assert_eq!(pulled["result"]["items"][0]["code"], "NMF001");
+    // Then the workspace is checked again.
+    has_job
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the workspace's check, again");
+    drop((proceed, has_job));
+    let workspace = session.receive();
+    assert_eq!(workspace["id"], 5);
+    let mut reported: Vec<(String, Value)> = workspace["result"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| {
+            let uri = item["uri"].as_str().unwrap_or_default().replace(&root, "");
+            (uri, item["version"].clone())
+        })
+        .collect();
+    reported.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        reported,
+        [
+            ("file:///a.py".to_string(), Value::Null),
+            ("file:///b.py".to_string(), json!(7))
+        ]
+    );
+    session.send(&json!({"jsonrpc": "2.0", "method": "exit"}));
+    assert_eq!(session.finish(), 1);
+}

@@ -1,16 +1,12 @@
-//! Publishing a document's findings: what a check needs is taken from the session on the main
-//! loop ([`CheckJob::of`]), the check and the conversion to LSP diagnostics run on the worker
-//! ([`CheckJob::run`]), and the session keeps what the findings depended on.
+//! A document's findings: what a check needs is taken from the session on the main loop
+//! ([`CheckJob::of`]), the check and the conversion to LSP diagnostics and their
+//! [`Report`]s run on the worker ([`CheckJob::run`]), and the session keeps what the findings
+//! depended on and delivers the reports (published, or kept for the client to pull).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use lsp_server::Notification;
-use lsp_types::notification::{Notification as _, PublishDiagnostics};
-use lsp_types::{
-    CodeDescription, Diagnostic, DiagnosticSeverity, NumberOrString, PublishDiagnosticsParams,
-    TextEdit, Uri,
-};
+use lsp_types::{CodeDescription, Diagnostic, DiagnosticSeverity, NumberOrString, TextEdit, Uri};
 use nmf_driver::check::message::Message;
 use nmf_driver::project::ProjectIndex;
 use nmf_driver::project::dependencies::DocumentDependencies;
@@ -18,6 +14,8 @@ use nmf_driver::run::{DocumentInput, FixMode, RunOptions, check_document};
 use nmf_driver::settings::SettingsResolver;
 use ruff_diagnostics::Applicability;
 use serde::{Deserialize, Serialize};
+
+use super::report::Report;
 
 use crate::commands::server::edit::notebook::{CellSnapshot, NotebookSnapshot};
 use crate::commands::server::edit::{Encoding, PositionIndex};
@@ -81,10 +79,18 @@ pub struct CheckJob {
     checking: Checking,
 }
 
-/// What a check gave: the notifications to send, and what the session keeps.
+/// A report for one document (a text document, or a notebook's cell).
+pub struct DocumentReport {
+    pub uri: String,
+    pub report: Report,
+    /// The version of the text it is for; `None` for a cell no longer in its notebook.
+    pub version: Option<i32>,
+}
+
+/// What a check gave: a report for each of the unit's documents, and what the session keeps.
 pub struct CheckOutcome {
     pub unit: String,
-    pub publishes: Vec<Outgoing>,
+    pub reports: Vec<DocumentReport>,
     /// What the findings depended on; `None` when the configuration is broken.
     pub dependencies: Option<DocumentDependencies>,
     /// The configuration's error.
@@ -124,7 +130,11 @@ impl CheckJob {
                 let Some(path) = document.path else {
                     return CheckOutcome {
                         unit: self.unit,
-                        publishes: vec![publish(document.uri, Vec::new(), Some(document.version))],
+                        reports: vec![DocumentReport {
+                            uri: document.uri.to_string(),
+                            report: Report::empty(),
+                            version: Some(document.version),
+                        }],
                         dependencies: None,
                         error: None,
                         published_cells: None,
@@ -144,7 +154,11 @@ impl CheckJob {
                     diagnostics(&positions, &messages, |message| message.cell.is_none());
                 CheckOutcome {
                     unit: self.unit,
-                    publishes: vec![publish(document.uri, diagnostics, Some(document.version))],
+                    reports: vec![DocumentReport {
+                        uri: document.uri.to_string(),
+                        report: Report::of(&diagnostics),
+                        version: Some(document.version),
+                    }],
                     dependencies,
                     error,
                     published_cells: None,
@@ -168,28 +182,37 @@ impl CheckJob {
                     Some(checked) => split(checked),
                     None => (Vec::new(), None, None),
                 };
-                let mut publishes = Vec::new();
+                let mut reports = Vec::new();
                 for (index, cell) in snapshot.cells.iter().enumerate() {
-                    let (Some((text, version)), Ok(cell_uri)) =
-                        (&cell.text, cell.uri.parse::<Uri>())
-                    else {
+                    let Some((text, version)) = &cell.text else {
                         continue;
                     };
+                    if cell.uri.parse::<Uri>().is_err() {
+                        continue;
+                    }
                     let positions = PositionIndex::new(text, encoding);
                     let diagnostics = diagnostics(&positions, &messages, |message| {
                         message.cell == Some(index + 1)
                     });
-                    publishes.push(publish(cell_uri, diagnostics, Some(*version)));
+                    reports.push(DocumentReport {
+                        uri: cell.uri.clone(),
+                        report: Report::of(&diagnostics),
+                        version: Some(*version),
+                    });
                 }
                 let cells: Vec<String> = snapshot.cells.into_iter().map(|cell| cell.uri).collect();
                 for gone in previously.iter().filter(|gone| !cells.contains(gone)) {
-                    if let Ok(gone) = gone.parse::<Uri>() {
-                        publishes.push(publish(gone, Vec::new(), None));
+                    if gone.parse::<Uri>().is_ok() {
+                        reports.push(DocumentReport {
+                            uri: gone.clone(),
+                            report: Report::empty(),
+                            version: None,
+                        });
                     }
                 }
                 CheckOutcome {
                     unit: self.unit,
-                    publishes,
+                    reports,
                     dependencies,
                     error,
                     published_cells: Some(cells),
@@ -277,7 +300,11 @@ impl Session {
         if let Some(error) = outcome.error {
             self.tell(error);
         }
-        outcome.publishes
+        outcome
+            .reports
+            .into_iter()
+            .filter_map(|document| self.deliver(&document.uri, document.report, document.version))
+            .collect()
     }
 }
 
@@ -324,32 +351,5 @@ fn diagnostic(positions: &PositionIndex<'_>, message: &Message) -> Diagnostic {
         message: message.message.clone(),
         data: data.and_then(|data| serde_json::to_value(data).ok()),
         ..Diagnostic::default()
-    }
-}
-
-/// A `publishDiagnostics` notification, serialised at once: going through `serde_json::Value`
-/// cost most of the time of a document with thousands of findings.
-pub fn publish(uri: Uri, diagnostics: Vec<Diagnostic>, version: Option<i32>) -> Outgoing {
-    #[derive(Serialize)]
-    struct Framed<'a> {
-        jsonrpc: &'static str,
-        method: &'static str,
-        params: &'a PublishDiagnosticsParams,
-    }
-    let params = PublishDiagnosticsParams {
-        uri,
-        diagnostics,
-        version,
-    };
-    let framed = Framed {
-        jsonrpc: "2.0",
-        method: PublishDiagnostics::METHOD,
-        params: &params,
-    };
-    match serde_json::to_string(&framed) {
-        Ok(text) => Outgoing::Text(text),
-        Err(_) => Outgoing::Message(
-            Notification::new(PublishDiagnostics::METHOD.to_string(), params).into(),
-        ),
     }
 }

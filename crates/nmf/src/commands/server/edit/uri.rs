@@ -2,7 +2,7 @@
 //! spells paths (a `localhost` host, Windows drive letters and UNC hosts, percent-escapes,
 //! names that are not UTF-8); a document of another scheme (`untitled:Untitled-1`) has a name.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use percent_encoding::percent_decode_str;
 use url::Url;
@@ -14,6 +14,11 @@ pub fn file_path(uri: &str) -> Option<PathBuf> {
         return None;
     }
     url.to_file_path().ok()
+}
+
+/// The `file:` URI of a file (absolute path).
+pub fn file_uri(path: &Path) -> Option<String> {
+    Url::from_file_path(path).ok().map(String::from)
 }
 
 /// The name of a document that is not a file: its URI's last path segment, decoded.
@@ -58,6 +63,12 @@ mod tests {
             );
         }
         assert_eq!(file_path("untitled:Untitled-1"), None);
+        #[cfg(unix)]
+        {
+            let uri = file_uri(Path::new("/tmp/a b/\u{e9}.py")).expect("a URI");
+            assert_eq!(uri, "file:///tmp/a%20b/%C3%A9.py");
+            assert_eq!(file_path(&uri), Some(PathBuf::from("/tmp/a b/\u{e9}.py")));
+        }
         assert_eq!(file_path("vscode-notebook-cell:/tmp/nb.ipynb#W1"), None);
     }
 

@@ -4,7 +4,6 @@ use lsp_types::{DidChangeNotebookDocumentParams, DidOpenNotebookDocumentParams, 
 
 use super::Session;
 use super::project::is_module;
-use crate::commands::server::api::diagnostics::publish;
 use crate::commands::server::edit::notebook::NotebookDocument;
 use crate::commands::server::edit::text::apply_change;
 use crate::commands::server::edit::uri::file_path;
@@ -64,12 +63,15 @@ impl Session {
         self.set_document(uri, text, version, notebook);
     }
 
-    pub fn close_document(&mut self, uri: &str) {
-        let Some(document) = self.documents.remove(uri) else {
-            return;
-        };
-        if document.notebook.is_some() {
-            return;
+    /// What is to be published at once is returned: the empty findings of the document.
+    pub fn close_document(&mut self, uri: &str) -> Vec<Outgoing> {
+        let python_file = self
+            .documents
+            .remove(uri)
+            .is_some_and(|document| document.notebook.is_none());
+        if !python_file {
+            // Cleared all the same: the client may hold findings of it.
+            return self.forget_document(uri).into_iter().collect();
         }
         self.project.forget(uri);
         self.stale.remove(uri);
@@ -79,8 +81,14 @@ impl Session {
             .as_ref()
             .map(|path| self.project.index.set_buffer(path, None))
             .unwrap_or_default();
+        if let Some(file) = file_path(uri) {
+            // A file of the workspace again: its report is the disk's.
+            self.workspace.file_changed(&file);
+        }
         let path = path.filter(|_| change.text);
         self.changed(None, path.as_deref(), change.words);
+        // A closed document's findings go away with it.
+        self.forget_document(uri).into_iter().collect()
     }
 
     /// A cell's text document, opened with its notebook or added to it later.
@@ -123,7 +131,7 @@ impl Session {
                 state.splice(&structure.array);
                 for closed in structure.did_close.unwrap_or_default() {
                     self.documents.remove(closed.uri.as_str());
-                    cleared.push(publish(closed.uri, Vec::new(), None));
+                    cleared.extend(self.forget_document(closed.uri.as_str()));
                 }
                 for item in structure.did_open.unwrap_or_default() {
                     self.open_cell(&uri, item);
@@ -155,13 +163,16 @@ impl Session {
         cells.extend(state.published);
         cells.sort();
         cells.dedup();
+        if let Some(path) = self.notebook_path(uri) {
+            // The notebook on disk is a file of the workspace again.
+            self.workspace.file_changed(&path);
+        }
         cells
             .into_iter()
             .filter_map(|cell| {
                 self.documents.remove(&cell);
-                cell.parse::<lsp_types::Uri>().ok()
+                self.forget_document(&cell)
             })
-            .map(|cell| publish(cell, Vec::new(), None))
             .collect()
     }
 }

@@ -3,19 +3,26 @@
 //! takes a snapshot of what it needs.
 
 mod capabilities;
+mod delivery;
 mod documents;
-mod project;
+pub mod project;
 mod queue;
 mod settings;
+pub mod workspace;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use capabilities::{Capabilities, EditorOptions, FIX_ALL, initialize_result};
+pub use delivery::PullReadiness;
 pub use documents::Document;
 pub use project::{Project, is_module};
 pub use queue::StaleQueue;
 pub use settings::Settings;
+pub use workspace::Workspace;
+
+use super::api::report::Report;
 
 use super::api::show_error;
 use super::edit::notebook::NotebookDocument;
@@ -34,6 +41,17 @@ pub struct Session {
     told: Vec<String>,
     /// Messages for the user, sent with the next answer or publication.
     pub outbox: Vec<Outgoing>,
+    /// The last report of each open document and cell, by URI, with the version it is for.
+    pub reports: HashMap<String, (Report, Option<i32>)>,
+    /// What the client holds of each document, by URI: the id of the report last published
+    /// or answered.
+    pub delivered: HashMap<String, Arc<str>>,
+    /// A client that pulls holds an older report of these documents than the session's.
+    pub unseen: BTreeSet<String>,
+    /// A client that pulls is to be asked to pull again (`workspace/diagnostic/refresh`).
+    pub refresh_owed: bool,
+    /// The files of the workspace that are not open.
+    pub workspace: Workspace,
 }
 
 impl Session {
@@ -47,6 +65,11 @@ impl Session {
             stale: StaleQueue::default(),
             told: Vec::new(),
             outbox: Vec::new(),
+            reports: HashMap::new(),
+            delivered: HashMap::new(),
+            unseen: BTreeSet::new(),
+            refresh_owed: false,
+            workspace: Workspace::default(),
         }
     }
 
@@ -65,6 +88,14 @@ impl Session {
         self.told.clear();
         self.settings.reload();
         self.mark_all_stale();
+        self.disk_changed();
+    }
+
+    /// Files changed on disk (or may have, for a client that does not watch them): the
+    /// workspace's tree is checked again, and a client that pulls is asked to pull again.
+    pub fn disk_changed(&mut self) {
+        self.workspace.tree_changed();
+        self.refresh_owed = true;
     }
 
     pub fn mark_stale(&mut self, unit: &str) {
@@ -84,6 +115,19 @@ impl Session {
         for dependent in self.project.dependents(path, words_changed, unit) {
             self.mark_stale(&dependent);
         }
+        self.workspace.dependency_changed(path, words_changed);
+    }
+
+    /// The files of the open documents and notebooks: the editor's text of them wins over
+    /// the disk's.
+    pub fn open_paths(&self) -> HashSet<PathBuf> {
+        self.documents
+            .iter()
+            .filter(|(_, document)| document.notebook.is_none())
+            .map(|(uri, _)| uri)
+            .chain(self.notebooks.keys())
+            .filter_map(|uri| file_path(uri))
+            .collect()
     }
 
     pub fn mark_all_stale(&mut self) {

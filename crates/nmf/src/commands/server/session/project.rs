@@ -100,7 +100,7 @@ pub fn is_module(path: &Path) -> bool {
 
 /// Whether findings that depended on `dependencies` may change with the file at `path`;
 /// `words_changed`: what the project searches see of the file changed.
-fn depends_on(dependencies: &DocumentDependencies, path: &Path, words_changed: bool) -> bool {
+pub fn depends_on(dependencies: &DocumentDependencies, path: &Path, words_changed: bool) -> bool {
     dependencies.incomplete
         || (dependencies.searched && words_changed && is_module(path))
         || dependencies.files.iter().any(|file| file == path)

@@ -60,4 +60,13 @@ impl Settings {
             add_noqa: false,
         }
     }
+
+    /// How the workspace's files are checked: as `nmf check` checks them in its root, with
+    /// the cache.
+    pub fn workspace_run_options(&self) -> RunOptions {
+        RunOptions {
+            cache: true,
+            ..self.run_options(FixMode::Off)
+        }
+    }
 }

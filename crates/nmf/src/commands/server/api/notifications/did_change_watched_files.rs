@@ -7,8 +7,9 @@ use crate::commands::server::edit::uri::file_path;
 use crate::commands::server::session::Session;
 use crate::commands::server::transport::Outgoing;
 
-/// Files changed on disk: the project index is made anew; a configuration file makes every
-/// document stale, another file the documents that depended on it.
+/// Files changed on disk: the project index is made anew, the workspace's tree is checked
+/// again; a configuration file makes every document stale, another file the documents that
+/// depended on it.
 pub fn handle(session: &mut Session, params: &DidChangeWatchedFilesParams) -> Vec<Outgoing> {
     let paths: Vec<PathBuf> = params
         .changes
@@ -20,6 +21,7 @@ pub fn handle(session: &mut Session, params: &DidChangeWatchedFilesParams) -> Ve
             .is_some_and(|name| CONFIG_FILES.iter().any(|config| name == *config))
     });
     session.renew_index();
+    session.disk_changed();
     if configuration_changed {
         session.reload_settings();
         return Vec::new();

@@ -6,6 +6,7 @@ pub fn handle(session: &mut Session) -> Vec<Outgoing> {
     if !session.capabilities.watches_files {
         session.renew_index();
         session.mark_all_stale();
+        session.disk_changed();
     }
     Vec::new()
 }

@@ -36,7 +36,7 @@ pub fn handle(session: &mut Session, notification: Notification) -> Vec<Outgoing
         }
         DidSaveTextDocument::METHOD => Some(did_save::handle(session)),
         DidCloseTextDocument::METHOD => {
-            params(notification).map(|params| did_close::handle(session, params))
+            params(notification).map(|params| did_close::handle(session, &params))
         }
         DidChangeWatchedFiles::METHOD => {
             params(notification).map(|params| did_change_watched_files::handle(session, &params))
