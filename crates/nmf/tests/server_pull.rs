@@ -410,3 +410,50 @@ fn without_the_option_only_open_documents_are_reported_to_a_client_that_pulls() 
     assert_eq!(call["items"][0]["code"], "NMF001");
     shut_down(client);
 }
+
+/// A client that pulls is asked to pull again when an open document's findings change
+/// under the same text (another buffer changed), not after its own edits, which it pulls
+/// anyway; a file of another language it pulls has no findings.
+#[test]
+fn a_refresh_is_asked_for_findings_that_changed_without_an_edit_of_their_document() {
+    let folder = workspace();
+    let root = folder.path();
+    let (mut client, _) = start(root, pulling(), json!({"knownModulesOnly": true}));
+    let user = uri(root, "user.py");
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        "textDocument": {"uri": user, "languageId": "python", "version": 1, "text": USER}}}),
+    );
+    let first = pull(&mut client, 2, &user, None);
+    assert_eq!(first["items"][0]["code"], "NMF001");
+    // An edit moves the call a line down. Its check ends before the answer to a request
+    // sent after it: no refresh follows, the pull's answer comes first.
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+        "textDocument": {"uri": user, "version": 2},
+        "contentChanges": [{"text": "from base import Base\n\n\nBase().forward(1)\n"}]}}),
+    );
+    client.send(json!({"jsonrpc": "2.0", "id": "mark", "method": "nmf/unknown"}));
+    assert_eq!(client.receive()["id"], "mark");
+    let edited = pull(&mut client, 3, &user, Some(&first["resultId"]));
+    assert_eq!(edited["kind"], "full");
+    assert_eq!(edited["items"][0]["range"]["start"]["line"], 3);
+    // An unsaved `base.py` whose class is no module: `user.py`'s findings go, its text
+    // unchanged; the client is asked to pull again, and told so.
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        "textDocument": {"uri": uri(root, "base.py"), "languageId": "python", "version": 1,
+        "text": "class Base:\n    pass\n"}}}),
+    );
+    let refresh = client.receive();
+    assert_eq!(refresh["method"], "workspace/diagnostic/refresh");
+    client.send(json!({"jsonrpc": "2.0", "id": refresh["id"], "result": null}));
+    let after = pull(&mut client, 4, &user, Some(&edited["resultId"]));
+    assert_eq!(after["kind"], "full");
+    assert_eq!(after["items"], json!([]));
+    // Markdown, open or not, is not Python: no syntax error is reported for it.
+    write(root, "README.md", "Never `model.forward(x)`.\n");
+    let readme = pull(&mut client, 5, &uri(root, "README.md"), None);
+    assert_eq!(readme["items"], json!([]));
+    shut_down(client);
+}

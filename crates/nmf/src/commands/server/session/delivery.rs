@@ -36,13 +36,18 @@ impl Session {
         if version.is_none() {
             return self.forget_document(uri);
         }
-        self.reports
+        let before = self
+            .reports
             .insert(uri.to_string(), (report.clone(), version));
         if self.capabilities.pulls_diagnostics {
-            if self
-                .delivered
-                .get(uri)
-                .is_some_and(|held| *held != report.id)
+            // A client pulls a document after each change it sends: it is asked to pull
+            // again only for findings that changed under the same text (another file did).
+            let same_text = before.is_some_and(|(_, before)| before == version);
+            if same_text
+                && self
+                    .delivered
+                    .get(uri)
+                    .is_some_and(|held| *held != report.id)
             {
                 self.unseen.insert(uri.to_string());
             }
@@ -86,7 +91,10 @@ impl Session {
             return PullReadiness::Ready;
         }
         match file_path(uri) {
-            Some(path) if !self.workspace.is_fresh(&path) => PullReadiness::CheckFile(path),
+            // A file of another language (a pull for any open document) has no findings.
+            Some(path) if !self.workspace.is_fresh(&path) && self.settings.includes(&path) => {
+                PullReadiness::CheckFile(path)
+            }
             _ => PullReadiness::Ready,
         }
     }

@@ -61,6 +61,14 @@ impl Settings {
         }
     }
 
+    /// Whether `path` is a file discovery would check (`include`): a file the client asks
+    /// about that is not one has no findings.
+    pub fn includes(&self, path: &std::path::Path) -> bool {
+        self.resolver
+            .for_file(path)
+            .is_ok_and(|settings| settings.is_included(path))
+    }
+
     /// How the workspace's files are checked: as `nmf check` checks them in its root, with
     /// the cache.
     pub fn workspace_run_options(&self) -> RunOptions {
