@@ -33,8 +33,13 @@ pub enum Command {
     /// Settings come from the workspace's `[tool.nmf]` / `nmf.toml` as `nmf check` reads them;
     /// open, unsaved buffers win over the disk for the other files' checks.
     ///
+    /// Editors that pull diagnostics (LSP 3.17 `textDocument/diagnostic`) get them answered,
+    /// with result ids, instead of published.
+    ///
     /// `initializationOptions` (JSON): `unsafeFixes` (bool: offer and apply unsafe fixes in
-    /// fix-all too) and `knownModulesOnly` (bool, as the setting).
+    /// fix-all too), `knownModulesOnly` (bool, as the setting) and `workspaceDiagnostics`
+    /// (bool: report every file of the workspace as `nmf check` finds it, not only the open
+    /// ones: through `workspace/diagnostic`, or published to an editor that does not pull).
     Server(ServerArgs),
     /// List the configuration settings, or show one with its documentation.
     Config(ConfigArgs),
