@@ -447,20 +447,20 @@ impl<'a> MainLoop<'a> {
         }
     }
 
-    /// With nothing else due: checks what is stale in the workspace (when it is reported), or
-    /// answers the workspace pulls. Whether a job was started.
+    /// With nothing else due: checks what is stale in the workspace (when it is reported, to
+    /// a client that pulls only once it asks), or answers the workspace pulls; after
+    /// `shutdown`, from what is known. Whether a job was started.
     fn dispatch_workspace(&mut self) -> bool {
         let capabilities = &self.session.capabilities;
-        let wanted = !self.workspace_pulls.is_empty()
-            || (capabilities.workspace_diagnostics && !capabilities.pulls_diagnostics);
-        if !wanted || self.shut_down {
-            return false;
-        }
-        if capabilities.workspace_diagnostics
-            && let Some(taken) = self.session.workspace.take()
-        {
+        let check = capabilities.workspace_diagnostics
+            && (!self.workspace_pulls.is_empty() || !capabilities.pulls_diagnostics)
+            && !self.shut_down;
+        if check && let Some(taken) = self.session.workspace.take() {
             self.check_workspace(taken, None);
             return true;
+        }
+        if self.workspace_pulls.is_empty() {
+            return false;
         }
         for (id, previous) in std::mem::take(&mut self.workspace_pulls) {
             let answer = self.session.answer_workspace_pull(&id, &previous);

@@ -321,3 +321,42 @@ fn a_workspace_check_gives_way_to_an_edit_and_the_pull_of_a_document() {
     session.send(&json!({"jsonrpc": "2.0", "method": "exit"}));
     assert_eq!(session.finish(), 1);
 }
+
+/// `shutdown` cancels the workspace's check; the workspace pull that waited on it is still
+/// answered, from what is known (nothing yet), as every request before `shutdown` is.
+#[test]
+fn a_workspace_pull_waiting_at_shutdown_is_answered() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let root = folder.path().display().to_string();
+    std::fs::write(folder.path().join("pyproject.toml"), "").expect("write");
+    std::fs::write(folder.path().join("a.py"), "layer.forward(1)\n").expect("write");
+    let (mut session, has_job, proceed) = Session::start_held();
+    session.send(
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "capabilities": {"textDocument": {"diagnostic": {}}},
+        "rootUri": format!("file://{root}"),
+        "initializationOptions": {"workspaceDiagnostics": true}}}),
+    );
+    session.receive();
+    session.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+    session.send(
+        &json!({"jsonrpc": "2.0", "id": 5, "method": "workspace/diagnostic",
+        "params": {"previousResultIds": []}}),
+    );
+    // The workspace's check is on the worker when `shutdown` arrives.
+    has_job.recv().expect("a job");
+    session.send(&json!({"jsonrpc": "2.0", "id": 6, "method": "shutdown"}));
+    proceed.send(()).expect("proceeds");
+    // Once the check ended, `shutdown` is answered, then the pull; the server then exits
+    // (an unanswered pull fails the test instead of hanging it).
+    assert_eq!(
+        session.receive(),
+        json!({"jsonrpc": "2.0", "id": 6, "result": null})
+    );
+    session.send(&json!({"jsonrpc": "2.0", "method": "exit"}));
+    assert_eq!(
+        session.receive(),
+        json!({"jsonrpc": "2.0", "id": 5, "result": {"items": []}})
+    );
+    assert_eq!(session.finish(), 0);
+}
