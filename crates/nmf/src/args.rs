@@ -81,7 +81,12 @@ pub enum TextOrJson {
 }
 
 #[derive(Debug, Args)]
-pub struct ServerArgs {}
+pub struct ServerArgs {
+    /// The cache of the workspace's check (`workspaceDiagnostics`), as for `nmf check`
+    /// (default: `.nmf_cache` in the project's root folder).
+    #[arg(long, value_name = "PATH", env = "NMF_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {

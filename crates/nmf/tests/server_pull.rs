@@ -46,7 +46,16 @@ fn workspace() -> tempfile::TempDir {
 /// Starts a server for `root` with `capabilities` and `options`; answers its request to
 /// watch files. The `initialize` result is returned.
 fn start(root: &Path, capabilities: Value, options: Value) -> (Client, Value) {
-    let mut client = Client::start();
+    start_with_cache(root, capabilities, options, None)
+}
+
+fn start_with_cache(
+    root: &Path,
+    capabilities: Value,
+    options: Value,
+    cache_dir: Option<&Path>,
+) -> (Client, Value) {
+    let mut client = Client::start_with_cache(cache_dir);
     client.send(
         json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "capabilities": capabilities,
@@ -456,4 +465,32 @@ fn a_refresh_is_asked_for_findings_that_changed_without_an_edit_of_their_documen
     let readme = pull(&mut client, 5, &uri(root, "README.md"), None);
     assert_eq!(readme["items"], json!([]));
     shut_down(client);
+}
+
+/// The workspace's check keeps its cache where `nmf check` would: in `.nmf_cache` of the
+/// project's root, or in `NMF_CACHE_DIR`. Result ids name findings, not a server: another
+/// server answers `unchanged` to the ids the first gave.
+#[test]
+fn the_workspace_check_keeps_its_cache_where_nmf_check_does() {
+    let folder = workspace();
+    let root = folder.path();
+    let options = json!({"workspaceDiagnostics": true, "knownModulesOnly": true});
+    let (mut client, _) = start(root, pulling(), options.clone());
+    let first = pull_workspace(&mut client, 2, &[]);
+    shut_down(client);
+    assert!(root.join(".nmf_cache").is_dir());
+    let elsewhere = tempfile::tempdir().expect("a folder");
+    let (mut client, _) = start_with_cache(root, pulling(), options, Some(elsewhere.path()));
+    let again = pull_workspace(&mut client, 2, &result_ids(&first));
+    shut_down(client);
+    assert_eq!(
+        summary(&again, root),
+        ["call.py unchanged vnull []", "user.py unchanged vnull []"]
+    );
+    assert!(
+        std::fs::read_dir(elsewhere.path())
+            .expect("the cache folder")
+            .next()
+            .is_some()
+    );
 }

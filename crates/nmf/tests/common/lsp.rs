@@ -22,7 +22,17 @@ pub struct Client {
 
 impl Client {
     pub fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_nmf"))
+        Self::start_with_cache(None)
+    }
+
+    /// A server whose cache folder is `cache_dir` (`NMF_CACHE_DIR`), or the default.
+    pub fn start_with_cache(cache_dir: Option<&std::path::Path>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_nmf"));
+        match cache_dir {
+            Some(dir) => command.env("NMF_CACHE_DIR", dir),
+            None => command.env_remove("NMF_CACHE_DIR"),
+        };
+        let mut child = command
             .arg("server")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

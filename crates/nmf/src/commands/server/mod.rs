@@ -31,6 +31,7 @@ use std::path::PathBuf;
 use lsp_server::{ErrorCode, Message as LspMessage, RequestId, Response};
 use lsp_types::InitializeParams;
 use nmf_driver::settings::config::Overrides;
+use nmf_driver::settings::discover::absolutize;
 
 use crate::Error;
 use crate::args::ServerArgs;
@@ -40,16 +41,24 @@ use schedule::{Hold, Worker};
 use session::{Capabilities, EditorOptions, Session, Settings, initialize_result};
 use transport::Transport;
 
-pub fn run(_args: &ServerArgs) -> Result<u8, Error> {
+pub fn run(args: &ServerArgs) -> Result<u8, Error> {
+    let cache_dir = match (&args.cache_dir, std::env::current_dir()) {
+        (Some(dir), Ok(working_dir)) => Some(absolutize(dir, &working_dir)),
+        (dir, _) => dir.clone(),
+    };
     let transport = Transport::stdio();
-    let status = serve(&transport, None);
+    let status = serve(&transport, None, cache_dir);
     transport.finish()?;
     status
 }
 
 /// Serves a session over `transport`; `hold` lets a test decide when the worker runs each
-/// job.
-fn serve(transport: &Transport, hold: Option<Hold>) -> Result<u8, Error> {
+/// job; `cache_dir` is `--cache-dir`, absolute.
+fn serve(
+    transport: &Transport,
+    hold: Option<Hold>,
+    cache_dir: Option<PathBuf>,
+) -> Result<u8, Error> {
     let Some((id, params, raw)) = wait_for_initialize(transport) else {
         return Ok(1);
     };
@@ -64,6 +73,7 @@ fn serve(transport: &Transport, hold: Option<Hold>) -> Result<u8, Error> {
     let overrides = Overrides {
         known_modules_only: options.known_modules_only,
         unsafe_fixes: options.unsafe_fixes,
+        cache_dir,
         ..Overrides::default()
     };
     let settings = match Settings::new(root, overrides) {

@@ -39,7 +39,7 @@ impl Session {
         let (from_server, server_output) = std::io::pipe().expect("a pipe");
         let server = std::thread::spawn(move || {
             let transport = Transport::new(BufReader::new(server_input), server_output);
-            let status = serve(&transport, hold).unwrap_or(2);
+            let status = serve(&transport, hold, None).unwrap_or(2);
             transport.finish().expect("everything written");
             status
         });
