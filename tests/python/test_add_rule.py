@@ -2,10 +2,11 @@
 suite once its snapshot is accepted, and the suite catches a rule that was never registered.
 
 Runs in a copy of the repository (the files git tracks or would track), sharing this
-checkout's `target/` so that only nmf's own crates are rebuilt. Every cargo command selects the
-whole workspace (and filters targets), as `cargo test --workspace` does: cargo resolves the
-features of dependencies for the packages selected, so `-p nmf_driver` or `--exclude nmf_python`
-would build many dependencies again with other features.
+checkout's target dir (`CARGO_TARGET_DIR` if set, else `target/`) so that only nmf's own crates
+are rebuilt. Every cargo command selects the whole workspace (and filters targets), as
+`cargo test --workspace` does: cargo resolves the features of dependencies for the packages
+selected, so `-p nmf_driver` or `--exclude nmf_python` would build many dependencies again with
+other features.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ import pytest
 from conftest import ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="needs a Rust toolchain")
+
+# The target dir the Rust tests built into: cargo takes a relative CARGO_TARGET_DIR from the
+# working directory, which is the copy below.
+TARGET_DIR = str((ROOT / os.environ.get("CARGO_TARGET_DIR", "target")).resolve())
 
 
 def copy_repository(destination: Path) -> Path:
@@ -38,7 +43,7 @@ def copy_repository(destination: Path) -> Path:
 
 
 def cargo(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "CARGO_TARGET_DIR": str(ROOT / "target"), "CI": "1", **env}
+    environment = {**os.environ, "CARGO_TARGET_DIR": TARGET_DIR, "CI": "1", **env}
     return subprocess.run(["cargo", *args], cwd=repo, env=environment, capture_output=True,
                           text=True, check=False)
 
@@ -48,7 +53,7 @@ def test_a_generated_rule_passes_the_suite_and_an_unregistered_one_fails(tmp_pat
     generated = subprocess.run(
         [sys.executable, "scripts/add_rule.py", "--code", "NMF099", "--name", "toy-rule"],
         cwd=repo, capture_output=True, text=True, check=False,
-        env={**os.environ, "CARGO_TARGET_DIR": str(ROOT / "target")},
+        env={**os.environ, "CARGO_TARGET_DIR": TARGET_DIR},
     )
     assert generated.returncode == 0, generated.stderr
     assert "Next steps" in generated.stdout
