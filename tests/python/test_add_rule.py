@@ -7,6 +7,10 @@ are rebuilt. Every cargo command selects the whole workspace (and filters target
 `cargo test --workspace` does: cargo resolves the features of dependencies for the packages
 selected, so `-p nmf_driver` or `--exclude nmf_python` would build many dependencies again with
 other features.
+
+Cargo hashes a path package by its path relative to the workspace root, so the copy's crates get
+the file names of this checkout's and are rebuilt over them: while this test runs, no other test
+may build or run anything from that target dir (test_version.py asks `cargo metadata` instead).
 """
 
 from __future__ import annotations
