@@ -74,3 +74,22 @@ fn flake8_plugin_docstring_lists_every_rule() {
         &format!("\n{}\n", nmf::rules_list()),
     );
 }
+
+/// The README's first command prints what its console block shows: a reader's first check of
+/// the tool, and the summary lines change with the CLI.
+#[test]
+fn readme_first_command_shows_its_real_output() {
+    let readme = std::fs::read_to_string(repository_file("README.md")).expect("README.md");
+    let command = "$ cargo run --release -- check resources/example.py\n";
+    let start = readme
+        .find(command)
+        .map(|at| at + command.len())
+        .expect("the README's console block with the first command");
+    let shown = &readme[start..start + readme[start..].find("```").expect("end of block")];
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_nmf"))
+        .args(["check", "--no-cache", "resources/example.py"])
+        .current_dir(repository_file(""))
+        .output()
+        .expect("run nmf");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), shown);
+}
