@@ -421,25 +421,61 @@ fn shell_completion_scripts_know_the_commands_and_flags() {
     assert_eq!(tree.run(&["generate-shell-completion", "tcsh"]).status, 2);
 }
 
-/// Reads lines from the watching child until one satisfies `done`, failing after a while.
-fn read_until(
-    lines: &std::sync::mpsc::Receiver<String>,
-    done: impl Fn(&str) -> bool,
-) -> Vec<String> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => {
-                let finished = done(&line);
-                seen.push(line);
-                if finished {
-                    return seen;
+/// `nmf check --watch` running in a tree, its stdout read line by line on a thread; the child
+/// is killed when this is dropped, also when an assertion fails.
+struct WatchMode {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl WatchMode {
+    fn start(tree: &Tree, paths: &[&str]) -> Self {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nmf"))
+            .args(["check", "--watch", "--no-cache"])
+            .args(paths)
+            .current_dir(tree.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nmf runs");
+        let stdout = child.stdout.take().expect("piped");
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
                 }
             }
-            Err(_) => panic!("watch mode printed no such line; it printed {seen:?}"),
+        });
+        Self { child, lines }
+    }
+
+    /// Reads lines until one satisfies `done`, failing after a while.
+    fn read_until(&self, done: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let finished = done(&line);
+                    seen.push(line);
+                    if finished {
+                        return seen;
+                    }
+                }
+                Err(_) => panic!("watch mode printed no such line; it printed {seen:?}"),
+            }
         }
+    }
+}
+
+impl Drop for WatchMode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -447,25 +483,8 @@ fn read_until(
 fn watch_checks_again_when_a_file_changes() {
     let tree = Tree::new();
     tree.write("a.py", "x = 1\n");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nmf"))
-        .args(["check", "--watch", "--no-cache"])
-        .current_dir(tree.path())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("nmf runs");
-    let stdout = child.stdout.take().expect("piped");
-    let (sender, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let first = read_until(&lines, |line| line.ends_with("Watching for file changes."));
+    let watch = WatchMode::start(&tree, &[]);
+    let first = watch.read_until(|line| line.ends_with("Watching for file changes."));
     assert_eq!(
         first,
         [
@@ -474,7 +493,7 @@ fn watch_checks_again_when_a_file_changes() {
         ]
     );
     tree.write("a.py", "m.forward(x)\n");
-    let second = read_until(&lines, |line| line.starts_with("a.py:"));
+    let second = watch.read_until(|line| line.starts_with("a.py:"));
     // Not a terminal: no screen is cleared, the checks follow one another.
     assert_eq!(
         second,
@@ -488,10 +507,8 @@ fn watch_checks_again_when_a_file_changes() {
     // A file that is not Python changes nothing.
     tree.write("notes.txt", "x\n");
     tree.write("b.py", "x = 1\n");
-    let third = read_until(&lines, |line| line.starts_with("a.py:"));
+    let third = watch.read_until(|line| line.starts_with("a.py:"));
     assert_eq!(third[0], "File change detected...");
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// A file named on the command line is still watched after an editor replaced it (saved by
@@ -500,41 +517,20 @@ fn watch_checks_again_when_a_file_changes() {
 fn watch_follows_a_named_file_replaced_by_a_rename() {
     let tree = Tree::new();
     tree.write("a.py", "x = 1\n");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nmf"))
-        .args(["check", "--watch", "--no-cache", "a.py"])
-        .current_dir(tree.path())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("nmf runs");
-    let stdout = child.stdout.take().expect("piped");
-    let (sender, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    read_until(&lines, |line| line.ends_with("Watching for file changes."));
+    let watch = WatchMode::start(&tree, &["a.py"]);
+    watch.read_until(|line| line.ends_with("Watching for file changes."));
     for round in 1..=2 {
         tree.write("a.py.new", format!("m.forward({round})\n"));
         std::fs::rename(tree.join("a.py.new"), tree.join("a.py")).expect("rename");
-        let seen = read_until(&lines, |line| line.starts_with("a.py:"));
+        let seen = watch.read_until(|line| line.starts_with("a.py:"));
         assert_eq!(
             seen.last().map(String::as_str),
             Some(&*format!("a.py:1:1: {NMF001}"))
         );
         tree.write("a.py.new", "x = 1\n");
         std::fs::rename(tree.join("a.py.new"), tree.join("a.py")).expect("rename");
-        read_until(&lines, |line| {
-            line == "Found 0 errors. Watching for file changes."
-        });
+        watch.read_until(|line| line == "Found 0 errors. Watching for file changes.");
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// `--add-noqa`: one directive per line run where flake8 reads it, an existing one extended
