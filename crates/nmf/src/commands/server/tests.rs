@@ -34,6 +34,25 @@ impl Session {
         (Self::start_with(Some(hold)), has_job, proceed)
     }
 
+    /// A held session of a client that pulls, with `workspaceDiagnostics` on for the folder
+    /// `root`, that has asked for the workspace's findings (request id 5).
+    fn pull_workspace_held(root: &str) -> (Self, Receiver<()>, Sender<()>) {
+        let (mut session, has_job, proceed) = Self::start_held();
+        session.send(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "capabilities": {"textDocument": {"diagnostic": {}}},
+            "rootUri": format!("file://{root}"),
+            "initializationOptions": {"workspaceDiagnostics": true}}}),
+        );
+        session.receive();
+        session.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+        session.send(
+            &json!({"jsonrpc": "2.0", "id": 5, "method": "workspace/diagnostic",
+            "params": {"previousResultIds": []}}),
+        );
+        (session, has_job, proceed)
+    }
+
     fn start_with(hold: Option<Hold>) -> Self {
         let (server_input, to_server) = std::io::pipe().expect("a pipe");
         let (from_server, server_output) = std::io::pipe().expect("a pipe");
@@ -259,19 +278,7 @@ fn a_workspace_check_gives_way_to_an_edit_and_the_pull_of_a_document() {
     let call = "import torch\n\nlayer = torch.nn.Linear(1, 1)\nlayer.forward(torch.ones(1))\n";
     std::fs::write(folder.path().join("pyproject.toml"), "").expect("write");
     std::fs::write(folder.path().join("a.py"), call).expect("write");
-    let (mut session, has_job, proceed) = Session::start_held();
-    session.send(
-        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "capabilities": {"textDocument": {"diagnostic": {}}},
-        "rootUri": format!("file://{root}"),
-        "initializationOptions": {"workspaceDiagnostics": true}}}),
-    );
-    session.receive();
-    session.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
-    session.send(
-        &json!({"jsonrpc": "2.0", "id": 5, "method": "workspace/diagnostic",
-        "params": {"previousResultIds": []}}),
-    );
+    let (mut session, has_job, proceed) = Session::pull_workspace_held(&root);
     // The workspace's check is on the worker.
     has_job.recv().expect("a job");
     let b = format!("file://{root}/b.py");
@@ -330,19 +337,7 @@ fn a_workspace_pull_waiting_at_shutdown_is_answered() {
     let root = folder.path().display().to_string();
     std::fs::write(folder.path().join("pyproject.toml"), "").expect("write");
     std::fs::write(folder.path().join("a.py"), "layer.forward(1)\n").expect("write");
-    let (mut session, has_job, proceed) = Session::start_held();
-    session.send(
-        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "capabilities": {"textDocument": {"diagnostic": {}}},
-        "rootUri": format!("file://{root}"),
-        "initializationOptions": {"workspaceDiagnostics": true}}}),
-    );
-    session.receive();
-    session.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
-    session.send(
-        &json!({"jsonrpc": "2.0", "id": 5, "method": "workspace/diagnostic",
-        "params": {"previousResultIds": []}}),
-    );
+    let (mut session, has_job, proceed) = Session::pull_workspace_held(&root);
     // The workspace's check is on the worker when `shutdown` arrives.
     has_job.recv().expect("a job");
     session.send(&json!({"jsonrpc": "2.0", "id": 6, "method": "shutdown"}));
