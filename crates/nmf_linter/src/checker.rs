@@ -68,6 +68,8 @@ pub struct Checker<'a> {
     wraps: Option<WrapAnalysis<'a>>,
     /// See [`Checker::memo`].
     memos: Memos,
+    /// Findings past [`MAX_FINDINGS_PER_FILE`] were dropped.
+    truncated: bool,
 }
 
 /// What a memo entry is about (see [`Checker::memo`]): the key says which code it was
@@ -121,7 +123,15 @@ pub struct CheckResult {
     /// The deepest nesting of statements and expressions, so that the caller can drop a deep
     /// syntax tree on a large enough stack.
     pub max_depth: usize,
+    /// More than [`MAX_FINDINGS_PER_FILE`] findings (or explanations) were found: those past
+    /// it were dropped.
+    pub truncated: bool,
 }
+
+/// The findings kept for one file. Each costs about a kilobyte by the time it is printed; a
+/// generated file with millions of calls on one line would otherwise take memory far out of
+/// proportion to its text. Past this, the caller says that the rest was dropped.
+pub const MAX_FINDINGS_PER_FILE: usize = 100_000;
 
 impl<'a> Checker<'a> {
     pub fn source(&self) -> &'a str {
@@ -180,6 +190,10 @@ impl<'a> Checker<'a> {
     }
 
     pub fn report(&mut self, diagnostic: Diagnostic) {
+        if self.diagnostics.len() >= MAX_FINDINGS_PER_FILE {
+            self.truncated = true;
+            return;
+        }
         self.diagnostics.push(diagnostic);
     }
 
@@ -198,6 +212,10 @@ impl<'a> Checker<'a> {
             .and_then(|&index| self.explanations.get_mut(index))
         {
             known.reported_as = known.reported_as.or(reported_as);
+            return;
+        }
+        if self.explanations.len() >= MAX_FINDINGS_PER_FILE {
+            self.truncated = true;
             return;
         }
         self.explained.insert(range, self.explanations.len());
@@ -656,12 +674,14 @@ pub fn check_module(
         types: None,
         wraps: None,
         memos: Memos::default(),
+        truncated: false,
     };
     checker.visit_body(suite);
     CheckResult {
         diagnostics: checker.diagnostics,
         explanations: checker.explanations,
         max_depth: checker.nesting.max_depth,
+        truncated: checker.truncated,
     }
 }
 
@@ -700,6 +720,7 @@ pub(crate) fn with_checker<R>(
         types: None,
         wraps: None,
         memos: Memos::default(),
+        truncated: false,
     };
     run(&mut checker, parsed.suite())
 }

@@ -383,6 +383,10 @@ impl ProjectIndex {
                 Err(_) => return (None, None),
             },
         };
+        if crate::source::nesting::refusal(&text).is_some() {
+            // CPython refuses it: not trusted, and not parsed.
+            return (None, fingerprint);
+        }
         let module = ParsedModule::parse(&text, PySourceType::Python);
         let parsed = module.parsed();
         let location = self.locate(path);
