@@ -273,7 +273,9 @@ fn check_each(
     }
     // Files whose findings the cache holds are done; the others are read, and the index
     // learns what searches of the project (for subclasses, for installed forwards) need of
-    // them; only the text of files that pass the prefilter is kept for the checks.
+    // them. The text of files that pass the prefilter is not kept: they are read again when
+    // checked, two at a time, instead of all of them waiting in memory (the files that pass
+    // are the large ones: on transformers, a fifth of the files but most of its bytes).
     let inputs: Vec<Pending> = files
         .par_iter()
         .zip(prepared)
@@ -339,7 +341,10 @@ fn check_each(
                 Err(_) => true,
             };
             if passes {
-                return Pending::Check(input, key, rules);
+                return match input {
+                    Ok(SourceKind::Python(_)) => Pending::Admitted(key),
+                    input => Pending::Check(input, key, rules),
+                };
             }
             if let (Some(cache), Some(key), Some(fingerprint)) = (
                 cache,
@@ -363,8 +368,29 @@ fn check_each(
             }
             Pending::RuledOut => Ok(Each::RuledOut),
             Pending::NotStarted => Ok(Each::NotStarted),
-            Pending::Check(..) if cancelled() => Ok(Each::NotStarted),
+            Pending::Check(..) | Pending::Admitted(_) if cancelled() => Ok(Each::NotStarted),
             Pending::Check(input, key, rules) => {
+                let inputs = CheckInputs {
+                    cache,
+                    resolver,
+                    index: &index,
+                    options,
+                    record,
+                };
+                check_input(path, input, rules, key, &inputs)
+                    .map(|(outcome, dependencies)| Each::Checked(Box::new(outcome), dependencies))
+            }
+            Pending::Admitted(key) => {
+                let input = SourceKind::read(path);
+                // Decided again on the text checked, should the file have changed since.
+                let rules = match (&input, resolver.for_file(path)) {
+                    (Ok(source), Ok(settings)) => admitted_rules(
+                        &settings.linter_for(path),
+                        &source.code(),
+                        options.check.prefilter,
+                    ),
+                    _ => RuleSet::empty(),
+                };
                 let inputs = CheckInputs {
                     cache,
                     resolver,
@@ -523,6 +549,8 @@ enum Pending {
     /// The file as read, its settings hash for the cache, and the rules its prefilter
     /// admitted.
     Check(Result<SourceKind, SourceError>, Option<u64>, RuleSet),
+    /// A Python file the prefilter admitted, to read again and check; its settings hash.
+    Admitted(Option<u64>),
 }
 
 /// The settings hash of each file, computed once per configuration and rule set (`None`:
