@@ -229,7 +229,13 @@ fn check_each(
 ) -> Result<Vec<Each>, ConfigError> {
     let record = cancel.is_some();
     let cancelled = || cancel.is_some_and(CancelToken::is_cancelled);
-    let index = ProjectIndex::new();
+    // Without the cache, and when nothing asks what each file depended on, nothing records
+    // what the checks depended on.
+    let index = if cache.is_some() || record {
+        ProjectIndex::new()
+    } else {
+        ProjectIndex::without_snapshots()
+    };
     let keys = SettingsKeys::default();
     // First, which files the cache holds unchanged (their stats are then known, for checking
     // project snapshots without taking them again). Stats are taken folder by folder.
