@@ -199,7 +199,8 @@ class Row:
         self.findings = findings
         self.wall = {tool: statistics.median(s[0] for s in runs) for tool, runs in samples.items()}
         self.cpu = {tool: statistics.median(s[1] for s in runs) for tool, runs in samples.items()}
-        self.peak = {tool: max(s[2] for s in runs) / 1024 for tool, runs in samples.items()}
+        self.peak = {tool: statistics.median(s[2] for s in runs) / 1024
+                     for tool, runs in samples.items()}
 
     def ratio(self, measure: dict[str, float]) -> float:
         ours, theirs = self.names
