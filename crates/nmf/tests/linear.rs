@@ -21,14 +21,14 @@ struct Bounded {
     elapsed: Duration,
 }
 
-/// Runs `nmf check --isolated --no-cache` with `args` in `tree`, its address space limited to
+/// Runs `nmf check --isolated --no-cache --quiet` with `args` in `tree`, its address space limited to
 /// `memory_mib` (`ulimit -v`: an allocation past it fails, and so does the run).
 fn check_bounded(tree: &Tree, args: &[&str], memory_mib: u64) -> Bounded {
     let mut command = Command::new("sh");
     command
         .arg("-c")
         .arg(format!(
-            "ulimit -v {}; exec \"$0\" check --isolated --no-cache \"$@\"",
+            "ulimit -v {}; exec \"$0\" check --isolated --no-cache --quiet \"$@\"",
             memory_mib * 1024
         ))
         .arg(env!("CARGO_BIN_EXE_nmf"))
