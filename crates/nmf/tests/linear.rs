@@ -47,9 +47,115 @@ fn check_bounded(tree: &Tree, args: &[&str], memory_mib: u64) -> Bounded {
     }
 }
 
+/// Pairs of a binding and a use, each a line of `template` with `{i}` numbered.
+fn pairs(template: &str, count: usize) -> String {
+    (0..count)
+        .map(|i| template.replace("{i}", &i.to_string()))
+        .collect()
+}
+
+/// How many of one name's bindings and uses a file holds: at 10,000 a check that looks at
+/// every binding for every use takes minutes; a linear one well under a second.
+const REBINDINGS: usize = 10_000;
+
 /// Far above a linear check of these files (about a second in a debug build), far below a
 /// quadratic one.
 const LINEAR_TIME: Duration = Duration::from_secs(40);
+
+/// Asserts that `file` (written with `text`) gives `findings` NMF001 findings within
+/// [`LINEAR_TIME`] and 1 GiB of address space.
+fn assert_checked_linearly(file: &str, text: &str, findings: usize) {
+    let tree = Tree::new();
+    tree.write(file, text);
+    let run = check_bounded(&tree, &["--statistics", "--select", "NMF001", file], 1024);
+    assert_eq!(
+        run.stdout,
+        format!("{findings}\tNMF001\t[*] module-forward-call\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.elapsed < LINEAR_TIME,
+        "{file}: {:?} for {findings} findings",
+        run.elapsed
+    );
+}
+
+#[test]
+fn a_local_rebound_thousands_of_times_is_typed_once_per_binding() {
+    let body = pairs(
+        "    m = nn.Linear(1, {i})\n    m.forward({i})\n",
+        REBINDINGS,
+    );
+    assert_checked_linearly(
+        "local.py",
+        &format!("import torch.nn as nn\n\n\ndef f():\n{body}"),
+        REBINDINGS,
+    );
+}
+
+#[test]
+fn a_module_name_rebound_with_its_import_repeated_is_typed_once_per_binding() {
+    let body = pairs(
+        "import torch.nn as _nn\nm = _nn.Linear(1, {i})\nm.forward({i})\n",
+        REBINDINGS,
+    );
+    assert_checked_linearly("module.py", &body, REBINDINGS);
+}
+
+#[test]
+fn an_attribute_set_in_thousands_of_methods_is_typed_once_per_assignment() {
+    let body = pairs(
+        "    def m{i}(self):\n        self.x = nn.Linear(1, {i})\n        self.x.forward({i})\n",
+        REBINDINGS,
+    );
+    assert_checked_linearly(
+        "methods.py",
+        &format!("import torch.nn as nn\n\n\nclass A(nn.Module):\n{body}"),
+        REBINDINGS,
+    );
+}
+
+#[test]
+fn names_rebound_in_class_bodies_and_lambdas_are_typed_once_per_binding() {
+    let class_body = pairs(
+        "    m = nn.Linear(1, {i})\n    m.forward({i})\n",
+        REBINDINGS,
+    );
+    assert_checked_linearly(
+        "class_body.py",
+        &format!("import torch.nn as nn\n\n\nclass A:\n{class_body}"),
+        REBINDINGS,
+    );
+    let lambdas = pairs(
+        "    m = nn.Linear(1, {i})\n    g = lambda x: m.forward(x)\n",
+        REBINDINGS,
+    );
+    assert_checked_linearly(
+        "lambdas.py",
+        &format!("import torch.nn as nn\n\n\ndef f():\n{lambdas}"),
+        REBINDINGS,
+    );
+}
+
+#[test]
+fn a_notebook_that_rebinds_a_name_in_every_cell_is_checked_linearly() {
+    let cell = |id: usize, source: &str| {
+        serde_json::json!({
+            "cell_type": "code", "execution_count": null, "id": format!("c{id}"),
+            "metadata": {}, "outputs": [], "source": source,
+        })
+    };
+    let mut cells = vec![cell(0, "import torch.nn as nn")];
+    cells.extend(
+        (1..=REBINDINGS).map(|i| cell(i, &format!("m = nn.Linear(1, {i})\nm.forward({i})"))),
+    );
+    let notebook = serde_json::json!({
+        "cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    });
+    assert_checked_linearly("rebinding.ipynb", &notebook.to_string(), REBINDINGS);
+}
 
 #[test]
 fn brackets_nested_past_cpythons_limit_are_e999_without_a_tree() {
