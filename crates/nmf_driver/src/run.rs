@@ -348,7 +348,11 @@ fn check_each(
             };
             if passes {
                 return match input {
-                    Ok(SourceKind::Python(_)) => Pending::Admitted(key),
+                    Ok(SourceKind::Python(source)) => Pending::Admitted {
+                        key,
+                        rules,
+                        content: source.fingerprint.map(|fingerprint| fingerprint.hash),
+                    },
                     input => Pending::Check(input, key, rules),
                 };
             }
@@ -374,7 +378,7 @@ fn check_each(
             }
             Pending::RuledOut => Ok(Each::RuledOut),
             Pending::NotStarted => Ok(Each::NotStarted),
-            Pending::Check(..) | Pending::Admitted(_) if cancelled() => Ok(Each::NotStarted),
+            Pending::Check(..) | Pending::Admitted { .. } if cancelled() => Ok(Each::NotStarted),
             Pending::Check(input, key, rules) => {
                 let inputs = CheckInputs {
                     cache,
@@ -386,10 +390,19 @@ fn check_each(
                 check_input(path, input, rules, key, &inputs)
                     .map(|(outcome, dependencies)| Each::Checked(Box::new(outcome), dependencies))
             }
-            Pending::Admitted(key) => {
+            Pending::Admitted {
+                key,
+                rules,
+                content,
+            } => {
                 let input = SourceKind::read(path);
                 // Decided again on the text checked, should the file have changed since.
+                let unchanged = |source: &SourceKind| {
+                    content.is_some()
+                        && source.fingerprint().map(|fingerprint| fingerprint.hash) == content
+                };
                 let rules = match (&input, resolver.for_file(path)) {
+                    (Ok(source), _) if unchanged(source) => rules,
                     (Ok(source), Ok(settings)) => admitted_rules(
                         &settings.linter_for(path),
                         &source.code(),
@@ -555,8 +568,13 @@ enum Pending {
     /// The file as read, its settings hash for the cache, and the rules its prefilter
     /// admitted.
     Check(Result<SourceKind, SourceError>, Option<u64>, RuleSet),
-    /// A Python file the prefilter admitted, to read again and check; its settings hash.
-    Admitted(Option<u64>),
+    /// A Python file the prefilter admitted, to read again and check: its settings hash, the
+    /// rules admitted, and the hash of the text they were admitted for.
+    Admitted {
+        key: Option<u64>,
+        rules: RuleSet,
+        content: Option<u128>,
+    },
 }
 
 /// The settings hash of each file, computed once per configuration and rule set (`None`:
