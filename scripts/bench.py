@@ -6,12 +6,14 @@
     python3 scripts/bench.py --notebooks 500   # the package's modules as 500 notebooks
     python3 scripts/bench.py --warm [--copies 16]   # reruns with both caches warm
     python3 scripts/bench.py --fill [--copies 16]   # nmf filling its cache against --no-cache
+    python3 scripts/bench.py --all [--copies 16]    # all of the above on 1 and 16 copies: one table
 
 Fetches the package's sdist from PyPI and ruff 0.17.6 into `.bench/` (ignored by git), builds
 nmf in release mode, then runs the two tools in turn on the package's `src/` (or its root when it
-has none), taking wall time and peak memory of each run from `wait4`. Prints the medians, the
-ratio nmf/ruff, and nmf's findings. These machines are shared and noisy: quote the ratio, not the
-absolute times.
+has none), taking wall time, CPU time (user + system) and peak memory of each run from `wait4`. Prints the
+medians, the ratios nmf/ruff, nmf's findings and the machine's load. These machines are shared
+and noisy: quote the ratios (CPU time is the steadier one under load), not the absolute times.
+`--nmf PATH` times a binary already built (an older one, to compare) instead of building.
 
 By default both tools run without their caches. `--warm` fills each tool's cache once and then
 times reruns on the unchanged tree; `--fill` times nmf filling an empty cache against nmf with
@@ -72,8 +74,19 @@ def nmf_binary() -> Path:
     return ROOT / "target" / "release" / "nmf"
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, int, bytes]:
-    """Wall seconds, peak RSS in KiB, and stdout of one run."""
+# GNU time, to take a tool's peak memory. `ru_maxrss` from `wait4` alone would count this
+# Python process too: Linux carries the high-water mark of the forked copy of it across `exec`,
+# so a tool smaller than the script (tens of MiB after walking 46,592 files) would read as large
+# as the script. Through GNU time the tool is forked from a process of a few hundred KiB.
+GNU_TIME = Path("/usr/bin/time")
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, float, int, bytes]:
+    """Wall seconds, CPU seconds (user + system), peak RSS in KiB, and stdout of one run."""
+    peak_file = None
+    if GNU_TIME.exists():
+        peak_file = BENCH / "peak-rss.txt"
+        command = [str(GNU_TIME), "-f", "%M", "-o", str(peak_file)] + command
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     output = process.stdout.read() if process.stdout else b""
@@ -82,7 +95,10 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int, bytes]:
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"{command[0]} failed with exit status {code}")
-    return elapsed, usage.ru_maxrss, output
+    peak = usage.ru_maxrss
+    if peak_file is not None:
+        peak = int(peak_file.read_text().split()[-1])
+    return elapsed, usage.ru_utime + usage.ru_stime, peak, output
 
 
 GENERATED = {
@@ -180,40 +196,55 @@ def clear_caches(tree: Path) -> None:
         run(["rm", "-rf", str(tree / name)])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=11, help="alternating runs of each tool")
-    parser.add_argument("--package", default="transformers==5.24.0", help="the sdist to check")
-    parser.add_argument("--generated", action="store_true",
-                        help="time generated files with thousands of calls instead")
-    parser.add_argument("--notebooks", type=int, metavar="N",
-                        help="time a folder of N notebooks made from the package's modules")
-    parser.add_argument("--copies", type=int, metavar="N", help="check N copies of the tree")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--warm", action="store_true",
-                      help="time reruns with both tools' caches filled")
-    mode.add_argument("--fill", action="store_true",
-                      help="time nmf filling an empty cache against nmf --no-cache")
-    args = parser.parse_args()
-    if args.generated:
-        generated(nmf_binary(), ruff_binary())
-        return
+def load() -> str:
+    """The machine's load averages, to print next to the figures."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
 
-    tree = fetch_corpus(args.package)
-    if args.notebooks:
-        tree = notebooks(tree, args.notebooks)
-    if args.copies:
-        tree = copies(tree, args.copies)
-    ruff = ruff_binary()
-    nmf = nmf_binary()
+
+class Row:
+    """One comparison: medians of wall and CPU time and the peak memory of each side."""
+
+    def __init__(self, label: str, names: tuple[str, str],
+                 samples: dict[str, list[tuple[float, float, int]]], findings: int) -> None:
+        self.label = label
+        self.names = names
+        self.samples = samples
+        self.findings = findings
+        self.wall = {tool: statistics.median(s[0] for s in runs) for tool, runs in samples.items()}
+        self.cpu = {tool: statistics.median(s[1] for s in runs) for tool, runs in samples.items()}
+        self.peak = {tool: statistics.median(s[2] for s in runs) / 1024
+                     for tool, runs in samples.items()}
+
+    def ratio(self, measure: dict[str, float]) -> float:
+        ours, theirs = self.names
+        return measure[ours] / measure[theirs]
+
+    def details(self) -> str:
+        lines = []
+        for tool in self.names:
+            times = ", ".join(f"{s[0] * 1000:.0f}" for s in self.samples[tool])
+            lines.append(f"{tool:>8}: median {self.wall[tool] * 1000:.0f} ms wall, "
+                         f"{self.cpu[tool] * 1000:.0f} ms cpu, peak RSS {self.peak[tool]:.1f} MiB"
+                         f"  [{times}]")
+        lines.append(f"ratio {self.names[0]}/{self.names[1]}: wall {self.ratio(self.wall):.2f}, "
+                     f"cpu {self.ratio(self.cpu):.2f}, peak memory {self.ratio(self.peak):.2f}")
+        lines.append(f"nmf findings: {self.findings}")
+        return "\n".join(lines)
+
+
+def compare(mode: str, tree: Path, nmf: Path, ruff: Path, pairs: int) -> Row:
+    """Runs the two sides of `mode` (cold, warm or fill) in turn on `tree`, `pairs` times each
+    after one discarded warm-up pair, and returns their medians."""
     clear_caches(tree)
-    nmf_check = [str(nmf), "check", "--isolated", str(tree)]
+    # Every rule, whatever the defaults become.
+    nmf_check = [str(nmf), "check", "--isolated", "--select", "ALL", str(tree)]
     ruff_check = [str(ruff), "check", "--isolated", "--select", "T201", str(tree)]
-    if args.warm:
+    before = {}
+    if mode == "warm":
         names = ("nmf", "ruff")
         commands = {"nmf": nmf_check, "ruff": ruff_check}
-        before = {}
-    elif args.fill:
+    elif mode == "fill":
         # Both are nmf; the filling run starts from an empty cache every time.
         names = ("nmf", "no-cache")
         commands = {"nmf": nmf_check, "no-cache": nmf_check + ["--no-cache"]}
@@ -221,42 +252,95 @@ def main() -> None:
     else:
         names = ("nmf", "ruff")
         commands = {"nmf": nmf_check + ["--no-cache"], "ruff": ruff_check + ["--no-cache"]}
-        before = {}
-    files = sum(1 for _ in tree.rglob("*.py")) + sum(1 for _ in tree.rglob("*.ipynb"))
-    print(f"tree: {tree} ({files} Python files and notebooks)")
-    print(f"pairs: {args.pairs}, alternating; first run of each discarded as warm-up")
-
-    print("caches: " + ("filled before timing" if args.warm else
-                        "nmf's emptied before each nmf run" if args.fill else "off"))
-
-    samples: dict[str, list[tuple[float, int]]] = {name: [] for name in names}
+    samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in names}
     findings = b""
-    for index in range(args.pairs + 1):
+    for index in range(pairs + 1):
         order = list(names) if index % 2 == 0 else list(reversed(names))
         for tool in order:
             if tool in before:
                 before[tool]()
-            seconds, peak, output = timed(commands[tool], tree)
+            seconds, cpu, peak, output = timed(commands[tool], tree)
             if index > 0:
-                samples[tool].append((seconds, peak))
-            elif args.warm:
+                samples[tool].append((seconds, cpu, peak))
+            elif mode == "warm":
                 # nmf trusts a stat only once it is 2 s older than the cache (as git treats
                 # "racily clean" files); reruns seconds apart are what users do.
                 time.sleep(2.5)
             if tool == "nmf":
                 findings = output
+    clear_caches(tree)
+    return Row(mode, names, samples, len(findings.decode().splitlines()))
 
-    medians = {tool: statistics.median(s for s, _ in runs) for tool, runs in samples.items()}
-    peaks = {tool: max(p for _, p in runs) for tool, runs in samples.items()}
-    other = names[1]
-    for tool in names:
-        times = ", ".join(f"{s * 1000:.0f}" for s, _ in samples[tool])
-        print(f"{tool:>8}: median {medians[tool] * 1000:.0f} ms, peak RSS "
-              f"{peaks[tool] / 1024:.1f} MiB  [{times}]")
-    print(f"ratio nmf/{other} (median wall time): {medians['nmf'] / medians[other]:.2f}")
-    print(f"ratio nmf/{other} (peak memory):      {peaks['nmf'] / peaks[other]:.2f}")
-    lines = findings.decode().splitlines()
-    print(f"nmf findings: {len(lines)}")
+
+def describe(tree: Path) -> str:
+    files = sum(1 for _ in tree.rglob("*.py")) + sum(1 for _ in tree.rglob("*.ipynb"))
+    return f"{tree} ({files} Python files and notebooks)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, help="alternating runs of each tool "
+                        "(default 11; with --all, 7 on one copy and 3 on the copies)")
+    parser.add_argument("--package", default="transformers==5.24.0", help="the sdist to check")
+    parser.add_argument("--nmf", type=Path, help="time this nmf binary instead of building one")
+    parser.add_argument("--generated", action="store_true",
+                        help="time generated files with thousands of calls instead")
+    parser.add_argument("--notebooks", type=int, metavar="N",
+                        help="time a folder of N notebooks made from the package's modules")
+    parser.add_argument("--copies", type=int, metavar="N", help="check N copies of the tree "
+                        "(with --all: the larger size, default 16)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--warm", action="store_true",
+                      help="time reruns with both tools' caches filled")
+    mode.add_argument("--fill", action="store_true",
+                      help="time nmf filling an empty cache against nmf --no-cache")
+    mode.add_argument("--all", action="store_true",
+                      help="the whole table: cold, warm and fill, on one copy and on --copies")
+    args = parser.parse_args()
+    if args.generated:
+        generated(args.nmf or nmf_binary(), ruff_binary())
+        return
+
+    tree = fetch_corpus(args.package)
+    if args.notebooks:
+        tree = notebooks(tree, args.notebooks)
+    ruff = ruff_binary()
+    nmf = args.nmf.resolve() if args.nmf else nmf_binary()
+    if args.all:
+        count = args.copies or 16
+        large = copies(tree, count)
+        runs = [("cold", tree, "1x"), ("cold", large, f"{count}x"), ("warm", tree, "1x"),
+                ("warm", large, f"{count}x"), ("fill", tree, "1x"), ("fill", large, f"{count}x")]
+        print(f"trees: {describe(tree)}; {describe(large)}")
+        rows = []
+        for mode, where, size in runs:
+            pairs = args.pairs or (7 if where == tree else 3)
+            print(f"\n{mode} {size}, {pairs} pairs, alternating, first pair discarded; {load()}")
+            row = compare(mode, where, nmf, ruff, pairs)
+            row.label = f"{mode} {size}"
+            print(row.details(), flush=True)
+            rows.append(row)
+        print(f"\n{'':>9}  {'wall':>13}  {'cpu':>13}  {'peak MiB':>13}  ratio to")
+        for row in rows:
+            ours, theirs = row.names
+            print(f"{row.label:>9}  {row.wall[ours]:5.2f}s {row.ratio(row.wall):5.2f}x  "
+                  f"{row.cpu[ours]:5.2f}s {row.ratio(row.cpu):5.2f}x  "
+                  f"{row.peak[ours]:5.1f} {row.ratio(row.peak):5.2f}x  {theirs} "
+                  f"({row.wall[theirs]:.2f}s, {row.cpu[theirs]:.2f}s cpu, "
+                  f"{row.peak[theirs]:.1f} MiB)")
+        print(load())
+        return
+
+    if args.copies:
+        tree = copies(tree, args.copies)
+    mode = "warm" if args.warm else "fill" if args.fill else "cold"
+    pairs = args.pairs or 11
+    print(f"tree: {describe(tree)}")
+    print(f"pairs: {pairs}, alternating; first run of each discarded as warm-up; {load()}")
+    print("caches: " + ("filled before timing" if mode == "warm" else
+                        "nmf's emptied before each nmf run" if mode == "fill" else "off"))
+    print(compare(mode, tree, nmf, ruff, pairs).details())
+    print(load())
 
 
 if __name__ == "__main__":

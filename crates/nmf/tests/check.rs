@@ -302,6 +302,28 @@ fn pathological_nesting_gives_a_result_not_a_crash() {
             ")".repeat(3_000)
         ),
     );
+    // The same as deep as CPython accepts (199 brackets open, 5,000 unary operators): the
+    // deeper ones above are E999 as CPython reports them, before any tree is built.
+    tree.write(
+        "calls_accepted.py",
+        format!(
+            "x = {}model.forward(1){}\n",
+            "f(".repeat(199),
+            ")".repeat(199)
+        ),
+    );
+    tree.write(
+        "types_accepted.py",
+        format!(
+            "y = {}m{}.forward(m, 1)\n",
+            "type(".repeat(199),
+            ")".repeat(199)
+        ),
+    );
+    tree.write(
+        "unary_accepted.py",
+        format!("y = {}model.forward(1)\n", "-".repeat(5_000)),
+    );
     let run = tree.run(&["check"]);
     assert_eq!(run.stderr, "");
     assert_eq!(
@@ -309,11 +331,14 @@ fn pathological_nesting_gives_a_result_not_a_crash() {
         [
             "aliases.py:10001:1: NMF001",
             "blocks.py:301:1201: NMF001",
-            "calls.py:1:10005: NMF001",
+            "calls.py:1:406: E999",
+            "calls_accepted.py:1:403: NMF001",
             "chain.py:1:5: NMF001",
             "hierarchy.py:10002:1: NMF001",
-            "types.py:1:5: NMF001",
-            "unary.py:1:200005: NMF001",
+            "types.py:1:1009: E999",
+            "types_accepted.py:1:5: NMF001",
+            "unary.py:1:6005: E999",
+            "unary_accepted.py:1:5005: NMF001",
         ]
     );
 }

@@ -229,7 +229,13 @@ fn check_each(
 ) -> Result<Vec<Each>, ConfigError> {
     let record = cancel.is_some();
     let cancelled = || cancel.is_some_and(CancelToken::is_cancelled);
-    let index = ProjectIndex::new();
+    // Without the cache, and when nothing asks what each file depended on, nothing records
+    // what the checks depended on.
+    let index = if cache.is_some() || record {
+        ProjectIndex::new()
+    } else {
+        ProjectIndex::without_snapshots()
+    };
     let keys = SettingsKeys::default();
     // First, which files the cache holds unchanged (their stats are then known, for checking
     // project snapshots without taking them again). Stats are taken folder by folder.
@@ -273,7 +279,9 @@ fn check_each(
     }
     // Files whose findings the cache holds are done; the others are read, and the index
     // learns what searches of the project (for subclasses, for installed forwards) need of
-    // them; only the text of files that pass the prefilter is kept for the checks.
+    // them. The text of files that pass the prefilter is not kept: they are read again when
+    // checked, two at a time, instead of all of them waiting in memory (the files that pass
+    // are the large ones: on transformers, a fifth of the files but most of its bytes).
     let inputs: Vec<Pending> = files
         .par_iter()
         .zip(prepared)
@@ -339,7 +347,14 @@ fn check_each(
                 Err(_) => true,
             };
             if passes {
-                return Pending::Check(input, key, rules);
+                return match input {
+                    Ok(SourceKind::Python(source)) => Pending::Admitted {
+                        key,
+                        rules,
+                        content: source.fingerprint.map(|fingerprint| fingerprint.hash),
+                    },
+                    input => Pending::Check(input, key, rules),
+                };
             }
             if let (Some(cache), Some(key), Some(fingerprint)) = (
                 cache,
@@ -363,8 +378,38 @@ fn check_each(
             }
             Pending::RuledOut => Ok(Each::RuledOut),
             Pending::NotStarted => Ok(Each::NotStarted),
-            Pending::Check(..) if cancelled() => Ok(Each::NotStarted),
+            Pending::Check(..) | Pending::Admitted { .. } if cancelled() => Ok(Each::NotStarted),
             Pending::Check(input, key, rules) => {
+                let inputs = CheckInputs {
+                    cache,
+                    resolver,
+                    index: &index,
+                    options,
+                    record,
+                };
+                check_input(path, input, rules, key, &inputs)
+                    .map(|(outcome, dependencies)| Each::Checked(Box::new(outcome), dependencies))
+            }
+            Pending::Admitted {
+                key,
+                rules,
+                content,
+            } => {
+                let input = SourceKind::read(path);
+                // Decided again on the text checked, should the file have changed since.
+                let unchanged = |source: &SourceKind| {
+                    content.is_some()
+                        && source.fingerprint().map(|fingerprint| fingerprint.hash) == content
+                };
+                let rules = match (&input, resolver.for_file(path)) {
+                    (Ok(source), _) if unchanged(source) => rules,
+                    (Ok(source), Ok(settings)) => admitted_rules(
+                        &settings.linter_for(path),
+                        &source.code(),
+                        options.check.prefilter,
+                    ),
+                    _ => RuleSet::empty(),
+                };
                 let inputs = CheckInputs {
                     cache,
                     resolver,
@@ -523,6 +568,13 @@ enum Pending {
     /// The file as read, its settings hash for the cache, and the rules its prefilter
     /// admitted.
     Check(Result<SourceKind, SourceError>, Option<u64>, RuleSet),
+    /// A Python file the prefilter admitted, to read again and check: its settings hash, the
+    /// rules admitted, and the hash of the text they were admitted for.
+    Admitted {
+        key: Option<u64>,
+        rules: RuleSet,
+        content: Option<u128>,
+    },
 }
 
 /// The settings hash of each file, computed once per configuration and rule set (`None`:

@@ -68,6 +68,8 @@ pub struct Checker<'a> {
     wraps: Option<WrapAnalysis<'a>>,
     /// See [`Checker::memo`].
     memos: Memos,
+    /// Findings past [`MAX_FINDINGS_PER_FILE`] were dropped.
+    truncated: bool,
 }
 
 /// What a memo entry is about (see [`Checker::memo`]): the key says which code it was
@@ -105,12 +107,24 @@ struct TypeState<'a> {
     facts: SourceFacts,
     resolver: TypeResolver<'a>,
     functions: FxHashMap<TextSize, Rc<BindingTable>>,
+    /// The binding tables of the file's lambdas, comprehensions and class bodies, by kind and
+    /// start, built once: the resolver keeps every table it was given, to remember lookups in
+    /// it by address.
+    scopes: FxHashMap<(ScopeKind, TextSize), Rc<BindingTable>>,
     /// Types already inferred, by expression: several rules ask about the same receiver.
     inferred: FxHashMap<(TextRange, std::mem::Discriminant<Expr>), Ty>,
     /// Where an inferred type came from, when a function's body or a fixture said it.
     origins: FxHashMap<(TextRange, std::mem::Discriminant<Expr>), Vec<String>>,
     /// Functions of the file known to be, or not to be, installed as a `forward`.
     installed_forwards: FxHashMap<TextSize, bool>,
+}
+
+/// The kinds of scopes, other than functions, whose binding tables are built once per file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ScopeKind {
+    Lambda,
+    Comprehension,
+    ClassBody,
 }
 
 /// What the walk produced.
@@ -121,7 +135,15 @@ pub struct CheckResult {
     /// The deepest nesting of statements and expressions, so that the caller can drop a deep
     /// syntax tree on a large enough stack.
     pub max_depth: usize,
+    /// More than [`MAX_FINDINGS_PER_FILE`] findings (or explanations) were found: those past
+    /// it were dropped.
+    pub truncated: bool,
 }
+
+/// The findings kept for one file. Each costs about a kilobyte by the time it is printed; a
+/// generated file with millions of calls on one line would otherwise take memory far out of
+/// proportion to its text. Past this, the caller says that the rest was dropped.
+pub const MAX_FINDINGS_PER_FILE: usize = 100_000;
 
 impl<'a> Checker<'a> {
     pub fn source(&self) -> &'a str {
@@ -180,6 +202,10 @@ impl<'a> Checker<'a> {
     }
 
     pub fn report(&mut self, diagnostic: Diagnostic) {
+        if self.diagnostics.len() >= MAX_FINDINGS_PER_FILE {
+            self.truncated = true;
+            return;
+        }
         self.diagnostics.push(diagnostic);
     }
 
@@ -198,6 +224,10 @@ impl<'a> Checker<'a> {
             .and_then(|&index| self.explanations.get_mut(index))
         {
             known.reported_as = known.reported_as.or(reported_as);
+            return;
+        }
+        if self.explanations.len() >= MAX_FINDINGS_PER_FILE {
+            self.truncated = true;
             return;
         }
         self.explained.insert(range, self.explanations.len());
@@ -238,8 +268,7 @@ impl<'a> Checker<'a> {
     /// position.
     pub fn infer_value(&mut self, value: &ValueExpr) -> Ty {
         let scopes = self.local_scopes();
-        let locals: Vec<&BindingTable> = scopes.iter().map(Rc::as_ref).collect();
-        let ty = self.type_state().resolver.infer(value, &locals);
+        let ty = self.type_state().resolver.infer(value, &scopes);
         self.type_state().resolver.forget_origins();
         ty
     }
@@ -298,8 +327,7 @@ impl<'a> Checker<'a> {
         }
         let value = ValueExpr::from_expr(expr);
         let scopes = self.local_scopes();
-        let locals: Vec<&BindingTable> = scopes.iter().map(Rc::as_ref).collect();
-        self.type_state().resolver.infer(&value, &locals)
+        self.type_state().resolver.infer(&value, &scopes)
     }
 
     /// `super()` and `type(x)`, whose results depend on their arguments and position: for
@@ -371,8 +399,7 @@ impl<'a> Checker<'a> {
             .iter()
             .map(|(function, class)| self.function_table(function, *class))
             .collect();
-        let locals: Vec<&BindingTable> = tables.iter().map(Rc::as_ref).collect();
-        self.type_state().resolver.infer(value, &locals)
+        self.type_state().resolver.infer(value, &tables)
     }
 
     /// The wrap-state analysis of this file, indexed on first use.
@@ -425,6 +452,7 @@ impl<'a> Checker<'a> {
                 )
                 .with_factories(&settings.module_factories, &settings.not_module_factories),
                 functions: FxHashMap::default(),
+                scopes: FxHashMap::default(),
                 inferred: FxHashMap::default(),
                 origins: FxHashMap::default(),
                 installed_forwards: FxHashMap::default(),
@@ -444,27 +472,53 @@ impl<'a> Checker<'a> {
                         Some(Scope::Class(class)) => Some(*class),
                         _ => None,
                     };
-                    tables.push(self.function_table(function, method_of));
+                    tables.push(Some(self.function_table(function, method_of)));
                 }
-                Scope::Lambda(lambda) => tables.push(Rc::new(lambda_bindings(lambda))),
+                Scope::Lambda(lambda) => {
+                    tables.push(self.scope_table(ScopeKind::Lambda, lambda.start(), || {
+                        Some(lambda_bindings(lambda))
+                    }));
+                }
                 Scope::Comprehension(generators) => {
-                    tables.push(Rc::new(comprehension_bindings(generators)));
+                    let start = generators
+                        .first()
+                        .map_or_else(TextSize::default, Ranged::start);
+                    tables.push(self.scope_table(ScopeKind::Comprehension, start, || {
+                        Some(comprehension_bindings(generators))
+                    }));
                 }
                 // A class body's names are visible only to code directly in that body.
                 Scope::Class(class) if index == 0 => {
-                    let state = self.type_state();
-                    let module = state.resolver.module().clone();
-                    if let Some(summary) = module
-                        .class_at(class.start())
-                        .and_then(|id| module.class(id))
-                    {
-                        tables.push(Rc::new(summary.body.clone()));
-                    }
+                    let module = self.type_state().resolver.module().clone();
+                    let body = || {
+                        module
+                            .class_at(class.start())
+                            .and_then(|id| module.class(id))
+                            .map(|summary| summary.body.clone())
+                    };
+                    tables.push(self.scope_table(ScopeKind::ClassBody, class.start(), body));
                 }
                 Scope::Class(_) => {}
             }
         }
-        tables
+        tables.into_iter().flatten().collect()
+    }
+
+    /// The binding table of the scope of `kind` that starts at `start`, built on first use
+    /// (`None`: the scope binds nothing nmf sees).
+    fn scope_table(
+        &mut self,
+        kind: ScopeKind,
+        start: TextSize,
+        build: impl FnOnce() -> Option<BindingTable>,
+    ) -> Option<Rc<BindingTable>> {
+        let scopes = &mut self.type_state().scopes;
+        if let Some(table) = scopes.get(&(kind, start)) {
+            return Some(table.clone());
+        }
+        let table = Rc::new(build()?);
+        scopes.insert((kind, start), table.clone());
+        Some(table)
     }
 
     fn function_table(
@@ -656,12 +710,14 @@ pub fn check_module(
         types: None,
         wraps: None,
         memos: Memos::default(),
+        truncated: false,
     };
     checker.visit_body(suite);
     CheckResult {
         diagnostics: checker.diagnostics,
         explanations: checker.explanations,
         max_depth: checker.nesting.max_depth,
+        truncated: checker.truncated,
     }
 }
 
@@ -700,6 +756,7 @@ pub(crate) fn with_checker<R>(
         types: None,
         wraps: None,
         memos: Memos::default(),
+        truncated: false,
     };
     run(&mut checker, parsed.suite())
 }

@@ -194,6 +194,7 @@ mod tests {
             ],
             explanations: Vec::new(),
             parsed: true,
+            truncated: false,
         }
     }
 

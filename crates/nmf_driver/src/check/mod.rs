@@ -14,8 +14,9 @@ use nmf_linter::render::SourceLocator;
 use nmf_linter::semantic::infer::NoProject;
 use nmf_linter::settings::LinterSettings;
 use ruff_python_ast::PySourceType;
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 
+use crate::source::nesting;
 use crate::source::parse::ParsedModule;
 
 /// How the files of a run are checked, beyond which rules run.
@@ -79,6 +80,10 @@ pub struct FileDiagnostics {
     pub explanations: Vec<Explanation>,
     /// The file was parsed (it passed the prefilter).
     pub parsed: bool,
+    /// The file had more findings than [`MAX_FINDINGS_PER_FILE`]: only the first are here.
+    ///
+    /// [`MAX_FINDINGS_PER_FILE`]: nmf_linter::checker::MAX_FINDINGS_PER_FILE
+    pub truncated: bool,
 }
 
 /// Checks one file's decoded Python code with the rules of `settings` (for a file the
@@ -96,9 +101,35 @@ pub fn check_text(
     if respect_noqa && file_is_exempt(source) {
         return FileDiagnostics::default();
     }
+    // What CPython refuses for its nesting alone is reported without building the tree,
+    // which would take memory out of all proportion to the text.
+    if let Some(refusal) = nesting::refusal(source) {
+        let offset = TextSize::try_from(refusal.offset).unwrap_or_default();
+        let diagnostic = Diagnostic::error(
+            error_codes::SYNTAX_ERROR,
+            refusal.message.to_string(),
+            TextRange::empty(offset),
+        );
+        let mut diagnostics = vec![diagnostic];
+        if respect_noqa {
+            let locator = SourceLocator::new(source);
+            let lines = NoqaLines::physical(&locator);
+            diagnostics.retain(|diagnostic| {
+                let line = locator.location(diagnostic.start()).line;
+                !lines.suppresses(diagnostic.code, line, &locator)
+            });
+        }
+        return FileDiagnostics {
+            diagnostics,
+            explanations: Vec::new(),
+            parsed: true,
+            truncated: false,
+        };
+    }
     let mut module = ParsedModule::parse(source, source_type);
     let parsed = module.parsed();
     let mut explanations = Vec::new();
+    let mut truncated = false;
     // A second byte-order mark (the first one was the encoding's): CPython refuses the file,
     // while the parser would skip it as blank.
     let stray_bom = source.starts_with('\u{feff}').then(|| {
@@ -125,6 +156,7 @@ pub fn check_text(
         None => {
             let result = check_module(parsed.suite(), parsed.tokens(), source, settings, file);
             explanations = result.explanations;
+            truncated = result.truncated;
             module.set_depth(result.max_depth);
             result.diagnostics
         }
@@ -157,6 +189,7 @@ pub fn check_text(
         diagnostics,
         explanations,
         parsed: true,
+        truncated,
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use nmf_linter::checker::FileContext;
+use nmf_linter::checker::{FileContext, MAX_FINDINGS_PER_FILE};
 use nmf_linter::diagnostic::Diagnostic;
 use nmf_linter::fix::apply_fixes;
 use nmf_linter::noqa::{NoqaEditor, NoqaEdits};
@@ -276,6 +276,12 @@ pub(crate) fn check_file(
         Some((end, remaining)) if end == final_text => remaining,
         _ => check(final_text),
     };
+    if checked.truncated {
+        outcome.errors.push(format!(
+            "{display}: more than {MAX_FINDINGS_PER_FILE} findings; only the first \
+             {MAX_FINDINGS_PER_FILE} are reported"
+        ));
+    }
     if stdout_fix && let FinalCode::Python { source, text } = &final_code {
         outcome.stdin_output = encode_source(source, text);
     }

@@ -164,6 +164,10 @@ pub struct ProjectIndex {
     files: Mutex<FxHashMap<PathBuf, Arc<Mutex<Option<Loaded>>>>>,
     /// Texts that win over the disk: an editor's open, unsaved buffers.
     overlay: RwLock<FxHashMap<PathBuf, Buffer>>,
+    /// Corpora are collected without [`Corpus::snapshot`]s: nothing records what a check
+    /// depended on (a run without the cache), so the stat of every file and folder a
+    /// snapshot takes would be wasted.
+    skip_snapshots: bool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -183,6 +187,15 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 impl ProjectIndex {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An index for a run that records nothing of what its checks depended on: its corpora
+    /// have no snapshots (see [`ProjectIndex::corpus_snapshot`]).
+    pub fn without_snapshots() -> Self {
+        Self {
+            skip_snapshots: true,
+            ..Self::default()
+        }
     }
 
     /// The module name and import roots of the file at `path` (absolute).
@@ -383,6 +396,10 @@ impl ProjectIndex {
                 Err(_) => return (None, None),
             },
         };
+        if crate::source::nesting::refusal(&text).is_some() {
+            // CPython refuses it: not trusted, and not parsed.
+            return (None, fingerprint);
+        }
         let module = ParsedModule::parse(&text, PySourceType::Python);
         let parsed = module.parsed();
         let location = self.locate(path);
@@ -526,7 +543,8 @@ impl ProjectIndex {
     }
 
     /// What the walk of the corpus of `roots` saw (collecting it if needed); `None` when the
-    /// roots hold too many files or a path cannot be stored.
+    /// roots hold too many files, a path cannot be stored, or the index takes no snapshots
+    /// ([`ProjectIndex::without_snapshots`]).
     pub fn corpus_snapshot(&self, roots: &[PathBuf]) -> Option<Arc<Snapshot>> {
         self.corpus(roots)?.snapshot.clone()
     }
@@ -553,7 +571,7 @@ impl ProjectIndex {
                 .filter(|path| roots.iter().any(|root| path.starts_with(root)))
                 .cloned()
                 .collect();
-            collect_corpus(&roots, &known, &buffers).map(Arc::new)
+            collect_corpus(&roots, &known, &buffers, !self.skip_snapshots).map(Arc::new)
         })
         .as_ref()
         .clone()
@@ -713,15 +731,21 @@ fn outermost(roots: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// Every Python file under `roots`, walked as `nmf check` walks (ignore files, hidden
-/// folders and the default excludes skipped), with its text; `None` past the limit.
+/// folders and the default excludes skipped), with its text; `None` past the limit. With
+/// `snapshot`, what the walk saw is recorded for the cache.
 fn collect_corpus(
     roots: &[PathBuf],
     known: &FxHashMap<PathBuf, Arc<FileFacts>>,
     buffers: &[PathBuf],
+    snapshot: bool,
 ) -> Option<Corpus> {
     let (first, rest) = roots.split_first()?;
     let taken_at = now_nanos();
-    let mut seen: Vec<PathBuf> = walk_context(roots);
+    let mut seen: Vec<PathBuf> = if snapshot {
+        walk_context(roots)
+    } else {
+        Vec::new()
+    };
     let mut builder = ignore::WalkBuilder::new(first);
     for root in rest {
         builder.add(root);
@@ -740,6 +764,9 @@ fn collect_corpus(
     let mut paths = Vec::new();
     for entry in builder.build().flatten() {
         if entry.file_type().is_some_and(|kind| kind.is_dir()) {
+            if !snapshot {
+                continue;
+            }
             // Ignore files that appear later change the folder's summary; those present are
             // read by the walk.
             seen.extend(
@@ -773,6 +800,9 @@ fn collect_corpus(
         })
         .collect();
     let lexicon = lexicon_of(&facts);
+    if !snapshot {
+        return Some(Corpus::new(paths, facts, lexicon, None));
+    }
     // The files by their facts; folders, ignore files and the rest by what they hold.
     let files = paths.par_iter().zip(&facts).map(|(path, facts)| {
         let entry = Stat::of_entry(path).map(|stat| (stat, facts.hash()));

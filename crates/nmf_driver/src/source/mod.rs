@@ -14,6 +14,7 @@ pub mod fingerprint;
 pub mod kind;
 pub mod leftovers;
 pub(crate) mod magics;
+pub mod nesting;
 pub mod notebook;
 pub mod parse;
 

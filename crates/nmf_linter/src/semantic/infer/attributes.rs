@@ -6,8 +6,8 @@ use std::sync::Arc;
 use ruff_python_ast::name::Name;
 use rustc_hash::FxHashSet;
 
-use super::ty::{ClassKey, FunctionRef, ModuleRef, Ty, union};
-use super::{Context, MAX_EVAL_DEPTH, TypeResolver};
+use super::ty::{ClassKey, FunctionRef, ModuleRef, Ty, distinct, union};
+use super::{AttributeValues, Context, InstanceAttributeKey, MAX_EVAL_DEPTH, TypeResolver};
 use crate::semantic::known::{external_defines_nothing_named, not_module_package};
 use crate::semantic::summary::{
     Binding, ClassId, FunctionKind, FunctionSummary, ModuleId, ModuleSummary,
@@ -123,15 +123,10 @@ impl TypeResolver<'_> {
                 self_class: Some(id),
                 receiver: None,
             };
-            if on_instance && let Some(values) = class.instance_attributes.get(attribute) {
-                for value in &values.clone() {
-                    let ty = self.eval(context, value, depth + 1);
-                    if matches!(value, ValueExpr::Declared(_)) {
-                        declared.push(ty);
-                    } else {
-                        found.push(ty);
-                    }
-                }
+            if on_instance && class.instance_attributes.contains_key(attribute) {
+                let values = self.instance_attribute(context, id, attribute, depth + 1);
+                declared.extend(values.declared);
+                found.extend(values.found);
             }
             if let Some(bindings) = class.body.get(attribute) {
                 for binding in &bindings.clone() {
@@ -172,6 +167,57 @@ impl TypeResolver<'_> {
             found.push(Ty::Unknown);
         }
         union(found)
+    }
+}
+
+impl TypeResolver<'_> {
+    /// What the methods of the class `id` (of `context`'s module) assign to
+    /// `self.<attribute>`. Remembered for the current query, and for the whole file when the
+    /// result allows it (see [`Remembered`]).
+    fn instance_attribute(
+        &mut self,
+        context: Context<'_>,
+        id: ClassId,
+        attribute: &Name,
+        depth: usize,
+    ) -> AttributeValues {
+        let key = InstanceAttributeKey {
+            module: context.module.id,
+            class: id,
+            attribute: attribute.clone(),
+            depth,
+        };
+        let at_top = self.at_top(&[]);
+        if at_top && let Some(known) = self.instance_attributes.get(&key).cloned() {
+            return self.reuse_from_file(&known);
+        }
+        let evaluated = self.remembering(|resolver| {
+            let mut values = AttributeValues::default();
+            let Some(assigned) = context
+                .module
+                .class(id)
+                .and_then(|class| class.instance_attributes.get(attribute))
+            else {
+                return values;
+            };
+            for value in assigned {
+                let ty = resolver.eval(context, value, depth);
+                if matches!(value, ValueExpr::Declared(_)) {
+                    values.declared.push(ty);
+                } else {
+                    values.found.push(ty);
+                }
+            }
+            // Thousands of assignments of a few types: kept as those few (see [`distinct`]),
+            // since every use of the attribute takes a copy.
+            values.declared = distinct(values.declared);
+            values.found = distinct(values.found);
+            values
+        });
+        if at_top && evaluated.clean {
+            self.instance_attributes.insert(key, evaluated.clone());
+        }
+        evaluated.value
     }
 }
 

@@ -103,7 +103,8 @@ impl TypeResolver<'_> {
     }
 
     /// The type of `name`: the union of its bindings in the innermost scope that binds it,
-    /// else the module's global. Remembered for the current query (see [`LookupKey`]).
+    /// else the module's global. Remembered for the current query, and for the whole file
+    /// when the result allows it (see [`LookupKey`], [`super::Remembered`]).
     fn lookup(&mut self, context: Context<'_>, name: &Name, depth: usize) -> Ty {
         let found = context
             .locals
@@ -115,7 +116,7 @@ impl TypeResolver<'_> {
             None => &[],
         };
         let key = LookupKey {
-            module: Arc::as_ptr(context.module) as usize,
+            module: context.module.id,
             scopes: scopes
                 .iter()
                 .map(|scope| std::ptr::from_ref(*scope) as usize)
@@ -124,10 +125,16 @@ impl TypeResolver<'_> {
             depth,
             receiver: context.receiver.and_then(ReceiverKey::of),
         };
-        if let Some(known) = self.lookups.get(&key) {
-            return known.clone();
+        if let Some(known) = self.lookups.get(&key).cloned() {
+            return self.reuse_in_query(&known);
         }
-        let ty = match found {
+        let at_top = self.at_top(&key.scopes);
+        if at_top && let Some(known) = self.file_lookups.get(&key).cloned() {
+            let ty = self.reuse_from_file(&known);
+            self.lookups.insert(key, known);
+            return ty;
+        }
+        let evaluated = self.remembering(|resolver| match found {
             Some((_, bindings)) => {
                 let outer = Context {
                     module: context.module,
@@ -135,11 +142,15 @@ impl TypeResolver<'_> {
                     self_class: None,
                     receiver: context.receiver,
                 };
-                self.eval_bindings(outer, bindings, depth)
+                resolver.eval_bindings(outer, bindings, depth)
             }
-            None => self.global(context.module, name, depth),
-        };
-        self.lookups.insert(key, ty.clone());
+            None => resolver.global(context.module, name, depth),
+        });
+        if at_top && evaluated.clean {
+            self.file_lookups.insert(key.clone(), evaluated.clone());
+        }
+        let ty = evaluated.value.clone();
+        self.lookups.insert(key, evaluated);
         ty
     }
 

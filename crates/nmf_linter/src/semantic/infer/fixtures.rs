@@ -76,9 +76,7 @@ impl TypeResolver<'_> {
                 (None, None) => String::new(),
             };
             let origin = format!("pytest fixture `{name}`{place}");
-            if !self.origins.contains(&origin) {
-                self.origins.push(origin);
-            }
+            self.note_origin(origin);
         }
         ty
     }
@@ -281,10 +279,10 @@ mod tests {
             module_name: Some(test_module),
             facts: SourceFacts::of(&source),
         };
-        let table = function_bindings(function, place);
+        let table = std::rc::Rc::new(function_bindings(function, place));
         let mut resolver = super::TypeResolver::new(&project, summary, &[]);
         let expression = ruff_python_parser::parse_expression(expression).expect("valid");
-        let ty = resolver.infer(&ValueExpr::from_expr(expression.expr()), &[&table]);
+        let ty = resolver.infer(&ValueExpr::from_expr(expression.expr()), &[table]);
         resolver.verdict(&ty)
     }
 

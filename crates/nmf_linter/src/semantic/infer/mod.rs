@@ -26,6 +26,7 @@ mod testing;
 mod ty;
 mod verdict;
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use ruff_python_ast::name::Name;
@@ -90,7 +91,10 @@ const MAX_HIERARCHY_DEPTH: usize = 128;
 const MAX_EVAL_DEPTH: usize = 24;
 
 /// Names bound in the scopes enclosing a position of the checked file, innermost first.
-pub type LocalScopes<'s> = [&'s FxHashMap<Name, Vec<Binding>>];
+pub type LocalScopes<'s> = [&'s BindingTable];
+
+/// The names one scope binds, each with all its bindings.
+pub type BindingTable = FxHashMap<Name, Vec<Binding>>;
 
 /// Answers type questions for one checked file.
 pub struct TypeResolver<'p> {
@@ -109,7 +113,25 @@ pub struct TypeResolver<'p> {
     /// Names already looked up during the current query (see [`LookupKey`]). A name bound many
     /// times from itself (`out = f(out)` a hundred times) would otherwise be evaluated once per
     /// path through its bindings: exponentially often.
-    lookups: FxHashMap<LookupKey, Ty>,
+    lookups: FxHashMap<LookupKey, Remembered<Ty>>,
+    /// What names evaluated to in earlier queries, for as long as the resolver lives (see
+    /// [`Remembered`]): a name bound thousands of times (`m = Linear(...)` then
+    /// `m.forward(x)`, thousands of times) is evaluated once, not once per use.
+    file_lookups: FxHashMap<LookupKey, Remembered<Ty>>,
+    /// What the methods of a project class assign to one attribute of `self`, evaluated, for
+    /// as long as the resolver lives (see [`Remembered`]): an attribute set in thousands of
+    /// methods is evaluated once, not once per use.
+    instance_attributes: FxHashMap<InstanceAttributeKey, Remembered<AttributeValues>>,
+    /// The local tables of the queries so far, by address: [`LookupKey`]s name tables by
+    /// address, and no other table can take an address while the resolver holds the table.
+    pinned_scopes: FxHashMap<usize, Rc<BindingTable>>,
+    /// Every origin the current query came across (see [`Self::note_origin`]), repeats
+    /// included: what a remembered evaluation met is what it must report again when reused.
+    origin_log: Vec<String>,
+    /// Grows whenever an evaluation uses a result that a fresh evaluation at the top of a
+    /// query might not give (one cut short by a limit, or made inside a function body):
+    /// such a result is not remembered past its query.
+    taint: usize,
     /// What functions without a return annotation return (or yield), inferred from their
     /// bodies (see [`returns`]).
     functions: returns::FunctionState,
@@ -122,15 +144,50 @@ pub struct TypeResolver<'p> {
 
 /// A name looked up in a module and a chain of local scopes, at a depth (results differ by
 /// depth only where the depth limit cuts them). The scopes are identified by address, which is
-/// stable while one query runs; the memo is emptied when a query starts.
+/// stable while one query runs, and for as long as the resolver lives for the tables it pins
+/// (see [`TypeResolver::pinned_scopes`]).
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct LookupKey {
-    module: usize,
+    module: ModuleId,
     scopes: Vec<usize>,
     name: Name,
     depth: usize,
     /// What `self` is bound to in the function whose scope this is.
     receiver: Option<ReceiverKey>,
+}
+
+/// The assignments to `self.<attribute>` in the methods of one project class, evaluated at
+/// a depth (as [`LookupKey`]).
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct InstanceAttributeKey {
+    module: ModuleId,
+    class: ClassId,
+    attribute: Name,
+    depth: usize,
+}
+
+/// The types of a class's assignments to an attribute of `self`, in order: those that
+/// declare it (`self.x: C = ...`) and the others.
+#[derive(Clone, Default)]
+struct AttributeValues {
+    declared: Vec<Ty>,
+    found: Vec<Ty>,
+}
+
+/// A result of an evaluation, with the origins it came across (see
+/// [`TypeResolver::origins`]), so that reusing it reports them as evaluating again would.
+///
+/// Remembered for the whole file only when `clean`: evaluated at the top of a query (not
+/// inside a function body, where no origins are noted), with no limit cutting anything short
+/// and no result used that was. Evaluation then depends only on the key: summaries and
+/// binding tables never change while the resolver lives, function returns are remembered
+/// across queries already (so that evaluating again would use no query budget), and the
+/// depth is part of every key.
+#[derive(Clone)]
+struct Remembered<T> {
+    value: T,
+    origins: Box<[String]>,
+    clean: bool,
 }
 
 /// What a method's `self` (or `cls`) is bound to, as a key: the class and how exactly.
@@ -200,6 +257,11 @@ impl<'p> TypeResolver<'p> {
             in_progress: FxHashSet::default(),
             open_verdicts: FxHashMap::default(),
             lookups: FxHashMap::default(),
+            file_lookups: FxHashMap::default(),
+            instance_attributes: FxHashMap::default(),
+            pinned_scopes: FxHashMap::default(),
+            origin_log: Vec::new(),
+            taint: 0,
             functions: returns::FunctionState::default(),
             conftests: None,
             origins: Vec::new(),
@@ -223,6 +285,81 @@ impl<'p> TypeResolver<'p> {
         self.lookups.clear();
         self.functions.start_query();
         self.origins.clear();
+        self.origin_log.clear();
+    }
+
+    /// Notes that the current query's value came from `origin` (see [`Self::origins`]).
+    fn note_origin(&mut self, origin: String) {
+        if !self.origins.contains(&origin) {
+            self.origins.push(origin.clone());
+        }
+        self.origin_log.push(origin);
+    }
+
+    /// Whether a result computed now may be remembered for the whole file: at the top of a
+    /// query, in scopes the resolver pins.
+    fn at_top(&self, scopes: &[usize]) -> bool {
+        self.functions.nesting == 0
+            && scopes
+                .iter()
+                .all(|scope| self.pinned_scopes.contains_key(scope))
+    }
+
+    /// Runs `evaluate`, and returns its result with the origins it came across and whether
+    /// it is clean (see [`Remembered`]).
+    fn remembering<T>(&mut self, evaluate: impl FnOnce(&mut Self) -> T) -> Remembered<T> {
+        let log_start = self.origin_log.len();
+        let taint_before = self.taint + self.functions.cut;
+        let at_top = self.functions.nesting == 0;
+        let value = evaluate(self);
+        let mut origins: Vec<String> = Vec::new();
+        for origin in self.origin_log.get(log_start..).unwrap_or_default() {
+            if !origins.contains(origin) {
+                origins.push(origin.clone());
+            }
+        }
+        let clean = at_top && self.taint + self.functions.cut == taint_before;
+        Remembered {
+            value,
+            origins: origins.into_boxed_slice(),
+            clean,
+        }
+    }
+
+    /// Uses a result remembered in the current query: its origins were noted when it was
+    /// evaluated, in this query; a later remembered result that uses it comes across them too.
+    /// Inside a function body no origins are noted, so none are come across there.
+    fn reuse_in_query<T: Clone>(&mut self, known: &Remembered<T>) -> T {
+        if !known.clean {
+            self.taint += 1;
+        }
+        if self.functions.nesting == 0 {
+            self.origin_log.extend(known.origins.iter().cloned());
+        }
+        known.value.clone()
+    }
+
+    /// Uses a result remembered from an earlier query: notes its origins, as evaluating it
+    /// again would.
+    fn reuse_from_file<T: Clone>(&mut self, known: &Remembered<T>) -> T {
+        for origin in &known.origins {
+            self.note_origin(origin.clone());
+        }
+        known.value.clone()
+    }
+
+    /// Keeps `locals` alive for as long as the resolver, so that lookups in them can be
+    /// remembered by their addresses.
+    fn pin<'l>(&mut self, locals: &'l [Rc<BindingTable>]) -> Vec<&'l BindingTable> {
+        locals
+            .iter()
+            .map(|table| {
+                self.pinned_scopes
+                    .entry(Rc::as_ptr(table) as usize)
+                    .or_insert_with(|| table.clone());
+                table.as_ref()
+            })
+            .collect()
     }
 
     /// Forgets where the last query's value came from: the caller answered the next question
@@ -242,11 +379,12 @@ impl<'p> TypeResolver<'p> {
     }
 
     /// The type of `value` evaluated in the checked file with `locals` in scope.
-    pub fn infer(&mut self, value: &ValueExpr, locals: &LocalScopes<'_>) -> Ty {
+    pub fn infer(&mut self, value: &ValueExpr, locals: &[Rc<BindingTable>]) -> Ty {
         self.start_query();
         let module = self.module.clone();
+        let locals = self.pin(locals);
         let context = Context {
-            locals,
+            locals: &locals,
             ..Context::module(&module)
         };
         self.eval(context, value, 0)
@@ -265,11 +403,12 @@ impl<'p> TypeResolver<'p> {
     }
 
     /// The type a binding of the checked file gives its name.
-    pub fn infer_binding(&mut self, binding: &Binding, locals: &LocalScopes<'_>) -> Ty {
+    pub fn infer_binding(&mut self, binding: &Binding, locals: &[Rc<BindingTable>]) -> Ty {
         self.start_query();
         let module = self.module.clone();
+        let locals = self.pin(locals);
         let context = Context {
-            locals,
+            locals: &locals,
             ..Context::module(&module)
         };
         self.eval_binding(context, binding, 0)

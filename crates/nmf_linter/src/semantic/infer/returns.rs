@@ -31,7 +31,7 @@ pub(super) struct FunctionState {
     evaluated: usize,
     /// How many evaluations a limit cut short so far: a result computed while this grew is
     /// not remembered.
-    cut: usize,
+    pub(super) cut: usize,
     /// The project's subclasses of a class, once searched (`None`: it could not be).
     pub(super) subclasses: FxHashMap<(ModuleId, ClassId), Option<Vec<ClassKey>>>,
 }
@@ -89,9 +89,7 @@ impl TypeResolver<'_> {
                 }
                 _ => format!("returned by `{name}`"),
             };
-            if !self.origins.contains(&origin) {
-                self.origins.push(origin);
-            }
+            self.note_origin(origin);
         }
         ty
     }

@@ -213,18 +213,7 @@ pub(super) fn union(mut members: Vec<Ty>) -> Ty {
         _ => {
             // Flattened and without duplicates: a name bound many times from itself would
             // otherwise get a union that doubles with every binding.
-            let mut flat: Vec<Ty> = Vec::with_capacity(members.len());
-            let mut add = |member: Ty| {
-                if !flat.iter().any(|known| same_type(known, &member)) {
-                    flat.push(member);
-                }
-            };
-            for member in members {
-                match member {
-                    Ty::Union(inner) => inner.into_iter().for_each(&mut add),
-                    other => add(other),
-                }
-            }
+            let mut flat = distinct(members);
             if flat.len() == 1 {
                 flat.pop().unwrap_or(Ty::Unknown)
             } else {
@@ -232,6 +221,25 @@ pub(super) fn union(mut members: Vec<Ty>) -> Ty {
             }
         }
     }
+}
+
+/// The members of the union of `members`, in order: each union among them replaced by its
+/// members, each type kept once. A union of these and more types is their union with the
+/// more types: this is how a long list of types is kept short before it is united.
+pub(super) fn distinct(members: Vec<Ty>) -> Vec<Ty> {
+    let mut flat: Vec<Ty> = Vec::with_capacity(members.len().min(16));
+    let mut add = |member: Ty| {
+        if !flat.iter().any(|known| same_type(known, &member)) {
+            flat.push(member);
+        }
+    };
+    for member in members {
+        match member {
+            Ty::Union(inner) => inner.into_iter().for_each(&mut add),
+            other => add(other),
+        }
+    }
+    flat
 }
 
 pub(super) fn map_union(ty: &Ty, map: &mut dyn FnMut(&Ty) -> Ty) -> Ty {
