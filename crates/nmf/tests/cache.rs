@@ -326,6 +326,38 @@ fn a_subclass_added_elsewhere_changes_what_self_is() {
     );
 }
 
+/// A helper's finding comes from what a caller in another file passes it: an edit of the
+/// caller alone (its imports unchanged) must check the helper again.
+#[test]
+fn a_caller_in_another_file_that_starts_passing_the_inner_module() {
+    let tree = Tree::new();
+    let train = |argument: &str| {
+        format!(
+            "from pkg.helper import encode\n\n\ndef train(accelerator, encoder, batch):\n    \
+             encoder = accelerator.prepare(encoder)\n    \
+             loss = encode({argument}, batch).sum()\n    accelerator.backward(loss)\n"
+        )
+    };
+    tree.write("pyproject.toml", "")
+        .write("pkg/__init__.py", "")
+        .write(
+            "pkg/helper.py",
+            "from torch.nn.parallel import DistributedDataParallel as DDP\n\n\n\
+             def encode(encoder, batch):\n    return encoder(batch)\n",
+        )
+        .write("pkg/train.py", train("encoder"));
+    assert_eq!(agree(&tree, &["."]).findings(), "");
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["."]);
+    assert_eq!(from_cache(&tree), 3);
+    tree.write("pkg/train.py", train("encoder.module"));
+    let findings = agree(&tree, &["."]).findings();
+    assert!(
+        findings.starts_with("pkg/helper.py:5:12: NMF005 "),
+        "{findings}"
+    );
+}
+
 #[test]
 fn a_package_made_by_an_init_file_changes_module_names() {
     let tree = project();

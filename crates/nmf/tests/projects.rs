@@ -99,6 +99,22 @@ fn wrappers_project_inner_modules_from_other_files() {
     insta::assert_snapshot!(output);
 }
 
+/// Helpers whose model comes from callers in other files: a module-level function of a file that
+/// mentions a wrapper is reported where another file that imports it passes the module inside a
+/// wrapper and trains after the call (directly, or through a caller in the helper's file), with
+/// the look-alikes: callers that pass the wrapper, a caller under `torch.no_grad()`, a caller
+/// that does not train, a caller that also runs the wrapper for the same backward, and a
+/// function of the same name in another module.
+#[test]
+fn helpers_across_files_project_parameters_from_other_files() {
+    let folder = projects().join("helpers_across_files");
+    let output = nmf_in(
+        &folder,
+        &["check", "--isolated", "--output-format", "full", "."],
+    );
+    insta::assert_snapshot!(output);
+}
+
 /// Receivers, round three: what unannotated functions and methods return (factories, fluent
 /// `return self`, classmethods, `functools.partial`), and pytest fixtures found in the test's
 /// class, module and the `conftest.py` files above it, with the look-alikes that stay

@@ -19,7 +19,7 @@ use crate::diagnostic::{Diagnostic, Explanation};
 use crate::registry::{ExprCheck, RuleInfo, StmtCheck};
 use crate::semantic::bindings::SourceFacts;
 use crate::semantic::infer::{
-    ClassKey, Exactness, Judgement, ProjectModules, Ty, TypeResolver, Verdict,
+    ClassKey, Exactness, Judgement, ProjectFile, ProjectModules, Ty, TypeResolver, Verdict,
 };
 use crate::semantic::locals::{
     BindingTable, FunctionPlace, comprehension_bindings, function_bindings, lambda_bindings,
@@ -70,6 +70,9 @@ pub struct Checker<'a> {
     memos: Memos,
     /// Findings past [`MAX_FINDINGS_PER_FILE`] were dropped.
     truncated: bool,
+    /// Wrap states may be followed into other files' calls of this file's functions (off in
+    /// the analysis of such another file: one file away at most).
+    across_files: bool,
 }
 
 /// What a memo entry is about (see [`Checker::memo`]): the key says which code it was
@@ -403,6 +406,22 @@ impl<'a> Checker<'a> {
     }
 
     /// The wrap-state analysis of this file, indexed on first use.
+    /// Whether wrap states may be followed into other files' code: not in the analysis of
+    /// another file for the checked one.
+    pub(crate) fn follows_other_files(&self) -> bool {
+        self.across_files
+    }
+
+    /// The file's dotted module name, when known.
+    pub(crate) fn module_name(&self) -> Option<&str> {
+        self.file.module_name.as_deref()
+    }
+
+    /// The project, as the checked file sees it.
+    pub(crate) fn project(&self) -> &'a dyn ProjectModules {
+        self.file.project
+    }
+
     pub(crate) fn wrap_analysis(&mut self) -> &mut WrapAnalysis<'a> {
         let (suite, source) = (self.suite, self.source);
         self.wraps
@@ -711,6 +730,7 @@ pub fn check_module(
         wraps: None,
         memos: Memos::default(),
         truncated: false,
+        across_files: true,
     };
     checker.visit_body(suite);
     CheckResult {
@@ -719,6 +739,44 @@ pub fn check_module(
         max_depth: checker.nesting.max_depth,
         truncated: checker.truncated,
     }
+}
+
+/// Runs `run` with a checker of another file of the project (every rule off, nothing followed
+/// into further files), for questions about that file's code: what it passes to a function
+/// of the checked file. `None` when the file does not parse.
+pub(crate) fn with_other_file<R>(
+    file: &ProjectFile<'_>,
+    settings: &LinterSettings,
+    run: impl for<'c> FnOnce(&mut Checker<'c>) -> R,
+) -> Option<R> {
+    let parsed = ruff_python_parser::parse_module(file.text.as_str()).ok()?;
+    let context = FileContext {
+        module_name: file.module_name.clone(),
+        is_package: file.is_package,
+        project: file.project.as_ref(),
+    };
+    let mut checker = Checker {
+        source: file.text.as_str(),
+        tokens: parsed.tokens(),
+        suite: parsed.suite(),
+        settings,
+        file: &context,
+        semantic: SemanticModel::default(),
+        expr_checks: Vec::new(),
+        stmt_checks: Vec::new(),
+        diagnostics: Vec::new(),
+        explanations: Vec::new(),
+        explained: FxHashMap::default(),
+        nesting: Nesting::default(),
+        inference_depth: 0,
+        self_documenting_fields: 0,
+        types: None,
+        wraps: None,
+        memos: Memos::default(),
+        truncated: false,
+        across_files: false,
+    };
+    Some(run(&mut checker))
 }
 
 /// Runs `run` with a checker of `source` (a one-file project with every rule off), for unit
@@ -757,6 +815,7 @@ pub(crate) fn with_checker<R>(
         wraps: None,
         memos: Memos::default(),
         truncated: false,
+        across_files: true,
     };
     run(&mut checker, parsed.suite())
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use nmf_linter::semantic::infer::ProjectModules;
+use nmf_linter::semantic::infer::{ProjectFile, ProjectModules};
 use nmf_linter::semantic::summary::ModuleSummary;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -213,6 +213,10 @@ impl ProjectModules for RecordingView<'_> {
         self.view.forward_installers()
     }
 
+    fn importers(&self, words: &[&str], limit: usize) -> Option<Vec<ProjectFile<'_>>> {
+        recorded_importers(self.view, self.recorder, words, limit)
+    }
+
     fn conftests(&self) -> Vec<Arc<ModuleSummary>> {
         // Which folders hold a `conftest.py` is what the corpus's folder listings record; what
         // each says, its own record.
@@ -226,6 +230,75 @@ impl ProjectModules for RecordingView<'_> {
         }
         found
     }
+}
+
+/// The project as a check sees it from another file it analyses (a caller of one of the
+/// checked file's functions), recording what it asks for the checked file.
+struct RecordingOtherView<'a> {
+    view: ProjectView<'a>,
+    recorder: &'a Recorder,
+}
+
+impl RecordingOtherView<'_> {
+    fn recording(&self) -> RecordingView<'_> {
+        RecordingView {
+            view: &self.view,
+            recorder: self.recorder,
+        }
+    }
+}
+
+impl ProjectModules for RecordingOtherView<'_> {
+    fn module(&self, name: &str) -> Option<Arc<ModuleSummary>> {
+        self.recording().module(name)
+    }
+
+    fn mentioning(&self, words: &[&str]) -> Option<Vec<Arc<ModuleSummary>>> {
+        self.recording().mentioning(words)
+    }
+
+    fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
+        self.recording().forward_installers()
+    }
+
+    fn conftests(&self) -> Vec<Arc<ModuleSummary>> {
+        self.recording().conftests()
+    }
+
+    fn importers(&self, words: &[&str], limit: usize) -> Option<Vec<ProjectFile<'_>>> {
+        recorded_importers(&self.view, self.recorder, words, limit)
+    }
+}
+
+/// [`ProjectModules::importers`] for a check recording into `recorder`: the search is the
+/// corpus's record; what each file found says, its own record; and the files found record what
+/// their own look-ups use.
+fn recorded_importers<'a>(
+    view: &ProjectView<'a>,
+    recorder: &'a Recorder,
+    words: &[&str],
+    limit: usize,
+) -> Option<Vec<ProjectFile<'a>>> {
+    recorder.record_corpus(view);
+    let index = view.index();
+    let paths = index.files_importing(&view.location().roots, words)?;
+    if paths.len() > limit {
+        return None;
+    }
+    let mut found = Vec::new();
+    for path in paths {
+        // Recorded as summaries are: what the file was (nothing, when unreadable).
+        let read = index.text_read(&path);
+        recorder.record_file(index, &path, read.as_ref().and_then(|(_, print)| *print));
+        let Some((text, _)) = read else {
+            continue;
+        };
+        let other = index.view_with(&path, view.import_paths);
+        found.push(
+            other.into_project_file(text, |view| Box::new(RecordingOtherView { view, recorder })),
+        );
+    }
+    Some(found)
 }
 
 /// A hash of where a module sits (its name, whether it is a package, its roots).

@@ -9,6 +9,10 @@
 //! statements, continuation lines included; it errs towards more candidates (identifiers in
 //! strings and comments of those lines count too). An assignment is recognised by its ` = `,
 //! blanks included, as code is written: an alias written `D=C` is not followed.
+//!
+//! Every identifier of every import statement is recorded too, apart (see [`imported_word`]):
+//! a file can call a function of another module only by importing the function or its module,
+//! so the files that import either are where its callers can be.
 
 use memchr::memmem;
 use unicode_normalization::UnicodeNormalization;
@@ -37,6 +41,9 @@ pub fn binding_words(text: &str) -> Vec<u64> {
                 continue;
             }
             let statement = &bytes[start..statement_end(bytes, start)];
+            if keyword == "import" {
+                collect_imported(statement, &mut words);
+            }
             // An import matters only when it renames (`import C as D`): a subclass written
             // with the imported name itself is found by its class header.
             if keyword == "class" || has_word(statement, b"as") {
@@ -206,6 +213,26 @@ fn collect_identifiers(code: &[u8], words: &mut Vec<u64>) {
     }
 }
 
+/// Adds the [`imported_word`] hash of every identifier of an import statement.
+fn collect_imported(statement: &[u8], words: &mut Vec<u64>) {
+    let mut plain = Vec::new();
+    collect_identifiers(statement, &mut plain);
+    words.extend(plain.into_iter().map(imported_hash));
+}
+
+/// The hash an identifier written in an import statement is recorded under, apart from the
+/// words of class headers and aliases: searches for subclasses do not see imports that do not
+/// rename, and searches for importers see nothing else.
+fn imported_hash(word: u64) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one((b"import", word))
+}
+
+/// The hash of `word` as written in an import statement (see [`Lexicon::files_writing`]).
+pub fn imported_word(word: &str) -> u64 {
+    imported_hash(word_hash(word.as_bytes()))
+}
+
 fn word_hash(word: &[u8]) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(word)
@@ -251,9 +278,22 @@ impl Lexicon {
     /// The indices of the files that write one of `words`, sorted. A collision of hashes
     /// adds a file, never loses one.
     pub fn files_writing(&self, words: &[&str]) -> Vec<u32> {
+        let hashes: Vec<u64> = words
+            .iter()
+            .map(|word| word_hash(word.as_bytes()))
+            .collect();
+        self.files_with(&hashes)
+    }
+
+    /// The indices of the files that write one of `words` in an import statement, sorted.
+    pub fn files_importing(&self, words: &[&str]) -> Vec<u32> {
+        let hashes: Vec<u64> = words.iter().map(|word| imported_word(word)).collect();
+        self.files_with(&hashes)
+    }
+
+    fn files_with(&self, hashes: &[u64]) -> Vec<u32> {
         let mut found = Vec::new();
-        for word in words {
-            let hash = word_hash(word.as_bytes());
+        for &hash in hashes {
             let start = self.entries.partition_point(|(entry, _)| *entry < hash);
             found.extend(
                 self.entries[start..]
@@ -371,5 +411,21 @@ mod tests {
         assert_eq!(lexicon.files_writing(&["Base"]), [0, 2]);
         assert_eq!(lexicon.files_writing(&["B", "A"]), [0, 2]);
         assert!(lexicon.files_writing(&["Missing"]).is_empty());
+    }
+
+    #[test]
+    fn every_import_is_indexed_apart_for_searches_of_callers() {
+        let lexicon = Lexicon::new([
+            binding_words("import lab.encode as enc\n"),
+            binding_words("from lab import (\n    encode,\n)\n"),
+            binding_words("from lab.encode import get_states\nclass get_states2(encode): pass\n"),
+            binding_words("x = encode.get_states(y)\n"),
+        ]);
+        assert_eq!(lexicon.files_importing(&["encode"]), [0, 1, 2]);
+        assert_eq!(lexicon.files_importing(&["get_states"]), [2]);
+        assert!(lexicon.files_importing(&["get_states2"]).is_empty());
+        // Subclass searches see no import that does not rename.
+        assert_eq!(lexicon.files_writing(&["get_states"]), Vec::<u32>::new());
+        assert_eq!(lexicon.files_writing(&["encode"]), [0, 2]);
     }
 }

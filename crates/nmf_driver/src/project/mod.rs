@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, Rw
 use std::time::SystemTime;
 
 use nmf_linter::checker::FileContext;
-use nmf_linter::semantic::infer::ProjectModules;
+use nmf_linter::semantic::infer::{ProjectFile, ProjectModules};
 use nmf_linter::semantic::summary::ModuleSummary;
 use ruff_python_ast::PySourceType;
 use rustc_hash::FxHashMap;
@@ -536,6 +536,31 @@ impl ProjectIndex {
         )
     }
 
+    /// The files under `roots` (absolute) that write one of `words` in an import statement:
+    /// where a function of a module can be called from. `None` when the roots hold too many
+    /// files.
+    pub fn files_importing(&self, roots: &[PathBuf], words: &[&str]) -> Option<Vec<PathBuf>> {
+        let corpus = self.corpus(roots)?;
+        Some(
+            corpus
+                .lexicon
+                .files_importing(words)
+                .into_iter()
+                .filter_map(|index| corpus.paths.get(index as usize).cloned())
+                .collect(),
+        )
+    }
+
+    /// The text of the file at `path` (an editor's buffer wins over the disk), and what the
+    /// file was when read (`None` for a buffer). `None` when it cannot be read or decoded.
+    pub fn text_read(&self, path: &Path) -> Option<(Arc<String>, Option<Fingerprint>)> {
+        if let Some(buffer) = read(&self.overlay).get(path) {
+            return Some((buffer.text.clone(), None));
+        }
+        let source = read_source(path).ok()?;
+        Some((source.text, source.fingerprint))
+    }
+
     /// The files under `roots` that may install a function as some object's `forward`;
     /// `None` when the roots hold too many files.
     pub fn forward_installers(&self, roots: &[PathBuf]) -> Option<Vec<PathBuf>> {
@@ -956,6 +981,40 @@ impl ProjectModules for ProjectView<'_> {
             .iter()
             .filter_map(|path| self.index.summary(path))
             .collect()
+    }
+
+    fn importers(&self, words: &[&str], limit: usize) -> Option<Vec<ProjectFile<'_>>> {
+        let paths = self.index.files_importing(&self.location.roots, words)?;
+        if paths.len() > limit {
+            return None;
+        }
+        Some(
+            paths
+                .iter()
+                .filter_map(|path| {
+                    let (text, _) = self.index.text_read(path)?;
+                    let view = self.index.view_with(path, self.import_paths);
+                    Some(view.into_project_file(text, |view| Box::new(view)))
+                })
+                .collect(),
+        )
+    }
+}
+
+impl<'a> ProjectView<'a> {
+    /// The file this view is of, with its text, for analysis as a [`ProjectFile`] whose
+    /// project is `project` made of the view.
+    pub(crate) fn into_project_file<'p>(
+        self,
+        text: Arc<String>,
+        project: impl FnOnce(ProjectView<'a>) -> Box<dyn ProjectModules + 'p>,
+    ) -> ProjectFile<'p> {
+        ProjectFile {
+            text,
+            module_name: self.location.name.clone(),
+            is_package: self.location.is_package,
+            project: project(self),
+        }
     }
 }
 

@@ -1,16 +1,16 @@
 use ruff_diagnostics::{Applicability, Edit, Fix};
+use ruff_python_ast::Expr;
 use ruff_python_ast::name::Name;
-use ruff_python_ast::{self as ast, Expr};
-use ruff_text_size::{Ranged, TextRange, TextSize};
+use ruff_text_size::{Ranged, TextSize};
 
-use crate::analysis::forward_call::{could_spell_any, has_called_attribute, has_word};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
 use crate::registry::FixAvailability;
 use crate::semantic::infer::Ty;
-use crate::semantic::wrap::index::FunctionId;
-use crate::semantic::wrap::names::is_non_computing_method;
+use crate::semantic::wrap::index::{BindingValue, FileIndex, FunctionId};
+use crate::semantic::wrap::names::{is_non_computing_method, mentions_wrapping};
+use crate::semantic::wrap::training::may_train;
 use crate::semantic::wrap::{Origin, Wrap, WrapState, WrapperKind};
 
 declare_rule! {
@@ -36,7 +36,10 @@ declare_rule! {
     /// guards); functions and methods of the file, and functions of other files of the project,
     /// that return one of these; assignments, tuple unpacking, attributes set anywhere in the
     /// class (`self.model = DDP(...)`, a `@property`), and parameters of functions of the
-    /// file whose callers pass one. Wrappers are `DistributedDataParallel`, `DataParallel`,
+    /// file whose callers pass one: callers in the file, and, for a module-level function of
+    /// a file that mentions a wrapper (`.module`, `DataParallel`, `DDP`, `unwrap_model`), calls
+    /// in the files of the project that import it or its module (at most 16 such files; each
+    /// call is resolved by type to this very function). Wrappers are `DistributedDataParallel`, `DataParallel`,
     /// `FullyShardedDataParallel`, `accelerator.prepare(...)`, `fabric.setup(...)` /
     /// `setup_module(...)`. Fabric's wrapper hands its attributes to the module, so
     /// `fabric_model.encoder(x)` and `fabric_model.compute_loss(batch)` skip the wrapper too.
@@ -45,7 +48,11 @@ declare_rule! {
     /// same function, or a call of a function of the file that calls `backward`, or a function
     /// of the file that calls this one trains at that call (three calls deep), or the function
     /// is `compute_loss` of a `...Trainer` subclass (its library backpropagates the result).
-    /// Code that calls the wrapper itself between the same two `backward` calls is not
+    /// A call of a parameter (or of its attributes) is also reported where such a function,
+    /// or a function of the file that calls it, is called from another file in code that
+    /// trains there, and that call passes the inner module (`train_util.get_hidden_states(...,
+    /// text_encoder)` after `text_encoder = text_encoder.module`, then
+    /// `accelerator.backward(loss)`). Code that calls the wrapper itself between the same two `backward` calls is not
     /// reported: its forward prepared the reduction for that backward pass.
     ///
     /// Not reported: calls under `torch.no_grad()` / `torch.inference_mode()` (or in functions
@@ -62,7 +69,9 @@ declare_rule! {
     /// reduces gradients in `engine.backward`, and ZeRO-3 hooks the submodules themselves);
     /// `torch.compile`; FSDP's submodules and methods (NMF007 reports those). Out of reach: a
     /// module made the inner one by configuration (SpeechBrain's `hparams` aliases from YAML),
-    /// parameters whose callers are in other files, backward passes in other files.
+    /// callers in other files of methods, of functions imported by more than 16 files, or of
+    /// functions of a file that mentions no wrapper; other files' callers of those callers;
+    /// backward passes in other files, but for the calls above.
     ///
     /// ## Example
     /// ```python
@@ -158,47 +167,41 @@ impl Violation for UnwrappedModuleCall {
 /// Every finding is in code that trains (see [`crate::semantic::wrap::training`]): the file
 /// calls an attribute `backward`, or defines a training step a library or another file
 /// backpropagates (`compute_loss`, `calculate_train_batch_loss`, `training_step`,
-/// `train_step`, or a `def` whose name holds both `train` and `loss`). The wrappers and helpers
-/// that make a value the inner module can come from other files, so nothing else is required.
+/// `train_step`, or a `def` whose name holds both `train` and `loss`); or the file mentions a
+/// wrapper (`.module`, `DataParallel`, `DDP`, `unwrap_model`), and a function of it is called
+/// from a file of the project that trains (see [`crate::semantic::wrap::callers`]). The
+/// wrappers and helpers that make a value the inner module can come from other files, so
+/// nothing else is required.
 fn could_match(source: &str) -> bool {
-    const STEPS: [&str; 4] = [
-        "compute_loss",
-        "calculate_train_batch_loss",
-        "training_step",
-        "train_step",
-    ];
-    has_called_attribute(source, "backward")
-        || STEPS.into_iter().any(|word| has_word(source, word))
-        || defines_training_loss(source)
-        || could_spell_any(
-            source,
-            &["backward", "train", "train_step", "training_step"],
-        )
+    may_train(source) || mentions_wrapping(source)
 }
 
-/// Whether `source` has `def <name>` where the name holds both `train` and `loss`.
-fn defines_training_loss(source: &str) -> bool {
-    let bytes = source.as_bytes();
-    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
-    memchr::memmem::find_iter(bytes, b"train").any(|found| {
-        let mut start = found;
-        while start > 0 && is_identifier(bytes[start - 1]) {
-            start -= 1;
+/// Whether `callee` is a parameter of `function`, or a computing method or submodule of one
+/// (`text_encoder.text_projection`): only the function's callers can have made it the inner
+/// module of a wrapper, and only these calls of it are reported (see [`reported_atom`]).
+fn calls_a_parameter(index: &FileIndex<'_>, function: FunctionId, callee: &Expr) -> bool {
+    let root = match callee {
+        Expr::Attribute(attribute) => {
+            let method = attribute.attr.id.as_str();
+            if method == "generate" || is_non_computing_method(method) {
+                return false;
+            }
+            attribute.value.as_ref()
         }
-        let mut end = found;
-        while end < bytes.len() && is_identifier(bytes[end]) {
-            end += 1;
-        }
-        let name = &bytes[start..end];
-        let before = source[..start].trim_end_matches([' ', '\t']);
-        memchr::memmem::find(name, b"loss").is_some()
-            && !name.windows(3).any(|window| window == b"log")
-            && before.ends_with("def")
-            && !before[..before.len() - 3]
-                .bytes()
-                .last()
-                .is_some_and(is_identifier)
-    })
+        other => other,
+    };
+    let Expr::Name(name) = root else {
+        return false;
+    };
+    index
+        .function(function)
+        .bindings
+        .get(&name.id)
+        .is_some_and(|bindings| {
+            bindings
+                .iter()
+                .any(|binding| matches!(binding.value, BindingValue::Parameter { .. }))
+        })
 }
 
 fn check(expr: &Expr, checker: &mut Checker<'_>) {
@@ -220,7 +223,10 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     let Some(function) = checker.wrap_function_here() else {
         return;
     };
-    if !checker.trains_at(function, call.start()) {
+    let trains = checker.trains_at(function, call.start())
+        || (calls_a_parameter(&index, function, &call.func)
+            && checker.trains_through_other_files(function, call.start()));
+    if !trains {
         return;
     }
     let state = checker.wrap_state(function, &call.func);
@@ -230,7 +236,7 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     if !matches!(atom, Wrap::Inner(..)) && runs_without_grad(checker, &call.func, atom.origin()) {
         return;
     }
-    if wrapper_called_for_same_backward(checker, function, call, atom.origin()) {
+    if checker.wrapper_called_for_same_backward(function, call, atom.origin()) {
         return;
     }
     let origin = atom.origin();
@@ -340,52 +346,6 @@ fn runs_without_grad(checker: &mut Checker<'_>, callee: &Expr, origin: &Origin) 
             .collect();
         !functions.is_empty() && functions.iter().all(|without_grad| *without_grad)
     })
-}
-
-/// Whether code between the same two `backward` calls also calls the wrapper `origin` names,
-/// with gradients on and not in a branch that excludes this call: its forward prepared the
-/// reduction of this backward pass, so the inner call's gradients are reduced as well.
-fn wrapper_called_for_same_backward(
-    checker: &mut Checker<'_>,
-    function: FunctionId,
-    call: &ast::ExprCall,
-    origin: &Origin,
-) -> bool {
-    let segment: TextRange = checker.backward_segment(function, call.start());
-    let index = checker.wrap_index();
-    let facts = index.function(function);
-    let calls = &facts.calls;
-    let first = calls.partition_point(|other| other.start() < segment.start());
-    let source = checker.source();
-    for other in &calls[first..] {
-        if other.start() >= segment.end() {
-            break;
-        }
-        if other.start() == call.start()
-            || facts.without_grad_at(other.start())
-            || facts.exclusive(call.start(), other.start())
-        {
-            continue;
-        }
-        if origin
-            .written
-            .as_deref()
-            .is_some_and(|written| &source[other.func.range()] == written)
-        {
-            return true;
-        }
-        let state = checker.wrap_state(function, &other.func);
-        let only_the_wrapper = !state.is_none()
-            && state.atoms().iter().all(|atom| {
-                matches!(atom, Wrap::Wrapper(..))
-                    && atom.origin().created.is_some()
-                    && atom.origin().created == origin.created
-            });
-        if only_the_wrapper {
-            return true;
-        }
-    }
-    false
 }
 
 /// The wrapper to call instead of `callee`, when that is exactly what the code means: `W` for

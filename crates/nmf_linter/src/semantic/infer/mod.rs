@@ -61,6 +61,25 @@ pub trait ProjectModules: Sync {
     /// The summaries of the `conftest.py` files pytest loads for the checked file: in its
     /// folder and each folder above it up to the project's root, the closest first.
     fn conftests(&self) -> Vec<Arc<ModuleSummary>>;
+
+    /// The files of the project that write one of `words` in an import statement (where a
+    /// function of module `m` can be called from: they import the function or `m`), with their
+    /// text, to analyse whole. `None` when there are more than `limit` or the project cannot be
+    /// searched: then the question stays unknown. None without a project.
+    fn importers(&self, _words: &[&str], _limit: usize) -> Option<Vec<ProjectFile<'_>>> {
+        Some(Vec::new())
+    }
+}
+
+/// A file of the project that a search found, to analyse whole (see
+/// [`ProjectModules::importers`]).
+pub struct ProjectFile<'p> {
+    pub text: Arc<String>,
+    /// Its dotted module name, when it is inside a package layout.
+    pub module_name: Option<Box<str>>,
+    pub is_package: bool,
+    /// The project as that file sees it: its imports resolve against its own roots.
+    pub project: Box<dyn ProjectModules + 'p>,
 }
 
 /// No project: the checked file is all there is.

@@ -7,7 +7,9 @@
 //!   a loop is not followed back;
 //! - names of enclosing functions and of the module by all their bindings;
 //! - parameters by what the calls of the same file pass (`f(model)` when `f` is the `def` in
-//!   scope, `self.f(model)` in a method of its class);
+//!   scope, `self.f(model)` in a method of its class), and, for module-level functions of a
+//!   file that mentions a wrapper, by what calls in other files of the project pass in code
+//!   that trains there (see [`super::callers`]);
 //! - `self.x` by every `self.x = ...` of the class and its bases in the file, and by a
 //!   `@property` of that name;
 //! - calls of functions and methods of the file by their `return`s; of functions of other files
@@ -27,6 +29,7 @@ use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::callers::{OtherFileCall, follows_other_files, other_file_calls};
 use super::index::{BindingValue, ClassIndex, FileIndex, FunctionId, LocalBinding, TOP_LEVEL};
 use super::names::{
     is_submodule_accessor, is_unwrap_function, may_name_wrapper, names_a_fabric,
@@ -58,9 +61,20 @@ pub struct WrapAnalysis<'a> {
     in_progress: FxHashSet<Pending>,
     depth: usize,
     /// See [`super::training`]: by function and depth of the search.
-    pub(super) trains_through_callers: FxHashMap<(FunctionId, usize), bool>,
+    pub(super) trains_through_callers: FxHashMap<(FunctionId, usize, bool), bool>,
     pub(super) last_training_call: FxHashMap<FunctionId, Option<TextSize>>,
+    /// See [`super::callers`]: whether the file mentions a wrapper, and the calls of its
+    /// functions in other files' code that trains, by function.
+    pub(super) mentions_wrapping: Option<bool>,
+    pub(super) other_file_calls: FxHashMap<FunctionId, Rc<Vec<OtherFileCall>>>,
+    /// The calls of the file's functions in each other file analysed, by its module name and
+    /// a hash of its text.
+    pub(super) files_calling:
+        FxHashMap<OtherFileKey, Rc<FxHashMap<FunctionId, Vec<OtherFileCall>>>>,
 }
+
+/// Another file of the project, by module name and a hash of its text.
+pub(super) type OtherFileKey = (Option<Box<str>>, u64);
 
 /// What is being evaluated, so that a cycle (a recursive function, `self.x = self.x.module`)
 /// ends as "nothing known".
@@ -86,6 +100,9 @@ impl<'a> WrapAnalysis<'a> {
             depth: 0,
             trains_through_callers: FxHashMap::default(),
             last_training_call: FxHashMap::default(),
+            mentions_wrapping: None,
+            other_file_calls: FxHashMap::default(),
+            files_calling: FxHashMap::default(),
         }
     }
 
@@ -613,6 +630,13 @@ fn parameter_state(
             });
             if let Some(argument) = argument {
                 passed.push(eval(checker, *caller, argument, &[]));
+            }
+        }
+    }
+    if follows_other_files(checker, function) {
+        for call in other_file_calls(checker, function).iter().take(MAX_SOURCES) {
+            if let Some(argument) = call.argument(name, position) {
+                passed.push(argument.clone());
             }
         }
     }
@@ -1250,7 +1274,7 @@ impl Checker<'_> {
 }
 
 /// The type of a callee written in `function`, resolved with that function's names in scope.
-fn callee_type(checker: &mut Checker<'_>, function: FunctionId, callee: &Expr) -> Ty {
+pub(super) fn callee_type(checker: &mut Checker<'_>, function: FunctionId, callee: &Expr) -> Ty {
     if let Some(known) = checker.wrap_analysis().callee_types.get(&callee.range()) {
         return known.clone();
     }

@@ -11,8 +11,10 @@
 //!
 //! By job: [`index`] the file's functions, bindings in order, calls and tests, built once;
 //! [`eval`] the states of expressions; [`training`] whether a call runs in code that trains
-//! (a `backward` follows); [`names`] the tables of wrappers and of methods that compute nothing.
+//! (a `backward` follows); [`names`] the tables of wrappers and of methods that compute nothing;
+//! [`callers`] the calls of the file's functions in other files of the project.
 
+pub mod callers;
 pub mod eval;
 pub mod index;
 pub mod names;

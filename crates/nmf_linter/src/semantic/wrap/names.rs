@@ -254,6 +254,41 @@ pub fn says_fsdp(identifier: &str) -> bool {
     lower.contains("fsdp") || lower.contains("fullyshardeddataparallel")
 }
 
+/// Whether `source` mentions a data-parallel wrapper or the unwrapping of one: `.module` read
+/// as an attribute, or one of the words `DataParallel`, `DistributedDataParallel`, `DDP`,
+/// `unwrap_model` (non-ASCII spellings included; FSDP, whose states other files do not lend,
+/// does not count). Files of helpers for training code do; the search for other files' calls
+/// of a file's functions is made only from such files (see [`super::callers`]), and NMF005's
+/// prefilter admits them.
+pub fn mentions_wrapping(source: &str) -> bool {
+    use crate::analysis::forward_call::{could_spell_any, has_word};
+    const WORDS: [&str; 4] = [
+        "DataParallel",
+        "DistributedDataParallel",
+        "DDP",
+        "unwrap_model",
+    ];
+    let bytes = source.as_bytes();
+    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
+    let reads_module = memchr::memmem::find_iter(bytes, b".module").any(|start| {
+        bytes
+            .get(start + ".module".len())
+            .is_none_or(|&next| !is_identifier(next))
+    });
+    reads_module
+        || WORDS.into_iter().any(|word| has_word(source, word))
+        || could_spell_any(
+            source,
+            &[
+                "module",
+                "DataParallel",
+                "DistributedDataParallel",
+                "DDP",
+                "unwrap_model",
+            ],
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,5 +342,26 @@ mod tests {
         assert_eq!(wrapper_constructor("torch.nn.Linear"), None);
         assert!(may_name_wrapper("TorchDDP") && may_name_wrapper("FSDP"));
         assert!(!may_name_wrapper("Linear"));
+    }
+
+    #[test]
+    fn wrapping_is_mentioned_by_module_reads_and_data_parallel_words() {
+        for text in [
+            "inner = model.module\n",
+            "from torch.nn.parallel import DistributedDataParallel as DDP\n",
+            "model = torch.nn.DataParallel(model)\n",
+            "raw = accelerator.unwrap_model(model)\n",
+            "inner = model.ｍodule\n",
+        ] {
+            assert!(mentions_wrapping(text), "{text}");
+        }
+        for text in [
+            "model = FullyShardedDataParallel(model)\n",
+            "for m in model.modules(): pass\n",
+            "import importlib.module_utils\n",
+            "x = transform_if_DDP_model(m)\n",
+        ] {
+            assert!(!mentions_wrapping(text), "{text}");
+        }
     }
 }

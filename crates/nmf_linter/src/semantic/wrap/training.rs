@@ -13,11 +13,20 @@
 //!
 //! Code under `torch.no_grad()` / `torch.inference_mode()` (a `with` or a decorator) never
 //! trains, nor does a call made there.
+//!
+//! Callers in other files of the project ([`super::callers`]) are asked only by
+//! [`Checker::trains_through_other_files`], when what is called is a parameter (only a
+//! caller can have made it the inner module of a wrapper): a module-level function (or a
+//! function of the file that calls it, three calls deep, as above) is called from another file
+//! where that file's code trains.
 
-use ruff_python_ast::Expr;
+use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
+use super::callers::{follows_other_files, other_file_calls};
 use super::index::{FileIndex, FunctionId};
+use super::{Origin, Wrap};
+use crate::analysis::forward_call::{could_spell_any, has_called_attribute, has_word};
 use crate::checker::Checker;
 
 /// Calls followed up to find a caller that trains.
@@ -26,7 +35,59 @@ const MAX_CALL_DEPTH: usize = 3;
 impl Checker<'_> {
     /// Whether code of `function` at `position` trains (see the module's documentation).
     pub fn trains_at(&mut self, function: FunctionId, position: TextSize) -> bool {
-        trains(self, function, position, 0)
+        trains(self, function, position, 0, false)
+    }
+
+    /// Whether code of `function` at `position` trains, counting callers in other files of
+    /// the project (see the module's documentation).
+    pub fn trains_through_other_files(&mut self, function: FunctionId, position: TextSize) -> bool {
+        trains(self, function, position, 0, true)
+    }
+
+    /// Whether code between the same two `backward` calls also calls the wrapper `origin` names,
+    /// with gradients on and not in a branch that excludes this call: its forward prepared the
+    /// reduction of this backward pass, so the inner call's gradients are reduced as well.
+    pub fn wrapper_called_for_same_backward(
+        &mut self,
+        function: FunctionId,
+        call: &ast::ExprCall,
+        origin: &Origin,
+    ) -> bool {
+        let segment: TextRange = self.backward_segment(function, call.start());
+        let index = self.wrap_index();
+        let facts = index.function(function);
+        let calls = &facts.calls;
+        let first = calls.partition_point(|other| other.start() < segment.start());
+        let source = self.source();
+        for other in &calls[first..] {
+            if other.start() >= segment.end() {
+                break;
+            }
+            if other.start() == call.start()
+                || facts.without_grad_at(other.start())
+                || facts.exclusive(call.start(), other.start())
+            {
+                continue;
+            }
+            if origin
+                .written
+                .as_deref()
+                .is_some_and(|written| &source[other.func.range()] == written)
+            {
+                return true;
+            }
+            let state = self.wrap_state(function, &other.func);
+            let only_the_wrapper = !state.is_none()
+                && state.atoms().iter().all(|atom| {
+                    matches!(atom, Wrap::Wrapper(..))
+                        && atom.origin().created.is_some()
+                        && atom.origin().created == origin.created
+                });
+            if only_the_wrapper {
+                return true;
+            }
+        }
+        false
     }
 
     /// The stretch of `function` between the `backward` calls around `position` (the start or
@@ -49,11 +110,57 @@ impl Checker<'_> {
     }
 }
 
+/// Whether `source` may hold code that trains by the rules of this module: it calls an
+/// attribute `backward`, or names a training step a library backpropagates (`compute_loss`,
+/// `calculate_train_batch_loss`, `training_step`, `train_step`, or a `def` whose name holds
+/// both `train` and `loss`). A file without any trains nowhere.
+pub fn may_train(source: &str) -> bool {
+    const STEPS: [&str; 4] = [
+        "compute_loss",
+        "calculate_train_batch_loss",
+        "training_step",
+        "train_step",
+    ];
+    has_called_attribute(source, "backward")
+        || STEPS.into_iter().any(|word| has_word(source, word))
+        || defines_training_loss(source)
+        || could_spell_any(
+            source,
+            &["backward", "train", "train_step", "training_step"],
+        )
+}
+
+/// Whether `source` has `def <name>` where the name holds both `train` and `loss`.
+fn defines_training_loss(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
+    memchr::memmem::find_iter(bytes, b"train").any(|found| {
+        let mut start = found;
+        while start > 0 && is_identifier(bytes[start - 1]) {
+            start -= 1;
+        }
+        let mut end = found;
+        while end < bytes.len() && is_identifier(bytes[end]) {
+            end += 1;
+        }
+        let name = &bytes[start..end];
+        let before = source[..start].trim_end_matches([' ', '\t']);
+        memchr::memmem::find(name, b"loss").is_some()
+            && !name.windows(3).any(|window| window == b"log")
+            && before.ends_with("def")
+            && !before[..before.len() - 3]
+                .bytes()
+                .last()
+                .is_some_and(is_identifier)
+    })
+}
+
 fn trains(
     checker: &mut Checker<'_>,
     function: FunctionId,
     position: TextSize,
     depth: usize,
+    across_files: bool,
 ) -> bool {
     let index = checker.wrap_index();
     let facts = index.function(function);
@@ -67,7 +174,13 @@ fn trains(
     if steps_after || is_library_training_step(&index, function) {
         return true;
     }
-    depth < MAX_CALL_DEPTH && trains_through_callers(checker, function, depth)
+    if across_files
+        && follows_other_files(checker, function)
+        && !other_file_calls(checker, function).is_empty()
+    {
+        return true;
+    }
+    depth < MAX_CALL_DEPTH && trains_through_callers(checker, function, depth, across_files)
 }
 
 /// Where the last call of `function` to a function of the file that calls `backward` is.
@@ -136,8 +249,13 @@ fn is_library_training_step(index: &FileIndex<'_>, function: FunctionId) -> bool
 
 /// Whether a function of the file that calls `function` trains at that call. Remembered by
 /// function and depth (the depth bounds the search, so a cycle of calls ends).
-fn trains_through_callers(checker: &mut Checker<'_>, function: FunctionId, depth: usize) -> bool {
-    let key = (function, depth);
+fn trains_through_callers(
+    checker: &mut Checker<'_>,
+    function: FunctionId,
+    depth: usize,
+    across_files: bool,
+) -> bool {
+    let key = (function, depth, across_files);
     if let Some(&known) = checker.wrap_analysis().trains_through_callers.get(&key) {
         return known;
     }
@@ -145,7 +263,7 @@ fn trains_through_callers(checker: &mut Checker<'_>, function: FunctionId, depth
     let mut found = false;
     if let Some(callers) = index.callers.get(&function) {
         for (caller, call) in callers.iter().take(32) {
-            if trains(checker, *caller, call.start(), depth + 1) {
+            if trains(checker, *caller, call.start(), depth + 1, across_files) {
                 found = true;
                 break;
             }
