@@ -618,14 +618,7 @@ fn parameter_state(
                 });
             let argument = positional.or_else(|| {
                 call.arguments
-                    .keywords
-                    .iter()
-                    .find(|keyword| {
-                        keyword
-                            .arg
-                            .as_ref()
-                            .is_some_and(|arg| arg.as_str() == name.as_str())
-                    })
+                    .find_keyword(name.as_str())
                     .map(|keyword| &keyword.value)
             });
             if let Some(argument) = argument {
@@ -1036,14 +1029,7 @@ fn unwrapped(
 ) -> WrapState {
     let argument = call.arguments.args.first().or_else(|| {
         call.arguments
-            .keywords
-            .iter()
-            .find(|keyword| {
-                keyword
-                    .arg
-                    .as_ref()
-                    .is_some_and(|arg| arg.as_str() == "model")
-            })
+            .find_keyword("model")
             .map(|keyword| &keyword.value)
     });
     let Some(argument) = argument.filter(|argument| !argument.is_starred_expr()) else {

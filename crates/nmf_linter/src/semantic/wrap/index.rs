@@ -1066,14 +1066,7 @@ impl<'a> Builder<'a> {
         }
         let method = call.arguments.args.get(1).or_else(|| {
             call.arguments
-                .keywords
-                .iter()
-                .find(|keyword| {
-                    keyword
-                        .arg
-                        .as_ref()
-                        .is_some_and(|arg| arg.as_str() == "method_name")
-                })
+                .find_keyword("method_name")
                 .map(|keyword| &keyword.value)
         });
         if let Some(Expr::StringLiteral(literal)) = method {
