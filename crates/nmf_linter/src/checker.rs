@@ -702,6 +702,41 @@ impl<'a> Visitor<'a> for Checker<'a> {
     }
 }
 
+impl<'a> Checker<'a> {
+    /// A checker at the start of `suite`, running the rules `settings` enables (none for the
+    /// checkers that only answer questions about a file).
+    fn new(
+        source: &'a str,
+        tokens: &'a Tokens,
+        suite: &'a [Stmt],
+        settings: &'a LinterSettings,
+        file: &'a FileContext<'a>,
+    ) -> Self {
+        let rules: Vec<&'static RuleInfo> = settings.rules.iter().collect();
+        Checker {
+            source,
+            tokens,
+            suite,
+            settings,
+            file,
+            semantic: SemanticModel::default(),
+            expr_checks: rules.iter().filter_map(|rule| rule.on_expr).collect(),
+            stmt_checks: rules.iter().filter_map(|rule| rule.on_stmt).collect(),
+            diagnostics: Vec::new(),
+            explanations: Vec::new(),
+            explained: FxHashMap::default(),
+            nesting: Nesting::default(),
+            inference_depth: 0,
+            self_documenting_fields: 0,
+            types: None,
+            wraps: None,
+            memos: Memos::default(),
+            truncated: false,
+            across_files: true,
+        }
+    }
+}
+
 /// Runs the enabled rules over a parsed module.
 pub fn check_module(
     suite: &[Stmt],
@@ -710,28 +745,7 @@ pub fn check_module(
     settings: &LinterSettings,
     file: &FileContext<'_>,
 ) -> CheckResult {
-    let rules: Vec<&'static RuleInfo> = settings.rules.iter().collect();
-    let mut checker = Checker {
-        source,
-        tokens,
-        suite,
-        settings,
-        file,
-        semantic: SemanticModel::default(),
-        expr_checks: rules.iter().filter_map(|rule| rule.on_expr).collect(),
-        stmt_checks: rules.iter().filter_map(|rule| rule.on_stmt).collect(),
-        diagnostics: Vec::new(),
-        explanations: Vec::new(),
-        explained: FxHashMap::default(),
-        nesting: Nesting::default(),
-        inference_depth: 0,
-        self_documenting_fields: 0,
-        types: None,
-        wraps: None,
-        memos: Memos::default(),
-        truncated: false,
-        across_files: true,
-    };
+    let mut checker = Checker::new(source, tokens, suite, settings, file);
     checker.visit_body(suite);
     CheckResult {
         diagnostics: checker.diagnostics,
@@ -755,27 +769,17 @@ pub(crate) fn with_other_file<R>(
         is_package: file.is_package,
         project: file.project.as_ref(),
     };
-    let mut checker = Checker {
-        source: file.text.as_str(),
-        tokens: parsed.tokens(),
-        suite: parsed.suite(),
+    let mut checker = Checker::new(
+        file.text.as_str(),
+        parsed.tokens(),
+        parsed.suite(),
         settings,
-        file: &context,
-        semantic: SemanticModel::default(),
-        expr_checks: Vec::new(),
-        stmt_checks: Vec::new(),
-        diagnostics: Vec::new(),
-        explanations: Vec::new(),
-        explained: FxHashMap::default(),
-        nesting: Nesting::default(),
-        inference_depth: 0,
-        self_documenting_fields: 0,
-        types: None,
-        wraps: None,
-        memos: Memos::default(),
-        truncated: false,
-        across_files: false,
-    };
+        &context,
+    );
+    // Only questions are asked of it: no rule runs, nothing is followed into further files.
+    checker.expr_checks.clear();
+    checker.stmt_checks.clear();
+    checker.across_files = false;
     Some(run(&mut checker))
 }
 
@@ -796,27 +800,7 @@ pub(crate) fn with_checker<R>(
         is_package: false,
         project: &crate::semantic::infer::NoProject,
     };
-    let mut checker = Checker {
-        source,
-        tokens: parsed.tokens(),
-        suite: parsed.suite(),
-        settings: &settings,
-        file: &file,
-        semantic: SemanticModel::default(),
-        expr_checks: Vec::new(),
-        stmt_checks: Vec::new(),
-        diagnostics: Vec::new(),
-        explanations: Vec::new(),
-        explained: FxHashMap::default(),
-        nesting: Nesting::default(),
-        inference_depth: 0,
-        self_documenting_fields: 0,
-        types: None,
-        wraps: None,
-        memos: Memos::default(),
-        truncated: false,
-        across_files: true,
-    };
+    let mut checker = Checker::new(source, parsed.tokens(), parsed.suite(), &settings, &file);
     run(&mut checker, parsed.suite())
 }
 
