@@ -369,6 +369,13 @@ fn check_each(
             Pending::RuledOut
         })
         .collect();
+    let shared = CheckInputs {
+        cache,
+        resolver,
+        index: &index,
+        options,
+        record,
+    };
     let each: Vec<Result<Each, ConfigError>> = files
         .par_iter()
         .zip(inputs)
@@ -379,17 +386,8 @@ fn check_each(
             Pending::RuledOut => Ok(Each::RuledOut),
             Pending::NotStarted => Ok(Each::NotStarted),
             Pending::Check(..) | Pending::Admitted { .. } if cancelled() => Ok(Each::NotStarted),
-            Pending::Check(input, key, rules) => {
-                let inputs = CheckInputs {
-                    cache,
-                    resolver,
-                    index: &index,
-                    options,
-                    record,
-                };
-                check_input(path, input, rules, key, &inputs)
-                    .map(|(outcome, dependencies)| Each::Checked(Box::new(outcome), dependencies))
-            }
+            Pending::Check(input, key, rules) => check_input(path, input, rules, key, &shared)
+                .map(|(outcome, dependencies)| Each::Checked(Box::new(outcome), dependencies)),
             Pending::Admitted {
                 key,
                 rules,
@@ -410,14 +408,7 @@ fn check_each(
                     ),
                     _ => RuleSet::empty(),
                 };
-                let inputs = CheckInputs {
-                    cache,
-                    resolver,
-                    index: &index,
-                    options,
-                    record,
-                };
-                check_input(path, input, rules, key, &inputs)
+                check_input(path, input, rules, key, &shared)
                     .map(|(outcome, dependencies)| Each::Checked(Box::new(outcome), dependencies))
             }
         })
