@@ -34,6 +34,26 @@ impl Search<'_> {
     }
 }
 
+/// The first function among `bindings` (a class body's or a module's, of `module`) that is the
+/// fixture `search` looks for.
+fn matching_function(
+    module: &Arc<ModuleSummary>,
+    bindings: &rustc_hash::FxHashMap<Name, Vec<Binding>>,
+    search: &Search<'_>,
+) -> Option<FunctionRef> {
+    bindings.values().flatten().find_map(|binding| {
+        let Binding::Function(function) = binding else {
+            return None;
+        };
+        let candidate = FunctionRef {
+            module: module.clone(),
+            function: function.clone(),
+            receiver: None,
+        };
+        search.matches(&candidate).then_some(candidate)
+    })
+}
+
 impl TypeResolver<'_> {
     /// What pytest passes for the parameter `name` of a test or fixture defined in `module`
     /// (in the test class `class`); `requester` is the fixture asking, which a fixture of the
@@ -165,19 +185,8 @@ impl TypeResolver<'_> {
                 continue;
             }
             let summary = module.class(id)?;
-            for bindings in summary.body.values() {
-                for binding in bindings {
-                    if let Binding::Function(function) = binding {
-                        let candidate = FunctionRef {
-                            module: module.clone(),
-                            function: function.clone(),
-                            receiver: None,
-                        };
-                        if search.matches(&candidate) {
-                            return Some(candidate);
-                        }
-                    }
-                }
+            if let Some(found) = matching_function(&module, &summary.body, search) {
+                return Some(found);
             }
             let context = Context::module(&module);
             for base in &summary.bases.clone() {
@@ -200,19 +209,8 @@ impl TypeResolver<'_> {
         search: &Search<'_>,
         depth: usize,
     ) -> Option<FunctionRef> {
-        for bindings in module.globals.values() {
-            for binding in bindings {
-                if let Binding::Function(function) = binding {
-                    let candidate = FunctionRef {
-                        module: module.clone(),
-                        function: function.clone(),
-                        receiver: None,
-                    };
-                    if search.matches(&candidate) {
-                        return Some(candidate);
-                    }
-                }
-            }
+        if let Some(found) = matching_function(module, &module.globals, search) {
+            return Some(found);
         }
         let defined_here = module.globals.get(search.name).is_some_and(|bindings| {
             bindings
