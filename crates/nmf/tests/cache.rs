@@ -359,6 +359,62 @@ fn a_caller_in_another_file_that_starts_passing_the_inner_module() {
 }
 
 #[test]
+fn a_speechbrain_recipe_yaml_that_changes_which_modules_are_wrapped() {
+    let tree = Tree::new();
+    let yaml = |modules: &str| {
+        format!(
+            "CNN: !new:speechbrain.lobes.models.convolution.ConvolutionFrontEnd\n    \
+             input_shape: (8, 10, 80)\nmodules:\n{modules}"
+        )
+    };
+    tree.write("pyproject.toml", "")
+        .write(
+            "recipe/train.py",
+            "import speechbrain as sb\n\n\nclass ASR(sb.Brain):\n    \
+             def compute_forward(self, batch, stage):\n        \
+             return self.hparams.CNN(batch)\n",
+        )
+        .write("recipe/hparams/a.yaml", yaml("    other: !ref <other>\n"));
+    assert_eq!(agree(&tree, &["."]).findings(), "");
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["."]);
+    assert_eq!(from_cache(&tree), 1);
+    // The YAML starts listing `CNN` in `modules:`: `Brain` wraps it.
+    tree.write("recipe/hparams/a.yaml", yaml("    CNN: !ref <CNN>\n"));
+    let findings = agree(&tree, &["."]).findings();
+    assert!(
+        findings.starts_with("recipe/train.py:6:16: NMF005 "),
+        "{findings}"
+    );
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["."]);
+    assert_eq!(from_cache(&tree), 1);
+    // A second YAML of the recipe that defines `CNN` without listing it.
+    tree.write("recipe/hparams/b.yaml", yaml("    other: !ref <other>\n"));
+    assert_eq!(agree(&tree, &["."]).findings(), "");
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["."]);
+    // And it goes again.
+    std::fs::remove_file(tree.join("recipe/hparams/b.yaml")).expect("remove");
+    let findings = agree(&tree, &["."]).findings();
+    assert!(
+        findings.starts_with("recipe/train.py:6:16: NMF005 "),
+        "{findings}"
+    );
+    // Without an `hparams` folder, creating one is noticed.
+    std::fs::remove_dir_all(tree.join("recipe/hparams")).expect("remove");
+    assert_eq!(agree(&tree, &["."]).findings(), "");
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["."]);
+    tree.write("recipe/hparams/a.yaml", yaml("    CNN: !ref <CNN>\n"));
+    let findings = agree(&tree, &["."]).findings();
+    assert!(
+        findings.starts_with("recipe/train.py:6:16: NMF005 "),
+        "{findings}"
+    );
+}
+
+#[test]
 fn a_package_made_by_an_init_file_changes_module_names() {
     let tree = project();
     std::fs::remove_file(tree.join("pkg/__init__.py")).expect("remove");

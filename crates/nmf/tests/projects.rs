@@ -126,3 +126,17 @@ fn round_three_project_returns_and_fixtures() {
     let output = nmf_in(&folder, &["check", "--show-receivers", "."]);
     insta::assert_snapshot!(output);
 }
+
+/// SpeechBrain recipes: `self.hparams.X` in a `Brain` subclass is the module inside
+/// `self.modules.X` when every YAML of the recipe's `hparams/` folder that defines `X` lists it
+/// in `modules:`; look-alikes (parameter-free and frozen objects, a YAML that does not list it,
+/// evaluation stages, `torch.no_grad()`, Lightning's `self.hparams`, no YAML) are quiet.
+#[test]
+fn speechbrain_recipes_project_hparams_aliases() {
+    let folder = projects().join("speechbrain_recipes");
+    let output = nmf_in(
+        &folder,
+        &["check", "--isolated", "--output-format", "full", "."],
+    );
+    insta::assert_snapshot!(output);
+}

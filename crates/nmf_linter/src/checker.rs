@@ -85,6 +85,8 @@ pub enum MemoKey {
     ModuleTopLevel,
     /// The function whose statement starts at this offset.
     Function(TextSize),
+    /// The class whose statement starts at this offset.
+    Class(TextSize),
 }
 
 /// What rules computed once per file, by the type of the value and what it is about.
@@ -195,6 +197,24 @@ impl<'a> Checker<'a> {
         };
         let ty = Ty::Instance(ClassKey::Project(module, id), Vec::new(), Exactness::Exact);
         self.verdict(&ty)
+    }
+
+    /// Whether the class defined by `class` (in this file) is one of the classes named
+    /// `wanted` (qualified names) or derives from one, however its bases are imported.
+    pub fn class_derives_from(&mut self, class: &ast::StmtClassDef, wanted: &[&str]) -> bool {
+        let module = self.type_state().resolver.module().clone();
+        let Some(id) = module.class_at(class.start()) else {
+            return false;
+        };
+        self.type_state()
+            .resolver
+            .derives_from(&ClassKey::Project(module, id), wanted)
+    }
+
+    /// The texts of the YAML files of the SpeechBrain recipe this file is a script of (see
+    /// [`crate::semantic::infer::ProjectModules::recipe_configs`]).
+    pub fn recipe_configs(&self) -> Option<Vec<Arc<str>>> {
+        self.file.project.recipe_configs()
     }
 
     /// Whether the current node is inside a self-documenting f-string field, `f"{expr=}"`,

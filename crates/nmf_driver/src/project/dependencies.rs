@@ -10,6 +10,7 @@ use nmf_linter::semantic::summary::ModuleSummary;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::project::recipe_configs::read_recipe_configs;
 use crate::project::{ModuleLocation, ProjectIndex, ProjectView};
 use crate::source::fingerprint::{Fingerprint, Snapshot};
 
@@ -215,6 +216,17 @@ impl ProjectModules for RecordingView<'_> {
 
     fn importers(&self, words: &[&str], limit: usize) -> Option<Vec<ProjectFile<'_>>> {
         recorded_importers(self.view, self.recorder, words, limit)
+    }
+
+    fn recipe_configs(&self) -> Option<Vec<Arc<str>>> {
+        let folder = self.view.folder()?;
+        let configs = read_recipe_configs(folder);
+        // Each YAML read, and the folder listed: a YAML added or removed changes the folder.
+        for (path, fingerprint) in &configs.read {
+            self.recorder
+                .record_file(self.view.index(), path, *fingerprint);
+        }
+        configs.texts
     }
 
     fn conftests(&self) -> Vec<Arc<ModuleSummary>> {

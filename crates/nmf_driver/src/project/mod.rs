@@ -3,6 +3,7 @@
 
 pub mod dependencies;
 pub mod lexicon;
+pub(crate) mod recipe_configs;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -935,6 +936,11 @@ impl<'a> ProjectView<'a> {
             .unwrap_or_default()
     }
 
+    /// The folder of the file.
+    pub fn folder(&self) -> Option<&Path> {
+        self.folder.as_deref()
+    }
+
     /// Where the file sits among packages.
     pub fn location(&self) -> &ModuleLocation {
         &self.location
@@ -981,6 +987,10 @@ impl ProjectModules for ProjectView<'_> {
             .iter()
             .filter_map(|path| self.index.summary(path))
             .collect()
+    }
+
+    fn recipe_configs(&self) -> Option<Vec<Arc<str>>> {
+        recipe_configs::read_recipe_configs(self.folder.as_deref()?).texts
     }
 
     fn importers(&self, words: &[&str], limit: usize) -> Option<Vec<ProjectFile<'_>>> {

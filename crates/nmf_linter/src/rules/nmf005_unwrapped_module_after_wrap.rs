@@ -8,6 +8,7 @@ use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
 use crate::registry::FixAvailability;
 use crate::semantic::infer::Ty;
+use crate::semantic::wrap::hparams::may_alias_hparams;
 use crate::semantic::wrap::index::{BindingValue, FileIndex, FunctionId};
 use crate::semantic::wrap::names::{is_non_computing_method, mentions_wrapping};
 use crate::semantic::wrap::training::may_train;
@@ -173,7 +174,7 @@ impl Violation for UnwrappedModuleCall {
 /// wrappers and helpers that make a value the inner module can come from other files, so
 /// nothing else is required.
 fn could_match(source: &str) -> bool {
-    may_train(source) || mentions_wrapping(source)
+    may_train(source) || mentions_wrapping(source) || may_alias_hparams(source)
 }
 
 /// Whether `callee` is a parameter of `function`, or a computing method or submodule of one
@@ -243,8 +244,9 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     let callee_text = checker.source()[call.func.range()].to_string();
     let part = !matches!(atom, Wrap::Inner(..));
     let still_the_wrapper = names_the_wrapper(checker, function, &call.func, origin, call.start());
+    let configured = configured_wrapper(checker, function, origin);
     let replacement = (!part && still_the_wrapper)
-        .then(|| exact_wrapper(&state, &call.func, function))
+        .then(|| exact_wrapper(&state, &call.func, function, configured))
         .flatten();
     let violation = UnwrappedModuleCall {
         callee: callee_text,
@@ -351,7 +353,12 @@ fn runs_without_grad(checker: &mut Checker<'_>, callee: &Expr, origin: &Origin) 
 /// The wrapper to call instead of `callee`, when that is exactly what the code means: `W` for
 /// a callee `W.module`, or the one wrapper every way the callee's value comes has (the name a
 /// module had before `W = DDP(module)`, `raw = W.module`), written in this function.
-fn exact_wrapper<'s>(state: &'s WrapState, callee: &Expr, function: FunctionId) -> Option<&'s str> {
+fn exact_wrapper<'s>(
+    state: &'s WrapState,
+    callee: &Expr,
+    function: FunctionId,
+    configured: bool,
+) -> Option<&'s str> {
     if state.is_partial() {
         return None;
     }
@@ -366,8 +373,31 @@ fn exact_wrapper<'s>(state: &'s WrapState, callee: &Expr, function: FunctionId) 
     match callee {
         Expr::Name(_) => Some(first),
         Expr::Attribute(attribute) if attribute.attr.id.as_str() == "module" => Some(first),
+        // `self.hparams.CNN` → `self.modules.CNN`.
+        Expr::Attribute(_) if configured => Some(first),
         _ => None,
     }
+}
+
+/// Whether the wrapper is one SpeechBrain's `Brain` made from its recipe's `modules:` (see
+/// [`crate::semantic::wrap::hparams`]): `self.modules.<key>`, which names it in every method of
+/// the class.
+fn configured_wrapper(checker: &mut Checker<'_>, function: FunctionId, origin: &Origin) -> bool {
+    let Some(written) = origin.written.as_deref() else {
+        return false;
+    };
+    if origin.created.is_some() || origin.scope != Some(function) {
+        return false;
+    }
+    let index = checker.wrap_index();
+    let Some(self_name) = index.function(function).self_name else {
+        return false;
+    };
+    let names_a_module = written
+        .strip_prefix(self_name.as_str())
+        .and_then(|rest| rest.strip_prefix(".modules."))
+        .is_some_and(|key| is_dotted_name(key) && !key.contains('.'));
+    names_a_module && checker.in_brain_subclass(function)
 }
 
 /// Whether `origin.written`, read where `callee` is called, is the wrapper: the receiver of a
@@ -385,6 +415,9 @@ fn names_the_wrapper(
     };
     if origin.scope != Some(function) {
         return false;
+    }
+    if configured_wrapper(checker, function, origin) {
+        return true;
     }
     // `W.module(...)`, `W.module.encode(...)`: the callee itself reads the wrapper.
     let mut part = callee;

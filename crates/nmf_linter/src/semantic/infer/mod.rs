@@ -69,6 +69,13 @@ pub trait ProjectModules: Sync {
     fn importers(&self, _words: &[&str], _limit: usize) -> Option<Vec<ProjectFile<'_>>> {
         Some(Vec::new())
     }
+
+    /// The texts of the YAML files of the SpeechBrain recipe the checked file is a script of
+    /// (`hparams/*.yaml` in its folder). `None` when there are none, or one cannot be read:
+    /// then no object of the recipe is known to be wrapped. None without a project.
+    fn recipe_configs(&self) -> Option<Vec<Arc<str>>> {
+        None
+    }
 }
 
 /// A file of the project that a search found, to analyse whole (see

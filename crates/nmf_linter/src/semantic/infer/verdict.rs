@@ -305,6 +305,39 @@ impl TypeResolver<'_> {
         verdict
     }
 
+    /// Whether `class` is one of the classes named `wanted` (qualified names), or derives from
+    /// one through its bases, however they are imported (`sb.Brain`, `sb.core.Brain`, a project
+    /// class in another file).
+    pub fn derives_from(&mut self, class: &ClassKey, wanted: &[&str]) -> bool {
+        self.derives_from_at(class, wanted, 0)
+    }
+
+    fn derives_from_at(&mut self, class: &ClassKey, wanted: &[&str], depth: usize) -> bool {
+        if wanted.contains(&class.qualified_name().as_str()) {
+            return true;
+        }
+        let ClassKey::Project(module, id) = class else {
+            return false;
+        };
+        // Real hierarchies are a few dozen classes deep; a cycle or a generated chain ends here.
+        if depth > MAX_HIERARCHY_DEPTH {
+            return false;
+        }
+        let Some(summary) = module.class(*id) else {
+            return false;
+        };
+        let context = Context::module(module);
+        let bases = summary.bases.clone();
+        bases.iter().any(|base| {
+            let base = self.eval(context, base, 0);
+            members(&base).iter().any(|member| match member {
+                Ty::Class(base, _) => self.derives_from_at(base, wanted, depth + 1),
+                Ty::External(name) => wanted.contains(&&**name),
+                _ => false,
+            })
+        })
+    }
+
     /// A class is a module when one base is; otherwise unknown when one base is unknown, and so
     /// on: the most dangerous verdict of its bases (`object`, the implicit base, is none).
     fn project_class_verdict(&mut self, module: &Arc<ModuleSummary>, id: ClassId) -> Verdict {

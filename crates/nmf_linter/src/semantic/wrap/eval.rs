@@ -725,6 +725,9 @@ fn attribute_state(
     {
         state = class_attribute(checker, class, name);
     }
+    if let Some(alias) = checker.brain_hparams_alias(function, attribute) {
+        state.push(alias);
+    }
     let owner = eval(checker, function, &attribute.value, guards);
     let is_module = name.as_str() == "module";
     let source = checker.source();

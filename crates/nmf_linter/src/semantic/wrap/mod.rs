@@ -12,10 +12,12 @@
 //! By job: [`index`] the file's functions, bindings in order, calls and tests, built once;
 //! [`eval`] the states of expressions; [`training`] whether a call runs in code that trains
 //! (a `backward` follows); [`names`] the tables of wrappers and of methods that compute nothing;
-//! [`callers`] the calls of the file's functions in other files of the project.
+//! [`callers`] the calls of the file's functions in other files of the project; [`hparams`]
+//! SpeechBrain's `self.hparams` aliases of the modules `Brain` wraps.
 
 pub mod callers;
 pub mod eval;
+pub mod hparams;
 pub mod index;
 pub mod names;
 pub mod training;

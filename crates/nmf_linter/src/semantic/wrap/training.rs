@@ -7,12 +7,14 @@
 //!   `.backward(...)` (`loss = step(batch); optimize(loss)`);
 //! - the function is a training step a library runs and then backpropagates: `compute_loss`
 //!   of a class whose base is a `...Trainer` (transformers' and TRL's trainers), or
-//!   `calculate_train_batch_loss` (pytorch-accelerated);
+//!   `calculate_train_batch_loss` (pytorch-accelerated), `compute_forward` and
+//!   `compute_objectives` of a subclass of SpeechBrain's `Brain` (its `fit_batch`);
 //! - or a function of the file that calls this one (`f(...)`, `self.f(...)`) trains at that
 //!   call, up to three calls deep.
 //!
 //! Code under `torch.no_grad()` / `torch.inference_mode()` (a `with` or a decorator) never
-//! trains, nor does a call made there.
+//! trains, nor does a call made there; nor does a SpeechBrain `Brain`'s code for evaluation
+//! stages (`if stage != sb.Stage.TRAIN:`), which `Brain` runs without gradients.
 //!
 //! Callers in other files of the project ([`super::callers`]) are asked only by
 //! [`Checker::trains_through_other_files`], when what is called is a parameter (only a
@@ -164,14 +166,17 @@ fn trains(
 ) -> bool {
     let index = checker.wrap_index();
     let facts = index.function(function);
-    if facts.without_grad_at(position) {
+    if facts.without_grad_at(position) || checker.in_brain_evaluation(function, position) {
         return false;
     }
     if facts.backwards.last().is_some_and(|&last| last > position) {
         return true;
     }
     let steps_after = last_training_call(checker, function).is_some_and(|last| last > position);
-    if steps_after || is_library_training_step(&index, function) {
+    if steps_after
+        || is_library_training_step(&index, function)
+        || checker.is_brain_training_step(function)
+    {
         return true;
     }
     if across_files
