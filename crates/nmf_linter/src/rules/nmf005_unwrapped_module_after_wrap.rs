@@ -45,6 +45,21 @@ declare_rule! {
     /// `setup_module(...)`. Fabric's wrapper hands its attributes to the module, so
     /// `fabric_model.encoder(x)` and `fabric_model.compute_loss(batch)` skip the wrapper too.
     ///
+    /// SpeechBrain (speechbrain#930, fixed by PR #915): `Brain` wraps each module of its
+    /// `modules` that has a trainable parameter in DDP and keeps it in `self.modules`, while
+    /// `self.hparams` holds the same objects of the recipe's YAML unwrapped. In a method of a
+    /// subclass of `Brain` (`speechbrain.Brain`, `sb.core.Brain`, or a project class deriving
+    /// from one), `self.hparams.X` is the module inside `self.modules.K` when every YAML file of
+    /// the recipe (`hparams/*.yaml` next to the script; nmf cannot tell which one the command
+    /// line picks) that defines `X` lists it in `modules:` as `K: !ref <X>`, builds it with
+    /// `!new:` and does not freeze it (`freeze: True`); objects of classes without trainable
+    /// parameters (`speechbrain.processing.*` such as `InputNormalization` and `STFT`, `Fbank`,
+    /// activations, augmentations, `HMMAligner`), which `Brain` leaves unwrapped, are not. A YAML
+    /// that cannot be read, or writes `modules:` otherwise than as a block of `!ref` entries,
+    /// means nothing is known. `compute_forward` and `compute_objectives` of a `Brain` train
+    /// (its `fit_batch` backpropagates), but not their code for evaluation stages (`if stage
+    /// != sb.Stage.TRAIN:`). The fix calls `self.modules.K`.
+    ///
     /// The call is reported where the code trains: a `.backward(...)` call follows in the
     /// same function, or a call of a function of the file that calls `backward`, or a function
     /// of the file that calls this one trains at that call (three calls deep), or the function
@@ -68,9 +83,9 @@ declare_rule! {
     /// `save_`, `load_`, `format_`, `parse_`, `prepare_`, `register_`, ... or ending with
     /// `_log`); modules that were never wrapped; uses before the wrap; DeepSpeed's engine (it
     /// reduces gradients in `engine.backward`, and ZeRO-3 hooks the submodules themselves);
-    /// `torch.compile`; FSDP's submodules and methods (NMF007 reports those). Out of reach: a
-    /// module made the inner one by configuration (SpeechBrain's `hparams` aliases from YAML),
-    /// callers in other files of methods, of functions imported by more than 16 files, or of
+    /// `torch.compile`; FSDP's submodules and methods (NMF007 reports those). Out of reach:
+    /// SpeechBrain recipes whose YAML files disagree (see below), callers in other files of
+    /// methods, of functions imported by more than 16 files, or of
     /// functions of a file that mentions no wrapper; other files' callers of those callers;
     /// backward passes in other files, but for the calls above.
     ///
@@ -103,6 +118,7 @@ declare_rule! {
     /// - [PyTorch: Getting started with DistributedDataParallel](https://pytorch.org/tutorials/intermediate/ddp_tutorial.html)
     /// - [pytorch/pytorch#14616: several forward functions in DistributedDataParallel](https://github.com/pytorch/pytorch/issues/14616)
     /// - [Accelerate: `Accelerator.unwrap_model`](https://huggingface.co/docs/accelerate/package_reference/accelerator#accelerate.Accelerator.unwrap_model)
+    /// - [speechbrain/speechbrain#930: `self.hparams.Transformer` should be `self.modules.Transformer`](https://github.com/speechbrain/speechbrain/issues/930)
     /// - [Lightning Fabric: calling methods of the model](https://github.com/Lightning-AI/pytorch-lightning/issues/16856)
     pub static RULE = {
         code: "NMF005",
@@ -170,7 +186,8 @@ impl Violation for UnwrappedModuleCall {
 /// backpropagates (`compute_loss`, `calculate_train_batch_loss`, `training_step`,
 /// `train_step`, or a `def` whose name holds both `train` and `loss`); or the file mentions a
 /// wrapper (`.module`, `DataParallel`, `DDP`, `unwrap_model`), and a function of it is called
-/// from a file of the project that trains (see [`crate::semantic::wrap::callers`]). The
+/// from a file of the project that trains (see [`crate::semantic::wrap::callers`]); or it
+/// spells both `hparams` and `Brain` (a SpeechBrain recipe, whose backward is in `Brain`). The
 /// wrappers and helpers that make a value the inner module can come from other files, so
 /// nothing else is required.
 fn could_match(source: &str) -> bool {
