@@ -188,6 +188,10 @@ pub fn check_by_file(
                 outcome.messages,
                 dependencies.unwrap_or_else(DocumentDependencies::unknown),
             ),
+            Each::Clean(dependencies) => (
+                Vec::new(),
+                dependencies.unwrap_or_else(DocumentDependencies::unknown),
+            ),
             // Its text alone ruled it out.
             Each::RuledOut => (Vec::new(), DocumentDependencies::default()),
             Each::NotStarted => {
@@ -211,6 +215,9 @@ pub fn check_by_file(
 enum Each {
     /// Its outcome, and (when recording) what its findings depended on.
     Checked(Box<FileOutcome>, Option<DocumentDependencies>),
+    /// From the cache with nothing to report (most files of a warm run): no outcome is
+    /// built; what it depended on when recording.
+    Clean(Option<DocumentDependencies>),
     /// The prefilter ruled it out: no findings, whatever the rest of the project holds.
     RuledOut,
     /// The run was cancelled before it.
@@ -266,17 +273,6 @@ fn check_each(
             })
         })
         .collect();
-    if let Some(cache) = cache {
-        let stats = files
-            .iter()
-            .zip(&prepared)
-            .filter_map(|(path, prepared)| {
-                let stat = prepared.as_ref()?.candidate.as_ref()?.stat()?;
-                Some((path.to_str()?.to_string(), stat))
-            })
-            .collect();
-        cache.remember_stats(stats);
-    }
     // Files whose findings the cache holds are done; the others are read, and the index
     // learns what searches of the project (for subclasses, for installed forwards) need of
     // them. The text of files that pass the prefilter is not kept: they are read again when
@@ -295,7 +291,7 @@ fn check_each(
                 candidate,
             }) = prepared
             else {
-                return Pending::Check(SourceKind::read(path), None, RuleSet::empty());
+                return Pending::Check(Box::new(SourceKind::read(path)), None, RuleSet::empty());
             };
             let mut read = None;
             if let (Some(cache), Some(candidate)) = (cache, candidate) {
@@ -306,9 +302,13 @@ fn check_each(
                     let dependencies = record.then(|| {
                         dependencies.map_or_else(DocumentDependencies::default, Into::into)
                     });
+                    if outcome.messages.is_empty() && outcome.skipped.is_none() {
+                        cache.count_hit();
+                        return Pending::Clean(dependencies);
+                    }
                     if !options.frames || outcome.messages.is_empty() {
                         cache.count_hit();
-                        return Pending::Done(outcome, dependencies);
+                        return Pending::Done(Box::new(outcome), dependencies);
                     }
                     // Code frames are drawn from the file's text: read it, and use the stored
                     // findings if it is still the text they were found in.
@@ -320,7 +320,7 @@ fn check_each(
                     {
                         keep_texts(&mut outcome.messages, source);
                         cache.count_hit();
-                        return Pending::Done(outcome, dependencies);
+                        return Pending::Done(Box::new(outcome), dependencies);
                     }
                     read = Some(input);
                 }
@@ -353,7 +353,7 @@ fn check_each(
                         rules,
                         content: source.fingerprint.map(|fingerprint| fingerprint.hash),
                     },
-                    input => Pending::Check(input, key, rules),
+                    input => Pending::Check(Box::new(input), key, rules),
                 };
             }
             if let (Some(cache), Some(key), Some(fingerprint)) = (
@@ -380,13 +380,12 @@ fn check_each(
         .par_iter()
         .zip(inputs)
         .map(|(path, pending)| match pending {
-            Pending::Done(outcome, dependencies) => {
-                Ok(Each::Checked(Box::new(outcome), dependencies))
-            }
+            Pending::Done(outcome, dependencies) => Ok(Each::Checked(outcome, dependencies)),
+            Pending::Clean(dependencies) => Ok(Each::Clean(dependencies)),
             Pending::RuledOut => Ok(Each::RuledOut),
             Pending::NotStarted => Ok(Each::NotStarted),
             Pending::Check(..) | Pending::Admitted { .. } if cancelled() => Ok(Each::NotStarted),
-            Pending::Check(input, key, rules) => check_input(path, input, rules, key, &shared)
+            Pending::Check(input, key, rules) => check_input(path, *input, rules, key, &shared)
                 .map(|(outcome, dependencies)| Each::Checked(Box::new(outcome), dependencies)),
             Pending::Admitted {
                 key,
@@ -551,14 +550,17 @@ fn check_text_input(
 
 /// A file after the first pass: done from the cache, ruled out by the prefilter, or to check.
 enum Pending {
-    /// From the cache, with what it depended on when recording.
-    Done(FileOutcome, Option<DocumentDependencies>),
+    /// From the cache, with what it depended on when recording (boxed, as most files of a
+    /// warm run are [`Pending::Clean`]: the vector of all files stays small).
+    Done(Box<FileOutcome>, Option<DocumentDependencies>),
+    /// From the cache, nothing to report; what it depended on when recording.
+    Clean(Option<DocumentDependencies>),
     RuledOut,
     /// The run was cancelled before it.
     NotStarted,
     /// The file as read, its settings hash for the cache, and the rules its prefilter
     /// admitted.
-    Check(Result<SourceKind, SourceError>, Option<u64>, RuleSet),
+    Check(Box<Result<SourceKind, SourceError>>, Option<u64>, RuleSet),
     /// A Python file the prefilter admitted, to read again and check: its settings hash, the
     /// rules admitted, and the hash of the text they were admitted for.
     Admitted {
@@ -642,7 +644,12 @@ fn cached_outcome<'c>(
 ) -> Option<(FileOutcome, Option<&'c Dependencies>)> {
     let (cached, dependencies) =
         cache.lookup(candidate, || index.view_with(path, &settings.import_paths))?;
-    let display = display_path(path, resolver.working_dir());
+    // Most files have nothing to report: their path is not spelled out.
+    let display = if cached.messages.is_empty() && cached.skipped.is_none() {
+        String::new()
+    } else {
+        display_path(path, resolver.working_dir())
+    };
     let messages = cached
         .messages
         .iter()

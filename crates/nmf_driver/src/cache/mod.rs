@@ -194,15 +194,9 @@ pub struct Candidate<'a> {
     entry: &'a Entry,
     /// The file's new fingerprint, when its stat changed but its content did not.
     refreshed: Option<Fingerprint>,
-    stat: Option<Stat>,
 }
 
 impl Candidate<'_> {
-    /// The stat of the file taken to validate it.
-    pub fn stat(&self) -> Option<Stat> {
-        self.stat
-    }
-
     /// The hash of the file's content when its findings were stored.
     pub fn content_hash(&self) -> u128 {
         self.refreshed
@@ -223,6 +217,11 @@ struct Entry {
     /// `None`: the prefilter ruled the file out, which depends on its text alone.
     dependencies: Option<Dependencies>,
     outcome: CachedOutcome,
+    /// The file's stat taken this run (by [`Cache::own`]), so that dependencies and project
+    /// snapshots that name it do not take it again: kept with the entry rather than in a map
+    /// of its own, which would copy every path of a warm run.
+    #[serde(skip)]
+    taken: OnceLock<Stat>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -248,8 +247,6 @@ pub struct Cache {
     updates: Mutex<Vec<(String, Entry)>>,
     new_corpora: Mutex<FxHashMap<String, Snapshot>>,
     dirty: AtomicBool,
-    /// The stats taken of files to check, by path (set once they are all taken).
-    stats: OnceLock<FxHashMap<String, Stat>>,
     /// Files whose findings came from the cache.
     pub hits: std::sync::atomic::AtomicUsize,
     warnings: Mutex<Vec<String>>,
@@ -292,7 +289,6 @@ impl Cache {
             updates: Mutex::new(Vec::new()),
             new_corpora: Mutex::new(FxHashMap::default()),
             dirty: AtomicBool::new(false),
-            stats: OnceLock::new(),
             hits: std::sync::atomic::AtomicUsize::new(0),
             warnings: Mutex::new(warnings),
         }
@@ -304,6 +300,10 @@ impl Cache {
     /// `stat` is the file's, as [`Stat::of_path`] takes it.
     pub fn own(&self, path: &Path, settings: u64, stat: Option<Stat>) -> Option<Candidate<'_>> {
         let (key, entry) = self.stored.entries.get_key_value(path.to_str()?)?;
+        if let Some(stat) = stat {
+            // Each path is owned once per run: a second stat would be the same.
+            let _ = entry.taken.set(stat);
+        }
         if entry.settings != settings {
             return None;
         }
@@ -316,7 +316,6 @@ impl Cache {
             key,
             entry,
             refreshed,
-            stat,
         })
     }
 
@@ -325,21 +324,13 @@ impl Cache {
         self.stored.entries.is_empty()
     }
 
-    /// Keeps the stats [`Cache::own`] took (see [`Candidate::stat`]), so that dependencies
-    /// and project snapshots that name the same files do not take them again.
-    pub fn remember_stats(&self, stats: FxHashMap<String, Stat>) {
-        // Set once per run; a second call has nothing new to say.
-        let _ = self.stats.set(stats);
-    }
-
-    /// The stat of `path`: the one taken this run when there is one (following links, as
-    /// files to check are read), else `take`'s.
+    /// The stat of `path`: the one [`Cache::own`] took this run when there is one (following
+    /// links, as files to check are read), else `take`'s.
     fn stat_of(&self, path: &Path, take: fn(&Path) -> Option<Stat>) -> Option<Stat> {
-        let known = self
-            .stats
-            .get()
-            .zip(path.to_str())
-            .and_then(|(stats, key)| stats.get(key));
+        let known = path
+            .to_str()
+            .and_then(|key| self.stored.entries.get(key))
+            .and_then(|entry| entry.taken.get());
         match known {
             Some(stat) => Some(*stat),
             None => take(path),
@@ -501,6 +492,7 @@ impl Cache {
                 settings,
                 dependencies,
                 outcome,
+                taken: OnceLock::new(),
             },
         ));
         self.dirty.store(true, Ordering::Relaxed);
@@ -601,6 +593,7 @@ impl Entry {
                 skipped: None,
                 messages: Vec::new(),
             },
+            taken: OnceLock::new(),
         }
     }
 

@@ -56,15 +56,27 @@ pub fn discover_remembered(
         .and_then(|bytes| format::decode(&bytes, MAGIC))
         && still_holds(&record)
     {
-        let files: Vec<PathBuf> = record.files.iter().map(PathBuf::from).collect();
-        // Configuration errors surface as a walk would surface them.
-        for file in &files {
-            resolver.for_file(file)?;
+        let WalkRecord {
+            watched,
+            files,
+            leftovers,
+            ..
+        } = record;
+        drop(watched);
+        // The record's strings become the paths (no copies: a warm run's peak memory).
+        let files: Vec<PathBuf> = files.into_iter().map(PathBuf::from).collect();
+        // Configuration errors surface as a walk would surface them: once per folder.
+        let mut previous: Option<&Path> = None;
+        for folder in files.iter().filter_map(|file| file.parent()) {
+            if previous != Some(folder) {
+                resolver.for_folder(folder)?;
+                previous = Some(folder);
+            }
         }
         return Ok(Discovered {
             files,
             unreadable: Vec::new(),
-            leftovers: record.leftovers.iter().map(PathBuf::from).collect(),
+            leftovers: leftovers.into_iter().map(PathBuf::from).collect(),
         });
     }
     let taken_at = now_nanos();
