@@ -303,6 +303,69 @@ fn a_remembered_walk_notices_files_folders_ignore_files_and_configuration() {
     assert_eq!(records, 1);
 }
 
+/// A remembered walk knows which folders hold no configuration file, and does not look in
+/// them again while it holds: each way a configuration can appear, change or go is honoured.
+#[test]
+fn a_remembered_walk_honours_configuration_files_that_appear_change_or_go() {
+    let tree = project();
+    let user = "from pkg.models import Net\n\nNet().forward(2)\n";
+    tree.write("pkg/sub/__init__.py", "")
+        .write("pkg/sub/user.py", user)
+        .write("pkg/sub/deeper/__init__.py", "")
+        .write("pkg/sub/deeper/user.py", user);
+    let both = format!(
+        "pkg/sub/deeper/user.py:3:1: {NMF001}\npkg/sub/user.py:3:1: {NMF001}\npkg/train.py:4:1: {NMF001}\n"
+    );
+    let outside = format!("pkg/train.py:4:1: {NMF001}\n");
+    remember_walk(&tree);
+    assert_eq!(agree(&tree, &["."]).findings(), both);
+    // A configuration appears in a folder the walk knew to have none, and applies below it.
+    remember_walk(&tree);
+    tree.write("pkg/sub/nmf.toml", "ignore = [\"NMF001\"]\n");
+    assert_eq!(agree(&tree, &["."]).findings(), outside);
+    // Taken from the record, the folder with a configuration is looked in again.
+    remember_walk(&tree);
+    assert_eq!(agree(&tree, &["."]).findings(), outside);
+    // Its content changes.
+    tree.write("pkg/sub/nmf.toml", "ignore = [\"NMF002\"]\n");
+    assert_eq!(agree(&tree, &["."]).findings(), both);
+    remember_walk(&tree);
+    tree.write("pkg/sub/nmf.toml", "ignore = [\"NMF001\"]\n");
+    assert_eq!(agree(&tree, &["."]).findings(), outside);
+    // Its folder is renamed: the configuration goes with it.
+    remember_walk(&tree);
+    std::fs::rename(tree.join("pkg/sub"), tree.join("pkg/renamed")).expect("rename");
+    assert_eq!(
+        agree(&tree, &["."]).findings(),
+        format!("pkg/train.py:4:1: {NMF001}\n")
+    );
+    std::fs::rename(tree.join("pkg/renamed"), tree.join("pkg/sub")).expect("rename");
+    remember_walk(&tree);
+    assert_eq!(agree(&tree, &["."]).findings(), outside);
+    // It is deleted.
+    remember_walk(&tree);
+    std::fs::remove_file(tree.join("pkg/sub/nmf.toml")).expect("remove");
+    assert_eq!(agree(&tree, &["."]).findings(), both);
+    // A `pyproject.toml` with `[tool.nmf]` appears in a deeper folder that had nothing.
+    remember_walk(&tree);
+    tree.write(
+        "pkg/sub/deeper/pyproject.toml",
+        "[tool.nmf]\nignore = [\"NMF001\"]\n",
+    );
+    assert_eq!(
+        agree(&tree, &["."]).findings(),
+        format!("pkg/sub/user.py:3:1: {NMF001}\npkg/train.py:4:1: {NMF001}\n")
+    );
+    std::fs::remove_file(tree.join("pkg/sub/deeper/pyproject.toml")).expect("remove");
+    // Above the folder checked: a configuration appears in the folder above it.
+    remember_walk(&tree);
+    cached(&tree, &["pkg/sub"]);
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["pkg/sub"]);
+    tree.write(".nmf.toml", "ignore = [\"NMF001\"]\n");
+    assert_eq!(agree(&tree, &["pkg/sub"]).findings(), "");
+}
+
 #[test]
 fn a_subclass_added_elsewhere_changes_what_self_is() {
     let tree = Tree::new();

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
+use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::cache::format;
@@ -41,6 +42,11 @@ struct WalkRecord {
     /// `--fix`'s leftovers found in the walked folders: named again on every run, as a
     /// walk would find them (one removed changes its folder's stat).
     leftovers: Vec<String>,
+    /// The walked folders and the folders above the roots in which no configuration file
+    /// existed (by the stats in `watched`): while the record holds, none exists there still
+    /// (one appearing changes its folder's stat, or is watched as missing above the roots),
+    /// so settings are not looked for in them again.
+    configless: Vec<String>,
 }
 
 /// Discovers the files under `paths` as [`crate::settings::discover::discover`] does, taking the result
@@ -60,16 +66,20 @@ pub fn discover_remembered(
             watched,
             files,
             leftovers,
+            configless,
             ..
         } = record;
         drop(watched);
         // The record's strings become the paths (no copies: a warm run's peak memory).
         let files: Vec<PathBuf> = files.into_iter().map(PathBuf::from).collect();
-        // Configuration errors surface as a walk would surface them: once per folder.
+        // Settings are resolved as a walk would resolve them, configuration errors included:
+        // once per folder, looking for configuration files only where there are some.
+        let configless: FxHashSet<&Path> = configless.iter().map(Path::new).collect();
+        let known = |folder: &Path| configless.contains(folder);
         let mut previous: Option<&Path> = None;
         for folder in files.iter().filter_map(|file| file.parent()) {
             if previous != Some(folder) {
-                resolver.for_folder(folder)?;
+                resolver.for_folder_knowing(folder, &known)?;
                 previous = Some(folder);
             }
         }
@@ -90,10 +100,11 @@ pub fn discover_remembered(
         .unrememberable
         .load(std::sync::atomic::Ordering::Relaxed)
         && discovered.unreadable.is_empty();
-    if rememberable && let Some(watched) = watched_paths(paths, resolver, &folders) {
+    if rememberable && let Some((watched, configless)) = watched_paths(paths, resolver, &folders) {
         let record = WalkRecord {
             taken_at,
             watched,
+            configless,
             files: discovered
                 .files
                 .iter()
@@ -137,14 +148,26 @@ impl WalkObserver for Observer {
     }
 }
 
-/// Every path the walk's result depends on, with its stat; `None` when the walk cannot be
-/// described so (a global git configuration naming an excludes file, a link named on the
-/// command line).
+/// Every path the walk's result depends on, with its stat, and the folders among the walked
+/// ones and those above the roots that hold no configuration file; `None` when the walk
+/// cannot be described so (a global git configuration naming an excludes file, a link named
+/// on the command line).
 fn watched_paths(
     paths: &[PathBuf],
     resolver: &SettingsResolver,
     folders: &[PathBuf],
-) -> Option<Vec<Watched>> {
+) -> Option<(Vec<Watched>, Vec<String>)> {
+    // Where settings are looked for: the walked folders and the folders above the roots.
+    let mut settings_folders: Vec<&Path> = folders.iter().map(PathBuf::as_path).collect();
+    let absolute_roots: Vec<PathBuf> = paths
+        .iter()
+        .map(|path| crate::settings::discover::absolutize(path, resolver.working_dir()))
+        .collect();
+    settings_folders.extend(
+        absolute_roots
+            .iter()
+            .flat_map(|absolute| absolute.ancestors().skip(1)),
+    );
     // Each path, and whether its absence must be recorded too: inside a walked folder, a file
     // that appears changes the folder's stat, so only files that exist are watched there.
     let mut watched: Vec<(PathBuf, bool)> = Vec::new();
@@ -212,7 +235,30 @@ fn watched_paths(
             Some(Some((path.to_str()?.to_string(), stat)))
         })
         .collect();
-    Some(stats?.into_iter().flatten().collect())
+    let watched: Vec<Watched> = stats?.into_iter().flatten().collect();
+    // Inside walked folders only the configuration files that exist are watched; above the
+    // roots, missing ones are too: either way, a folder none of whose names has a stat holds
+    // no configuration file.
+    let existing: FxHashSet<&str> = watched
+        .iter()
+        .filter(|(_, stat)| stat.is_some())
+        .map(|(path, _)| path.as_str())
+        .collect();
+    settings_folders.sort_unstable();
+    settings_folders.dedup();
+    let configless = settings_folders
+        .into_iter()
+        .filter(|folder| {
+            CONFIG_FILES.iter().all(|name| {
+                folder
+                    .join(name)
+                    .to_str()
+                    .is_some_and(|path| !existing.contains(path))
+            })
+        })
+        .filter_map(|folder| folder.to_str().map(str::to_string))
+        .collect();
+    Some((watched, configless))
 }
 
 /// Whether every watched path has the stat it had, settled before the record was taken.
@@ -241,4 +287,4 @@ fn record_path(paths: &[PathBuf], resolver: &SettingsResolver, cache_dir: &Path)
 }
 
 /// The kind of a walk record file (see [`format`]).
-const MAGIC: &[u8; 8] = b"nmfwalk2";
+const MAGIC: &[u8; 8] = b"nmfwalk3";

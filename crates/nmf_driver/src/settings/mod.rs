@@ -74,13 +74,29 @@ impl SettingsResolver {
 
     /// The settings that apply to files in `folder` (absolute).
     pub fn for_folder(&self, folder: &Path) -> Result<Arc<Settings>, ConfigError> {
+        self.for_folder_knowing(folder, &|_| false)
+    }
+
+    /// [`SettingsResolver::for_folder`], where `configless` says of a folder that it is known
+    /// to hold no configuration file (a remembered walk proves it of the folders it listed):
+    /// such a folder is not looked in, and its parent's settings apply.
+    pub fn for_folder_knowing(
+        &self,
+        folder: &Path,
+        configless: &dyn Fn(&Path) -> bool,
+    ) -> Result<Arc<Settings>, ConfigError> {
         if self.source != ConfigSource::Discover {
             return Ok(self.fallback.clone());
         }
         if let Some(found) = self.lock().get(folder) {
             return found.clone();
         }
-        let found = match find_config_in(folder) {
+        let looked_up = if configless(folder) {
+            Ok(None)
+        } else {
+            find_config_in(folder)
+        };
+        let found = match looked_up {
             Err(error) => Err(error),
             Ok(Some((path, options))) => Settings::resolve(
                 folder,
@@ -91,7 +107,7 @@ impl SettingsResolver {
             )
             .map(Arc::new),
             Ok(None) => match folder.parent() {
-                Some(parent) => self.for_folder(parent),
+                Some(parent) => self.for_folder_knowing(parent, configless),
                 None => Ok(self.fallback.clone()),
             },
         };
