@@ -329,14 +329,15 @@ fn check_each(
             // Whether the file is parsed, and for which rules, is decided here, once.
             let rules = match &input {
                 Ok(source) => {
-                    if let SourceKind::Python(source) = source {
-                        index.learn(path, &source.text);
-                    }
-                    admitted_rules(
-                        &settings.linter_for(path),
-                        &source.code(),
-                        options.check.prefilter,
-                    )
+                    let code = source.code();
+                    // The index's facts and the prefilters ask the same of the text's
+                    // non-ASCII words: answered once.
+                    nmf_linter::analysis::forward_call::with_shared_text_scans(&code, || {
+                        if let SourceKind::Python(source) = source {
+                            index.learn(path, &source.text);
+                        }
+                        admitted_rules(&settings.linter_for(path), &code, options.check.prefilter)
+                    })
                 }
                 Err(_) => RuleSet::empty(),
             };

@@ -49,6 +49,12 @@ pub fn admitted_rules(settings: &LinterSettings, code: &str, prefilter: bool) ->
     if !prefilter {
         return settings.rules;
     }
+    nmf_linter::analysis::forward_call::with_shared_text_scans(code, || {
+        prefiltered_rules(settings, code)
+    })
+}
+
+fn prefiltered_rules(settings: &LinterSettings, code: &str) -> RuleSet {
     let mut admitted = RuleSet::empty();
     // Each prefilter asked, and its answer.
     type Prefilter = fn(&str) -> bool;

@@ -14,8 +14,19 @@
 //! a file can call a function of another module only by importing the function or its module,
 //! so the files that import either are where its callers can be.
 
-use memchr::memmem;
+use std::sync::LazyLock;
+
+use memchr::memmem::{self, Finder, FinderRev};
 use unicode_normalization::UnicodeNormalization;
+
+/// The searchers of the words every file is scanned for, built once: a searcher is worth
+/// building for a whole text, not for each of thousands.
+static CLASS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("class"));
+static IMPORT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("import"));
+static ASSIGN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" = "));
+static FORWARD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("forward"));
+static IF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" if "));
+static ELSE: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(" else "));
 
 /// Lines followed after a statement whose brackets stay open.
 const MAX_STATEMENT_LINES: usize = 400;
@@ -25,8 +36,8 @@ const MAX_STATEMENT_LINES: usize = 400;
 pub fn binding_words(text: &str) -> Vec<u64> {
     let bytes = text.as_bytes();
     let mut words = Vec::new();
-    for keyword in ["class", "import"] {
-        for start in memmem::find_iter(bytes, keyword.as_bytes()) {
+    for (keyword, finder) in [("class", &*CLASS), ("import", &*IMPORT)] {
+        for start in finder.find_iter(bytes) {
             let follows = bytes.get(start + keyword.len());
             if !matches!(follows, Some(b' ' | b'\t' | b'(' | b'\\')) {
                 continue;
@@ -51,7 +62,7 @@ pub fn binding_words(text: &str) -> Vec<u64> {
             }
         }
     }
-    for at in memmem::find_iter(bytes, b" = ") {
+    for at in ASSIGN.find_iter(bytes) {
         // Cheap rejections first: the target must be one name that opens its line, and the
         // value must start with a name.
         let is_identifier =
@@ -98,10 +109,7 @@ fn is_name_assignment(target: &[u8], value: &[u8]) -> bool {
                 .all(|&byte| is_identifier(byte) || byte == b'.' || byte == b'\\')
     };
     // `A if cond else B`: the condition may be anything.
-    match (
-        memmem::find(value, b" if "),
-        memmem::rfind(value, b" else "),
-    ) {
+    match (IF.find(value), ELSE.rfind(value)) {
         (Some(if_at), Some(else_at)) if if_at < else_at => {
             is_dotted(&value[..if_at]) && is_dotted(&value[else_at + " else ".len()..])
         }
@@ -115,22 +123,31 @@ fn is_name_assignment(target: &[u8], value: &[u8]) -> bool {
 pub fn may_install_forward(text: &str) -> bool {
     let bytes = text.as_bytes();
     let is_blank = |byte: &u8| matches!(byte, b' ' | b'\t' | b'\\' | b'\n' | b'\r');
-    let assigned = [&b".forward"[..], b". forward"].iter().any(|needle| {
-        memmem::find_iter(bytes, needle).any(|start| {
-            let after = &bytes[start + needle.len()..];
+    // One pass over the occurrences of `forward` answers both of its questions: is it an
+    // attribute assigned to, is it a string of its own.
+    let mut quoted = false;
+    for start in FORWARD.find_iter(bytes) {
+        let before = &bytes[..start];
+        if before.ends_with(b".") || before.ends_with(b". ") {
+            let after = &bytes[start + "forward".len()..];
             let next = after.iter().position(|byte| !is_blank(byte));
-            matches!(next, Some(at) if after[at] == b'=' && after.get(at + 1) != Some(&b'='))
-        })
-    });
+            if matches!(next, Some(at) if after[at] == b'=' && after.get(at + 1) != Some(&b'=')) {
+                return true;
+            }
+        }
+        let closing = bytes.get(start + "forward".len());
+        quoted |= matches!(
+            (before.last(), closing),
+            (Some(b'"'), Some(b'"')) | (Some(b'\''), Some(b'\''))
+        );
+    }
     // `setattr(m, "forward", f)`, `monkeypatch.setattr(...)`, `patch.object(m, "forward", f)`.
     let set = || {
-        (memmem::find(bytes, b"setattr").is_some() || memmem::find(bytes, b"patch").is_some())
-            && (memmem::find(bytes, b"\"forward\"").is_some()
-                || memmem::find(bytes, b"'forward'").is_some())
+        quoted
+            && (memmem::find(bytes, b"setattr").is_some()
+                || memmem::find(bytes, b"patch").is_some())
     };
-    assigned
-        || set()
-        || (!text.is_ascii() && nmf_linter::analysis::forward_call::could_spell(text, "forward"))
+    set() || (!text.is_ascii() && nmf_linter::analysis::forward_call::could_spell(text, "forward"))
 }
 
 /// For `import` at `at`, the start of its statement: the `from` that opens the line, if one
@@ -241,17 +258,40 @@ fn word_hash(word: &[u8]) -> u64 {
 /// The files of a project by the words they write in binding statements.
 #[derive(Default)]
 pub struct Lexicon {
-    /// `(word hash, file index)`, sorted.
-    entries: Vec<(u64, u32)>,
+    /// One per word of each file, sorted.
+    entries: Vec<Entry>,
+}
+
+/// A word's hash and the index of a file that writes it, in 12 bytes (a `(u64, u32)` takes
+/// 16): a project's lexicon holds one per word of each file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    hash_high: u32,
+    hash_low: u32,
+    file: u32,
+}
+
+impl Entry {
+    fn new(hash: u64, file: u32) -> Self {
+        Self {
+            hash_high: (hash >> 32) as u32,
+            hash_low: hash as u32,
+            file,
+        }
+    }
+
+    fn hash(self) -> u64 {
+        (u64::from(self.hash_high) << 32) | u64::from(self.hash_low)
+    }
 }
 
 impl Lexicon {
     /// The index of files `0..n`, from each file's [`binding_words`].
-    pub fn new(files: impl IntoIterator<Item = Vec<u64>>) -> Self {
+    pub fn new<'w>(files: impl IntoIterator<Item = &'w [u64]>) -> Self {
         let mut entries = Vec::new();
         for (index, words) in files.into_iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
-            entries.extend(words.into_iter().map(|word| (word, index)));
+            entries.extend(words.iter().map(|&word| Entry::new(word, index)));
         }
         entries.sort_unstable();
         Self { entries }
@@ -260,9 +300,9 @@ impl Lexicon {
     /// The same index with file `index`'s words replaced by `words` (an index past the last
     /// file adds one): one merge, no sort of the whole.
     pub fn with_file(&self, index: u32, words: &[u64]) -> Self {
-        let mut added: Vec<(u64, u32)> = words.iter().map(|word| (*word, index)).collect();
+        let mut added: Vec<Entry> = words.iter().map(|&word| Entry::new(word, index)).collect();
         added.sort_unstable();
-        let kept = self.entries.iter().filter(|(_, file)| *file != index);
+        let kept = self.entries.iter().filter(|entry| entry.file != index);
         let mut entries = Vec::with_capacity(self.entries.len() + added.len());
         let mut added = added.into_iter().peekable();
         for entry in kept {
@@ -294,12 +334,12 @@ impl Lexicon {
     fn files_with(&self, hashes: &[u64]) -> Vec<u32> {
         let mut found = Vec::new();
         for &hash in hashes {
-            let start = self.entries.partition_point(|(entry, _)| *entry < hash);
+            let start = self.entries.partition_point(|entry| entry.hash() < hash);
             found.extend(
                 self.entries[start..]
                     .iter()
-                    .take_while(|(entry, _)| *entry == hash)
-                    .map(|(_, file)| *file),
+                    .take_while(|entry| entry.hash() == hash)
+                    .map(|entry| entry.file),
             );
         }
         found.sort_unstable();
@@ -319,7 +359,7 @@ mod tests {
     #[test]
     fn replacing_a_files_words_gives_the_index_built_afresh() {
         let files: Vec<Vec<u64>> = vec![vec![5, 1, 9], vec![1, 2], vec![9, 9, 3]];
-        let index = Lexicon::new(files.clone());
+        let index = Lexicon::new(files.iter().map(Vec::as_slice));
         for (file, words) in [
             (0_u32, vec![2, 7]),
             (1, vec![]),
@@ -333,7 +373,7 @@ mod tests {
             }
             assert_eq!(
                 index.with_file(file, &words).entries,
-                Lexicon::new(expected).entries
+                Lexicon::new(expected.iter().map(Vec::as_slice)).entries
             );
         }
     }
@@ -402,12 +442,13 @@ mod tests {
 
     #[test]
     fn the_lexicon_finds_files_by_any_word() {
-        let lexicon = Lexicon::new([
+        let files = [
             binding_words("class A(Base): pass\n"),
             binding_words("x = 1\n"),
             binding_words("from m import Base as B\n"),
             binding_words("from m import Base\n"),
-        ]);
+        ];
+        let lexicon = Lexicon::new(files.iter().map(Vec::as_slice));
         assert_eq!(lexicon.files_writing(&["Base"]), [0, 2]);
         assert_eq!(lexicon.files_writing(&["B", "A"]), [0, 2]);
         assert!(lexicon.files_writing(&["Missing"]).is_empty());
@@ -415,12 +456,13 @@ mod tests {
 
     #[test]
     fn every_import_is_indexed_apart_for_searches_of_callers() {
-        let lexicon = Lexicon::new([
+        let files = [
             binding_words("import lab.encode as enc\n"),
             binding_words("from lab import (\n    encode,\n)\n"),
             binding_words("from lab.encode import get_states\nclass get_states2(encode): pass\n"),
             binding_words("x = encode.get_states(y)\n"),
-        ]);
+        ];
+        let lexicon = Lexicon::new(files.iter().map(Vec::as_slice));
         assert_eq!(lexicon.files_importing(&["encode"]), [0, 1, 2]);
         assert_eq!(lexicon.files_importing(&["get_states"]), [2]);
         assert!(lexicon.files_importing(&["get_states2"]).is_empty());

@@ -62,8 +62,9 @@ const MAX_CORPUS_FILES: usize = 100_000;
 
 /// What the searches of a project need to know of one of its files, learnt from its text.
 pub struct FileFacts {
-    /// The [`binding_words`] of the file.
-    words: Vec<u64>,
+    /// The [`binding_words`] of the file (a boxed slice: held for every file of a project,
+    /// without the room the list had while it was collected with repeats).
+    words: Box<[u64]>,
     /// The file may install a function as a `forward`.
     installs_forward: bool,
 }
@@ -71,7 +72,7 @@ pub struct FileFacts {
 impl FileFacts {
     pub fn of(text: &str) -> Self {
         Self {
-            words: binding_words(text),
+            words: binding_words(text).into_boxed_slice(),
             installs_forward: may_install_forward(text),
         }
     }
@@ -91,7 +92,7 @@ impl FileFacts {
         match read_regular_file(path) {
             Ok(file) => Self::of(&String::from_utf8_lossy(&file.bytes)),
             Err(_) => Self {
-                words: Vec::new(),
+                words: Box::default(),
                 installs_forward: false,
             },
         }
@@ -590,14 +591,13 @@ impl ProjectIndex {
             .or_default()
             .clone();
         slot.get_or_init(|| {
-            let known = lock(&self.facts).clone();
             // Unsaved buffers of files not yet on disk belong to the project too.
             let buffers: Vec<PathBuf> = read(&self.overlay)
                 .keys()
                 .filter(|path| roots.iter().any(|root| path.starts_with(root)))
                 .cloned()
                 .collect();
-            collect_corpus(&roots, &known, &buffers, !self.skip_snapshots).map(Arc::new)
+            collect_corpus(&roots, &self.facts, &buffers, !self.skip_snapshots).map(Arc::new)
         })
         .as_ref()
         .clone()
@@ -737,7 +737,7 @@ impl Corpus {
 
 /// The lexicon of files with these facts, numbered in order.
 fn lexicon_of(facts: &[Arc<FileFacts>]) -> Lexicon {
-    Lexicon::new(facts.iter().map(|facts| facts.words.clone()))
+    Lexicon::new(facts.iter().map(|facts| &*facts.words))
 }
 
 /// The roots that are not inside another one, sorted.
@@ -761,7 +761,7 @@ fn outermost(roots: &[PathBuf]) -> Vec<PathBuf> {
 /// `snapshot`, what the walk saw is recorded for the cache.
 fn collect_corpus(
     roots: &[PathBuf],
-    known: &FxHashMap<PathBuf, Arc<FileFacts>>,
+    known: &Mutex<FxHashMap<PathBuf, Arc<FileFacts>>>,
     buffers: &[PathBuf],
     snapshot: bool,
 ) -> Option<Corpus> {
@@ -818,12 +818,15 @@ fn collect_corpus(
         }
     }
 
+    // The facts of files the run has read are looked up, not copied with the whole map.
+    let known: Vec<Option<Arc<FileFacts>>> = {
+        let known = lock(known);
+        paths.iter().map(|path| known.get(path).cloned()).collect()
+    };
     let facts: Vec<Arc<FileFacts>> = paths
         .par_iter()
-        .map(|path| match known.get(path) {
-            Some(facts) => facts.clone(),
-            None => Arc::new(FileFacts::read(path)),
-        })
+        .zip(known)
+        .map(|(path, known)| known.unwrap_or_else(|| Arc::new(FileFacts::read(path))))
         .collect();
     let lexicon = lexicon_of(&facts);
     if !snapshot {

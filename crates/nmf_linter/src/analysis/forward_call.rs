@@ -506,6 +506,13 @@ pub fn could_spell_any(source: &str, words: &[&str]) -> bool {
 /// which is the only way a non-ASCII spelling can name `forward` or `getattr`: normalisation
 /// never deletes a character, and composition only merges letters into non-ASCII ones.
 fn has_ascii_letter_lookalike(source: &str) -> bool {
+    with_memo(source, |memo| {
+        *memo.lookalike.get_or_insert_with(|| scan_lookalike(source))
+    })
+    .unwrap_or_else(|| scan_lookalike(source))
+}
+
+fn scan_lookalike(source: &str) -> bool {
     let bytes = source.as_bytes();
     let mut index = 0;
     while let Some(found) = next_non_ascii(bytes, index) {
@@ -518,6 +525,58 @@ fn has_ascii_letter_lookalike(source: &str) -> bool {
         index = found + c.len_utf8();
     }
     false
+}
+
+/// What the prefilters learn of one text's non-ASCII words, shared by all of them while the
+/// text is being prefiltered (see [`with_shared_text_scans`]).
+struct TextMemo {
+    /// The address and length of the text: inside the scope the text is borrowed, so a text
+    /// with both is the same text.
+    start: usize,
+    len: usize,
+    lookalike: Option<bool>,
+    /// The NFKC forms of the words that hold a non-ASCII character, in order.
+    normalized_words: Option<Vec<String>>,
+}
+
+thread_local! {
+    static TEXT_MEMO: std::cell::RefCell<Option<TextMemo>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `scans` (the prefilters of one file, the facts the project index learns of it) with the
+/// answers about `text`'s non-ASCII spellings computed at most once: each prefilter asks them
+/// of the whole text, and a file with an accented letter in a comment would otherwise have
+/// every word with one normalised once per rule.
+pub fn with_shared_text_scans<R>(text: &str, scans: impl FnOnce() -> R) -> R {
+    /// Puts back the memo of an enclosing scope, also when `scans` unwinds.
+    struct Restore(Option<TextMemo>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            TEXT_MEMO.with(|memo| *memo.borrow_mut() = outer);
+        }
+    }
+    if with_memo(text, |_| ()).is_some() {
+        // An enclosing scope shares the text's answers already.
+        return scans();
+    }
+    let memo = TextMemo {
+        start: text.as_ptr() as usize,
+        len: text.len(),
+        lookalike: None,
+        normalized_words: None,
+    };
+    let _restore = Restore(TEXT_MEMO.with(|slot| slot.borrow_mut().replace(memo)));
+    scans()
+}
+
+/// `answer` applied to the memo of `text`, if `text` is the one being prefiltered.
+fn with_memo<R>(text: &str, answer: impl FnOnce(&mut TextMemo) -> R) -> Option<R> {
+    TEXT_MEMO.with(|slot| {
+        let mut slot = slot.try_borrow_mut().ok()?;
+        let memo = slot.as_mut()?;
+        (memo.start == text.as_ptr() as usize && memo.len == text.len()).then(|| answer(memo))
+    })
 }
 
 /// Whether `c`'s NFKC decomposition holds an ASCII letter. Characters of the Basic
@@ -550,24 +609,22 @@ fn normalizes_to_ascii_letter(c: char) -> bool {
     table[code / 64] & (1 << (code % 64)) != 0
 }
 
-/// The offset of the first byte at or after `from` that is not ASCII, eight bytes at a time.
+/// The offset of the first byte at or after `from` that is not ASCII, a block at a time (the
+/// loop over a block is one the compiler turns into vector instructions).
 fn next_non_ascii(bytes: &[u8], from: usize) -> Option<usize> {
-    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-    let mut index = from;
-    while let Some(chunk) = bytes.get(index..index + 8) {
-        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        if u64::from_ne_bytes(word) & HIGH_BITS != 0 {
-            break;
+    const BLOCK: usize = 64;
+    let rest = bytes.get(from..)?;
+    let mut offset = 0;
+    for block in rest.chunks(BLOCK) {
+        if block.iter().fold(0u8, |any, &byte| any | byte) & 0x80 != 0 {
+            return block
+                .iter()
+                .position(|byte| !byte.is_ascii())
+                .map(|at| from + offset + at);
         }
-        index += 8;
+        offset += block.len();
     }
-    bytes
-        .get(index..)?
-        .iter()
-        .position(|byte| !byte.is_ascii())
-        .map(|offset| index + offset)
+    None
 }
 
 fn is_identifier_byte(byte: u8) -> bool {
@@ -733,13 +790,30 @@ fn string_end(bytes: &[u8], quote: usize) -> Option<usize> {
 /// Normalises every word that holds a non-ASCII character, as Python normalises identifiers,
 /// and reports whether any mentions one of `words`.
 fn normalized_words_mention(source: &str, words: &[&str]) -> bool {
+    let mentions = |normalized: &str| words.iter().any(|wanted| normalized.contains(wanted));
+    let shared = with_memo(source, |memo| {
+        memo.normalized_words
+            .get_or_insert_with(|| {
+                non_ascii_words(source)
+                    .map(|word| word.nfkc().collect())
+                    .collect()
+            })
+            .iter()
+            .any(|normalized| mentions(normalized))
+    });
+    shared.unwrap_or_else(|| {
+        non_ascii_words(source).any(|word| {
+            let normalized: String = word.nfkc().collect();
+            mentions(&normalized)
+        })
+    })
+}
+
+/// The words (runs of identifier characters) of `source` that hold a non-ASCII character.
+fn non_ascii_words(source: &str) -> impl Iterator<Item = &str> {
     source
         .split(|c: char| c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|word| !word.is_ascii())
-        .any(|word| {
-            let normalized: String = word.nfkc().collect();
-            words.iter().any(|wanted| normalized.contains(wanted))
-        })
 }
 
 /// `expr` is a call of the name `function`: `super()`, `type(x)`.
@@ -817,6 +891,66 @@ mod tests {
         ];
         for source in sources {
             assert!(could(source), "{source:?} was ruled out");
+        }
+    }
+
+    #[test]
+    fn the_first_non_ascii_byte_is_found_at_any_offset() {
+        for length in [0, 1, 7, 63, 64, 65, 200] {
+            let ascii = "a".repeat(length);
+            assert_eq!(super::next_non_ascii(ascii.as_bytes(), 0), None);
+            for at in 0..length {
+                let mut text = ascii.clone().into_bytes();
+                text[at] = 0xC3;
+                for from in [0, at / 2, at] {
+                    assert_eq!(
+                        super::next_non_ascii(&text, from),
+                        Some(at),
+                        "{length} {at}"
+                    );
+                }
+                assert_eq!(super::next_non_ascii(&text, at + 1), None);
+            }
+        }
+    }
+
+    #[test]
+    fn shared_answers_are_those_of_each_text_on_its_own() {
+        use super::{could_spell_any, with_shared_text_scans};
+        let texts = [
+            "x = 1\n",
+            "# 模型 — données\nx = '✓'\n",
+            "model.ｆｏｒｗａｒｄ(x)\n",
+            "é = m.module\n",
+            "y = ｇｅｔａｔｔｒ(m, 'forward')(x)\n",
+        ];
+        let words: [&[&str]; 3] = [&["forward"], &["getattr", "module"], &["é", "train"]];
+        for text in texts {
+            let alone: Vec<bool> = words
+                .iter()
+                .map(|words| could_spell_any(text, words))
+                .collect();
+            let shared = with_shared_text_scans(text, || {
+                // Another text asked inside the scope gets its own answers.
+                let other = texts.map(|other| could_spell_any(other, &["forward"]));
+                let answers: Vec<bool> = words
+                    .iter()
+                    .map(|words| could_spell_any(text, words))
+                    .collect();
+                (answers, other)
+            });
+            assert_eq!(shared.0, alone, "{text:?}");
+            assert_eq!(
+                shared.1,
+                texts.map(|other| could_spell_any(other, &["forward"]))
+            );
+            // A part of the text is not the text.
+            let part = &text[..text.len() - 1];
+            let inside = with_shared_text_scans(text, || {
+                could_spell_any(text, &["forward"]);
+                could_spell_any(part, &["x"])
+            });
+            assert_eq!(inside, could_spell_any(part, &["x"]));
         }
     }
 
