@@ -550,6 +550,8 @@ fn check_text_input(
 }
 
 /// A file after the first pass: done from the cache, ruled out by the prefilter, or to check.
+///
+/// One is held for every file of the run until all are checked: the large variants are boxed.
 enum Pending {
     /// From the cache, with what it depended on when recording (boxed, as most files of a
     /// warm run are [`Pending::Clean`]: the vector of all files stays small).

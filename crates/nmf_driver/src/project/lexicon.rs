@@ -256,7 +256,7 @@ fn word_hash(word: &[u8]) -> u64 {
 }
 
 /// The files of a project by the words they write in binding statements.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Lexicon {
     /// One per word of each file, sorted.
     entries: Vec<Entry>,
@@ -312,6 +312,24 @@ impl Lexicon {
             entries.push(*entry);
         }
         entries.extend(added);
+        Self { entries }
+    }
+
+    /// The same index without file `index`: the files after it move down one.
+    pub fn without_file(&self, index: u32) -> Self {
+        let entries = self
+            .entries
+            .iter()
+            .filter(|entry| entry.file != index)
+            .map(|&entry| Entry {
+                file: if entry.file > index {
+                    entry.file - 1
+                } else {
+                    entry.file
+                },
+                ..entry
+            })
+            .collect();
         Self { entries }
     }
 
@@ -373,6 +391,22 @@ mod tests {
             }
             assert_eq!(
                 index.with_file(file, &words).entries,
+                Lexicon::new(expected.iter().map(Vec::as_slice)).entries
+            );
+        }
+    }
+
+    #[test]
+    fn removing_a_file_gives_the_index_built_afresh() {
+        let files: Vec<Vec<u64>> = vec![vec![5, 1, 9], vec![1, 2], vec![9, 9, 3], vec![2]];
+        let index = Lexicon::new(files.iter().map(Vec::as_slice));
+        for removed in 0..files.len() {
+            let mut expected = files.clone();
+            expected.remove(removed);
+            assert_eq!(
+                index
+                    .without_file(u32::try_from(removed).unwrap_or(u32::MAX))
+                    .entries,
                 Lexicon::new(expected.iter().map(Vec::as_slice)).entries
             );
         }

@@ -140,8 +140,6 @@ type CorpusSlot = SharedOnce<Option<Arc<Corpus>>>;
 /// Every Python file under a set of roots, with its facts, and the lexicon built from them.
 struct Corpus {
     paths: Vec<PathBuf>,
-    /// The facts of each of `paths`.
-    facts: Vec<Arc<FileFacts>>,
     lexicon: Lexicon,
     installers: Vec<PathBuf>,
     /// What the walk saw, for the cache to tell later whether the corpus is the same; `None`
@@ -683,51 +681,58 @@ impl Corpus {
     /// unsaved buffers.
     fn with_file(&self, path: &Path, facts: Option<Arc<FileFacts>>) -> Corpus {
         let mut paths = self.paths.clone();
-        let mut all_facts = self.facts.clone();
         let position = paths.iter().position(|known| known == path);
+        let as_index = |index: usize| u32::try_from(index).unwrap_or(u32::MAX);
+        let installs = facts.as_ref().is_some_and(|facts| facts.installs_forward);
         let lexicon = match (position, facts) {
-            (Some(index), Some(facts)) => {
-                let lexicon = self
-                    .lexicon
-                    .with_file(u32::try_from(index).unwrap_or(u32::MAX), &facts.words);
-                all_facts[index] = facts;
-                lexicon
-            }
+            (Some(index), Some(facts)) => self.lexicon.with_file(as_index(index), &facts.words),
             (None, Some(facts)) => {
-                let index = u32::try_from(paths.len()).unwrap_or(u32::MAX);
-                let lexicon = self.lexicon.with_file(index, &facts.words);
+                let lexicon = self.lexicon.with_file(as_index(paths.len()), &facts.words);
                 paths.push(path.to_path_buf());
-                all_facts.push(facts);
                 lexicon
             }
             (Some(index), None) => {
-                // The files after it move down one: built again.
                 paths.remove(index);
-                all_facts.remove(index);
-                lexicon_of(&all_facts)
+                self.lexicon.without_file(as_index(index))
             }
-            (None, None) => lexicon_of(&all_facts),
+            (None, None) => self.lexicon.clone(),
         };
-        Corpus::new(paths, all_facts, lexicon, self.snapshot.clone())
+        // The installers stay in the order of the paths.
+        let installers = paths
+            .iter()
+            .filter(|known| {
+                if *known == path {
+                    installs
+                } else {
+                    self.installers.contains(known)
+                }
+            })
+            .cloned()
+            .collect();
+        Corpus {
+            paths,
+            lexicon,
+            installers,
+            snapshot: self.snapshot.clone(),
+        }
     }
 
     /// The corpus of `paths`, whose facts are `facts` (in the same order) and whose lexicon
-    /// is `lexicon`.
+    /// is `lexicon`. The facts themselves are not kept: the lexicon holds their words.
     fn new(
         paths: Vec<PathBuf>,
-        facts: Vec<Arc<FileFacts>>,
+        facts: &[Arc<FileFacts>],
         lexicon: Lexicon,
         snapshot: Option<Arc<Snapshot>>,
     ) -> Corpus {
         let installers = paths
             .iter()
-            .zip(&facts)
+            .zip(facts)
             .filter(|(_, facts)| facts.installs_forward)
             .map(|(path, _)| path.clone())
             .collect();
         Corpus {
             paths,
-            facts,
             lexicon,
             installers,
             snapshot,
@@ -818,10 +823,23 @@ fn collect_corpus(
         }
     }
 
-    // The facts of files the run has read are looked up, not copied with the whole map.
+    // The facts of files the run has read are taken out of the map: the corpus's lexicon
+    // holds their words from now on (another corpus reads them again). An editor's buffers
+    // stay, as the disk does not have their text.
     let known: Vec<Option<Arc<FileFacts>>> = {
-        let known = lock(known);
-        paths.iter().map(|path| known.get(path).cloned()).collect()
+        let mut known = lock(known);
+        let taken = paths
+            .iter()
+            .map(|path| {
+                if buffers.contains(path) {
+                    known.get(path).cloned()
+                } else {
+                    known.remove(path)
+                }
+            })
+            .collect();
+        known.shrink_to_fit();
+        taken
     };
     let facts: Vec<Arc<FileFacts>> = paths
         .par_iter()
@@ -830,7 +848,7 @@ fn collect_corpus(
         .collect();
     let lexicon = lexicon_of(&facts);
     if !snapshot {
-        return Some(Corpus::new(paths, facts, lexicon, None));
+        return Some(Corpus::new(paths, &facts, lexicon, None));
     }
     // The files by their facts; folders, ignore files and the rest by what they hold.
     let files = paths.par_iter().zip(&facts).map(|(path, facts)| {
@@ -846,7 +864,7 @@ fn collect_corpus(
         .chain(others)
         .collect::<Option<Vec<_>>>()
         .map(|paths| Arc::new(Snapshot { taken_at, paths }));
-    Some(Corpus::new(paths, facts, lexicon, snapshot))
+    Some(Corpus::new(paths, &facts, lexicon, snapshot))
 }
 
 /// The ignore files a folder walk reads in each folder.

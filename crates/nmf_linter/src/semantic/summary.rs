@@ -159,6 +159,24 @@ pub struct ForwardPatch {
     pub anywhere: bool,
 }
 
+/// [`ModuleSummary::shrink_to_fit`] for a map of names to bindings, functions' bodies
+/// included.
+fn shrink_bindings(bindings: &mut FxHashMap<Name, Vec<Binding>>) {
+    bindings.shrink_to_fit();
+    for list in bindings.values_mut() {
+        list.shrink_to_fit();
+        for binding in list {
+            if let Binding::Function(function) = binding
+                && let Some(body) = function.body.as_mut().and_then(Arc::get_mut)
+            {
+                body.returns.shrink_to_fit();
+                body.yields.shrink_to_fit();
+                shrink_bindings(&mut body.locals);
+            }
+        }
+    }
+}
+
 /// A class: its bases and what its instances hold.
 #[derive(Debug, Clone)]
 pub struct ClassSummary {
@@ -230,7 +248,26 @@ impl ModuleSummary {
         if facts.forward {
             summary.forward_patches = crate::semantic::patches::find(body);
         }
+        summary.shrink_to_fit();
         summary
+    }
+
+    /// Gives back the room the lists and maps kept while they grew: a summary lives for the
+    /// whole run, one per file a check looked into, and most names have one binding in a list
+    /// made for four.
+    fn shrink_to_fit(&mut self) {
+        shrink_bindings(&mut self.globals);
+        self.star_imports.shrink_to_fit();
+        self.forward_patches.shrink_to_fit();
+        self.classes.shrink_to_fit();
+        for class in &mut self.classes {
+            class.bases.shrink_to_fit();
+            shrink_bindings(&mut class.body);
+            class.instance_attributes.shrink_to_fit();
+            for values in class.instance_attributes.values_mut() {
+                values.shrink_to_fit();
+            }
+        }
     }
 
     /// The class whose `class` statement starts at `start`.
