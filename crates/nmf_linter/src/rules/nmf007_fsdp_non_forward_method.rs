@@ -110,16 +110,39 @@ impl Violation for FsdpNonForwardMethod {
 /// and the rule reports nothing.
 fn could_match(source: &str) -> bool {
     let bytes = source.as_bytes();
-    let lower = bytes.to_ascii_lowercase();
     calls_named(bytes, b"FSDP", false)
         || calls_named(bytes, b"FullyShardedDataParallel", false)
         || calls_named(bytes, b"fully_shard", false)
-        || calls_named(&lower, b"fsdp", true)
-        || isinstance_mentions_fsdp(&lower)
+        || with_lowercase(bytes, |lower| {
+            calls_named(lower, b"fsdp", true) || isinstance_mentions_fsdp(lower)
+        })
         || could_spell_any(
             source,
             &["FullyShardedDataParallel", "fully_shard", "FSDP", "fsdp"],
         )
+}
+
+/// `search` of `bytes` in ASCII lower case, in a buffer each thread keeps for the next file
+/// (every file is prefiltered: a copy of each would be allocated and freed, the large ones
+/// mapped afresh).
+fn with_lowercase(bytes: &[u8], search: impl FnOnce(&[u8]) -> bool) -> bool {
+    /// A buffer larger than this is not kept for the next file.
+    const KEPT: usize = 1 << 20;
+    thread_local! {
+        static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    LOWER.with(|buffer| {
+        let Ok(mut lower) = buffer.try_borrow_mut() else {
+            return search(&bytes.to_ascii_lowercase());
+        };
+        lower.clear();
+        lower.extend(bytes.iter().map(u8::to_ascii_lowercase));
+        let found = search(&lower);
+        if lower.capacity() > KEPT {
+            *lower = Vec::new();
+        }
+        found
+    })
 }
 
 fn is_identifier_byte(byte: u8) -> bool {
