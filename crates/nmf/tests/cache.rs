@@ -421,6 +421,52 @@ fn a_caller_in_another_file_that_starts_passing_the_inner_module() {
     );
 }
 
+/// Two helpers called from the same file share one analysis of that file (a run analyses a
+/// caller once for every checked file that asks): what the analysis used (here the summary of
+/// `pkg/unwrapping.py`, which says what `unwrap` returns) is recorded for both helpers, so that
+/// an edit of it alone checks both again.
+#[test]
+fn helpers_that_share_a_caller_both_depend_on_what_its_analysis_used() {
+    let tree = Tree::new();
+    let helper = |name: &str| {
+        format!(
+            "from torch.nn.parallel import DistributedDataParallel as DDP\n\n\n\
+             def {name}(encoder, batch):\n    return encoder(batch)\n"
+        )
+    };
+    let unwrapping = |returned: &str| format!("def unwrap(model):\n    return {returned}\n");
+    tree.write("pyproject.toml", "")
+        .write("pkg/__init__.py", "")
+        .write("pkg/first.py", helper("encode"))
+        .write("pkg/second.py", helper("decode"))
+        .write("pkg/unwrapping.py", unwrapping("model.module"))
+        .write(
+            "pkg/train.py",
+            "from pkg.first import encode\nfrom pkg.second import decode\n\
+             from pkg.unwrapping import unwrap\n\n\n\
+             def train(accelerator, encoder, batch):\n    \
+             encoder = accelerator.prepare(encoder)\n    inner = unwrap(encoder)\n    \
+             loss = encode(inner, batch).sum() + decode(inner, batch).sum()\n    \
+             accelerator.backward(loss)\n",
+        );
+    let findings = agree(&tree, &["."]).findings();
+    let reported: Vec<&str> = findings
+        .lines()
+        .map(|line| line.split(" NMF005 ").next().unwrap_or(line))
+        .collect();
+    assert_eq!(
+        reported,
+        ["pkg/first.py:5:12:", "pkg/second.py:5:12:"],
+        "{findings}"
+    );
+    std::thread::sleep(SETTLE);
+    cached(&tree, &["."]);
+    assert_eq!(from_cache(&tree), 5);
+    // `unwrap` now hands the wrapper back: neither helper gets the inner module.
+    tree.write("pkg/unwrapping.py", unwrapping("model"));
+    assert_eq!(agree(&tree, &["."]).findings(), "");
+}
+
 #[test]
 fn a_speechbrain_recipe_yaml_that_changes_which_modules_are_wrapped() {
     let tree = Tree::new();

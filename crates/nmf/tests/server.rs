@@ -666,6 +666,72 @@ fn a_subclass_typed_in_another_buffer_re_checks_the_mixin_that_calls_forward() {
     shut_down(client);
 }
 
+/// A helper's finding comes from what a caller in another file passes it. The caller's
+/// analysis is kept between checks: an edit of the caller, and an edit of a file that analysis
+/// used (`unwrapping.py`, which says what `unwrap` returns; the caller's own text unchanged),
+/// each check the helper again with a fresh analysis.
+#[test]
+fn edits_of_a_caller_in_another_file_and_of_what_it_used_re_check_the_helper() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let root = folder.path();
+    let write = |name: &str, text: &str| {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    let helper = "from torch.nn.parallel import DistributedDataParallel as DDP\n\n\n\
+                  def encode(encoder, batch):\n    return encoder(batch)\n";
+    let caller = |argument: &str| {
+        format!(
+            "from lab.encode import encode\nfrom lab.unwrapping import unwrap\n\n\n\
+             def train(accelerator, encoder, batch):\n    \
+             encoder = accelerator.prepare(encoder)\n    \
+             loss = encode({argument}, batch).sum()\n    accelerator.backward(loss)\n"
+        )
+    };
+    let unwrapping = |returned: &str| format!("def unwrap(model):\n    return {returned}\n");
+    write("pyproject.toml", "");
+    write("lab/__init__.py", "");
+    write("lab/encode.py", helper);
+    write("lab/unwrapping.py", &unwrapping("model.module"));
+    write("lab/train.py", &caller("unwrap(encoder)"));
+    let uri = |name: &str| format!("file://{}/lab/{name}", root.display());
+    let mut client = Client::start();
+    client.initialize(&[], root);
+    assert_eq!(codes(&client.open(&uri("encode.py"), helper)), ["NMF005"]);
+    let open = |client: &mut Client, name: &str, text: &str| {
+        client.send(
+            json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+            "textDocument": {"uri": uri(name), "languageId": "python", "version": 1,
+            "text": text}}}),
+        );
+    };
+    let change = |client: &mut Client, name: &str, version: i32, text: &str| {
+        client.send(
+            json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": uri(name), "version": version},
+            "contentChanges": [{"text": text}]}}),
+        );
+    };
+    let helper_codes = |client: &mut Client| {
+        let received =
+            client.receive_until(|message| message["params"]["uri"] == uri("encode.py").as_str());
+        codes(received.last().expect("encode.py"))
+    };
+    // The caller, edited unsaved, passes the wrapper itself.
+    open(&mut client, "train.py", &caller("encoder"));
+    assert_eq!(helper_codes(&mut client), Vec::<String>::new());
+    // And the inner module again.
+    change(&mut client, "train.py", 2, &caller("unwrap(encoder)"));
+    assert_eq!(helper_codes(&mut client), ["NMF005"]);
+    // `unwrap` hands the wrapper back: the caller's text is the same, its analysis is not.
+    open(&mut client, "unwrapping.py", &unwrapping("model"));
+    assert_eq!(helper_codes(&mut client), Vec::<String>::new());
+    change(&mut client, "unwrapping.py", 2, &unwrapping("model.module"));
+    assert_eq!(helper_codes(&mut client), ["NMF005"]);
+    shut_down(client);
+}
+
 #[test]
 fn unsaved_new_buffers_are_checked_and_other_languages_left_alone() {
     let folder = tempfile::tempdir().expect("a folder");

@@ -776,10 +776,12 @@ pub fn check_module(
 }
 
 /// Runs `run` with a checker of another file of the project (every rule off, nothing followed
-/// into further files), for questions about that file's code: what it passes to a function
-/// of the checked file. `None` when the file does not parse.
+/// into further files), whose imports resolve through `project`, for questions about that
+/// file's code: what it passes to a function of the checked file. `None` when the file does
+/// not parse.
 pub(crate) fn with_other_file<R>(
     file: &ProjectFile<'_>,
+    project: &dyn ProjectModules,
     settings: &LinterSettings,
     run: impl for<'c> FnOnce(&mut Checker<'c>) -> R,
 ) -> Option<R> {
@@ -787,7 +789,7 @@ pub(crate) fn with_other_file<R>(
     let context = FileContext {
         module_name: file.module_name.clone(),
         is_package: file.is_package,
-        project: file.project.as_ref(),
+        project,
     };
     let mut checker = Checker::new(
         file.text.as_str(),

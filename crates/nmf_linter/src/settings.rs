@@ -31,3 +31,25 @@ impl Default for LinterSettings {
         }
     }
 }
+
+impl LinterSettings {
+    /// A hash of what the answers to questions about code (types, wrap states) depend on:
+    /// every setting but the rules to run, which differ from file to file with what each
+    /// file's prefilter admits. Destructured, so that a new setting must be placed here.
+    pub fn semantic_key(&self) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let LinterSettings {
+            rules: _,
+            known_modules_only,
+            not_module_packages,
+            module_factories,
+            not_module_factories,
+        } = self;
+        let mut hasher = rustc_hash::FxBuildHasher.build_hasher();
+        known_modules_only.hash(&mut hasher);
+        not_module_packages.hash(&mut hasher);
+        module_factories.hash(&mut hasher);
+        not_module_factories.hash(&mut hasher);
+        hasher.finish()
+    }
+}

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use nmf_linter::semantic::infer::{ProjectFile, ProjectModules};
 use nmf_linter::semantic::summary::ModuleSummary;
+use nmf_linter::semantic::wrap::callers::FileCalls;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -37,8 +38,10 @@ pub struct Recorder {
     state: Mutex<RecorderState>,
 }
 
-#[derive(Default)]
-struct RecorderState {
+/// What a check used, as recorded; also what an analysis shared by several checks used (see
+/// [`ProjectIndex::shared_calls`]), for each of them to record.
+#[derive(Default, Clone)]
+pub(crate) struct RecorderState {
     lookups: Vec<(String, Option<String>)>,
     files: Vec<(String, Option<Fingerprint>, u64)>,
     corpora: FxHashMap<String, Snapshot>,
@@ -151,6 +154,24 @@ impl Recorder {
             }),
             corpora: state.corpora,
         }
+    }
+
+    /// What the recorder saw.
+    fn into_state(self) -> RecorderState {
+        self.state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records what another recorder saw, as if this check had used it itself.
+    fn absorb(&self, used: &RecorderState) {
+        let mut state = lock(&self.state);
+        state.lookups.extend(used.lookups.iter().cloned());
+        state.files.extend(used.files.iter().cloned());
+        for (key, snapshot) in &used.corpora {
+            state.corpora.insert(key.clone(), snapshot.clone());
+        }
+        state.unrepeatable |= used.unrepeatable;
     }
 
     fn record_file(&self, index: &ProjectIndex, path: &Path, fingerprint: Option<Fingerprint>) {
@@ -279,6 +300,29 @@ impl ProjectModules for RecordingOtherView<'_> {
 
     fn importers(&self, words: &[&str], limit: usize) -> Option<Vec<ProjectFile<'_>>> {
         recorded_importers(&self.view, self.recorder, words, limit)
+    }
+
+    /// The analysis is shared by every check that asks for it: it records what it uses in a
+    /// recorder of its own, which each check that takes the answer records as its own.
+    fn shared_calls(
+        &self,
+        text: &str,
+        settings: u64,
+        analyse: &dyn Fn(&dyn ProjectModules) -> FileCalls,
+    ) -> Option<Arc<FileCalls>> {
+        let key = self.view.shared_calls_key(text, settings, true);
+        let (calls, used) = self.view.index().shared_calls(key, || {
+            let recorder = Recorder::default();
+            let calls = analyse(&RecordingOtherView {
+                view: self.view.clone(),
+                recorder: &recorder,
+            });
+            (Arc::new(calls), Some(Arc::new(recorder.into_state())))
+        });
+        if let Some(used) = used {
+            self.recorder.absorb(&used);
+        }
+        Some(calls)
     }
 }
 

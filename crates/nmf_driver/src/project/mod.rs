@@ -12,9 +12,11 @@ use std::time::SystemTime;
 use nmf_linter::checker::FileContext;
 use nmf_linter::semantic::infer::{ProjectFile, ProjectModules};
 use nmf_linter::semantic::summary::ModuleSummary;
+use nmf_linter::semantic::wrap::callers::FileCalls;
 use ruff_python_ast::PySourceType;
 use rustc_hash::FxHashMap;
 
+use crate::project::dependencies::RecorderState;
 use crate::project::lexicon::{Lexicon, binding_words, may_install_forward};
 use crate::source::parse::ParsedModule;
 use rayon::prelude::*;
@@ -164,6 +166,12 @@ pub struct ProjectIndex {
     files: Mutex<FxHashMap<PathBuf, Arc<Mutex<Option<Loaded>>>>>,
     /// Texts that win over the disk: an editor's open, unsaved buffers.
     overlay: RwLock<FxHashMap<PathBuf, Buffer>>,
+    /// What the analyses of other files for checked ones found (see
+    /// [`ProjectModules::shared_calls`]): a caller file imported by several checked files is
+    /// parsed and analysed once. Forgotten when a buffer's text changes (the analyses used
+    /// other files' summaries); a run's files on disk are taken as they were first read, as
+    /// the corpora take them.
+    shared_calls: Mutex<FxHashMap<SharedCallsKey, SharedCalls>>,
     /// Corpora are collected without [`Corpus::snapshot`]s: nothing records what a check
     /// depended on (a run without the cache), so the stat of every file and folder a
     /// snapshot takes would be wasted.
@@ -184,9 +192,45 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What an analysis of another file is about: the file, a hash of its text, the
+/// [`semantic_key`](nmf_linter::settings::LinterSettings::semantic_key) of the settings it was
+/// analysed with, a hash of the import paths its modules resolve against, and whether what it
+/// used was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct SharedCallsKey {
+    path: PathBuf,
+    text: u64,
+    settings: u64,
+    import_paths: u64,
+    recorded: bool,
+}
+
+/// What an analysis of another file found, and, when recorded, what it used of the project
+/// (for each checked file that takes the answer to record as its own).
+pub(crate) type SharedCalls = (Arc<FileCalls>, Option<Arc<RecorderState>>);
+
 impl ProjectIndex {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The analysis `key` names, computed by `compute` when it is not known yet. Two threads
+    /// that ask together both compute it (the first answer is kept): waiting for another
+    /// thread's analysis, which may itself wait for work this thread holds (a corpus it is
+    /// collecting), could deadlock.
+    pub(crate) fn shared_calls(
+        &self,
+        key: SharedCallsKey,
+        compute: impl FnOnce() -> SharedCalls,
+    ) -> SharedCalls {
+        if let Some(known) = lock(&self.shared_calls).get(&key) {
+            return known.clone();
+        }
+        let computed = compute();
+        lock(&self.shared_calls)
+            .entry(key)
+            .or_insert(computed)
+            .clone()
     }
 
     /// An index for a run that records nothing of what its checks depended on: its corpora
@@ -242,6 +286,7 @@ impl ProjectIndex {
     pub fn view_with<'a>(&'a self, path: &Path, import_paths: &'a [PathBuf]) -> ProjectView<'a> {
         ProjectView {
             index: self,
+            path: path.to_path_buf(),
             location: self.locate(path),
             folder: path.parent().map(Path::to_path_buf),
             import_paths,
@@ -449,6 +494,8 @@ impl ProjectIndex {
             return BufferChange::default();
         }
         lock(&self.files).remove(path);
+        // Analyses of other files used this file's summary, or are of it.
+        lock(&self.shared_calls).clear();
         let facts =
             new_facts.unwrap_or_else(|| Arc::new(FileFacts::of(new_text.unwrap_or_default())));
         let old_facts = match &before {
@@ -914,8 +961,11 @@ fn import_roots(root: PathBuf) -> Vec<PathBuf> {
 }
 
 /// The index as seen from one file: modules resolve against that file's roots.
+#[derive(Clone)]
 pub struct ProjectView<'a> {
     index: &'a ProjectIndex,
+    /// The file.
+    path: PathBuf,
     location: ModuleLocation,
     /// The folder of the file, where pytest's `conftest.py` files start.
     folder: Option<PathBuf>,
@@ -975,6 +1025,25 @@ impl<'a> ProjectView<'a> {
     pub fn index(&self) -> &'a ProjectIndex {
         self.index
     }
+
+    /// What names an analysis of the file this view is of, whose text is `text`, with
+    /// settings of [`semantic_key`](nmf_linter::settings::LinterSettings::semantic_key)
+    /// `settings`.
+    pub(crate) fn shared_calls_key(
+        &self,
+        text: &str,
+        settings: u64,
+        recorded: bool,
+    ) -> SharedCallsKey {
+        use std::hash::BuildHasher;
+        SharedCallsKey {
+            path: self.path.clone(),
+            text: xxhash_rust::xxh3::xxh3_64(text.as_bytes()),
+            settings,
+            import_paths: rustc_hash::FxBuildHasher.hash_one(self.import_paths),
+            recorded,
+        }
+    }
 }
 
 impl ProjectModules for ProjectView<'_> {
@@ -1029,6 +1098,19 @@ impl ProjectModules for ProjectView<'_> {
                 })
                 .collect(),
         )
+    }
+
+    fn shared_calls(
+        &self,
+        text: &str,
+        settings: u64,
+        analyse: &dyn Fn(&dyn ProjectModules) -> FileCalls,
+    ) -> Option<Arc<FileCalls>> {
+        let key = self.shared_calls_key(text, settings, false);
+        let (calls, _) = self
+            .index
+            .shared_calls(key, || (Arc::new(analyse(self)), None));
+        Some(calls)
     }
 }
 

@@ -34,6 +34,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::semantic::summary::{Binding, ClassId, ModuleId, ModuleSummary};
 use crate::semantic::values::ValueExpr;
+use crate::semantic::wrap::callers::FileCalls;
 
 pub use crate::semantic::known::external_class_verdict;
 pub use ty::{ClassKey, Exactness, FunctionRef, ModuleRef, Ty};
@@ -74,6 +75,21 @@ pub trait ProjectModules: Sync {
     /// (`hparams/*.yaml` in its folder). `None` when there are none, or one cannot be read:
     /// then no object of the recipe is known to be wrapped. None without a project.
     fn recipe_configs(&self) -> Option<Vec<Arc<str>>> {
+        None
+    }
+
+    /// For the project as a file found by [`ProjectModules::importers`] sees it: what
+    /// `analyse` finds in that file's code (`text`), analysed with settings whose
+    /// [`semantic_key`](crate::settings::LinterSettings::semantic_key) is `settings`, kept
+    /// for every checked file that asks during the run, so that a file imported by several
+    /// is parsed and analysed once. `analyse` is given the project to analyse it with. `None`:
+    /// nothing is kept, the caller analyses it itself.
+    fn shared_calls(
+        &self,
+        _text: &str,
+        _settings: u64,
+        _analyse: &dyn Fn(&dyn ProjectModules) -> FileCalls,
+    ) -> Option<Arc<FileCalls>> {
         None
     }
 }

@@ -11,8 +11,10 @@
 //!   project's word index), at most [`MAX_CALLER_FILES`]; a function imported more widely stays
 //!   without callers from other files;
 //! - a candidate is analysed (parsed, with nothing followed into further files) only when its
-//!   text writes the function's name and may train ([`may_train`]); once per checked file, for
-//!   all the checked file's functions;
+//!   text writes the function's name and may train ([`may_train`]); once per run, for every
+//!   checked file that asks ([`ProjectModules::shared_calls`]): the analysis keeps every call in
+//!   code that trains with what it may run, and each checked file picks its own functions' calls
+//!   from it ([`FileCalls`]);
 //! - a call counts when it trains where it stands (in that file's code, see
 //!   [`super::training`]: what other calls pass never reaches a backward) and its callee
 //!   resolves, by type, to this very function.
@@ -21,6 +23,7 @@
 //! module, a part of either), not where the other file made it: no fix is offered from it.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use ruff_python_ast::name::Name;
 use ruff_python_ast::{self as ast, Expr};
@@ -34,7 +37,7 @@ use super::training::may_train;
 use super::{Origin, Wrap, WrapState, WrapperKind};
 use crate::analysis::forward_call::has_word;
 use crate::checker::{Checker, with_other_file};
-use crate::semantic::infer::{ProjectFile, Ty};
+use crate::semantic::infer::{ProjectFile, ProjectModules, Ty};
 
 /// Files that import a function (or its module) analysed for its calls, at most.
 pub const MAX_CALLER_FILES: usize = 16;
@@ -128,8 +131,8 @@ fn find_calls(checker: &mut Checker<'_>, function: FunctionId) -> Vec<OtherFileC
 }
 
 /// The calls in `file` of every module-level function of the checked file (`module`), by
-/// function: a file that calls one helper of a module usually calls several, so it is
-/// analysed once for all of them.
+/// function: a file that calls one helper of a module usually calls several, so its calls are
+/// sorted once for all of them.
 fn calls_in_file(
     checker: &mut Checker<'_>,
     module: &str,
@@ -155,9 +158,17 @@ fn calls_in_file(
         })
         .collect();
     let settings = checker.settings();
-    let calls = with_other_file(file, settings, |other| calls_in(other, module, &functions))
-        .unwrap_or_default();
-    let calls = Rc::new(calls);
+    let analyse = |project: &dyn ProjectModules| {
+        with_other_file(file, project, settings, training_calls).unwrap_or_default()
+    };
+    let training = match file
+        .project
+        .shared_calls(&file.text, settings.semantic_key(), &analyse)
+    {
+        Some(shared) => shared,
+        None => Arc::new(analyse(file.project.as_ref())),
+    };
+    let calls = Rc::new(training.of(module, &functions));
     checker
         .wrap_analysis()
         .files_calling
@@ -165,16 +176,63 @@ fn calls_in_file(
     calls
 }
 
-/// The calls in the checker's file of `functions` (module-level functions of `module`, by
-/// name, with where each `def` starts) in code that trains, by function.
-fn calls_in(
-    checker: &mut Checker<'_>,
-    module: &str,
-    functions: &FxHashMap<Name, (FunctionId, TextSize)>,
-) -> FxHashMap<FunctionId, Vec<OtherFileCall>> {
+/// What the analysis of another file found, the same for every checked file that asks (see
+/// [`ProjectModules::shared_calls`]): each call in its code that trains whose callee is
+/// written as a name or an attribute, in the order of the code.
+#[derive(Debug, Default)]
+pub struct FileCalls {
+    calls: Vec<TrainingCall>,
+}
+
+/// One call of [`FileCalls`].
+#[derive(Debug)]
+struct TrainingCall {
+    /// The callee's name as written: `f` in `f(x)` and in `helpers.f(x)`.
+    written: Name,
+    /// The module-level functions of the name `written` the callee may be, by module and where
+    /// the `def` starts.
+    runs: Vec<(Box<str>, TextSize)>,
+    /// What the call passes, when it may run such a function.
+    passed: OtherFileCall,
+}
+
+impl FileCalls {
+    /// The calls of `functions` (module-level functions of `module`, by name, with where each
+    /// `def` starts), by function. Of the calls written with one of their names, only the
+    /// first [`MAX_CALLS`] are looked at.
+    fn of(
+        &self,
+        module: &str,
+        functions: &FxHashMap<Name, (FunctionId, TextSize)>,
+    ) -> FxHashMap<FunctionId, Vec<OtherFileCall>> {
+        let mut found: FxHashMap<FunctionId, Vec<OtherFileCall>> = FxHashMap::default();
+        let mut looked_at = 0;
+        for call in &self.calls {
+            let Some(&(function, start)) = functions.get(&call.written) else {
+                continue;
+            };
+            looked_at += 1;
+            if looked_at > MAX_CALLS {
+                break;
+            }
+            if call
+                .runs
+                .iter()
+                .any(|(runs, runs_at)| &**runs == module && *runs_at == start)
+            {
+                found.entry(function).or_default().push(call.passed.clone());
+            }
+        }
+        found
+    }
+}
+
+/// The calls in the checker's file, in code that trains, whose callee is written as a name or
+/// an attribute; for those that may run a module-level function of that name (of any module),
+/// what they pass.
+fn training_calls(checker: &mut Checker<'_>) -> FileCalls {
     let index = checker.wrap_index();
-    let mut found: FxHashMap<FunctionId, Vec<OtherFileCall>> = FxHashMap::default();
-    let mut looked_at = 0;
+    let mut calls = Vec::new();
     for (caller, facts) in index.functions.iter().enumerate() {
         let caller = caller as FunctionId;
         for call in &facts.calls {
@@ -183,60 +241,67 @@ fn calls_in(
                 Expr::Attribute(attribute) => &attribute.attr.id,
                 _ => continue,
             };
-            let Some(&(function, start)) = functions.get(written) else {
-                continue;
-            };
             if !checker.trains_at(caller, call.start()) {
                 continue;
             }
-            looked_at += 1;
-            if looked_at > MAX_CALLS {
-                return found;
-            }
-            let runs_it = |ty: &Ty| {
-                matches!(ty, Ty::Function(function)
-                    if function.function.name == *written
-                        && function.function.start == start
-                        && function.module.name.as_deref() == Some(module))
-            };
             let ty = callee_type(checker, caller, &call.func);
-            let matches = match &ty {
-                Ty::Union(members) => members.iter().any(runs_it),
-                other => runs_it(other),
+            let members = match &ty {
+                Ty::Union(members) => members.as_slice(),
+                other => std::slice::from_ref(other),
             };
-            if !matches {
-                continue;
-            }
-            let positional = call
-                .arguments
-                .args
+            let runs: Vec<(Box<str>, TextSize)> = members
                 .iter()
-                .take_while(|argument| !argument.is_starred_expr())
-                .map(|argument| {
-                    let state = checker.wrap_state(caller, argument);
-                    foreign(checker, caller, call, &state)
+                .filter_map(|member| match member {
+                    Ty::Function(function) if function.function.name == *written => {
+                        Some((function.module.name.clone()?, function.function.start))
+                    }
+                    _ => None,
                 })
                 .collect();
-            let keywords = call
-                .arguments
-                .keywords
-                .iter()
-                .filter_map(|keyword| {
-                    let arg = keyword.arg.as_ref()?;
-                    let state = checker.wrap_state(caller, &keyword.value);
-                    Some((
-                        Name::new(arg.as_str()),
-                        foreign(checker, caller, call, &state),
-                    ))
-                })
-                .collect();
-            found.entry(function).or_default().push(OtherFileCall {
-                positional,
-                keywords,
+            let passed = if runs.is_empty() {
+                OtherFileCall::default()
+            } else {
+                passed(checker, caller, call)
+            };
+            calls.push(TrainingCall {
+                written: written.clone(),
+                runs,
+                passed,
             });
         }
     }
-    found
+    FileCalls { calls }
+}
+
+/// What `call` (in `caller`) passes, as the checked file can hold it (see [`foreign`]).
+fn passed(checker: &mut Checker<'_>, caller: FunctionId, call: &ast::ExprCall) -> OtherFileCall {
+    let positional = call
+        .arguments
+        .args
+        .iter()
+        .take_while(|argument| !argument.is_starred_expr())
+        .map(|argument| {
+            let state = checker.wrap_state(caller, argument);
+            foreign(checker, caller, call, &state)
+        })
+        .collect();
+    let keywords = call
+        .arguments
+        .keywords
+        .iter()
+        .filter_map(|keyword| {
+            let arg = keyword.arg.as_ref()?;
+            let state = checker.wrap_state(caller, &keyword.value);
+            Some((
+                Name::new(arg.as_str()),
+                foreign(checker, caller, call, &state),
+            ))
+        })
+        .collect();
+    OtherFileCall {
+        positional,
+        keywords,
+    }
 }
 
 /// What `caller` passes to `call` (`state`), as the checked file can hold it: what each value
