@@ -344,7 +344,7 @@ fn recorded_importers<'a>(
     let mut found = Vec::new();
     for path in paths {
         // Recorded as summaries are: what the file was (nothing, when unreadable).
-        let read = index.text_read(&path);
+        let read = index.importer_text(&path);
         recorder.record_file(index, &path, read.as_ref().and_then(|(_, print)| *print));
         let Some((text, _)) = read else {
             continue;

@@ -172,6 +172,10 @@ pub struct ProjectIndex {
     /// other files' summaries); a run's files on disk are taken as they were first read, as
     /// the corpora take them.
     shared_calls: Mutex<FxHashMap<SharedCallsKey, SharedCalls>>,
+    /// The texts of the files [`ProjectModules::importers`] found, read once per run (a
+    /// checked file asks for them once for each of its functions), with what each file was
+    /// when read. Forgotten with the analyses.
+    importer_texts: Mutex<FxHashMap<PathBuf, Option<TextRead>>>,
     /// Corpora are collected without [`Corpus::snapshot`]s: nothing records what a check
     /// depended on (a run without the cache), so the stat of every file and folder a
     /// snapshot takes would be wasted.
@@ -204,6 +208,9 @@ pub(crate) struct SharedCallsKey {
     import_paths: u64,
     recorded: bool,
 }
+
+/// A file's text, and what the file was when read (`None` for an editor's buffer).
+pub(crate) type TextRead = (Arc<String>, Option<Fingerprint>);
 
 /// What an analysis of another file found, and, when recorded, what it used of the project
 /// (for each checked file that takes the answer to record as its own).
@@ -496,6 +503,7 @@ impl ProjectIndex {
         lock(&self.files).remove(path);
         // Analyses of other files used this file's summary, or are of it.
         lock(&self.shared_calls).clear();
+        lock(&self.importer_texts).clear();
         let facts =
             new_facts.unwrap_or_else(|| Arc::new(FileFacts::of(new_text.unwrap_or_default())));
         let old_facts = match &before {
@@ -606,6 +614,16 @@ impl ProjectIndex {
         }
         let source = read_source(path).ok()?;
         Some((source.text, source.fingerprint))
+    }
+
+    /// [`ProjectIndex::text_read`] of a file [`ProjectModules::importers`] found, read once.
+    pub(crate) fn importer_text(&self, path: &Path) -> Option<TextRead> {
+        if let Some(known) = lock(&self.importer_texts).get(path) {
+            return known.clone();
+        }
+        let read = self.text_read(path);
+        lock(&self.importer_texts).insert(path.to_path_buf(), read.clone());
+        read
     }
 
     /// The files under `roots` that may install a function as some object's `forward`;
@@ -1092,7 +1110,7 @@ impl ProjectModules for ProjectView<'_> {
             paths
                 .iter()
                 .filter_map(|path| {
-                    let (text, _) = self.index.text_read(path)?;
+                    let (text, _) = self.index.importer_text(path)?;
                     let view = self.index.view_with(path, self.import_paths);
                     Some(view.into_project_file(text, |view| Box::new(view)))
                 })

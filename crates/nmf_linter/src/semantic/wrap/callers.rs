@@ -16,8 +16,9 @@
 //!   code that trains with what it may run, and each checked file picks its own functions' calls
 //!   from it ([`FileCalls`]);
 //! - a call counts when it trains where it stands (in that file's code, see
-//!   [`super::training`]: what other calls pass never reaches a backward) and its callee
-//!   resolves, by type, to this very function.
+//!   [`super::training`]: what other calls pass never reaches a backward), its callee is
+//!   reached through an import of that file (`f(...)` after `from m import f`, `m.f(...)` after
+//!   `import m`, any name after a star import) and resolves, by type, to this very function.
 //!
 //! What a call passes keeps its kind of wrapper and what the value is (a wrapper, the inner
 //! module, a part of either), not where the other file made it: no fix is offered from it.
@@ -28,10 +29,10 @@ use std::sync::Arc;
 use ruff_python_ast::name::Name;
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::{Ranged, TextSize};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::eval::callee_type;
-use super::index::{FunctionId, TOP_LEVEL};
+use super::index::{BindingValue, FunctionId, TOP_LEVEL};
 use super::names::mentions_wrapping;
 use super::training::may_train;
 use super::{Origin, Wrap, WrapState, WrapperKind};
@@ -232,6 +233,22 @@ impl FileCalls {
 /// what they pass.
 fn training_calls(checker: &mut Checker<'_>) -> FileCalls {
     let index = checker.wrap_index();
+    // Only a callee reached through an import can be a function of another module: a name the
+    // file imports (`f(...)` after `from m import f`) or an attribute of one (`m.f(...)` after
+    // `import m`); a star import may bind any name. The others are not resolved: resolving
+    // every callee of a large trainer would read the summaries of modules no check needs.
+    let imported: FxHashSet<&Name> = index
+        .functions
+        .iter()
+        .flat_map(|facts| &facts.bindings)
+        .filter(|(_, bindings)| {
+            bindings
+                .iter()
+                .any(|binding| matches!(binding.value, BindingValue::Imported))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    let star = imported.iter().any(|name| name.as_str() == "*");
     let mut calls = Vec::new();
     for (caller, facts) in index.functions.iter().enumerate() {
         let caller = caller as FunctionId;
@@ -242,6 +259,14 @@ fn training_calls(checker: &mut Checker<'_>) -> FileCalls {
                 _ => continue,
             };
             if !checker.trains_at(caller, call.start()) {
+                continue;
+            }
+            if !star && !root_name(&call.func).is_some_and(|root| imported.contains(root)) {
+                calls.push(TrainingCall {
+                    written: written.clone(),
+                    runs: Vec::new(),
+                    passed: OtherFileCall::default(),
+                });
                 continue;
             }
             let ty = callee_type(checker, caller, &call.func);
@@ -271,6 +296,17 @@ fn training_calls(checker: &mut Checker<'_>) -> FileCalls {
         }
     }
     FileCalls { calls }
+}
+
+/// The name an expression of names and attributes starts with: `m` in `m.sub.f`.
+fn root_name(mut expr: &Expr) -> Option<&Name> {
+    loop {
+        match expr {
+            Expr::Name(name) => return Some(&name.id),
+            Expr::Attribute(attribute) => expr = &attribute.value,
+            _ => return None,
+        }
+    }
 }
 
 /// What `call` (in `caller`) passes, as the checked file can hold it (see [`foreign`]).
