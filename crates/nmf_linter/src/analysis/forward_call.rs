@@ -469,12 +469,62 @@ fn dotted_root(expr: &Expr) -> Option<&str> {
 /// comments allowed where Python allows them), or a `getattr(...)` call that is itself called.
 /// Identifiers spelled with non-ASCII characters that NFKC-normalise to ASCII (`ｆｏｒｗａｒｄ`)
 /// are accounted for by normalising every word that holds one.
+///
+/// A file whose only such calls are `super().forward(...)` is parsed only when the tokens do
+/// not prove them all the override chain, which no rule reports (see
+/// [`super::forward_tokens::calls_only_override_chains`]).
 pub fn could_contain_forward_call(source: &str) -> bool {
     let bytes = source.as_bytes();
-    if has_called_forward_attribute(bytes) || has_called_getattr(bytes) {
+    let calls_forward = has_called_forward_attribute(bytes);
+    // Only the tokens can tell a call split across lines from none (`m.forward` at a line's
+    // end); a call on the same line is either written as the chain or reported.
+    let only_chain_shapes = calls_forward
+        && called_attribute_occurrences(bytes, b"forward")
+            .all(|start| !called_on_its_line(bytes, start) || follows_super(bytes, start));
+    if (calls_forward && !only_chain_shapes) || has_called_getattr(bytes) {
         return true;
     }
-    has_ascii_letter_lookalike(source) && normalized_words_mention(source, &["forward", "getattr"])
+    if has_ascii_letter_lookalike(source)
+        && normalized_words_mention(source, &["forward", "getattr"])
+    {
+        return true;
+    }
+    calls_forward && !super::forward_tokens::calls_only_override_chains(source)
+}
+
+/// Whether the identifier at `start` is followed by `(` on its line.
+fn called_on_its_line(bytes: &[u8], start: usize) -> bool {
+    let rest = &bytes[start..];
+    rest.iter()
+        .position(|&byte| !is_identifier_byte(byte))
+        .and_then(|end| rest[end..].iter().find(|&&byte| !is_blank(byte)))
+        == Some(&b'(')
+}
+
+/// Whether the attribute name at `start` is written `super().name` on one line, as the
+/// override chain writes it (the tokens decide the rest).
+fn follows_super(bytes: &[u8], start: usize) -> bool {
+    let skip_blanks_back = |end: usize| {
+        bytes[..end]
+            .iter()
+            .rposition(|&byte| !is_blank(byte))
+            .map_or(0, |at| at + 1)
+    };
+    let dot = skip_blanks_back(start);
+    let Some(before_dot) = dot.checked_sub(1).filter(|&at| bytes[at] == b'.') else {
+        return false;
+    };
+    let close = skip_blanks_back(before_dot);
+    let Some(before_close) = close.checked_sub(1).filter(|&at| bytes[at] == b')') else {
+        return false;
+    };
+    let open = skip_blanks_back(before_close);
+    let Some(before_open) = open.checked_sub(1).filter(|&at| bytes[at] == b'(') else {
+        return false;
+    };
+    let name_end = skip_blanks_back(before_open);
+    bytes[..name_end].ends_with(b"super")
+        && (name_end == 5 || !is_identifier_byte(bytes[name_end - 6]))
 }
 
 /// Whether `source` holds `word` as a whole identifier (not part of a longer one), spelled in
@@ -663,7 +713,15 @@ pub fn has_called_attribute(source: &str, name: &str) -> bool {
 }
 
 fn called_attribute(bytes: &[u8], name: &[u8]) -> bool {
-    identifier_occurrences(bytes, name).any(|start| {
+    called_attribute_occurrences(bytes, name).next().is_some()
+}
+
+/// Each offset where `name` may be an attribute that is called (see [`has_called_attribute`]).
+fn called_attribute_occurrences<'b>(
+    bytes: &'b [u8],
+    name: &'b [u8],
+) -> impl Iterator<Item = usize> + 'b {
+    identifier_occurrences(bytes, name).filter(move |&start| {
         let after_dot = match bytes[..start].iter().rposition(|&byte| !is_blank(byte)) {
             None => true,
             Some(index) => matches!(bytes[index], b'.' | b'\n' | b'\r' | b'\\'),
@@ -693,10 +751,22 @@ fn has_called_getattr(bytes: &[u8]) -> bool {
             Some(close) => {
                 let next = skip_trivia_and_closing(bytes, close + 1);
                 matches!(bytes.get(next), Some(b'(' | b'.'))
+                    && may_spell_forward(&bytes[open + 1..close])
             }
             None => true,
         }
     })
+}
+
+/// Whether getattr's arguments, `arguments`, may hold the string literal `"forward"` (the
+/// only attribute name NMF001 reads there): pieces of a literal concatenated
+/// (`'for' 'ward'`) hold each of its letters, and any other spelling needs an escape
+/// (`'\x66orward'`). Text without a backslash that lacks one of the letters cannot.
+fn may_spell_forward(arguments: &[u8]) -> bool {
+    arguments.contains(&b'\\')
+        || b"forwad"
+            .iter()
+            .all(|letter| memchr::memchr(*letter, arguments).is_some())
 }
 
 /// Skips blanks, line breaks, backslash continuations and comments.
@@ -854,11 +924,20 @@ mod tests {
             "fn = model.forward; sig = inspect.signature(self.forward); x = 1\n"
         ));
         assert!(!could("hooks = [m.forward, m.backward]\n"));
+        // A line break outside brackets ends the statement: the tokens tell.
+        assert!(!could("m.forward\r\n(x)\n"));
         assert!(!could("import os\nprint('hello')\n"));
         assert!(!could(
             "x = getattr(m, 'forward')\ny = getattr(m, 'forward', None)\n"
         ));
         assert!(!could("x = getattr(m, ')(')\n"));
+        // Called, but with a name that is not the literal `"forward"`, which alone is reported.
+        assert!(!could("y = getattr(m, name, default)(x)\n"));
+        assert!(!could("y = getattr(m, ')' '(')(x)\n"));
+        assert!(!could("y = getattr(m, '''a)\n(b''')(x)\n"));
+        assert!(!could(
+            "d = getattr(getattr(t, 'backend_tokenizer', None), 'decoder', None)()\n"
+        ));
         assert!(!could("x = getattr(m, r'\\\\')\n"));
     }
 
@@ -873,17 +952,18 @@ mod tests {
             "y = (model.forward)(x)\n",
             "y = ((model.forward) )(x)\n",
             "m.forward.__call__(x)\n",
-            "m.forward\r\n",
+            "y = (m.forward\r\n    (x))\n",
+            "y = (m.forward\r(x))\n",
             "y = getattr(m, 'forward')(x)\n",
             "y = getattr(m, 'for' 'ward')(x)\n",
             "y = getattr(m, '\\x66orward')(x)\n",
             "y = getattr (m, \"forward\") . __call__(x)\n",
-            "y = getattr(m, name, default)(x)\n",
-            "y = getattr(m, ')' '(')(x)\n",
-            "y = getattr(m, '''a)\n(b''')(x)\n",
             "y = getattr(m, 'it\\'s')(x)\n",
             "y = getattr(m, f'{n}')(x)\n",
             "y = getattr(m, 'forward'",
+            "y = getattr(m, 'f' 'o' 'r' 'w' 'a' 'r' 'd')(x)\n",
+            "y = getattr(m, '\\N{LATIN SMALL LETTER F}orward')(x)\n",
+            "y = getattr(m, 'forward', default)(x)\n",
             "model.ｆｏｒｗａｒｄ(x)\n",
             "model.ｆorward(x)\n",
             "y = ｇｅｔａｔｔｒ(m, 'forward')(x)\n",

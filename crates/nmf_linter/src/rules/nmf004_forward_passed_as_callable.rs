@@ -7,6 +7,7 @@ use ruff_text_size::Ranged;
 use rustc_hash::FxHashSet;
 
 use crate::analysis::forward_call::{could_spell, dot_before, is_call_of, is_own_instance};
+use crate::analysis::forward_tokens::may_read_forward_uncalled;
 use crate::checker::{Checker, MemoKey};
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -136,9 +137,12 @@ impl Violation for StoredForwardCalled {
 /// Every finding reads the attribute `forward` without calling it: a `.` before the word
 /// (blanks, line breaks and continuations allowed between them) and no `(` after it. When a
 /// comment may stand between the `.` and the word, the file passes; so does any file that may
-/// spell `forward` with characters that NFKC-normalise to it.
+/// spell `forward` with characters that NFKC-normalise to it. A file whose bytes have such a
+/// read passes only when its tokens have one too: most are prose, `` [`Model.forward`] `` in
+/// docstrings and comments.
 fn could_match(source: &str) -> bool {
-    has_uncalled_forward_attribute(source.as_bytes()) || could_spell(source, "forward")
+    (has_uncalled_forward_attribute(source.as_bytes()) && may_read_forward_uncalled(source))
+        || could_spell(source, "forward")
 }
 
 fn has_uncalled_forward_attribute(bytes: &[u8]) -> bool {

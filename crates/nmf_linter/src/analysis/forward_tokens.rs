@@ -1,0 +1,630 @@
+//! Lexical proofs about a file's `.forward` attributes, from its tokens, for the prefilters.
+//!
+//! Most of the files that spell a call of `forward` are models whose only such call is
+//! `super().forward(...)` in their own `forward` (transformers: 185 of the 205 files NMF001's
+//! byte scan alone admitted). That call runs after the hooks fired, so NMF001 and NMF002 report
+//! nothing there (see [`super::forward_call::ForwardCall::is_override_chain`]). Most files
+//! whose bytes read `.forward` without calling it do so in prose: `` [`Model.forward`] `` in
+//! a docstring (NMF004). Proving either from the tokens spares parsing the file.
+
+/// Whether every `.forward` that `source` calls, or may call, is `super().forward(...)` written
+/// in the body of a method named `forward` (a `def` directly in a class body; lambdas and
+/// comprehensions inside it count as its body, as they do for the rule). A small tokenizer
+/// follows strings (f-strings and t-strings with their fields included), comments, brackets,
+/// line continuations and indentation; anything it does not follow exactly, such as a tab in
+/// an indentation, an unterminated string or a `def` with type parameters, answers `false`,
+/// and so does a file that does not parse (it reports no finding anyway).
+pub fn calls_only_override_chains(source: &str) -> bool {
+    Scanner::new(source, Goal::OnlyOverrideChains).run().is_ok()
+}
+
+/// Whether the code of `source` (not its comments or string literals) may read an attribute
+/// `forward` without calling it: a `.forward` whose next token is not `(`. Text the tokenizer
+/// is unsure of (see [`calls_only_override_chains`]) counts as such a read.
+pub fn may_read_forward_uncalled(source: &str) -> bool {
+    Scanner::new(source, Goal::NoUncalledForward).run().is_err()
+}
+
+/// What the scan proves, or fails to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    /// Every `.forward` called is the override chain.
+    OnlyOverrideChains,
+    /// Every `.forward` is called.
+    NoUncalledForward,
+}
+
+/// The proof failed: a call of `forward` that may be reported, or text the scanner is unsure of.
+struct Unsure;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token<'s> {
+    Name(&'s [u8]),
+    Op(u8),
+    /// A string or number.
+    Literal,
+    /// The start of a logical line.
+    LineStart,
+}
+
+/// Where a string's text is being read.
+#[derive(Debug, Clone, Copy)]
+enum Frame {
+    /// The literal text of an f-string or t-string.
+    Interpolated { quote: u8, triple: bool, raw: bool },
+    /// An expression inside `{...}` of an f-string, with its own bracket depth.
+    Field { brackets: usize },
+    /// The format specification after `:` in a field.
+    Spec,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScopeKind {
+    Class,
+    Function {
+        forward: bool,
+    },
+    /// A `def` or `class` with type parameters, whose scopes the proof does not model.
+    Opaque,
+}
+
+/// A `def` or `class` and the indentation of its header: every later logical line indented
+/// deeper is in its body.
+#[derive(Debug, Clone, Copy)]
+struct Scope {
+    indent: usize,
+    kind: ScopeKind,
+    /// The header's `:` was read: what follows is the body.
+    body: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Header {
+    None,
+    /// `async` began the logical line: `def` may follow.
+    Async,
+    /// `def` or `class` was read; its name follows.
+    Name {
+        class: bool,
+    },
+    /// The name was read; `[` would open type parameters.
+    AfterName,
+    /// Parameters or bases, until the `:` outside brackets.
+    Rest,
+}
+
+struct Scanner<'s> {
+    goal: Goal,
+    bytes: &'s [u8],
+    index: usize,
+    frames: Vec<Frame>,
+    /// Bracket depth outside strings.
+    brackets: usize,
+    at_line_start: bool,
+    /// The indentation of the current logical line.
+    line_indent: usize,
+    scopes: Vec<Scope>,
+    header: Header,
+    /// The last five tokens, the most recent last.
+    recent: [Token<'s>; 5],
+    /// A `.forward` was just read: whether it is the override chain if called.
+    pending_forward: Option<bool>,
+}
+
+impl<'s> Scanner<'s> {
+    fn new(source: &'s str, goal: Goal) -> Self {
+        let text = source.strip_prefix('\u{feff}').unwrap_or(source);
+        Self {
+            goal,
+            bytes: text.as_bytes(),
+            index: 0,
+            frames: Vec::new(),
+            brackets: 0,
+            at_line_start: true,
+            line_indent: 0,
+            scopes: Vec::new(),
+            header: Header::None,
+            recent: [Token::LineStart; 5],
+            pending_forward: None,
+        }
+    }
+
+    fn run(mut self) -> Result<(), Unsure> {
+        while let Some(&byte) = self.bytes.get(self.index) {
+            match self.frames.last().copied() {
+                Some(Frame::Interpolated { quote, triple, raw }) => {
+                    self.interpolated_text(byte, quote, triple, raw)?;
+                }
+                Some(Frame::Spec) => self.spec_text(byte),
+                Some(Frame::Field { .. }) | None => self.code(byte)?,
+            }
+        }
+        let uncalled = self.goal == Goal::NoUncalledForward && self.pending_forward.is_some();
+        if self.frames.is_empty() && !uncalled {
+            Ok(())
+        } else {
+            Err(Unsure)
+        }
+    }
+
+    fn code(&mut self, byte: u8) -> Result<(), Unsure> {
+        match byte {
+            b' ' | b'\t' | b'\x0c' => self.index += 1,
+            b'\n' | b'\r' => {
+                if self.frames.is_empty() && self.brackets == 0 {
+                    self.at_line_start = true;
+                }
+                self.index += 1;
+            }
+            b'\\' => {
+                self.index += 1;
+                if self.bytes[self.index..].starts_with(b"\r\n") {
+                    self.index += 2;
+                } else if matches!(self.bytes.get(self.index), Some(b'\n' | b'\r')) {
+                    self.index += 1;
+                }
+            }
+            b'#' => {
+                self.index = memchr::memchr2(b'\n', b'\r', &self.bytes[self.index..])
+                    .map_or(self.bytes.len(), |offset| self.index + offset);
+            }
+            _ => {
+                self.line_start()?;
+                self.code_token(byte)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// At the first token of a logical line: closes the scopes it is not indented into.
+    fn line_start(&mut self) -> Result<(), Unsure> {
+        if !self.at_line_start {
+            return Ok(());
+        }
+        self.at_line_start = false;
+        let line = self.bytes[..self.index]
+            .iter()
+            .rposition(|&byte| byte == b'\n' || byte == b'\r')
+            .map_or(0, |at| at + 1);
+        let indentation = &self.bytes[line..self.index];
+        if indentation.iter().any(|&byte| byte != b' ') {
+            return Err(Unsure);
+        }
+        let indent = indentation.len();
+        while self
+            .scopes
+            .last()
+            .is_some_and(|scope| scope.indent >= indent)
+        {
+            self.scopes.pop();
+        }
+        self.line_indent = indent;
+        self.header = Header::None;
+        // The next token learns it is the line's first from this one.
+        self.push(Token::LineStart, false)
+    }
+
+    fn code_token(&mut self, byte: u8) -> Result<(), Unsure> {
+        let bytes = self.bytes;
+        let start = self.index;
+        let first = self.recent[4] == Token::LineStart;
+        if is_identifier_start(byte) {
+            let mut end = start + 1;
+            while end < bytes.len() && is_identifier_byte(bytes[end]) {
+                end += 1;
+            }
+            let word = &bytes[start..end];
+            if let Some(&quote @ (b'\'' | b'"')) = bytes.get(end)
+                && is_string_prefix(word)
+            {
+                self.index = end;
+                return self.string(quote, word, first);
+            }
+            self.index = end;
+            return self.push(Token::Name(word), first);
+        }
+        let number = byte.is_ascii_digit()
+            || (byte == b'.' && bytes.get(start + 1).is_some_and(u8::is_ascii_digit));
+        if number {
+            let mut end = start + 1;
+            while let Some(&next) = bytes.get(end) {
+                let decimal_point =
+                    next == b'.' && bytes.get(end + 1).is_some_and(u8::is_ascii_digit);
+                if !(next.is_ascii_alphanumeric() || next == b'_' || decimal_point) {
+                    break;
+                }
+                end += 1;
+            }
+            self.index = end;
+            return self.push(Token::Literal, first);
+        }
+        if byte == b'\'' || byte == b'"' {
+            return self.string(byte, b"", first);
+        }
+        self.index += 1;
+        let field = match self.frames.last_mut() {
+            Some(Frame::Field { brackets }) => Some(brackets),
+            _ => None,
+        };
+        match (byte, field) {
+            (b'(' | b'[' | b'{', Some(brackets)) => *brackets += 1,
+            (b'(' | b'[' | b'{', None) => self.brackets += 1,
+            (b'}', Some(0)) => {
+                self.frames.pop();
+                return Ok(());
+            }
+            (b':', Some(0)) => {
+                self.frames.push(Frame::Spec);
+                return Ok(());
+            }
+            (b')' | b']' | b'}', Some(brackets)) => {
+                *brackets = brackets.checked_sub(1).ok_or(Unsure)?;
+            }
+            (b')' | b']' | b'}', None) => {
+                self.brackets = self.brackets.checked_sub(1).ok_or(Unsure)?;
+            }
+            _ => {}
+        }
+        self.push(Token::Op(byte), first)
+    }
+
+    /// A string literal whose opening quote is at the current index.
+    fn string(&mut self, quote: u8, prefix: &[u8], first: bool) -> Result<(), Unsure> {
+        let has = |letters: &[u8]| prefix.iter().any(|byte| letters.contains(byte));
+        let triple = self.bytes[self.index..].starts_with(&[quote; 3]);
+        let opening = if triple { 3 } else { 1 };
+        if has(b"fFtT") {
+            self.index += opening;
+            self.frames.push(Frame::Interpolated {
+                quote,
+                triple,
+                raw: has(b"rR"),
+            });
+            // The literal is a token of the code around it once it closes; for what follows a
+            // `.forward`, it is one now.
+            return self.push(Token::Literal, first);
+        }
+        let mut index = self.index + opening;
+        loop {
+            let byte = *self.bytes.get(index).ok_or(Unsure)?;
+            match byte {
+                // In raw strings too, a backslash keeps the next character from ending it.
+                b'\\' => index += 2,
+                b'\n' | b'\r' if !triple => return Err(Unsure),
+                _ if byte == quote && (!triple || self.bytes[index..].starts_with(&[quote; 3])) => {
+                    self.index = index + opening;
+                    return self.push(Token::Literal, first);
+                }
+                _ => index += 1,
+            }
+        }
+    }
+
+    fn interpolated_text(
+        &mut self,
+        byte: u8,
+        quote: u8,
+        triple: bool,
+        raw: bool,
+    ) -> Result<(), Unsure> {
+        let next = self.bytes.get(self.index + 1).copied();
+        match byte {
+            b'\\' => match next {
+                // `\{` is a backslash, then a field.
+                Some(b'{' | b'}') => self.index += 1,
+                Some(b'N') if !raw && self.bytes.get(self.index + 2) == Some(&b'{') => {
+                    // `\N{NAME}` names a character: its braces open no field.
+                    let close = memchr::memchr(b'}', &self.bytes[self.index..]).ok_or(Unsure)?;
+                    self.index += close + 1;
+                }
+                _ => self.index += 2,
+            },
+            b'{' if next == Some(b'{') => self.index += 2,
+            b'}' if next == Some(b'}') => self.index += 2,
+            b'{' => {
+                self.index += 1;
+                self.frames.push(Frame::Field { brackets: 0 });
+            }
+            b'\n' | b'\r' if !triple => return Err(Unsure),
+            _ if byte == quote
+                && (!triple || self.bytes[self.index..].starts_with(&[quote; 3])) =>
+            {
+                self.index += if triple { 3 } else { 1 };
+                self.frames.pop();
+            }
+            _ => self.index += 1,
+        }
+        Ok(())
+    }
+
+    fn spec_text(&mut self, byte: u8) {
+        self.index += 1;
+        match byte {
+            b'{' => self.frames.push(Frame::Field { brackets: 0 }),
+            b'}' => {
+                // The end of the specification is the end of its field.
+                self.frames.pop();
+                self.frames.pop();
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads one token of code: follows `def` and `class` headers and checks each `.forward`.
+    fn push(&mut self, token: Token<'s>, first: bool) -> Result<(), Unsure> {
+        if let Some(chain) = self.pending_forward.take() {
+            match (self.goal, token) {
+                (Goal::OnlyOverrideChains, Token::Op(b'(')) if chain => {}
+                (Goal::OnlyOverrideChains, Token::Op(b'(' | b')' | b'.')) => return Err(Unsure),
+                (Goal::NoUncalledForward, Token::Op(b'(')) => {}
+                (Goal::NoUncalledForward, _) => return Err(Unsure),
+                _ => {}
+            }
+        }
+        if token == Token::LineStart {
+            self.recent.rotate_left(1);
+            self.recent[4] = token;
+            return Ok(());
+        }
+        self.header(token, first)?;
+        if token == Token::Name(b"forward") && self.recent[4] == Token::Op(b'.') {
+            let chain = matches!(
+                self.recent,
+                [before, Token::Name(b"super"), Token::Op(b'('), Token::Op(b')'), Token::Op(b'.')]
+                    if !matches!(before, Token::Op(b'.' | b'@'))
+            );
+            self.pending_forward = Some(chain && self.in_forward_method_body());
+        }
+        self.recent.rotate_left(1);
+        self.recent[4] = token;
+        Ok(())
+    }
+
+    fn header(&mut self, token: Token<'s>, first: bool) -> Result<(), Unsure> {
+        match (self.header, token) {
+            (Header::None, Token::Name(b"async")) if first => self.header = Header::Async,
+            (Header::None, Token::Name(keyword @ (b"def" | b"class"))) if first => {
+                self.open_scope(keyword == b"class");
+            }
+            (Header::Async, Token::Name(b"def")) => self.open_scope(false),
+            (Header::Async, _) => self.header = Header::None,
+            (Header::Name { class }, Token::Name(name)) => {
+                if let Some(scope) = self.scopes.last_mut() {
+                    scope.kind = if class {
+                        ScopeKind::Class
+                    } else {
+                        ScopeKind::Function {
+                            forward: name == b"forward",
+                        }
+                    };
+                }
+                self.header = Header::AfterName;
+            }
+            (Header::Name { .. }, _) => return Err(Unsure),
+            (Header::AfterName, Token::Op(b'[')) => {
+                if let Some(scope) = self.scopes.last_mut() {
+                    scope.kind = ScopeKind::Opaque;
+                }
+                self.header = Header::Rest;
+            }
+            (Header::AfterName, _) | (Header::Rest, _) => {
+                self.header = Header::Rest;
+                // The header's first token after the name may be its `:` (`class A:`).
+                if self.brackets == 0 && self.frames.is_empty() {
+                    match token {
+                        Token::Op(b':') => {
+                            if let Some(scope) = self.scopes.last_mut() {
+                                scope.body = true;
+                            }
+                            self.header = Header::None;
+                        }
+                        // A lambda's `:` in a return annotation would end the header early.
+                        Token::Name(b"lambda") => return Err(Unsure),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// `def` or `class` began the logical line: its scope opens, its name comes next.
+    fn open_scope(&mut self, class: bool) {
+        self.scopes.push(Scope {
+            indent: self.line_indent,
+            kind: ScopeKind::Opaque,
+            body: false,
+        });
+        self.header = Header::Name { class };
+    }
+
+    /// Inside the body of a `def forward` whose scope is directly a class body.
+    fn in_forward_method_body(&self) -> bool {
+        matches!(
+            self.scopes.as_slice(),
+            [
+                ..,
+                Scope {
+                    kind: ScopeKind::Class,
+                    body: true,
+                    ..
+                },
+                Scope {
+                    kind: ScopeKind::Function { forward: true },
+                    body: true,
+                    ..
+                }
+            ]
+        )
+    }
+}
+
+fn is_identifier_start(byte: u8) -> bool {
+    byte.is_ascii_alphabetic() || byte == b'_' || !byte.is_ascii()
+}
+
+fn is_identifier_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii()
+}
+
+/// `r`, `b`, `u`, `f`, `t` and their pairs, in either case.
+fn is_string_prefix(word: &[u8]) -> bool {
+    word.len() <= 2
+        && word
+            .iter()
+            .all(|byte| matches!(byte.to_ascii_lowercase(), b'r' | b'b' | b'u' | b'f' | b't'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{calls_only_override_chains as proven, may_read_forward_uncalled as reads};
+    use crate::analysis::forward_call::could_contain_forward_call as could;
+
+    /// A model whose `forward` continues its parent's, in the shapes transformers writes.
+    const MODEL: &str = r#"
+import torch
+
+
+class Block(Base):
+    """A block.
+
+    def other(self):
+        return super().forward(x)
+    """
+
+    @torch.no_grad()
+    def forward(self, x: "T" = None, **super_kwargs) -> torch.Tensor:
+        y = super().forward(x)  # the parent's forward
+        z = f"{y!r:>{width}} {d["key"]} {'}'}" + rf"\{x}" + f"\N{BULLET}"
+        w = [super().forward(v) for v in x] + (lambda: super().forward(x))()
+        return super().forward(
+            x,
+            **super_kwargs,
+        ) + \
+            super(). forward (y)
+
+
+class Wrapper(
+    Base,
+    metaclass=Meta,
+):
+    if TYPE_CHECKING:
+        pass
+    else:
+        async def forward(self, x): return await super().forward(x)
+
+    def other(self):
+        return self.forward
+"#;
+
+    #[test]
+    fn override_chains_in_forward_methods_are_proven() {
+        assert!(proven(MODEL));
+        assert!(!could(MODEL), "{MODEL}");
+        assert!(proven(
+            "\u{feff}class A(B):\n    def forward(self, x): return super().forward(x)\n"
+        ));
+        // `t"..."` template strings have fields too.
+        assert!(proven(
+            "class A(B):\n    def forward(self, x):\n        s = t'{x}'\n        return super().forward(x)\n"
+        ));
+    }
+
+    #[test]
+    fn chains_outside_a_forward_method_are_admitted() {
+        let sources = [
+            // Another method, a module-level function, a nested function or class.
+            "class A(B):\n    def other(self, x):\n        return super().forward(x)\n",
+            "def forward(x):\n    return super().forward(x)\n",
+            "class A(B):\n    def forward(self, x):\n        def inner():\n            return super().forward(x)\n        return inner()\n",
+            "class A(B):\n    def forward(self, x):\n        class C(D):\n            y = super().forward(x)\n",
+            // After the method, dedented to the class body or the module.
+            "class A(B):\n    def forward(self, x):\n        pass\n    y = super().forward(x)\n",
+            "class A(B):\n    def forward(self, x):\n        pass\ny = super().forward(x)\n",
+            // In the header: a default value or a decorator.
+            "class A(B):\n    def forward(self, x=super().forward(1)):\n        pass\n",
+            "class A(B):\n    def forward(self, x):\n        @super().forward(x)\n        def f(): pass\n",
+            // Type parameters: the proof does not model their scope.
+            "class A(B):\n    def forward[T](self, x):\n        return super().forward(x)\n",
+            // Not the chain's shape.
+            "class A(B):\n    def forward(self, x):\n        return super().forward.__call__(x)\n",
+            "class A(B):\n    def forward(self, x):\n        return (super().forward)(x)\n",
+            "class A(B):\n    def forward(self, x):\n        return m.super().forward(x)\n",
+            "class A(B):\n    def forward(self, x):\n        return (m.\n            super().forward(x))\n",
+            "class A(B):\n    def forward(self, x):\n        return m.\\\n            super().forward(x)\n",
+            "class A(B):\n    def forward(self, x):\n        return super(A, self).forward(x)\n",
+            "class A(B):\n    def forward(self, x):\n        return self.layer.forward(x)\n",
+            "class A(B):\n    def forward(self, x):\n        return ｓuper().forward(x)\n",
+            // Indented with a tab.
+            "class A(B):\n\tdef forward(self, x):\n\t\treturn super().forward(x)\n",
+            // Unterminated strings.
+            "class A(B):\n    def forward(self, x):\n        return super().forward(x)\ns = '\n",
+            "class A(B):\n    def forward(self, x):\n        return super().forward(x)\ns = f'{x\n",
+        ];
+        for source in sources {
+            assert!(!proven(source), "{source:?} was proven");
+            assert!(could(source), "{source:?} was ruled out");
+        }
+    }
+
+    /// Text in strings that looks like code changes nothing: the tokens are followed exactly.
+    #[test]
+    fn strings_cannot_fake_a_forward_method() {
+        let sources = [
+            "class A(B):\n    def other(self):\n        s = \"\"\"\n    def forward(self):\n\"\"\"\n        return super().forward(x)\n",
+            "class A(B):\n    def forward(self):\n        s = f\"{d[\"a\"]}\"\n        return super().forward(x)\n    def other(self):\n        s = f\"{d[\"b\"]}\"\n        return super().forward(x)\n",
+            "class A(B):\n    def forward(self):\n        s = f'''{x:{'\"'}}\n    def forward(self):'''\n    def other(self):\n        return super().forward(x)\n",
+            "class A(B):\n    def forward(self):\n        s = '\\'' # '\n    def other(self):\n        return super().forward(x)\n",
+            "class A(B):\n    def forward(self):\n        s = f\"{{\" + \"}}\"\n    def other(self):\n        return super().forward(x)\n",
+        ];
+        for source in sources {
+            assert!(!proven(source), "{source:?} was proven");
+            assert!(could(source), "{source:?} was ruled out");
+            // The same text with both methods named `forward` is proven: the strings were
+            // followed, not given up on.
+            let both_forward = source.replace("def other", "def forward");
+            assert!(proven(&both_forward), "{both_forward:?} was not proven");
+        }
+    }
+
+    /// Non-ASCII spellings that Python reads as `forward` are left to the parser.
+    #[test]
+    fn look_alikes_are_admitted() {
+        let sources = [
+            "class A(B):\n    def forward(self, x):\n        return super().ｆｏｒｗａｒｄ(x)\n",
+            "class A(B):\n    def ｆｏｒｗａｒｄ(self, x):\n        return super().forward(x)\n",
+            "class A(B):\n    def forward(self, x):\n        return super().forward(x)\n    def f(self):\n        return self.ｆorward(x)\n",
+            "class A(B):\n    def forward(self, x):\n        return super().forward(x)\n    def f(self):\n        return getattr(self, 'forward')(x)\n",
+        ];
+        for source in sources {
+            assert!(could(source), "{source:?} was ruled out");
+        }
+    }
+
+    #[test]
+    fn reads_of_forward_in_prose_are_not_code() {
+        let prose = [
+            "def f(x):\n    \"\"\"Same as [`Model.forward`], but faster.\"\"\"\n    return x\n",
+            "# Overrides DFineModel.forward: ...\nx = 1\n",
+            "x = 'see m.forward'\ny = f\"{m.forward(x)} and m.forward\"\n",
+            "y = m.forward(x)\nz = (m.forward  # the call\n     (x))\n",
+        ];
+        for source in prose {
+            assert!(!reads(source), "{source:?} reads forward");
+        }
+        let code = [
+            "params = inspect.signature(self.forward).parameters\n",
+            "hook = m.forward\n",
+            "hook = m.forward",
+            "y = (m.forward)(x)\n",
+            "y = f\"{m.forward}\"\n",
+            "y = (m.  # note\n     forward)\n",
+            "y = m.forward.__self__\n",
+            "s = 'unterminated\nhook = m.forward\n",
+        ];
+        for source in code {
+            assert!(reads(source), "{source:?} does not read forward");
+        }
+    }
+}
