@@ -750,12 +750,29 @@ fn has_called_getattr(bytes: &[u8]) -> bool {
         match matching_parenthesis(bytes, open) {
             Some(close) => {
                 let next = skip_trivia_and_closing(bytes, close + 1);
-                matches!(bytes.get(next), Some(b'(' | b'.'))
-                    && may_spell_forward(&bytes[open + 1..close])
+                let called = match bytes.get(next) {
+                    Some(b'(') => true,
+                    Some(b'.') => is_dunder_call(bytes, skip_trivia(bytes, next + 1)),
+                    _ => false,
+                };
+                called && may_spell_forward(&bytes[open + 1..close])
             }
             None => true,
         }
     })
+}
+
+/// Whether the attribute name at `start` may be `__call__` (`getattr(m, "forward").__call__(x)`
+/// calls it; `getattr(m, name).copy_(x)` does not): it is, or it has non-ASCII characters,
+/// which may normalise to it.
+fn is_dunder_call(bytes: &[u8], start: usize) -> bool {
+    let rest = bytes.get(start..).unwrap_or_default();
+    let end = rest
+        .iter()
+        .position(|&byte| !is_identifier_byte(byte))
+        .unwrap_or(rest.len());
+    let name = &rest[..end];
+    name == b"__call__" || !name.is_ascii()
 }
 
 /// Whether getattr's arguments, `arguments`, may hold the string literal `"forward"` (the
@@ -933,6 +950,8 @@ mod tests {
         assert!(!could("x = getattr(m, ')(')\n"));
         // Called, but with a name that is not the literal `"forward"`, which alone is reported.
         assert!(!could("y = getattr(m, name, default)(x)\n"));
+        assert!(!could("getattr(m, 'forward').copy_(x)\n"));
+        assert!(!could("getattr(m, 'forward') . weight\n"));
         assert!(!could("y = getattr(m, ')' '(')(x)\n"));
         assert!(!could("y = getattr(m, '''a)\n(b''')(x)\n"));
         assert!(!could(
@@ -964,6 +983,9 @@ mod tests {
             "y = getattr(m, 'f' 'o' 'r' 'w' 'a' 'r' 'd')(x)\n",
             "y = getattr(m, '\\N{LATIN SMALL LETTER F}orward')(x)\n",
             "y = getattr(m, 'forward', default)(x)\n",
+            "y = getattr(m, 'forward'). __call__(x)\n",
+            "y = getattr(m, 'forward').\\\n__call__(x)\n",
+            "y = getattr(m, 'forward')._\u{ff3f}call__(x)\n",
             "model.ｆｏｒｗａｒｄ(x)\n",
             "model.ｆorward(x)\n",
             "y = ｇｅｔａｔｔｒ(m, 'forward')(x)\n",
