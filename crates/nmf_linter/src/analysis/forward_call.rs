@@ -481,7 +481,11 @@ pub fn could_contain_forward_call(source: &str) -> bool {
     let only_chain_shapes = calls_forward
         && called_attribute_occurrences(bytes, b"forward")
             .all(|start| !called_on_its_line(bytes, start) || follows_super(bytes, start));
-    if (calls_forward && !only_chain_shapes) || has_called_getattr(bytes) {
+    if calls_forward && !only_chain_shapes {
+        return true;
+    }
+    let getattr = called_getattr(bytes);
+    if getattr == Some(true) {
         return true;
     }
     if has_ascii_letter_lookalike(source)
@@ -489,7 +493,10 @@ pub fn could_contain_forward_call(source: &str) -> bool {
     {
         return true;
     }
-    calls_forward && !super::forward_tokens::calls_only_override_chains(source)
+    // Left to the tokens: calls of `forward` shaped as the chain, and `getattr(...)`s whose
+    // arguments hold an f-string.
+    (calls_forward || getattr.is_none())
+        && !super::forward_tokens::calls_only_override_chains(source)
 }
 
 /// Whether the identifier at `start` is followed by `(` on its line.
@@ -740,9 +747,14 @@ fn called_attribute_occurrences<'b>(
 /// A call of `getattr(...)` that is itself called, `getattr(m, name)(...)` or
 /// `getattr(m, name).__call__(...)`. The arguments are skipped with a small lexer that knows
 /// brackets, comments and string literals; anything it is unsure of counts as a call.
-fn has_called_getattr(bytes: &[u8]) -> bool {
+///
+/// `Some(true)` for such a call, `Some(false)` when there is none, `None` when the arguments of
+/// one are not plain enough to say (an f-string, whose fields may hold anything): the tokens
+/// tell then (see [`super::forward_tokens::calls_only_override_chains`]).
+fn called_getattr(bytes: &[u8]) -> Option<bool> {
     const NAME_LEN: usize = "getattr".len();
-    identifier_occurrences(bytes, b"getattr").any(|start| {
+    let mut unsure = false;
+    let called = identifier_occurrences(bytes, b"getattr").any(|start| {
         let open = skip_trivia(bytes, start + NAME_LEN);
         if bytes.get(open) != Some(&b'(') {
             return false;
@@ -757,9 +769,19 @@ fn has_called_getattr(bytes: &[u8]) -> bool {
                 };
                 called && may_spell_forward(&bytes[open + 1..close])
             }
-            None => true,
+            None => {
+                unsure = true;
+                false
+            }
         }
-    })
+    });
+    if called {
+        Some(true)
+    } else if unsure {
+        None
+    } else {
+        Some(false)
+    }
 }
 
 /// Whether the attribute name at `start` may be `__call__` (`getattr(m, "forward").__call__(x)`
@@ -779,7 +801,7 @@ fn is_dunder_call(bytes: &[u8], start: usize) -> bool {
 /// only attribute name NMF001 reads there): pieces of a literal concatenated
 /// (`'for' 'ward'`) hold each of its letters, and any other spelling needs an escape
 /// (`'\x66orward'`). Text without a backslash that lacks one of the letters cannot.
-fn may_spell_forward(arguments: &[u8]) -> bool {
+pub(crate) fn may_spell_forward(arguments: &[u8]) -> bool {
     arguments.contains(&b'\\')
         || b"forwad"
             .iter()
@@ -951,6 +973,8 @@ mod tests {
         // Called, but with a name that is not the literal `"forward"`, which alone is reported.
         assert!(!could("y = getattr(m, name, default)(x)\n"));
         assert!(!could("getattr(m, 'forward').copy_(x)\n"));
+        // An f-string is no string literal: NMF001 reads `getattr(m, "forward")` only.
+        assert!(!could("y = getattr(m, f'{n}')(x)\n"));
         assert!(!could("getattr(m, 'forward') . weight\n"));
         assert!(!could("y = getattr(m, ')' '(')(x)\n"));
         assert!(!could("y = getattr(m, '''a)\n(b''')(x)\n"));
@@ -978,7 +1002,6 @@ mod tests {
             "y = getattr(m, '\\x66orward')(x)\n",
             "y = getattr (m, \"forward\") . __call__(x)\n",
             "y = getattr(m, 'it\\'s')(x)\n",
-            "y = getattr(m, f'{n}')(x)\n",
             "y = getattr(m, 'forward'",
             "y = getattr(m, 'f' 'o' 'r' 'w' 'a' 'r' 'd')(x)\n",
             "y = getattr(m, '\\N{LATIN SMALL LETTER F}orward')(x)\n",

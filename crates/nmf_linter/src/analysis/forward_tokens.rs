@@ -9,7 +9,9 @@
 
 /// Whether every `.forward` that `source` calls, or may call, is `super().forward(...)` written
 /// in the body of a method named `forward` (a `def` directly in a class body; lambdas and
-/// comprehensions inside it count as its body, as they do for the rule). A small tokenizer
+/// comprehensions inside it count as its body, as they do for the rule), and no `getattr(...)`
+/// whose arguments may spell `"forward"` is called (see
+/// [`super::forward_call::may_spell_forward`]). A small tokenizer
 /// follows strings (f-strings and t-strings with their fields included), comments, brackets,
 /// line continuations and indentation; anything it does not follow exactly, such as a tab in
 /// an indentation, an unterminated string or a `def` with type parameters, answers `false`,
@@ -109,6 +111,13 @@ struct Scanner<'s> {
     recent: [Token<'s>; 5],
     /// A `.forward` was just read: whether it is the override chain if called.
     pending_forward: Option<bool>,
+    /// Open brackets, strings' fields included.
+    nesting: usize,
+    /// The `getattr(` calls open: the nesting outside each, and where its arguments start.
+    getattr_opens: Vec<(usize, usize)>,
+    /// A `getattr(...)` just closed, and then its `.`: where its arguments are.
+    getattr_closed: Option<(usize, usize)>,
+    getattr_dot: Option<(usize, usize)>,
 }
 
 impl<'s> Scanner<'s> {
@@ -126,6 +135,10 @@ impl<'s> Scanner<'s> {
             header: Header::None,
             recent: [Token::LineStart; 5],
             pending_forward: None,
+            nesting: 0,
+            getattr_opens: Vec::new(),
+            getattr_closed: None,
+            getattr_dot: None,
         }
     }
 
@@ -140,7 +153,8 @@ impl<'s> Scanner<'s> {
             }
         }
         let uncalled = self.goal == Goal::NoUncalledForward && self.pending_forward.is_some();
-        if self.frames.is_empty() && !uncalled {
+        // Brackets left open: the file does not parse; it is left to the parser to say so.
+        if self.frames.is_empty() && self.brackets == 0 && !uncalled {
             Ok(())
         } else {
             Err(Unsure)
@@ -367,6 +381,9 @@ impl<'s> Scanner<'s> {
             return Ok(());
         }
         self.header(token, first)?;
+        if self.goal == Goal::OnlyOverrideChains {
+            self.follow_getattr(token)?;
+        }
         if token == Token::Name(b"forward") && self.recent[4] == Token::Op(b'.') {
             let chain = matches!(
                 self.recent,
@@ -377,6 +394,53 @@ impl<'s> Scanner<'s> {
         }
         self.recent.rotate_left(1);
         self.recent[4] = token;
+        Ok(())
+    }
+
+    /// Fails at a call of `getattr(...)` (`getattr(...)(...)`, `getattr(...).__call__(...)`)
+    /// whose arguments may spell `"forward"`.
+    fn follow_getattr(&mut self, token: Token<'s>) -> Result<(), Unsure> {
+        let may_spell = |(start, end): (usize, usize)| {
+            super::forward_call::may_spell_forward(&self.bytes[start..end])
+        };
+        if let Some(arguments) = self.getattr_dot.take()
+            && let Token::Name(name) = token
+            && (name == b"__call__" || !name.is_ascii())
+            && may_spell(arguments)
+        {
+            return Err(Unsure);
+        }
+        if let Some(arguments) = self.getattr_closed.take() {
+            match token {
+                Token::Op(b'(') if may_spell(arguments) => return Err(Unsure),
+                Token::Op(b'.') => self.getattr_dot = Some(arguments),
+                // `(getattr(m, "forward"))(x)`
+                Token::Op(b')') => self.getattr_closed = Some(arguments),
+                _ => {}
+            }
+        }
+        match token {
+            Token::Op(b'(' | b'[' | b'{') => {
+                if token == Token::Op(b'(') && self.recent[4] == Token::Name(b"getattr") {
+                    self.getattr_opens.push((self.nesting, self.index));
+                }
+                self.nesting += 1;
+            }
+            Token::Op(b')' | b']' | b'}') => {
+                self.nesting = self.nesting.saturating_sub(1);
+                if self
+                    .getattr_opens
+                    .last()
+                    .is_some_and(|&(outside, _)| outside == self.nesting)
+                    && let Some((_, start)) = self.getattr_opens.pop()
+                    && token == Token::Op(b')')
+                {
+                    // The closing parenthesis was read: the arguments end before it.
+                    self.getattr_closed = Some((start, self.index - 1));
+                }
+            }
+            _ => {}
+        }
         Ok(())
     }
 
@@ -585,6 +649,34 @@ class Wrapper(
             // followed, not given up on.
             let both_forward = source.replace("def other", "def forward");
             assert!(proven(&both_forward), "{both_forward:?} was not proven");
+        }
+    }
+
+    /// `getattr(...)` with an f-string among its arguments: the tokens find where it closes.
+    #[test]
+    fn getattr_calls_with_f_strings_are_followed() {
+        let silent = [
+            "x = getattr(self, f\"{prefix}inv_freq\").copy_(y)\n",
+            "x = getattr(self, f\"{p})(\")\nz = getattr(c, 'head_dim', None)\n",
+            "x = getattr(self, f\"{a}_b\")(y)\n",
+            "class A(B):\n    def forward(self, x):\n        y = getattr(self, f'{n}_proj')(x)\n        return super().forward(y)\n",
+        ];
+        for source in silent {
+            assert!(proven(source), "{source:?} was not proven");
+            assert!(!could(source), "{source:?} was admitted");
+        }
+        let called = [
+            "x = getattr(m, f'{x}' + 'forward')(y)\n",
+            "x = getattr(m, 'forward', f'{d}')(y)\n",
+            "x = (getattr(m, 'forward', f'{d}'))(y)\n",
+            "x = getattr(m, 'forward', f'{d}').__call__(y)\n",
+            "x = getattr(m, 'forward', f'{d}')._\u{ff3f}call__(y)\n",
+            "x = getattr(m, 'for\\x77ard', f'{d}')(y)\n",
+            "x = [getattr(m, f'{d})' 'forward')(y)]\n",
+        ];
+        for source in called {
+            assert!(!proven(source), "{source:?} was proven");
+            assert!(could(source), "{source:?} was ruled out");
         }
     }
 
