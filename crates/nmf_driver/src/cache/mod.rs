@@ -17,7 +17,7 @@ pub mod walk_record;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
 use nmf_linter::diagnostic::error_codes;
 use nmf_linter::registry::ALL_RULES;
@@ -245,7 +245,7 @@ pub struct Cache {
     /// same few.
     dependency_files: RwLock<FxHashMap<String, (Fingerprint, Freshness, u64)>>,
     updates: Mutex<Vec<(String, Entry)>>,
-    new_corpora: Mutex<FxHashMap<String, Snapshot>>,
+    new_corpora: Mutex<FxHashMap<String, Arc<Snapshot>>>,
     dirty: AtomicBool,
     /// Files whose findings came from the cache.
     pub hits: std::sync::atomic::AtomicUsize,
@@ -449,7 +449,7 @@ impl Cache {
         });
         let holds = checked.is_some();
         if let Some(Some(refreshed)) = checked {
-            lock(&self.new_corpora).insert(key.to_string(), refreshed);
+            lock(&self.new_corpora).insert(key.to_string(), Arc::new(refreshed));
             self.dirty.store(true, Ordering::Relaxed);
         }
         lock(&self.corpus_holds).insert(key.to_string(), holds);
@@ -519,11 +519,14 @@ impl Cache {
             return warnings;
         }
         let mut stored = self.stored;
-        for (key, entry) in self
+        let updates = self
             .updates
             .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
+            .unwrap_or_else(PoisonError::into_inner);
+        // Room for all at once: growing by doubling would hold the old table, the new one and
+        // the updates together (the peak of a run filling the cache of a large tree).
+        stored.entries.reserve(updates.len());
+        for (key, entry) in updates {
             if entry.is_forgotten() {
                 stored.entries.remove(&key);
             } else {
@@ -533,7 +536,9 @@ impl Cache {
         stored.corpora.extend(
             self.new_corpora
                 .into_inner()
-                .unwrap_or_else(PoisonError::into_inner),
+                .unwrap_or_else(PoisonError::into_inner)
+                .into_iter()
+                .map(|(key, snapshot)| (key, Arc::unwrap_or_clone(snapshot))),
         );
         // Snapshots no entry refers to any more are dropped.
         let used: std::collections::HashSet<&String> = stored

@@ -44,7 +44,9 @@ pub struct Recorder {
 pub(crate) struct RecorderState {
     lookups: Vec<(String, Option<String>)>,
     files: Vec<(String, Option<Fingerprint>, u64)>,
-    corpora: FxHashMap<String, Snapshot>,
+    /// Shared, not copied: a snapshot lists every file of the project, and every check that
+    /// searched the project records the same one.
+    corpora: FxHashMap<String, Arc<Snapshot>>,
     /// Something was used that a later run could not check again.
     unrepeatable: bool,
 }
@@ -52,7 +54,7 @@ pub(crate) struct RecorderState {
 /// What a [`Recorder`] saw: `dependencies` is `None` when the outcome cannot be kept.
 pub struct Recorded {
     pub(crate) dependencies: Option<Dependencies>,
-    pub(crate) corpora: FxHashMap<String, Snapshot>,
+    pub(crate) corpora: FxHashMap<String, Arc<Snapshot>>,
 }
 
 /// What an editor needs to know of what one check used, to check it again when that changes.
@@ -189,7 +191,7 @@ impl Recorder {
         let mut state = lock(&self.state);
         match (corpus_key(&roots), snapshot) {
             (Some(key), Some(snapshot)) => {
-                state.corpora.insert(key, Snapshot::clone(&snapshot));
+                state.corpora.insert(key, snapshot);
             }
             _ => state.unrepeatable = true,
         }
