@@ -14,7 +14,7 @@ use ruff_text_size::Ranged;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use crate::check::{admitted_rules, check_text};
+use crate::check::{admitted_rules, check_text_parsed_by_cpython};
 use crate::project::ProjectIndex;
 use crate::settings::discover::absolutize;
 
@@ -52,8 +52,9 @@ pub fn check_for_flake8(
         .unwrap_or_else(|_| PathBuf::from(filename));
     let view = PROJECT.view(&path);
     let file = view.file_context();
-    // flake8 applies `noqa` itself.
-    let checked = check_text(source, PySourceType::Python, &settings, &file, false);
+    // flake8 applies `noqa` itself, and runs plugins only on what CPython's `ast` parsed.
+    let checked =
+        check_text_parsed_by_cpython(source, PySourceType::Python, &settings, &file, false);
     let rule_findings: Vec<_> = checked
         .diagnostics
         .iter()

@@ -2,6 +2,7 @@
 //! [`main`]. No rule logic lives in Python.
 
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 
 /// Checks one file's text as flake8 read it; returns `(line, column, "CODE message")` tuples
 /// with flake8's 1-based line and 0-based byte column.
@@ -9,7 +10,9 @@ use pyo3::prelude::*;
 #[pyo3(signature = (source, filename, known_modules_only = false))]
 fn check(
     py: Python<'_>,
-    source: String,
+    // Borrowed from the Python string's UTF-8 form where the interpreter keeps one: no second
+    // copy of every file's text.
+    source: PyBackedStr,
     filename: String,
     known_modules_only: bool,
 ) -> Vec<(usize, usize, String)> {

@@ -101,6 +101,30 @@ pub fn check_text(
     file: &FileContext<'_>,
     respect_noqa: bool,
 ) -> FileDiagnostics {
+    check_text_after(source, source_type, settings, file, respect_noqa, false)
+}
+
+/// [`check_text`] for code CPython has already parsed (the flake8 plugin runs only on files
+/// flake8 parsed with `ast`): its nesting cannot be one CPython refuses, so the scan for that
+/// is skipped.
+pub fn check_text_parsed_by_cpython(
+    source: &str,
+    source_type: PySourceType,
+    settings: &LinterSettings,
+    file: &FileContext<'_>,
+    respect_noqa: bool,
+) -> FileDiagnostics {
+    check_text_after(source, source_type, settings, file, respect_noqa, true)
+}
+
+fn check_text_after(
+    source: &str,
+    source_type: PySourceType,
+    settings: &LinterSettings,
+    file: &FileContext<'_>,
+    respect_noqa: bool,
+    parsed_by_cpython: bool,
+) -> FileDiagnostics {
     if settings.rules.is_empty() {
         return FileDiagnostics::default();
     }
@@ -109,7 +133,10 @@ pub fn check_text(
     }
     // What CPython refuses for its nesting alone is reported without building the tree,
     // which would take memory out of all proportion to the text.
-    if let Some(refusal) = nesting::refusal(source) {
+    if let Some(refusal) = (!parsed_by_cpython)
+        .then(|| nesting::refusal(source))
+        .flatten()
+    {
         let offset = TextSize::try_from(refusal.offset).unwrap_or_default();
         let diagnostic = Diagnostic::error(
             error_codes::SYNTAX_ERROR,
