@@ -16,6 +16,8 @@
 //! conditional expressions) is parsed as before. Anything the scan is unsure of (an unterminated
 //! string) ends it without a verdict.
 
+use nmf_linter::analysis::forward_call::is_identifier_byte;
+
 /// CPython's tokenizer: brackets open at once (`MAXLEVEL` in `Parser/lexer/state.h`).
 const MAX_BRACKETS: usize = 200;
 
@@ -110,10 +112,6 @@ struct Scan<'a> {
     after_operand: bool,
     /// The last token is `is` (`is not` is one operator).
     after_is: bool,
-}
-
-fn is_identifier_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80
 }
 
 /// Whether `word` may prefix a string literal (`rb`, `f`, `Rt`, ...).

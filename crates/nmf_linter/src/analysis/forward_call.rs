@@ -684,8 +684,24 @@ fn next_non_ascii(bytes: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-fn is_identifier_byte(byte: u8) -> bool {
+/// A byte of an identifier: ASCII letters, digits and `_`, and any byte of a non-ASCII
+/// character (which the prefilters leave to NFKC checks rather than tell apart).
+pub fn is_identifier_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii()
+}
+
+/// The identifier that holds `start..end` in `bytes`: its bounds, widened over identifier
+/// bytes on both sides.
+pub(crate) fn identifier_around(bytes: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let first = bytes[..start]
+        .iter()
+        .rposition(|&byte| !is_identifier_byte(byte))
+        .map_or(0, |at| at + 1);
+    let last = bytes[end..]
+        .iter()
+        .position(|&byte| !is_identifier_byte(byte))
+        .map_or(bytes.len(), |at| end + at);
+    (first, last)
 }
 
 /// Blanks inside a logical line: spaces, tabs and form feeds.

@@ -7,6 +7,8 @@
 //! whose bytes read `.forward` without calling it do so in prose: `` [`Model.forward`] `` in
 //! a docstring (NMF004). Proving either from the tokens spares parsing the file.
 
+use crate::analysis::forward_call::is_identifier_byte;
+
 /// Whether every `.forward` that `source` calls, or may call, is `super().forward(...)` written
 /// in the body of a method named `forward` (a `def` directly in a class body; lambdas and
 /// comprehensions inside it count as its body, as they do for the rule), and no `getattr(...)`
@@ -526,10 +528,6 @@ impl<'s> Scanner<'s> {
 
 fn is_identifier_start(byte: u8) -> bool {
     byte.is_ascii_alphabetic() || byte == b'_' || !byte.is_ascii()
-}
-
-fn is_identifier_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii()
 }
 
 /// `r`, `b`, `u`, `f`, `t` and their pairs, in either case.

@@ -1,7 +1,7 @@
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-use crate::analysis::forward_call::could_spell_any;
+use crate::analysis::forward_call::{could_spell_any, is_identifier_byte};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -143,10 +143,6 @@ fn with_lowercase(bytes: &[u8], search: impl FnOnce(&[u8]) -> bool) -> bool {
         }
         found
     })
-}
-
-fn is_identifier_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80
 }
 
 /// Whether some identifier holding `part` is called (with an argument, if `with_argument`).

@@ -2,7 +2,7 @@ use ruff_diagnostics::{Applicability, Edit, Fix};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextSize};
 
-use crate::analysis::forward_call::could_spell_any;
+use crate::analysis::forward_call::{could_spell_any, identifier_around, is_identifier_byte};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -118,15 +118,7 @@ fn could_match(source: &str) -> bool {
 /// Whether the text at `start..end` is (inside, unless `whole_word`) the last identifier of a
 /// dotted name that starts a statement and is called.
 fn starts_statement_call(bytes: &[u8], start: usize, end: usize, whole_word: bool) -> bool {
-    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
-    let mut first = start;
-    while first > 0 && is_identifier(bytes[first - 1]) {
-        first -= 1;
-    }
-    let mut last = end;
-    while last < bytes.len() && is_identifier(bytes[last]) {
-        last += 1;
-    }
+    let (first, last) = identifier_around(bytes, start, end);
     if whole_word && (first != start || last != end) {
         return false;
     }
@@ -134,7 +126,12 @@ fn starts_statement_call(bytes: &[u8], start: usize, end: usize, whole_word: boo
     let mut index = first;
     while index > 0 {
         let byte = bytes[index - 1];
-        if is_identifier(byte) || byte == b'.' || byte == b' ' || byte == b'\t' || byte == b'\\' {
+        if is_identifier_byte(byte)
+            || byte == b'.'
+            || byte == b' '
+            || byte == b'\t'
+            || byte == b'\\'
+        {
             index -= 1;
         } else {
             break;

@@ -28,7 +28,9 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 use super::callers::{follows_other_files, other_file_calls};
 use super::index::{FileIndex, FunctionId};
 use super::{Origin, Wrap};
-use crate::analysis::forward_call::{could_spell_any, has_called_attribute, has_word};
+use crate::analysis::forward_call::{
+    could_spell_any, has_called_attribute, has_word, identifier_around, is_identifier_byte,
+};
 use crate::checker::Checker;
 
 /// Calls followed up to find a caller that trains.
@@ -135,16 +137,8 @@ pub fn may_train(source: &str) -> bool {
 /// Whether `source` has `def <name>` where the name holds both `train` and `loss`.
 fn defines_training_loss(source: &str) -> bool {
     let bytes = source.as_bytes();
-    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
     memchr::memmem::find_iter(bytes, b"train").any(|found| {
-        let mut start = found;
-        while start > 0 && is_identifier(bytes[start - 1]) {
-            start -= 1;
-        }
-        let mut end = found;
-        while end < bytes.len() && is_identifier(bytes[end]) {
-            end += 1;
-        }
+        let (start, end) = identifier_around(bytes, found, found);
         let name = &bytes[start..end];
         let before = source[..start].trim_end_matches([' ', '\t']);
         memchr::memmem::find(name, b"loss").is_some()
@@ -153,7 +147,7 @@ fn defines_training_loss(source: &str) -> bool {
             && !before[..before.len() - 3]
                 .bytes()
                 .last()
-                .is_some_and(is_identifier)
+                .is_some_and(is_identifier_byte)
     })
 }
 
