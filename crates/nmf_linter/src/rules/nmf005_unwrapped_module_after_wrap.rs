@@ -83,7 +83,22 @@ declare_rule! {
     /// `save_`, `load_`, `format_`, `parse_`, `prepare_`, `register_`, ... or ending with
     /// `_log`); modules that were never wrapped; uses before the wrap; DeepSpeed's engine (it
     /// reduces gradients in `engine.backward`, and ZeRO-3 hooks the submodules themselves);
-    /// `torch.compile`; FSDP's submodules and methods (NMF007 reports those). Out of reach:
+    /// `torch.compile`; FSDP's submodules and methods (NMF007 reports those); submodules the
+    /// file provably does not train, whose gradients need no synchronising (lightning-sam: the
+    /// optimizer holds only `model.mask_decoder.parameters()`, so `fabric_model.image_encoder(x)`
+    /// is not reported, `fabric_model.mask_decoder(...)` is). A submodule `W.part(...)` is
+    /// untrained when the file shows it is a submodule (it calls `parameters()`, `eval()`,
+    /// `requires_grad_(...)`, ... on `M.part`, where `M` is the module given to the wrapper),
+    /// and either every optimizer the file constructs (`torch.optim.X`, `bnb.optim.X`, `AdamW`
+    /// and other well-known classes, `add_param_group`) takes parameters only from other
+    /// submodules of `M` (`M.head.parameters()`, lists, chains, `filter(...)`, comprehensions
+    /// and param-group dicts of these, or a name bound to one and never appended to), and the
+    /// file builds no optimizer any other way (a call or name that mentions `optim`, such as
+    /// `create_optimizer(model)`); or the function that wraps `M` freezes it before the wrap
+    /// with a statement that always runs (`M.part.requires_grad_(False)`, or a loop setting
+    /// `requires_grad = False` on `M.part.parameters()`), and nothing in the file sets
+    /// `requires_grad` to anything but `False`. Freezing under a condition, optimizers built
+    /// from `M.parameters()` or in other files, and methods of the module stay reported. Out of reach:
     /// SpeechBrain recipes whose YAML files disagree (see below), callers in other files of
     /// methods, of functions imported by more than 16 files, or of
     /// functions of a file that mentions no wrapper; other files' callers of those callers;
@@ -257,6 +272,9 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     if checker.wrapper_called_for_same_backward(function, call, atom.origin()) {
         return;
     }
+    if calls_untrained_submodule(checker, &call.func, &atom) {
+        return;
+    }
     let origin = atom.origin();
     let callee_text = checker.source()[call.func.range()].to_string();
     let part = !matches!(atom, Wrap::Inner(..));
@@ -338,6 +356,19 @@ fn reported_atom(
             })
             .cloned(),
     }
+}
+
+/// Whether `callee` is `W.part` for a part of the wrapped module that the file provably does
+/// not train (see [`crate::semantic::wrap::trained`]): no parameter that an optimizer steps
+/// runs through the bypass, so there is nothing for the wrapper to synchronise.
+fn calls_untrained_submodule(checker: &mut Checker<'_>, callee: &Expr, atom: &Wrap) -> bool {
+    let (Wrap::InnerPart(_, origin) | Wrap::WrapperPart(_, origin)) = atom else {
+        return false;
+    };
+    let (Expr::Attribute(attribute), Some(created)) = (callee, origin.created) else {
+        return false;
+    };
+    checker.untrained_submodule(created, attribute.attr.id.as_str())
 }
 
 /// Whether the method called runs without gradients (`@torch.no_grad()` on its `def`, here or

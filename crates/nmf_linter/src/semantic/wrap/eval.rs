@@ -1226,32 +1226,7 @@ impl Checker<'_> {
     pub fn wrapped_method_type(&mut self, created: TextRange, method: &str) -> Ty {
         let index = self.wrap_index();
         let function = index.enclosing_function(created.start());
-        let calls = &index.function(function).calls;
-        let first = calls.partition_point(|call| call.start() < created.start());
-        let wrapped = calls[first..]
-            .iter()
-            .take_while(|call| call.start() <= created.end())
-            .find_map(|call| {
-                if call.range() == created {
-                    call.arguments.args.first().or_else(|| {
-                        call.arguments
-                            .keywords
-                            .iter()
-                            .find(|keyword| {
-                                keyword
-                                    .arg
-                                    .as_ref()
-                                    .is_some_and(|arg| matches!(arg.as_str(), "model" | "module"))
-                            })
-                            .map(|keyword| &keyword.value)
-                    })
-                } else {
-                    call.arguments
-                        .args
-                        .iter()
-                        .find(|argument| argument.range() == created)
-                }
-            });
+        let wrapped = index.wrapped_argument(created);
         let Some(wrapped) = wrapped else {
             return Ty::Unknown;
         };

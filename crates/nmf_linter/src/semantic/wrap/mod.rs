@@ -13,13 +13,15 @@
 //! [`eval`] the states of expressions; [`training`] whether a call runs in code that trains
 //! (a `backward` follows); [`names`] the tables of wrappers and of methods that compute nothing;
 //! [`callers`] the calls of the file's functions in other files of the project; [`hparams`]
-//! SpeechBrain's `self.hparams` aliases of the modules `Brain` wraps.
+//! SpeechBrain's `self.hparams` aliases of the modules `Brain` wraps; [`trained`] which
+//! submodules of a wrapped module no optimizer of the file trains, or are frozen.
 
 pub mod callers;
 pub mod eval;
 pub mod hparams;
 pub mod index;
 pub mod names;
+pub mod trained;
 pub mod training;
 
 use std::fmt;

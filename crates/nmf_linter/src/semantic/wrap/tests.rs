@@ -358,3 +358,134 @@ fn a_test_that_the_value_is_not_a_module_narrows_it() {
                             return obj\n";
     assert_eq!(state(body, "obj"), "not wrapped");
 }
+
+/// Whether the submodule called as `callee` (`W.part`, `W` wrapped or the inner module of a
+/// wrapper) is one the file provably does not train.
+fn untrained(body: &str, callee: &str) -> bool {
+    let source = format!("{PRELUDE}{body}");
+    with_checker(&source, |checker, suite| {
+        let Expr::Attribute(attribute) = find(suite, checker.source(), callee) else {
+            panic!("`{callee}` is not an attribute");
+        };
+        let function = checker.wrap_index().enclosing_function(attribute.start());
+        let receiver = checker.wrap_state(function, &attribute.value);
+        let created = receiver
+            .atoms()
+            .iter()
+            .find_map(|atom| atom.origin().created)
+            .unwrap_or_else(|| panic!("`{callee}` is not reached through a wrapper"));
+        checker.untrained_submodule(created, attribute.attr.id.as_str())
+    })
+}
+
+/// A training loop through `ddp.module`'s encoder and head, with `setup` (optimizers,
+/// freezing) in place of `SETUP`.
+fn submodule_training(setup: &str) -> String {
+    format!(
+        "import itertools\n\
+         def train(model, loader, flag):\n    \
+             model.encoder.eval()\n    \
+             {setup}\n    \
+             ddp = DDP(model)\n    \
+             for x in loader:\n        \
+                 h = ddp.module.encoder(x)\n        \
+                 loss = ddp.module.head(h).sum()\n        \
+                 loss.backward()\n"
+    )
+}
+
+#[test]
+fn submodules_no_optimizer_trains() {
+    let only_head = submodule_training("opt = torch.optim.SGD(model.head.parameters())");
+    assert!(untrained(&only_head, "ddp.module.encoder"));
+    assert!(!untrained(&only_head, "ddp.module.head"));
+    // Nothing shows that `encoder` is a submodule rather than a method that runs the head.
+    assert!(!untrained(
+        &only_head.replace("model.encoder.eval()", "pass"),
+        "ddp.module.encoder"
+    ));
+    let groups = submodule_training(
+        "opt = torch.optim.AdamW([{\"params\": model.head.parameters(), \"lr\": 1e-3}, \
+         {\"params\": model.norm.parameters()}])",
+    );
+    assert!(untrained(&groups, "ddp.module.encoder"));
+    let filtered = submodule_training(
+        "params = [p for p in model.head.parameters() if p.requires_grad]\n    \
+         opt = torch.optim.Adam(filter(lambda p: p.requires_grad, params))",
+    );
+    assert!(untrained(&filtered, "ddp.module.encoder"));
+    let after_the_wrap = submodule_training("pass")
+        .replace(
+            "    ddp = DDP(model)\n",
+            "    ddp = DDP(model)\n    opt = torch.optim.SGD(model.module.head.parameters())\n",
+        )
+        .replace("model.encoder.eval()", "model.module.encoder.eval()");
+    assert!(untrained(&after_the_wrap, "ddp.module.encoder"));
+}
+
+#[test]
+fn submodules_an_optimizer_may_train() {
+    for setup in [
+        // The whole model, or a part of the encoder.
+        "opt = torch.optim.SGD(model.parameters())",
+        "opt = torch.optim.SGD(model.encoder.proj.parameters())",
+        "opt = torch.optim.Adam(itertools.chain(model.head.parameters(), model.encoder.parameters()))",
+        // A list that grows after it is bound.
+        "params = list(model.head.parameters())\n    \
+         params.extend(model.encoder.parameters())\n    \
+         opt = torch.optim.Adam(params)",
+        // A group added later, an optimizer built elsewhere, a class held in a name.
+        "opt = torch.optim.SGD(model.head.parameters())\n    \
+         opt.add_param_group({\"params\": model.encoder.parameters()})",
+        "opt = torch.optim.SGD(model.head.parameters())\n    other = build_optimizer(model)",
+        "cls = torch.optim.AdamW\n    opt = cls(model.head.parameters())",
+        // Parameters of another object, which may be the same model.
+        "opt = torch.optim.SGD(net.head.parameters())",
+        // No optimizer in the file: it is built where nmf does not look.
+        "pass",
+    ] {
+        assert!(
+            !untrained(&submodule_training(setup), "ddp.module.encoder"),
+            "{setup}"
+        );
+    }
+}
+
+#[test]
+fn frozen_submodules() {
+    let frozen = submodule_training(
+        "model.encoder.requires_grad_(False)\n    opt = torch.optim.SGD(model.parameters())",
+    );
+    assert!(untrained(&frozen, "ddp.module.encoder"));
+    assert!(!untrained(&frozen, "ddp.module.head"));
+    let loop_frozen = submodule_training(
+        "for p in model.encoder.parameters():\n        p.requires_grad = False\n    \
+         opt = torch.optim.SGD(model.parameters())",
+    );
+    assert!(untrained(&loop_frozen, "ddp.module.encoder"));
+    for setup in [
+        // Under a condition.
+        "if flag:\n        model.encoder.requires_grad_(False)",
+        // Unfrozen again, here or anywhere in the file.
+        "model.encoder.requires_grad_(False)\n    model.encoder.requires_grad_(True)",
+        "model.encoder.requires_grad_(False)\n    \
+         for p in model.encoder.parameters():\n        p.requires_grad = flag",
+    ] {
+        assert!(
+            !untrained(&submodule_training(setup), "ddp.module.encoder"),
+            "{setup}"
+        );
+    }
+    // Frozen after the wrap: the code before may train it.
+    let late = submodule_training("pass").replace(
+        "    ddp = DDP(model)\n",
+        "    ddp = DDP(model)\n    model.encoder.requires_grad_(False)\n",
+    );
+    assert!(!untrained(&late, "ddp.module.encoder"));
+    // Frozen in another function, which may not run before this one trains.
+    let elsewhere = format!(
+        "{}def freeze(model):\n    model.encoder.requires_grad_(False)\n",
+        submodule_training("pass")
+    );
+    assert!(!untrained(&elsewhere, "ddp.module.encoder"));
+}
