@@ -97,7 +97,8 @@ declare_rule! {
     /// `create_optimizer(model)`); or the function that wraps `M` freezes it before the wrap
     /// with a statement that always runs (`M.part.requires_grad_(False)`, or a loop setting
     /// `requires_grad = False` on `M.part.parameters()`), and nothing in the file sets
-    /// `requires_grad` to anything but `False`. Freezing under a condition, optimizers built
+    /// `requires_grad` to anything but `False` or calls a function named like `unfreeze`,
+    /// `set_requires_grad` or `make_trainable`. Freezing under a condition, optimizers built
     /// from `M.parameters()` or in other files, and methods of the module stay reported. Out of reach:
     /// SpeechBrain recipes whose YAML files disagree (see below), callers in other files of
     /// methods, of functions imported by more than 16 files, or of

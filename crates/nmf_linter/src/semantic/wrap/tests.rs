@@ -470,6 +470,8 @@ fn frozen_submodules() {
         "model.encoder.requires_grad_(False)\n    model.encoder.requires_grad_(True)",
         "model.encoder.requires_grad_(False)\n    \
          for p in model.encoder.parameters():\n        p.requires_grad = flag",
+        "model.encoder.requires_grad_(False)\n    \
+         if flag:\n        utils.unfreeze(model.encoder)",
     ] {
         assert!(
             !untrained(&submodule_training(setup), "ddp.module.encoder"),

@@ -12,8 +12,9 @@
 //!   mentions `optim` otherwise, such as `create_optimizer(...)` or `getattr(torch.optim, name)`);
 //! - or the submodule is frozen, before the wrap, by a statement that always runs in the
 //!   function that wraps the module (`model.encoder.requires_grad_(False)`, `for p in
-//!   model.encoder.parameters(): p.requires_grad = False`), and nothing in the file ever turns
-//!   `requires_grad` back on.
+//!   model.encoder.parameters(): p.requires_grad = False`), and nothing in the file may turn
+//!   `requires_grad` back on (an assignment of anything but `False`, or a call of a function
+//!   named like `unfreeze`, `set_requires_grad` or `make_trainable`).
 //!
 //! Either way the attribute must be known as a submodule, not a method that may run trained
 //! parts: the file calls `parameters()` (or `requires_grad_`, `eval`, ...) on it.
@@ -82,7 +83,8 @@ pub struct TrainedParts {
     /// Submodules frozen by a statement directly in a function's body (or the top level):
     /// the receiver frozen, and where.
     frozen: Vec<(String, TextSize)>,
-    /// Something sets `requires_grad` to other than `False`.
+    /// Something sets `requires_grad` to other than `False`, or calls a function that may
+    /// (one whose name mentions `freeze`, `requires_grad` or `trainable`).
     unfreezes: bool,
 }
 
@@ -506,6 +508,22 @@ impl<'a> Visitor<'a> for Finder<'_, '_> {
                     && name.id.to_ascii_lowercase().contains("optim")
                 {
                     self.give_up();
+                }
+                // `unfreeze(model.encoder)`, `set_requires_grad(m, True)`,
+                // `mark_only_adapter_as_trainable(model)`: what they set is not known.
+                let last = match call.func.as_ref() {
+                    Expr::Attribute(attribute) => Some(attribute.attr.id.as_str()),
+                    Expr::Name(name) => Some(name.id.as_str()),
+                    _ => None,
+                };
+                if let Some(last) = last.filter(|last| *last != "requires_grad_") {
+                    let last = last.to_ascii_lowercase();
+                    if ["freeze", "requires_grad", "trainable"]
+                        .iter()
+                        .any(|word| last.contains(word))
+                    {
+                        self.parts.unfreezes = true;
+                    }
                 }
                 walk_expr(self, expr);
             }
