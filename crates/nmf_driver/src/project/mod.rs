@@ -17,7 +17,7 @@ use ruff_python_ast::PySourceType;
 use rustc_hash::FxHashMap;
 
 use crate::project::dependencies::RecorderState;
-use crate::project::lexicon::{Lexicon, binding_words, may_install_forward};
+use crate::project::lexicon::{Lexicon, Word, binding_words, may_install_forward};
 use crate::source::parse::ParsedModule;
 use rayon::prelude::*;
 
@@ -63,10 +63,11 @@ struct Loaded {
 const MAX_CORPUS_FILES: usize = 100_000;
 
 /// What the searches of a project need to know of one of its files, learnt from its text.
+#[derive(Clone)]
 pub struct FileFacts {
     /// The [`binding_words`] of the file (a boxed slice: held for every file of a project,
     /// without the room the list had while it was collected with repeats).
-    words: Box<[u64]>,
+    words: Box<[Word]>,
     /// The file may install a function as a `forward`.
     installs_forward: bool,
 }
@@ -82,7 +83,7 @@ impl FileFacts {
     /// A hash of the facts: a file whose facts keep their hash gives every search the same
     /// answer.
     fn hash(&self) -> u64 {
-        let mut bytes = Vec::with_capacity(self.words.len() * 8 + 1);
+        let mut bytes = Vec::with_capacity(self.words.len() * size_of::<Word>() + 1);
         for word in &self.words {
             bytes.extend_from_slice(&word.to_le_bytes());
         }
@@ -157,7 +158,10 @@ pub struct ProjectIndex {
     /// there were too many to search.
     corpora: Mutex<FxHashMap<Vec<PathBuf>, Arc<CorpusSlot>>>,
     /// The facts of files the run has already read, so that a search does not read them again.
-    facts: Mutex<FxHashMap<PathBuf, Arc<FileFacts>>>,
+    /// A run keeps one per file it read until a corpus takes them (all run long for files no
+    /// corpus walks): by value, under the [`path_key`] of the file rather than a copy of its
+    /// path (on transformers, a path takes 110 bytes, the key 16).
+    facts: Mutex<FxHashMap<u128, FileFacts>>,
     folders: RwLock<FxHashMap<PathBuf, Arc<FolderInfo>>>,
     project_roots: Mutex<FxHashMap<PathBuf, Option<PathBuf>>>,
     /// `(root, module)` → the file that defines the module there.
@@ -180,6 +184,12 @@ pub struct ProjectIndex {
     /// depended on (a run without the cache), so the stat of every file and folder a
     /// snapshot takes would be wasted.
     skip_snapshots: bool,
+}
+
+/// A file's path as a 128-bit hash, where only the identity of the path matters: as for the
+/// hashes of texts the cache compares, two paths sharing one is not a concern.
+fn path_key(path: &Path) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(path.as_os_str().as_encoded_bytes())
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -535,7 +545,7 @@ impl ProjectIndex {
                 true
             });
         }
-        lock(&self.facts).insert(path.to_path_buf(), facts);
+        lock(&self.facts).insert(path_key(path), (*facts).clone());
         BufferChange {
             text: true,
             words: searches_change,
@@ -642,8 +652,8 @@ impl ProjectIndex {
     /// Learns what searches need of a file the run read (absolute path), so that they do not
     /// read it again.
     pub fn learn(&self, path: &Path, text: &str) {
-        let facts = Arc::new(FileFacts::of(text));
-        lock(&self.facts).insert(path.to_path_buf(), facts);
+        let facts = FileFacts::of(text);
+        lock(&self.facts).insert(path_key(path), facts);
     }
 
     /// The corpus of `roots`, collected on first use (one thread collects, others wait).
@@ -786,7 +796,7 @@ impl Corpus {
     /// is `lexicon`. The facts themselves are not kept: the lexicon holds their words.
     fn new(
         paths: Vec<PathBuf>,
-        facts: &[Arc<FileFacts>],
+        facts: &[FileFacts],
         lexicon: Lexicon,
         snapshot: Option<Arc<Snapshot>>,
     ) -> Corpus {
@@ -806,7 +816,7 @@ impl Corpus {
 }
 
 /// The lexicon of files with these facts, numbered in order.
-fn lexicon_of(facts: &[Arc<FileFacts>]) -> Lexicon {
+fn lexicon_of(facts: &[FileFacts]) -> Lexicon {
     Lexicon::new(facts.iter().map(|facts| &*facts.words))
 }
 
@@ -831,7 +841,7 @@ fn outermost(roots: &[PathBuf]) -> Vec<PathBuf> {
 /// `snapshot`, what the walk saw is recorded for the cache.
 fn collect_corpus(
     roots: &[PathBuf],
-    known: &Mutex<FxHashMap<PathBuf, Arc<FileFacts>>>,
+    known: &Mutex<FxHashMap<u128, FileFacts>>,
     buffers: &[PathBuf],
     snapshot: bool,
 ) -> Option<Corpus> {
@@ -891,25 +901,25 @@ fn collect_corpus(
     // The facts of files the run has read are taken out of the map: the corpus's lexicon
     // holds their words from now on (another corpus reads them again). An editor's buffers
     // stay, as the disk does not have their text.
-    let known: Vec<Option<Arc<FileFacts>>> = {
+    let known: Vec<Option<FileFacts>> = {
         let mut known = lock(known);
         let taken = paths
             .iter()
             .map(|path| {
                 if buffers.contains(path) {
-                    known.get(path).cloned()
+                    known.get(&path_key(path)).cloned()
                 } else {
-                    known.remove(path)
+                    known.remove(&path_key(path))
                 }
             })
             .collect();
         known.shrink_to_fit();
         taken
     };
-    let facts: Vec<Arc<FileFacts>> = paths
+    let facts: Vec<FileFacts> = paths
         .par_iter()
         .zip(known)
-        .map(|(path, known)| known.unwrap_or_else(|| Arc::new(FileFacts::read(path))))
+        .map(|(path, known)| known.unwrap_or_else(|| FileFacts::read(path)))
         .collect();
     let lexicon = lexicon_of(&facts);
     if !snapshot {
