@@ -44,6 +44,51 @@ pub(crate) fn write_atomically<T: Serialize>(
     Ok(())
 }
 
+/// The most entries a map is given room for before its first entry is read: a length read
+/// from a file (whose hash matched, so written by nmf) is believed up to this many.
+const MOST_ENTRIES_AT_ONCE: usize = 1 << 18;
+
+/// Decodes a map with room for all its entries at once (`#[serde(deserialize_with)]`), as
+/// serde's own decoding grows it by doubling: for a warm run's table of every file, the
+/// old table and the new one together were the run's peak memory.
+pub(crate) fn presized_map<'de, D, K, V>(
+    deserializer: D,
+) -> Result<rustc_hash::FxHashMap<K, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    K: serde::Deserialize<'de> + Eq + std::hash::Hash,
+    V: serde::Deserialize<'de>,
+{
+    struct Entries<K, V>(std::marker::PhantomData<(K, V)>);
+
+    impl<'de, K, V> serde::de::Visitor<'de> for Entries<K, V>
+    where
+        K: serde::Deserialize<'de> + Eq + std::hash::Hash,
+        V: serde::Deserialize<'de>,
+    {
+        type Value = rustc_hash::FxHashMap<K, V>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a map")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut access: A,
+        ) -> Result<Self::Value, A::Error> {
+            let room = access.size_hint().unwrap_or(0).min(MOST_ENTRIES_AT_ONCE);
+            let mut map =
+                rustc_hash::FxHashMap::with_capacity_and_hasher(room, Default::default());
+            while let Some((key, value)) = access.next_entry()? {
+                map.insert(key, value);
+            }
+            Ok(map)
+        }
+    }
+
+    deserializer.deserialize_map(Entries(std::marker::PhantomData))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +113,23 @@ mod tests {
         assert_eq!(decode::<(u32, String)>(&damaged, b"nmftest1"), None);
         // Nothing but the file is left in the folder.
         assert_eq!(std::fs::read_dir(folder.path()).expect("listed").count(), 1);
+    }
+
+    #[derive(Serialize, serde::Deserialize)]
+    struct Presized {
+        #[serde(deserialize_with = "presized_map")]
+        map: rustc_hash::FxHashMap<String, u32>,
+    }
+
+    #[test]
+    fn a_presized_map_reads_back_whole_with_room_for_every_entry() {
+        let map: rustc_hash::FxHashMap<String, u32> =
+            (0..1000).map(|number| (number.to_string(), number)).collect();
+        let bytes = postcard::to_stdvec(&Presized { map: map.clone() }).expect("encoded");
+        let decoded: Presized = postcard::from_bytes(&bytes).expect("decoded");
+        assert_eq!(decoded.map, map);
+        // A length no file could hold is not believed whole, and the entries it lacks fail.
+        let claimed = postcard::to_stdvec(&u64::MAX).expect("encoded");
+        assert!(postcard::from_bytes::<Presized>(&claimed).is_err());
     }
 }

@@ -39,7 +39,7 @@ pub const ENGINE: &str = concat!(env!("CARGO_PKG_VERSION"), "-", env!("NMF_ENGIN
 
 /// The first bytes of a cache file, then a hash of the rest, so that a truncated or damaged
 /// file is noticed before anything in it is believed.
-const MAGIC: &[u8; 8] = b"nmfcach1";
+const MAGIC: &[u8; 8] = b"nmfcach2";
 
 /// Where the cache of a run lives, and whether there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,6 +226,7 @@ struct Entry {
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Stored {
+    #[serde(deserialize_with = "format::presized_map")]
     entries: FxHashMap<String, Entry>,
     corpora: FxHashMap<String, Snapshot>,
 }

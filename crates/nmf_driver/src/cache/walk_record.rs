@@ -35,7 +35,7 @@ type Watched = (String, Option<Stat>);
 
 #[derive(Serialize, Deserialize)]
 struct WalkRecord {
-    taken_at: i128,
+    taken_at: i64,
     /// Each path the result depends on, with its stat (`None`: it did not exist).
     watched: Vec<Watched>,
     files: Vec<String>,
@@ -287,4 +287,4 @@ fn record_path(paths: &[PathBuf], resolver: &SettingsResolver, cache_dir: &Path)
 }
 
 /// The kind of a walk record file (see [`format`]).
-const MAGIC: &[u8; 8] = b"nmfwalk3";
+const MAGIC: &[u8; 8] = b"nmfwalk4";

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// A stamp this close to the moment it was taken (or later) may hide an edit made within the
 /// same tick of a coarse file-system clock: such a file is compared by content next time.
 /// Two seconds, as git allows (FAT stamps in steps of 2 s; clocks of network file systems drift).
-const SETTLING_NANOS: i128 = 2_000_000_000;
+const SETTLING_NANOS: i64 = 2_000_000_000;
 
 /// For nmf's own tests only: the settling margin in milliseconds, instead of two seconds, so
 /// that a test of what the cache trusts need not wait out the real margin. It must exceed the
@@ -18,26 +18,38 @@ pub const TEST_SETTLING_VARIABLE: &str = "NMF_TEST_SETTLING_MS";
 
 /// The settling margin: [`SETTLING_NANOS`] unless a test set [`TEST_SETTLING_VARIABLE`]; read
 /// once per process.
-fn settling_nanos() -> i128 {
-    static MARGIN: std::sync::OnceLock<i128> = std::sync::OnceLock::new();
+fn settling_nanos() -> i64 {
+    static MARGIN: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
     *MARGIN.get_or_init(|| {
         std::env::var(TEST_SETTLING_VARIABLE)
             .ok()
             .and_then(|millis| millis.parse::<u32>().ok())
-            .map_or(SETTLING_NANOS, |millis| i128::from(millis) * 1_000_000)
+            .map_or(SETTLING_NANOS, |millis| i64::from(millis) * 1_000_000)
     })
 }
 
 /// Nanoseconds since the Unix epoch.
-pub fn now_nanos() -> i128 {
+pub fn now_nanos() -> i64 {
     nanos(SystemTime::now())
 }
 
-fn nanos(time: SystemTime) -> i128 {
+/// A time as nanoseconds since the Unix epoch, in an `i64` (the years 1678 to 2262): a stamp
+/// outside is held at the end of the range. Held at the far end, a stamp is never settled (see
+/// [`Stat::settled_at`]), so such a file is always compared by content; held at the near end,
+/// the change time, which no one can set back, still tells an edit.
+fn nanos(time: SystemTime) -> i64 {
     match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => after.as_nanos().try_into().unwrap_or(i128::MAX),
-        Err(before) => -before.duration().as_nanos().try_into().unwrap_or(i128::MAX),
+        Ok(after) => after.as_nanos().try_into().unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_nanos()).map_or(i64::MIN, |nanos| -nanos),
     }
+}
+
+/// Seconds and nanoseconds since the Unix epoch as [`nanos`] holds them.
+fn stamp_nanos(seconds: i64, nanoseconds: i64) -> i64 {
+    seconds
+        .checked_mul(1_000_000_000)
+        .and_then(|whole| whole.checked_add(nanoseconds))
+        .unwrap_or(if seconds < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// What `stat` says of a path: enough to notice that it changed without reading it. The
@@ -49,8 +61,10 @@ pub struct Stat {
     pub device: u64,
     pub inode: u64,
     pub len: u64,
-    pub modified: i128,
-    pub changed: i128,
+    /// Nanoseconds since the Unix epoch (see [`now_nanos`]): 8 bytes rather than 16, as a
+    /// warm run holds a stat for every file of the tree.
+    pub modified: i64,
+    pub changed: i64,
 }
 
 impl Stat {
@@ -68,7 +82,7 @@ impl Stat {
             (
                 metadata.dev(),
                 metadata.ino(),
-                i128::from(metadata.ctime()) * 1_000_000_000 + i128::from(metadata.ctime_nsec()),
+                stamp_nanos(metadata.ctime(), metadata.ctime_nsec()),
             )
         };
         #[cfg(not(unix))]
@@ -127,7 +141,7 @@ impl Stat {
     fn of_statx(found: &rustix::fs::Statx) -> Self {
         let mode = u32::from(found.stx_mode) & 0o170000;
         let time = |stamp: &rustix::fs::StatxTimestamp| {
-            i128::from(stamp.tv_sec) * 1_000_000_000 + i128::from(stamp.tv_nsec)
+            stamp_nanos(stamp.tv_sec, i64::from(stamp.tv_nsec))
         };
         Self {
             kind: match mode {
@@ -152,9 +166,9 @@ impl Stat {
 
     /// Whether both time stamps were older than `taken_at` by a margin: only then does an
     /// equal stat later prove the content unchanged.
-    pub fn settled_at(&self, taken_at: i128) -> bool {
-        let margin = settling_nanos();
-        self.modified < taken_at - margin && self.changed < taken_at - margin
+    pub fn settled_at(&self, taken_at: i64) -> bool {
+        let settled = taken_at.saturating_sub(settling_nanos());
+        self.modified < settled && self.changed < settled
     }
 }
 
@@ -163,11 +177,11 @@ impl Stat {
 pub struct Fingerprint {
     pub stat: Stat,
     pub hash: u128,
-    pub read_at: i128,
+    pub read_at: i64,
 }
 
 impl Fingerprint {
-    pub fn new(metadata: &std::fs::Metadata, bytes: &[u8], read_at: i128) -> Self {
+    pub fn new(metadata: &std::fs::Metadata, bytes: &[u8], read_at: i64) -> Self {
         Self {
             stat: Stat::of(metadata),
             hash: hash_bytes(bytes),
@@ -224,7 +238,7 @@ pub type SnapshotEntry = (String, Option<(Stat, u64)>);
 /// not what a search of the project reads of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
-    pub taken_at: i128,
+    pub taken_at: i64,
     pub paths: Vec<SnapshotEntry>,
 }
 
