@@ -56,23 +56,28 @@ pub struct RunResult {
 /// findings.
 /// `cache` is the run's cache, from [`open_cache`].
 pub fn check_discovered(
-    discovered: &Discovered,
+    discovered: Discovered,
     resolver: &SettingsResolver,
     options: RunOptions,
     cache: Option<Cache>,
 ) -> Result<RunResult, ConfigError> {
-    let mut run = check_files(&discovered.files, resolver, options, cache)?;
+    let Discovered {
+        files,
+        stats,
+        unreadable,
+        leftovers,
+    } = discovered;
+    let mut run = check_files(&files, stats, resolver, options, cache)?;
     // What `--fix` runs killed mid-write left in the walked folders.
     run.warnings.extend(
-        discovered
-            .leftovers
+        leftovers
             .iter()
             .filter_map(|path| Leftover::parse(path))
             .filter_map(|leftover| {
                 leftover.describe(&display_path(&leftover.path, resolver.working_dir()))
             }),
     );
-    for (folder, error) in &discovered.unreadable {
+    for (folder, error) in &unreadable {
         let display = display_path(folder, resolver.working_dir());
         run.messages.push(io_error_message(&display, error));
     }
@@ -104,14 +109,16 @@ pub fn open_cache(resolver: &SettingsResolver, options: RunOptions) -> Option<Ca
     }
 }
 
-/// Checks files in parallel (and fixes them, as `options.fix` says).
+/// Checks files in parallel (and fixes them, as `options.fix` says). `stats` are the files'
+/// stats when discovery took them ([`Discovered::stats`]).
 pub fn check_files(
     files: &[PathBuf],
+    stats: Option<Vec<Option<Stat>>>,
     resolver: &SettingsResolver,
     options: RunOptions,
     cache: Option<Cache>,
 ) -> Result<RunResult, ConfigError> {
-    let each = check_each(files, resolver, options, cache.as_ref(), None)?;
+    let each = check_each(files, stats, resolver, options, cache.as_ref(), None)?;
     let mut run = RunResult {
         files_checked: files.len(),
         ..RunResult::default()
@@ -159,9 +166,10 @@ pub struct ByFile {
 /// with what they depended on: for an editor that shows every file of its workspace and checks
 /// one again when something it depended on changes (`nmf server`). Once `cancel` is cancelled,
 /// no file is started any more: the files checked meanwhile are kept in the cache, and nothing
-/// is returned.
+/// is returned. `stats` are the files' stats when discovery took them ([`Discovered::stats`]).
 pub fn check_by_file(
     files: &[PathBuf],
+    stats: Option<Vec<Option<Stat>>>,
     resolver: &SettingsResolver,
     options: RunOptions,
     cache: Option<Cache>,
@@ -172,7 +180,14 @@ pub fn check_by_file(
         add_noqa: false,
         ..options
     };
-    let each = check_each(files, resolver, options, cache.as_ref(), Some(cancel))?;
+    let each = check_each(
+        files,
+        stats,
+        resolver,
+        options,
+        cache.as_ref(),
+        Some(cancel),
+    )?;
     let mut by_file = ByFile::default();
     if let Some(cache) = cache {
         by_file.files_cached = cache.hits.load(std::sync::atomic::Ordering::Relaxed);
@@ -229,6 +244,7 @@ enum Each {
 /// is started once it is cancelled.
 fn check_each(
     files: &[PathBuf],
+    known_stats: Option<Vec<Option<Stat>>>,
     resolver: &SettingsResolver,
     options: RunOptions,
     cache: Option<&Cache>,
@@ -245,13 +261,16 @@ fn check_each(
     };
     let keys = SettingsKeys::default();
     // First, which files the cache holds unchanged (their stats are then known, for checking
-    // project snapshots without taking them again). Stats are taken folder by folder.
-    let stats: Vec<Option<Stat>> = match cache {
-        Some(cache) if !cache.is_empty() => files
+    // project snapshots without taking them again). Stats are taken folder by folder, unless
+    // discovery took them.
+    let stats: Vec<Option<Stat>> = match (cache, known_stats) {
+        (Some(cache), _) if cache.is_empty() => vec![None; files.len()],
+        (Some(_), Some(known)) if known.len() == files.len() => known,
+        (Some(_), _) => files
             .par_chunk_by(|a, b| same_folder(a, b))
             .flat_map_iter(Stat::of_paths_in_folder)
             .collect(),
-        _ => vec![None; files.len()],
+        (None, _) => vec![None; files.len()],
     };
     let prepared: Vec<Option<Prepared<'_>>> = files
         .par_iter()
@@ -780,7 +799,7 @@ mod tests {
             .map(|name| root.join(name))
             .collect();
         let cache = open_cache(&resolver, options);
-        check_by_file(&files, &resolver, options, cache, cancel).expect("checked")
+        check_by_file(&files, None, &resolver, options, cache, cancel).expect("checked")
     }
 
     /// Each file's findings and what they depended on, as a string to compare runs by.

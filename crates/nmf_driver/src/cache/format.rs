@@ -77,8 +77,7 @@ where
             mut access: A,
         ) -> Result<Self::Value, A::Error> {
             let room = access.size_hint().unwrap_or(0).min(MOST_ENTRIES_AT_ONCE);
-            let mut map =
-                rustc_hash::FxHashMap::with_capacity_and_hasher(room, Default::default());
+            let mut map = rustc_hash::FxHashMap::with_capacity_and_hasher(room, Default::default());
             while let Some((key, value)) = access.next_entry()? {
                 map.insert(key, value);
             }
@@ -123,8 +122,9 @@ mod tests {
 
     #[test]
     fn a_presized_map_reads_back_whole_with_room_for_every_entry() {
-        let map: rustc_hash::FxHashMap<String, u32> =
-            (0..1000).map(|number| (number.to_string(), number)).collect();
+        let map: rustc_hash::FxHashMap<String, u32> = (0..1000)
+            .map(|number| (number.to_string(), number))
+            .collect();
         let bytes = postcard::to_stdvec(&Presized { map: map.clone() }).expect("encoded");
         let decoded: Presized = postcard::from_bytes(&bytes).expect("decoded");
         assert_eq!(decoded.map, map);

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::format;
@@ -59,8 +59,8 @@ pub fn discover_remembered(
     let record_file = record_path(paths, resolver, cache_dir);
     if let Some(record) = std::fs::read(&record_file)
         .ok()
-        .and_then(|bytes| format::decode(&bytes, MAGIC))
-        && still_holds(&record)
+        .and_then(|bytes| format::decode::<WalkRecord>(&bytes, MAGIC))
+        && let Some(stats) = still_holds(&record)
     {
         let WalkRecord {
             watched,
@@ -85,6 +85,7 @@ pub fn discover_remembered(
         }
         return Ok(Discovered {
             files,
+            stats: Some(stats),
             unreadable: Vec::new(),
             leftovers: leftovers.into_iter().map(PathBuf::from).collect(),
         });
@@ -261,16 +262,64 @@ fn watched_paths(
     Some((watched, configless))
 }
 
-/// Whether every watched path has the stat it had, settled before the record was taken.
-fn still_holds(record: &WalkRecord) -> bool {
-    record.watched.par_iter().all(|(path, then)| {
-        let now = Stat::of_entry(Path::new(path));
-        match (then, now) {
-            (None, None) => true,
-            (Some(then), Some(now)) => *then == now && now.settled_at(record.taken_at),
-            _ => false,
-        }
-    })
+/// Whether every watched path has the stat it had, settled before the record was taken; if so,
+/// the stats of the record's files (as [`Stat::of_path`] takes them, in the record's order),
+/// taken in the same pass: each folder holding files is opened once for its own stat and its
+/// files', rather than looked up by path for the one and again for the others.
+fn still_holds(record: &WalkRecord) -> Option<Vec<Option<Stat>>> {
+    let holds = |then: &Option<Stat>, now: Option<Stat>| match (then, now) {
+        (None, None) => true,
+        (Some(then), Some(now)) => *then == now && now.settled_at(record.taken_at),
+        _ => false,
+    };
+    let by_path: FxHashMap<&str, &Option<Stat>> = record
+        .watched
+        .iter()
+        .map(|(path, stat)| (path.as_str(), stat))
+        .collect();
+    let watched = |path: &str| by_path.get(path).copied();
+    // The record's files are sorted: a folder's files are together (or in a few runs, when
+    // the folder has subfolders).
+    let runs: Vec<(Option<&str>, &[String])> = record
+        .files
+        .chunk_by(|a, b| folder_of(a) == folder_of(b))
+        .map(|run| (run.first().and_then(|file| folder_of(file)), run))
+        .collect();
+    let listed: FxHashSet<&str> = runs
+        .iter()
+        .filter_map(|(folder, _)| *folder)
+        .filter(|folder| watched(folder).is_some())
+        .collect();
+    let others_hold = || {
+        record
+            .watched
+            .par_iter()
+            .filter(|(path, _)| !listed.contains(path.as_str()))
+            .all(|(path, then)| holds(then, Stat::of_entry(Path::new(path))))
+    };
+    let files = || {
+        runs.par_iter()
+            .map(
+                |(folder, run)| match folder.filter(|folder| listed.contains(folder)) {
+                    Some(folder) => {
+                        let (own, stats) = Stat::of_folder_and_paths(Path::new(folder), run);
+                        watched(folder)
+                            .is_some_and(|then| holds(then, own))
+                            .then_some(stats)
+                    }
+                    // A file named on the command line, in a folder not walked.
+                    None => Some(Stat::of_paths_in_folder(run)),
+                },
+            )
+            .collect::<Option<Vec<Vec<Option<Stat>>>>>()
+    };
+    let (others, files) = rayon::join(others_hold, files);
+    Some(files.filter(|_| others)?.into_iter().flatten().collect())
+}
+
+/// The folder of `file` (a path as the record keeps it), compared as text.
+fn folder_of(file: &str) -> Option<&str> {
+    Path::new(file).parent().and_then(Path::to_str)
 }
 
 /// The record of a walk of `paths` with these settings sources and command-line values.

@@ -17,6 +17,9 @@ pub struct Discovered {
     /// The files to check, sorted. A path named on the command line that does not exist is
     /// among them, to be reported as E902 when it cannot be read, as ruff and flake8 do.
     pub files: Vec<PathBuf>,
+    /// The stat of each file (as [`crate::source::fingerprint::Stat::of_path`] takes it), when
+    /// discovery took them: a remembered walk does, as it looks at each folder anyway.
+    pub stats: Option<Vec<Option<crate::source::fingerprint::Stat>>>,
     /// Folders that could not be listed, and why: each is an E902 finding, since files in
     /// them go unchecked.
     pub unreadable: Vec<(PathBuf, SourceError)>,
@@ -186,6 +189,7 @@ pub fn discover_observed(
     leftovers.dedup();
     Ok(Discovered {
         files,
+        stats: None,
         unreadable,
         leftovers,
     })

@@ -1,7 +1,7 @@
 //! What a file was when it was read, as the cache compares it on the next run: its identity and
 //! time stamps, and a hash of its bytes for when the stamps cannot be trusted.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -108,33 +108,82 @@ impl Stat {
     /// The stats of `paths`, all in one folder, as [`Stat::of_path`] takes them. On Linux
     /// each is taken relative to the folder, opened once, so that the kernel walks the
     /// folder's path once rather than once per file (most of a warm run's time).
-    pub fn of_paths_in_folder(paths: &[PathBuf]) -> Vec<Option<Self>> {
+    pub fn of_paths_in_folder<P: AsRef<Path>>(paths: &[P]) -> Vec<Option<Self>> {
         #[cfg(target_os = "linux")]
-        if let Some(folder) = paths.first().and_then(|path| path.parent()) {
-            use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
+        if let Some(folder) = paths.first().and_then(|path| path.as_ref().parent()) {
+            use rustix::fs::{Mode, OFlags};
             let opened = rustix::fs::open(
                 folder,
                 OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
                 Mode::empty(),
             );
             if let Ok(folder_fd) = opened {
-                return paths
-                    .iter()
-                    .map(|path| {
-                        let name = path.file_name()?;
-                        let found = rustix::fs::statx(
-                            &folder_fd,
-                            name,
-                            AtFlags::empty(),
-                            StatxFlags::BASIC_STATS,
-                        )
-                        .ok()?;
-                        Some(Self::of_statx(&found))
-                    })
-                    .collect();
+                return Self::of_names_in(&folder_fd, paths);
             }
         }
-        paths.iter().map(|path| Self::of_path(path)).collect()
+        paths
+            .iter()
+            .map(|path| Self::of_path(path.as_ref()))
+            .collect()
+    }
+
+    /// The stat of `folder` as [`Stat::of_entry`] takes it, and those of `paths` (all in it) as
+    /// [`Stat::of_paths_in_folder`] takes them: on Linux from one opening of the folder, so
+    /// that a remembered walk, which compares each folder's stat, and the cache, which
+    /// compares each file's, walk the folder's path once between them.
+    pub fn of_folder_and_paths<P: AsRef<Path>>(
+        folder: &Path,
+        paths: &[P],
+    ) -> (Option<Self>, Vec<Option<Self>>) {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
+            // Not following a link, as `of_entry`: a link put in the folder's place fails to
+            // open as a folder and is looked at by path below.
+            let opened = rustix::fs::open(
+                folder,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            );
+            if let Ok(folder_fd) = opened {
+                let own = rustix::fs::statx(
+                    &folder_fd,
+                    "",
+                    AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW,
+                    StatxFlags::BASIC_STATS,
+                )
+                .ok()
+                .map(|found| Self::of_statx(&found));
+                return (own, Self::of_names_in(&folder_fd, paths));
+            }
+        }
+        (
+            Self::of_entry(folder),
+            paths
+                .iter()
+                .map(|path| Self::of_path(path.as_ref()))
+                .collect(),
+        )
+    }
+
+    /// The stats of `paths`, taken by name relative to their folder, opened as `folder_fd`
+    /// (following links, as [`Stat::of_path`]).
+    #[cfg(target_os = "linux")]
+    fn of_names_in<P: AsRef<Path>>(
+        folder_fd: &rustix::fd::OwnedFd,
+        paths: &[P],
+    ) -> Vec<Option<Self>> {
+        use rustix::fs::{AtFlags, StatxFlags};
+        paths
+            .iter()
+            .map(|path| {
+                let name = path.as_ref().file_name()?;
+                let found =
+                    rustix::fs::statx(folder_fd, name, AtFlags::empty(), StatxFlags::BASIC_STATS)
+                        .ok()?;
+                Some(Self::of_statx(&found))
+            })
+            .collect()
     }
 
     #[cfg(target_os = "linux")]
@@ -289,6 +338,8 @@ impl Snapshot {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     #[test]
@@ -304,5 +355,23 @@ mod tests {
         let by_path: Vec<Option<Stat>> = paths.iter().map(|path| Stat::of_path(path)).collect();
         assert_eq!(Stat::of_paths_in_folder(&paths), by_path);
         assert!(by_path[0].is_some() && by_path[2].is_none() && by_path[3].is_some());
+        assert_eq!(
+            Stat::of_folder_and_paths(folder.path(), &paths),
+            (Stat::of_entry(folder.path()), by_path.clone())
+        );
+        // A link in a folder's place: its own stat (not the folder's), and the files' through it.
+        #[cfg(unix)]
+        {
+            let link = folder.path().join("link");
+            std::os::unix::fs::symlink(folder.path(), &link).expect("link");
+            let through: Vec<PathBuf> = ["a.py", "missing.py"]
+                .iter()
+                .map(|name| link.join(name))
+                .collect();
+            let (own, stats) = Stat::of_folder_and_paths(&link, &through);
+            assert_eq!(own, Stat::of_entry(&link));
+            assert_eq!(own.map(|stat| stat.kind), Some(2));
+            assert_eq!(stats, vec![by_path[0], None]);
+        }
     }
 }

@@ -216,7 +216,7 @@ fn check_paths(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (discovered, cache)
     });
-    Ok(check_discovered(&discovered?, resolver, options, cache)?)
+    Ok(check_discovered(discovered?, resolver, options, cache)?)
 }
 
 fn print_verbose(result: &RunResult, started: std::time::Instant) {

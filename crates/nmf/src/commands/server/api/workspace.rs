@@ -80,8 +80,8 @@ impl WorkspaceJob {
             },
             Scope::Files(paths) => discover(paths, &self.resolver),
         };
-        let files = match discovered {
-            Ok(discovered) => discovered.files,
+        let (files, stats) = match discovered {
+            Ok(discovered) => (discovered.files, discovered.stats),
             Err(error) => {
                 return WorkspaceOutcome {
                     taken: self.taken,
@@ -91,7 +91,8 @@ impl WorkspaceJob {
             }
         };
         let cache = open_cache(&self.resolver, self.options);
-        let by_file = match check_by_file(&files, &self.resolver, self.options, cache, token) {
+        let by_file = match check_by_file(&files, stats, &self.resolver, self.options, cache, token)
+        {
             Ok(by_file) => by_file,
             Err(error) => {
                 return WorkspaceOutcome {
