@@ -201,11 +201,11 @@ pub fn check_by_file(
         let (messages, dependencies) = match checked {
             Each::Checked(outcome, dependencies) => (
                 outcome.messages,
-                dependencies.unwrap_or_else(DocumentDependencies::unknown),
+                dependencies.map_or_else(DocumentDependencies::unknown, |boxed| *boxed),
             ),
             Each::Clean(dependencies) => (
                 Vec::new(),
-                dependencies.unwrap_or_else(DocumentDependencies::unknown),
+                dependencies.map_or_else(DocumentDependencies::unknown, |boxed| *boxed),
             ),
             // Its text alone ruled it out.
             Each::RuledOut => (Vec::new(), DocumentDependencies::default()),
@@ -226,13 +226,14 @@ pub fn check_by_file(
     Ok(by_file)
 }
 
-/// What became of one file of a run.
+/// What became of one file of a run; one is held for every file until all are checked, so
+/// what only an editor asks for (dependencies) is boxed.
 enum Each {
     /// Its outcome, and (when recording) what its findings depended on.
-    Checked(Box<FileOutcome>, Option<DocumentDependencies>),
+    Checked(Box<FileOutcome>, Option<Box<DocumentDependencies>>),
     /// From the cache with nothing to report (most files of a warm run): no outcome is
     /// built; what it depended on when recording.
-    Clean(Option<DocumentDependencies>),
+    Clean(Option<Box<DocumentDependencies>>),
     /// The prefilter ruled it out: no findings, whatever the rest of the project holds.
     RuledOut,
     /// The run was cancelled before it.
@@ -319,7 +320,9 @@ fn check_each(
                     cached_outcome(cache, candidate, path, &settings, &index, resolver)
                 {
                     let dependencies = record.then(|| {
-                        dependencies.map_or_else(DocumentDependencies::default, Into::into)
+                        Box::new(
+                            dependencies.map_or_else(DocumentDependencies::default, Into::into),
+                        )
                     });
                     if outcome.messages.is_empty() && outcome.skipped.is_none() {
                         cache.count_hit();
@@ -406,7 +409,9 @@ fn check_each(
             Pending::NotStarted => Ok(Each::NotStarted),
             Pending::Check(..) | Pending::Admitted { .. } if cancelled() => Ok(Each::NotStarted),
             Pending::Check(input, key, rules) => check_input(path, *input, rules, key, &shared)
-                .map(|(outcome, dependencies)| Each::Checked(Box::new(outcome), dependencies)),
+                .map(|(outcome, dependencies)| {
+                    Each::Checked(Box::new(outcome), dependencies.map(Box::new))
+                }),
             Pending::Admitted {
                 key,
                 rules,
@@ -427,8 +432,9 @@ fn check_each(
                     ),
                     _ => RuleSet::empty(),
                 };
-                check_input(path, input, rules, key, &shared)
-                    .map(|(outcome, dependencies)| Each::Checked(Box::new(outcome), dependencies))
+                check_input(path, input, rules, key, &shared).map(|(outcome, dependencies)| {
+                    Each::Checked(Box::new(outcome), dependencies.map(Box::new))
+                })
             }
         })
         .collect();
@@ -574,9 +580,9 @@ fn check_text_input(
 enum Pending {
     /// From the cache, with what it depended on when recording (boxed, as most files of a
     /// warm run are [`Pending::Clean`]: the vector of all files stays small).
-    Done(Box<FileOutcome>, Option<DocumentDependencies>),
+    Done(Box<FileOutcome>, Option<Box<DocumentDependencies>>),
     /// From the cache, nothing to report; what it depended on when recording.
-    Clean(Option<DocumentDependencies>),
+    Clean(Option<Box<DocumentDependencies>>),
     RuledOut,
     /// The run was cancelled before it.
     NotStarted,

@@ -192,8 +192,9 @@ impl CachedOutcome {
 pub struct Candidate<'a> {
     key: &'a str,
     entry: &'a Entry,
-    /// The file's new fingerprint, when its stat changed but its content did not.
-    refreshed: Option<Fingerprint>,
+    /// The file's new fingerprint, when its stat changed but its content did not (boxed: it
+    /// is rare, and a candidate is held for every file of a warm run at once).
+    refreshed: Option<Box<Fingerprint>>,
 }
 
 impl Candidate<'_> {
@@ -214,8 +215,9 @@ impl Candidate<'_> {
 struct Entry {
     fingerprint: Fingerprint,
     settings: u64,
-    /// `None`: the prefilter ruled the file out, which depends on its text alone.
-    dependencies: Option<Dependencies>,
+    /// `None`: the prefilter ruled the file out, which depends on its text alone. Boxed: most
+    /// entries have none, and the table holds every file of a warm run at once.
+    dependencies: Option<Box<Dependencies>>,
     outcome: CachedOutcome,
     /// The file's stat taken this run (by [`Cache::own`]), so that dependencies and project
     /// snapshots that name it do not take it again: kept with the entry rather than in a map
@@ -310,7 +312,7 @@ impl Cache {
         }
         let refreshed = match entry.fingerprint.still_holds_as(path, stat) {
             Freshness::Same => None,
-            Freshness::SameContent(fingerprint) => Some(fingerprint),
+            Freshness::SameContent(fingerprint) => Some(Box::new(fingerprint)),
             Freshness::Changed => return None,
         };
         Some(Candidate {
@@ -354,7 +356,7 @@ impl Cache {
             ..
         } = candidate;
         let mut updated: Option<Entry> = refreshed.map(|fingerprint| Entry {
-            fingerprint,
+            fingerprint: *fingerprint,
             ..entry.clone()
         });
         if let Some(dependencies) = &entry.dependencies {
@@ -373,7 +375,7 @@ impl Cache {
             lock(&self.updates).push((key.to_string(), updated));
             self.dirty.store(true, Ordering::Relaxed);
         }
-        Some((entry.outcome.clone(), entry.dependencies.as_ref()))
+        Some((entry.outcome.clone(), entry.dependencies.as_deref()))
     }
 
     /// Whether every dependency still holds; `files` gets the fingerprints of dependencies
@@ -483,7 +485,7 @@ impl Cache {
                     return;
                 };
                 lock(&self.new_corpora).extend(recorded.corpora);
-                Some(dependencies)
+                Some(Box::new(dependencies))
             }
         };
         lock(&self.updates).push((
