@@ -24,7 +24,6 @@ use unicode_normalization::UnicodeNormalization;
 static CLASS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("class"));
 static IMPORT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("import"));
 static ASSIGN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" = "));
-static FORWARD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("forward"));
 static IF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" if "));
 static ELSE: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(" else "));
 
@@ -122,8 +121,12 @@ fn is_name_assignment(target: &[u8], value: &[u8]) -> bool {
                 .all(|&byte| is_identifier(byte) || byte == b'.' || byte == b'\\')
     };
     // `A if cond else B`: the condition may be anything.
-    match (IF.find(value), ELSE.rfind(value)) {
-        (Some(if_at), Some(else_at)) if if_at < else_at => {
+    // `else` is looked for only after an `if`: most values have neither.
+    let choice = IF
+        .find(value)
+        .and_then(|if_at| Some((if_at, ELSE.rfind(value)?)));
+    match choice {
+        Some((if_at, else_at)) if if_at < else_at => {
             is_dotted(&value[..if_at]) && is_dotted(&value[else_at + " else ".len()..])
         }
         _ => is_dotted(value),
@@ -139,7 +142,7 @@ pub fn may_install_forward(text: &str) -> bool {
     // One pass over the occurrences of `forward` answers both of its questions: is it an
     // attribute assigned to, is it a string of its own.
     let mut quoted = false;
-    for start in FORWARD.find_iter(bytes) {
+    for start in nmf_linter::analysis::forward_call::occurrences(bytes, b"forward") {
         let before = &bytes[..start];
         if before.ends_with(b".") || before.ends_with(b". ") {
             let after = &bytes[start + "forward".len()..];

@@ -539,7 +539,7 @@ fn follows_super(bytes: &[u8], start: usize) -> bool {
 pub fn has_word(source: &str, word: &str) -> bool {
     let bytes = source.as_bytes();
     let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
-    memmem::find_iter(bytes, word.as_bytes()).any(|start| {
+    occurrences(bytes, word.as_bytes()).any(|start| {
         let end = start + word.len();
         let joined_before = start > 0 && is_identifier(bytes[start - 1]);
         let joined_after = bytes.get(end).is_some_and(|&byte| is_identifier(byte));
@@ -594,7 +594,23 @@ struct TextMemo {
     lookalike: Option<bool>,
     /// The NFKC forms of the words that hold a non-ASCII character, in order.
     normalized_words: Option<Vec<String>>,
+    /// The first offset of each of [`SHARED_NEEDLES`] (`Some(None)`: absent), once searched.
+    first_offsets: [Option<Option<usize>>; SHARED_NEEDLES.len()],
 }
+
+/// The words several prefilters (and the index's facts) search the same text for, most of them
+/// short ones whose absence rules out longer words holding them (`DP` in `DDP` and `FSDP`,
+/// `DataParallel` in `DistributedDataParallel` and `FullyShardedDataParallel`, `train` in
+/// `train_step`): where each first occurs is searched once per text while it is prefiltered
+/// (see [`first_occurrence`]).
+const SHARED_NEEDLES: [&[u8]; 6] = [
+    b"forward",
+    b"DP",
+    b"DataParallel",
+    b"train",
+    b"prepare",
+    b"setup",
+];
 
 thread_local! {
     static TEXT_MEMO: std::cell::RefCell<Option<TextMemo>> = const { std::cell::RefCell::new(None) };
@@ -622,6 +638,7 @@ pub fn with_shared_text_scans<R>(text: &str, scans: impl FnOnce() -> R) -> R {
         len: text.len(),
         lookalike: None,
         normalized_words: None,
+        first_offsets: [None; SHARED_NEEDLES.len()],
     };
     let _restore = Restore(TEXT_MEMO.with(|slot| slot.borrow_mut().replace(memo)));
     scans()
@@ -629,10 +646,35 @@ pub fn with_shared_text_scans<R>(text: &str, scans: impl FnOnce() -> R) -> R {
 
 /// `answer` applied to the memo of `text`, if `text` is the one being prefiltered.
 fn with_memo<R>(text: &str, answer: impl FnOnce(&mut TextMemo) -> R) -> Option<R> {
+    with_bytes_memo(text.as_bytes(), answer)
+}
+
+fn with_bytes_memo<R>(bytes: &[u8], answer: impl FnOnce(&mut TextMemo) -> R) -> Option<R> {
     TEXT_MEMO.with(|slot| {
         let mut slot = slot.try_borrow_mut().ok()?;
         let memo = slot.as_mut()?;
-        (memo.start == text.as_ptr() as usize && memo.len == text.len()).then(|| answer(memo))
+        (memo.start == bytes.as_ptr() as usize && memo.len == bytes.len()).then(|| answer(memo))
+    })
+}
+
+/// The offset where `needle` first occurs in `bytes`. For one of [`SHARED_NEEDLES`] in the text
+/// being prefiltered (see [`with_shared_text_scans`]), searched once and remembered.
+pub fn first_occurrence(bytes: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some(shared) = SHARED_NEEDLES.iter().position(|&known| known == needle) else {
+        return memmem::find(bytes, needle);
+    };
+    with_bytes_memo(bytes, |memo| {
+        *memo.first_offsets[shared].get_or_insert_with(|| memmem::find(bytes, needle))
+    })
+    .unwrap_or_else(|| memmem::find(bytes, needle))
+}
+
+/// Each offset where `needle` occurs in `bytes`, as `memmem::find_iter` gives them (in order,
+/// not overlapping), the search starting from its first occurrence (see [`first_occurrence`]).
+pub fn occurrences<'b>(bytes: &'b [u8], needle: &'b [u8]) -> impl Iterator<Item = usize> + 'b {
+    let first = first_occurrence(bytes, needle);
+    first.into_iter().flat_map(move |first| {
+        memmem::find_iter(&bytes[first..], needle).map(move |offset| first + offset)
     })
 }
 
@@ -714,7 +756,7 @@ fn identifier_occurrences<'b>(
     bytes: &'b [u8],
     needle: &'b [u8],
 ) -> impl Iterator<Item = usize> + 'b {
-    memmem::find_iter(bytes, needle).filter(move |&start| {
+    occurrences(bytes, needle).filter(move |&start| {
         let end = start + needle.len();
         (start == 0 || !is_identifier_byte(bytes[start - 1]))
             && bytes.get(end).is_none_or(|&next| !is_identifier_byte(next))
@@ -1092,6 +1134,111 @@ mod tests {
                 could_spell_any(part, &["x"])
             });
             assert_eq!(inside, could_spell_any(part, &["x"]));
+        }
+    }
+
+    #[test]
+    fn occurrences_are_memmems_inside_and_outside_a_shared_scope() {
+        use super::{first_occurrence, occurrences, with_shared_text_scans};
+        let texts = [
+            "",
+            "DP",
+            "DDP(m)\r\nFSDP(m)\tDPDP",
+            "x = 1\n",
+            "forward",
+            "é\tforwardforward é\r\nm.forwar\nd(x)",
+            "setup_module(m)\nprepare_model(m)\ntrain_step()",
+            "DistributedDataParallel(m)\nDataParalle",
+        ];
+        // Shared needles, needles that hold them, and others.
+        let needles: [&[u8]; 9] = [
+            b"forward",
+            b"DP",
+            b"DDP",
+            b"DataParallel",
+            b"train",
+            b"train_step",
+            b"setup",
+            b"getattr",
+            b"d",
+        ];
+        let alone = |text: &str, needle: &[u8]| -> Vec<usize> {
+            memchr::memmem::find_iter(text.as_bytes(), needle).collect()
+        };
+        for text in texts {
+            for needle in needles {
+                let expected = alone(text, needle);
+                assert_eq!(
+                    occurrences(text.as_bytes(), needle).collect::<Vec<_>>(),
+                    expected
+                );
+                let (first, twice, part) = with_shared_text_scans(text, || {
+                    let first: Vec<usize> = occurrences(text.as_bytes(), needle).collect();
+                    let twice: Vec<usize> = occurrences(text.as_bytes(), needle).collect();
+                    // A part of the text is not the text, nor is another text.
+                    let part = text.get(1..).map(|part| {
+                        (
+                            occurrences(part.as_bytes(), needle).collect::<Vec<_>>(),
+                            first_occurrence(texts[2].as_bytes(), needle),
+                        )
+                    });
+                    (first, twice, part)
+                });
+                assert_eq!(first, expected, "{text:?} {needle:?}");
+                assert_eq!(twice, expected, "{text:?} {needle:?}");
+                if let Some((part_occurrences, other)) = part {
+                    assert_eq!(part_occurrences, alone(&text[1..], needle));
+                    assert_eq!(other, memchr::memmem::find(texts[2].as_bytes(), needle));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn prefilters_answer_alike_alone_and_asked_together() {
+        use super::with_shared_text_scans;
+        // Texts around the words whose absence spares searching longer ones (`DP` in `DDP`,
+        // `train` in `train_step`, ...), at the start and the end of the text, next to
+        // non-ASCII letters, after CRLF and tabs.
+        let texts = [
+            "DDP(m)",
+            "x = DDP(m)\r\n",
+            "éDDP(m)\n",
+            "m = DistributedDataParallel(m)\r\nmodel = m.module\n",
+            "FSDP(m)\n",
+            "\tm = FullyShardedDataParallel(m)\n",
+            "m.no_backward_sync()\n",
+            "with m.no_sync():\r\n\tloss.backward()\n",
+            "def training_step(self, batch):\n    return 1\n",
+            "def train_step():\n    pass\ntrain",
+            "setup_module(m)\nprepare_model(m)\n",
+            "x = 1\n# DP train setup prepare\n",
+            "ｔｒａｉｎ_step = 1\nｍｏｄｅｌ.ｎｏ_ｓｙｎｃ()\n",
+        ];
+        for text in texts {
+            let alone: Vec<bool> = crate::registry::ALL_RULES
+                .iter()
+                .map(|rule| (rule.could_match)(text))
+                .collect();
+            let together: Vec<bool> = with_shared_text_scans(text, || {
+                crate::registry::ALL_RULES
+                    .iter()
+                    .map(|rule| (rule.could_match)(text))
+                    .collect()
+            });
+            let reversed: Vec<bool> = with_shared_text_scans(text, || {
+                let mut answers: Vec<bool> = crate::registry::ALL_RULES
+                    .iter()
+                    .rev()
+                    .map(|rule| (rule.could_match)(text))
+                    .collect();
+                answers.reverse();
+                answers
+            });
+            assert_eq!(together, alone, "{text:?}");
+            assert_eq!(reversed, alone, "{text:?}");
+            // Each names a wrapper, a step or a call some rule looks for, but the comment.
+            assert_eq!(alone.contains(&true), !text.contains('#'), "{text:?}");
         }
     }
 

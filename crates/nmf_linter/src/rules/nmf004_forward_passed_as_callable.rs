@@ -1,4 +1,3 @@
-use memchr::memmem;
 use ruff_diagnostics::{Applicability, Edit, Fix};
 use ruff_python_ast::name::Name;
 use ruff_python_ast::visitor::{self, Visitor};
@@ -6,7 +5,9 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 use rustc_hash::FxHashSet;
 
-use crate::analysis::forward_call::{could_spell, dot_before, is_call_of, is_own_instance};
+use crate::analysis::forward_call::{
+    could_spell, dot_before, is_call_of, is_own_instance, occurrences,
+};
 use crate::analysis::forward_tokens::may_read_forward_uncalled;
 use crate::checker::{Checker, MemoKey};
 use crate::declare_rule;
@@ -148,7 +149,7 @@ fn could_match(source: &str) -> bool {
 fn has_uncalled_forward_attribute(bytes: &[u8]) -> bool {
     let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
     let is_blank = |byte: u8| matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | b'\\' | b'\x0c');
-    memmem::find_iter(bytes, b"forward").any(|start| {
+    occurrences(bytes, b"forward").any(|start| {
         let end = start + b"forward".len();
         if (start > 0 && is_identifier(bytes[start - 1]))
             || bytes.get(end).is_some_and(|&byte| is_identifier(byte))

@@ -1,7 +1,9 @@
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-use crate::analysis::forward_call::{could_spell_any, is_identifier_byte};
+use crate::analysis::forward_call::{
+    could_spell_any, first_occurrence, is_identifier_byte, occurrences,
+};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -110,8 +112,11 @@ impl Violation for FsdpNonForwardMethod {
 /// and the rule reports nothing.
 fn could_match(source: &str) -> bool {
     let bytes = source.as_bytes();
-    calls_named(bytes, b"FSDP", false)
-        || calls_named(bytes, b"FullyShardedDataParallel", false)
+    // `FSDP` holds `DP` and `FullyShardedDataParallel` holds `DataParallel`, which other
+    // prefilters search the text for too: a text without them (most) is not searched again.
+    let holds = |part: &[u8]| first_occurrence(bytes, part).is_some();
+    (holds(b"DP") && calls_named(bytes, b"FSDP", false))
+        || (holds(b"DataParallel") && calls_named(bytes, b"FullyShardedDataParallel", false))
         || calls_named(bytes, b"fully_shard", false)
         || with_lowercase(bytes, |lower| {
             calls_named(lower, b"fsdp", true) || isinstance_mentions_fsdp(lower)
@@ -148,7 +153,7 @@ fn with_lowercase(bytes: &[u8], search: impl FnOnce(&[u8]) -> bool) -> bool {
 /// Whether some identifier holding `part` is called (with an argument, if `with_argument`).
 fn calls_named(text: &[u8], part: &[u8], with_argument: bool) -> bool {
     let not_blank = |byte: &&u8| !matches!(**byte, b' ' | b'\t' | b'\\' | b'\n' | b'\r');
-    memchr::memmem::find_iter(text, part).any(|start| {
+    occurrences(text, part).any(|start| {
         let mut end = start + part.len();
         while end < text.len() && is_identifier_byte(text[end]) {
             end += 1;

@@ -2,7 +2,9 @@ use ruff_diagnostics::{Applicability, Edit, Fix};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextSize};
 
-use crate::analysis::forward_call::{could_spell_any, identifier_around, is_identifier_byte};
+use crate::analysis::forward_call::{
+    could_spell_any, first_occurrence, identifier_around, is_identifier_byte, occurrences,
+};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -105,9 +107,21 @@ fn could_match(source: &str) -> bool {
     ];
     const PARTS: [&str; 3] = ["DataParallel", "DDP", "FSDP"];
     let bytes = source.as_bytes();
+    // `DDP` and `FSDP` hold `DP`, `prepare_model` holds `prepare`, `setup_module` and
+    // `setup_dataloaders` hold `setup`: a text without the shorter word (most) is not searched
+    // for the longer ones.
+    const PARTS_OF_LONGER: [&str; 3] = ["DP", "prepare", "setup"];
+    let holds = |needle: &str| {
+        PARTS_OF_LONGER.into_iter().all(|part| {
+            part == needle
+                || !needle.contains(part)
+                || first_occurrence(bytes, part.as_bytes()).is_some()
+        })
+    };
     let found = |needle: &str, whole_word: bool| {
-        memchr::memmem::find_iter(bytes, needle.as_bytes())
-            .any(|start| starts_statement_call(bytes, start, start + needle.len(), whole_word))
+        holds(needle)
+            && occurrences(bytes, needle.as_bytes())
+                .any(|start| starts_statement_call(bytes, start, start + needle.len(), whole_word))
     };
     let all: Vec<&str> = WORDS.into_iter().chain(PARTS).collect();
     WORDS.into_iter().any(|word| found(word, true))

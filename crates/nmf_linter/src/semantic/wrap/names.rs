@@ -261,7 +261,7 @@ pub fn says_fsdp(identifier: &str) -> bool {
 /// of a file's functions is made only from such files (see [`super::callers`]), and NMF005's
 /// prefilter admits them.
 pub fn mentions_wrapping(source: &str) -> bool {
-    use crate::analysis::forward_call::{could_spell_any, has_word};
+    use crate::analysis::forward_call::{could_spell_any, first_occurrence, has_word};
     const WORDS: [&str; 4] = [
         "DataParallel",
         "DistributedDataParallel",
@@ -275,8 +275,15 @@ pub fn mentions_wrapping(source: &str) -> bool {
             .get(start + ".module".len())
             .is_none_or(|&next| !is_identifier(next))
     });
+    // `DistributedDataParallel` holds `DataParallel`, `DDP` holds `DP`: a text without the
+    // shorter word (most) is not searched for the longer one.
+    let holds = |part: &str, word: &str| {
+        !word.contains(part) || first_occurrence(bytes, part.as_bytes()).is_some()
+    };
     reads_module
-        || WORDS.into_iter().any(|word| has_word(source, word))
+        || WORDS
+            .into_iter()
+            .any(|word| holds("DataParallel", word) && holds("DP", word) && has_word(source, word))
         || could_spell_any(
             source,
             &[

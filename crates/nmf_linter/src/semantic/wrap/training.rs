@@ -29,7 +29,8 @@ use super::callers::{follows_other_files, other_file_calls};
 use super::index::{FileIndex, FunctionId};
 use super::{Origin, Wrap};
 use crate::analysis::forward_call::{
-    could_spell_any, has_called_attribute, has_word, identifier_around, is_identifier_byte,
+    could_spell_any, first_occurrence, has_called_attribute, has_word, identifier_around,
+    is_identifier_byte, occurrences,
 };
 use crate::checker::Checker;
 
@@ -125,8 +126,12 @@ pub fn may_train(source: &str) -> bool {
         "training_step",
         "train_step",
     ];
+    // Three of the steps hold `train`: a text without it (most) has none of them.
+    let holds_train = first_occurrence(source.as_bytes(), b"train").is_some();
     has_called_attribute(source, "backward")
-        || STEPS.into_iter().any(|word| has_word(source, word))
+        || STEPS
+            .into_iter()
+            .any(|word| (holds_train || !word.contains("train")) && has_word(source, word))
         || defines_training_loss(source)
         || could_spell_any(
             source,
@@ -137,7 +142,7 @@ pub fn may_train(source: &str) -> bool {
 /// Whether `source` has `def <name>` where the name holds both `train` and `loss`.
 fn defines_training_loss(source: &str) -> bool {
     let bytes = source.as_bytes();
-    memchr::memmem::find_iter(bytes, b"train").any(|found| {
+    occurrences(bytes, b"train").any(|found| {
         let (start, end) = identifier_around(bytes, found, found);
         let name = &bytes[start..end];
         let before = source[..start].trim_end_matches([' ', '\t']);
