@@ -113,13 +113,21 @@ fn is_name_assignment(target: &[u8], value: &[u8]) -> bool {
         return false;
     }
     let value = &value[..memchr::memchr(b'#', value).unwrap_or(value.len())];
+    let is_dotted_byte = |byte: u8| is_identifier(byte) || byte == b'.' || byte == b'\\';
     let is_dotted = |part: &[u8]| {
         let part = part.trim_ascii();
-        !part.is_empty()
-            && part
-                .iter()
-                .all(|&byte| is_identifier(byte) || byte == b'.' || byte == b'\\')
+        !part.is_empty() && part.iter().all(|&byte| is_dotted_byte(byte))
     };
+    // Most values are calls or expressions (`x = f(y)`): the first byte past a dotted name that
+    // is not a blank (`(`) is in what both forms below must find dotted, whose searches are
+    // then spared.
+    if value
+        .iter()
+        .find(|&&byte| !is_dotted_byte(byte))
+        .is_some_and(|byte| !byte.is_ascii_whitespace())
+    {
+        return false;
+    }
     // `A if cond else B`: the condition may be anything.
     // `else` is looked for only after an `if`: most values have neither.
     let choice = IF
@@ -467,6 +475,42 @@ mod tests {
             "Checked",
         ] {
             assert!(!has(text, absent), "{absent} was indexed");
+        }
+    }
+
+    #[test]
+    fn only_dotted_names_and_choices_between_them_are_aliases() {
+        // The values after `A = `.
+        for alias in [
+            "pkg.Thing",
+            "pkg.Thing  # note",
+            "pkg.Thing\t",
+            "pkg.Thing if f(c) else Other",
+            "pkg.Thing if c else Other  # Thing(x)",
+            "Thing if c else x if d else Other",
+            "pkg.\\\n",
+            "1",
+        ] {
+            assert!(
+                is_name_assignment(b"A", alias.as_bytes()),
+                "{alias:?} is an alias"
+            );
+        }
+        for not_alias in [
+            "f(x)",
+            "pkg.Thing(x) if c else Other",
+            "Thing if c else Other(x)",
+            "Thing if c",
+            "Thing\tif c else Other",
+            "Thing else Other if c",
+            "[Thing]",
+            "Thing + Other",
+            "",
+        ] {
+            assert!(
+                !is_name_assignment(b"A", not_alias.as_bytes()),
+                "{not_alias:?} is not an alias"
+            );
         }
     }
 
