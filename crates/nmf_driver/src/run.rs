@@ -226,8 +226,8 @@ pub fn check_by_file(
     Ok(by_file)
 }
 
-/// What became of one file of a run; one is held for every file until all are checked, so
-/// what only an editor asks for (dependencies) is boxed.
+/// What became of one file of a run; for an editor, one is held for every file until all are
+/// checked, so what only an editor asks for (dependencies) is boxed.
 enum Each {
     /// Its outcome, and (when recording) what its findings depended on.
     Checked(Box<FileOutcome>, Option<Box<DocumentDependencies>>),
@@ -241,8 +241,9 @@ enum Each {
 }
 
 /// Checks each of `files` (in parallel), taking what the cache holds unchanged. With
-/// `cancel` (given by editors), what each file's findings depended on is recorded, and no file
-/// is started once it is cancelled.
+/// `cancel` (given by editors), what each file's findings depended on is recorded, no file
+/// is started once it is cancelled, and every file has its [`Each`], in order. Without it,
+/// only the files with an outcome do (in order): a run keeps nothing for the others.
 fn check_each(
     files: &[PathBuf],
     known_stats: Option<Vec<Option<Stat>>>,
@@ -263,135 +264,153 @@ fn check_each(
     let keys = SettingsKeys::default();
     // First, which files the cache holds unchanged (their stats are then known, for checking
     // project snapshots without taking them again). Stats are taken folder by folder, unless
-    // discovery took them.
-    let stats: Vec<Option<Stat>> = match (cache, known_stats) {
-        (Some(cache), _) if cache.is_empty() => vec![None; files.len()],
-        (Some(_), Some(known)) if known.len() == files.len() => known,
-        (Some(_), _) => files
-            .par_chunk_by(|a, b| same_folder(a, b))
-            .flat_map_iter(Stat::of_paths_in_folder)
-            .collect(),
-        (None, _) => vec![None; files.len()],
+    // discovery took them; none when no cache or an empty one would use them.
+    let stats: Option<Vec<Option<Stat>>> = match (cache, known_stats) {
+        (Some(cache), _) if cache.is_empty() => None,
+        (Some(_), Some(known)) if known.len() == files.len() => Some(known),
+        (Some(_), _) => Some(
+            files
+                .par_chunk_by(|a, b| same_folder(a, b))
+                .flat_map_iter(Stat::of_paths_in_folder)
+                .collect(),
+        ),
+        (None, _) => None,
     };
-    let prepared: Vec<Option<Prepared<'_>>> = files
-        .par_iter()
-        .zip(stats)
-        .map(|(path, stat)| {
-            // A configuration error surfaces when the file is checked.
-            let settings = resolver.for_file(path).ok()?;
-            let key = cache.and_then(|_| keys.of(&settings, path, options));
-            let candidate = match (cache, key) {
-                (Some(cache), Some(key)) => cache
-                    .own(path, key, stat)
-                    .filter(|candidate| serves(candidate.outcome(), options)),
-                _ => None,
-            };
-            Some(Prepared {
-                settings,
-                key,
-                candidate,
-            })
+    // A file's settings, and what the cache may hold of it (given its stat when known).
+    let prepare = |path: &PathBuf, stat: Option<Stat>| -> Option<Prepared<'_>> {
+        // A configuration error surfaces when the file is checked.
+        let settings = resolver.for_file(path).ok()?;
+        let key = cache.and_then(|_| keys.of(&settings, path, options));
+        let candidate = match (cache, key) {
+            (Some(cache), Some(key)) => cache
+                .own(path, key, stat)
+                .filter(|candidate| serves(candidate.outcome(), options)),
+            _ => None,
+        };
+        Some(Prepared {
+            settings,
+            key,
+            candidate,
         })
-        .collect();
+    };
     // Files whose findings the cache holds are done; the others are read, and the index
     // learns what searches of the project (for subclasses, for installed forwards) need of
     // them. The text of files that pass the prefilter is not kept: they are read again when
     // checked, two at a time, instead of all of them waiting in memory (the files that pass
     // are the large ones: on transformers, a fifth of the files but most of its bytes).
-    let inputs: Vec<Pending> = files
-        .par_iter()
-        .zip(prepared)
-        .map(|(path, prepared)| {
-            if cancelled() {
-                return Pending::NotStarted;
-            }
-            let Some(Prepared {
-                settings,
-                key,
-                candidate,
-            }) = prepared
-            else {
-                return Pending::Check(Box::new(SourceKind::read(path)), None, RuleSet::empty());
-            };
-            let mut read = None;
-            if let (Some(cache), Some(candidate)) = (cache, candidate) {
-                let stored_content = candidate.content_hash();
-                if let Some((mut outcome, dependencies)) =
-                    cached_outcome(cache, candidate, path, &settings, &index, resolver)
+    let read = |path: &PathBuf, prepared: Option<Prepared<'_>>| -> Pending {
+        if cancelled() {
+            return Pending::NotStarted;
+        }
+        let Some(Prepared {
+            settings,
+            key,
+            candidate,
+        }) = prepared
+        else {
+            return Pending::Check(Box::new(ToCheck {
+                input: SourceKind::read(path),
+                key: None,
+                rules: RuleSet::empty(),
+            }));
+        };
+        let mut read = None;
+        if let (Some(cache), Some(candidate)) = (cache, candidate) {
+            let stored_content = candidate.content_hash();
+            if let Some((mut outcome, dependencies)) =
+                cached_outcome(cache, candidate, path, &settings, &index, resolver)
+            {
+                let dependencies = record.then(|| {
+                    Box::new(dependencies.map_or_else(DocumentDependencies::default, Into::into))
+                });
+                if outcome.messages.is_empty() && outcome.skipped.is_none() {
+                    cache.count_hit();
+                    return Pending::Clean(dependencies);
+                }
+                if !options.frames || outcome.messages.is_empty() {
+                    cache.count_hit();
+                    return Pending::Done(Box::new(outcome), dependencies);
+                }
+                // Code frames are drawn from the file's text: read it, and use the stored
+                // findings if it is still the text they were found in.
+                let input = SourceKind::read(path);
+                if let Ok(source) = &input
+                    && source
+                        .fingerprint()
+                        .is_some_and(|read| read.hash == stored_content)
                 {
-                    let dependencies = record.then(|| {
-                        Box::new(
-                            dependencies.map_or_else(DocumentDependencies::default, Into::into),
-                        )
-                    });
-                    if outcome.messages.is_empty() && outcome.skipped.is_none() {
-                        cache.count_hit();
-                        return Pending::Clean(dependencies);
-                    }
-                    if !options.frames || outcome.messages.is_empty() {
-                        cache.count_hit();
-                        return Pending::Done(Box::new(outcome), dependencies);
-                    }
-                    // Code frames are drawn from the file's text: read it, and use the stored
-                    // findings if it is still the text they were found in.
-                    let input = SourceKind::read(path);
-                    if let Ok(source) = &input
-                        && source
-                            .fingerprint()
-                            .is_some_and(|read| read.hash == stored_content)
-                    {
-                        keep_texts(&mut outcome.messages, source);
-                        cache.count_hit();
-                        return Pending::Done(Box::new(outcome), dependencies);
-                    }
-                    read = Some(input);
+                    keep_texts(&mut outcome.messages, source);
+                    cache.count_hit();
+                    return Pending::Done(Box::new(outcome), dependencies);
                 }
+                read = Some(input);
             }
-            let input = read.unwrap_or_else(|| SourceKind::read(path));
-            // Whether the file is parsed, and for which rules, is decided here, once.
-            let rules = match &input {
-                Ok(source) => {
-                    let code = source.code();
-                    // The index's facts and the prefilters ask the same of the text's
-                    // non-ASCII words: answered once.
-                    nmf_linter::analysis::forward_call::with_shared_text_scans(&code, || {
-                        if let SourceKind::Python(source) = source {
-                            index.learn(path, &source.text);
-                        }
-                        admitted_rules(&settings.linter_for(path), &code, options.check.prefilter)
-                    })
-                }
-                Err(_) => RuleSet::empty(),
+        }
+        let input = read.unwrap_or_else(|| SourceKind::read(path));
+        // Whether the file is parsed, and for which rules, is decided here, once.
+        let rules = match &input {
+            Ok(source) => {
+                let code = source.code();
+                // The index's facts and the prefilters ask the same of the text's
+                // non-ASCII words: answered once.
+                nmf_linter::analysis::forward_call::with_shared_text_scans(&code, || {
+                    if let SourceKind::Python(source) = source {
+                        index.learn(path, &source.text);
+                    }
+                    admitted_rules(&settings.linter_for(path), &code, options.check.prefilter)
+                })
+            }
+            Err(_) => RuleSet::empty(),
+        };
+        // An unreadable file is reported; a notebook of another language goes on, to be
+        // reported as skipped.
+        let passes = match &input {
+            Ok(source) => !rules.is_empty() || source.foreign_language().is_some(),
+            Err(_) => true,
+        };
+        if passes {
+            return match input {
+                Ok(SourceKind::Python(source)) => Pending::Admitted(Box::new(Admission {
+                    key,
+                    rules,
+                    content: source.fingerprint.map(|fingerprint| fingerprint.hash),
+                })),
+                input => Pending::Check(Box::new(ToCheck { input, key, rules })),
             };
-            // An unreadable file is reported; a notebook of another language goes on, to be
-            // reported as skipped.
-            let passes = match &input {
-                Ok(source) => !rules.is_empty() || source.foreign_language().is_some(),
-                Err(_) => true,
-            };
-            if passes {
-                return match input {
-                    Ok(SourceKind::Python(source)) => Pending::Admitted {
-                        key,
-                        rules,
-                        content: source.fingerprint.map(|fingerprint| fingerprint.hash),
-                    },
-                    input => Pending::Check(Box::new(input), key, rules),
-                };
+        }
+        if let (Some(cache), Some(key), Some(fingerprint)) = (
+            cache,
+            key,
+            input.as_ref().ok().and_then(SourceKind::fingerprint),
+        ) {
+            let empty = CachedOutcome::of(false, None, &[]);
+            if let Some(empty) = empty {
+                cache.store(path, fingerprint, key, None, empty);
             }
-            if let (Some(cache), Some(key), Some(fingerprint)) = (
-                cache,
-                key,
-                input.as_ref().ok().and_then(SourceKind::fingerprint),
-            ) {
-                let empty = CachedOutcome::of(false, None, &[]);
-                if let Some(empty) = empty {
-                    cache.store(path, fingerprint, key, None, empty);
-                }
-            }
-            Pending::RuledOut
-        })
-        .collect();
+        }
+        Pending::RuledOut
+    };
+    // With findings in the cache, every file is prepared before any is read: the cache then
+    // knows the stat of every file it holds when it checks what a file's findings depended
+    // on. Otherwise each file is prepared as it is read, and nothing is held for every file
+    // meanwhile.
+    let inputs: Vec<Pending> = if let Some(stats) = stats {
+        let prepared: Vec<Option<Prepared<'_>>> = files
+            .par_iter()
+            .zip(stats)
+            .map(|(path, stat)| prepare(path, stat))
+            .collect();
+        files
+            .par_iter()
+            .zip(prepared)
+            .map(|(path, prepared)| read(path, prepared))
+            .collect()
+    } else {
+        files
+            .par_iter()
+            .map(|path| read(path, prepare(path, None)))
+            .collect()
+    };
     let shared = CheckInputs {
         cache,
         resolver,
@@ -399,7 +418,8 @@ fn check_each(
         options,
         record,
     };
-    let each: Vec<Result<Each, ConfigError>> = files
+    // A configuration error is boxed: one result is held for every file.
+    let each: Vec<Result<Each, Box<ConfigError>>> = files
         .par_iter()
         .zip(inputs)
         .map(|(path, pending)| match pending {
@@ -407,16 +427,21 @@ fn check_each(
             Pending::Clean(dependencies) => Ok(Each::Clean(dependencies)),
             Pending::RuledOut => Ok(Each::RuledOut),
             Pending::NotStarted => Ok(Each::NotStarted),
-            Pending::Check(..) | Pending::Admitted { .. } if cancelled() => Ok(Each::NotStarted),
-            Pending::Check(input, key, rules) => check_input(path, *input, rules, key, &shared)
-                .map(|(outcome, dependencies)| {
-                    Each::Checked(Box::new(outcome), dependencies.map(Box::new))
-                }),
-            Pending::Admitted {
-                key,
-                rules,
-                content,
-            } => {
+            Pending::Check(..) | Pending::Admitted(..) if cancelled() => Ok(Each::NotStarted),
+            Pending::Check(to_check) => {
+                let ToCheck { input, key, rules } = *to_check;
+                check_input(path, input, rules, key, &shared)
+                    .map(|(outcome, dependencies)| {
+                        Each::Checked(Box::new(outcome), dependencies.map(Box::new))
+                    })
+                    .map_err(Box::new)
+            }
+            Pending::Admitted(admission) => {
+                let Admission {
+                    key,
+                    rules,
+                    content,
+                } = *admission;
                 let input = SourceKind::read(path);
                 // Decided again on the text checked, should the file have changed since.
                 let unchanged = |source: &SourceKind| {
@@ -432,14 +457,19 @@ fn check_each(
                     ),
                     _ => RuleSet::empty(),
                 };
-                check_input(path, input, rules, key, &shared).map(|(outcome, dependencies)| {
-                    Each::Checked(Box::new(outcome), dependencies.map(Box::new))
-                })
+                check_input(path, input, rules, key, &shared)
+                    .map(|(outcome, dependencies)| {
+                        Each::Checked(Box::new(outcome), dependencies.map(Box::new))
+                    })
+                    .map_err(Box::new)
             }
         })
+        .filter(|each| record || matches!(each, Ok(Each::Checked(..)) | Err(_)))
         .collect();
     crate::cache::drop_in_background(index);
-    each.into_iter().collect()
+    each.into_iter()
+        .collect::<Result<_, _>>()
+        .map_err(|error| *error)
 }
 
 /// Checks source text read from standard input. `filename` names it in the output and
@@ -576,7 +606,8 @@ fn check_text_input(
 
 /// A file after the first pass: done from the cache, ruled out by the prefilter, or to check.
 ///
-/// One is held for every file of the run until all are checked: the large variants are boxed.
+/// One is held for every file of the run until all are checked: what is not a pointer is boxed
+/// (24 bytes a file; see the test of sizes).
 enum Pending {
     /// From the cache, with what it depended on when recording (boxed, as most files of a
     /// warm run are [`Pending::Clean`]: the vector of all files stays small).
@@ -586,16 +617,25 @@ enum Pending {
     RuledOut,
     /// The run was cancelled before it.
     NotStarted,
-    /// The file as read, its settings hash for the cache, and the rules its prefilter
-    /// admitted.
-    Check(Box<Result<SourceKind, SourceError>>, Option<u64>, RuleSet),
-    /// A Python file the prefilter admitted, to read again and check: its settings hash, the
-    /// rules admitted, and the hash of the text they were admitted for.
-    Admitted {
-        key: Option<u64>,
-        rules: RuleSet,
-        content: Option<u128>,
-    },
+    /// A file as read, to check (unreadable, or a notebook).
+    Check(Box<ToCheck>),
+    /// A Python file the prefilter admitted, to read again and check.
+    Admitted(Box<Admission>),
+}
+
+/// A file as read, its settings hash for the cache, and the rules its prefilter admitted.
+struct ToCheck {
+    input: Result<SourceKind, SourceError>,
+    key: Option<u64>,
+    rules: RuleSet,
+}
+
+/// A Python file the prefilter admitted: its settings hash, the rules admitted, and the hash
+/// of the text they were admitted for (its text is read again when checked).
+struct Admission {
+    key: Option<u64>,
+    rules: RuleSet,
+    content: Option<u128>,
 }
 
 /// The settings hash of each file, computed once per configuration and rule set (`None`:
@@ -836,6 +876,15 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// What a run holds for every file until all are checked stays a few pointers: 46,592
+    /// files (transformers 16 times) cost 8 bytes each here per pointer.
+    #[test]
+    fn per_file_records_stay_small() {
+        assert!(std::mem::size_of::<Option<Prepared<'_>>>() <= 56);
+        assert!(std::mem::size_of::<Pending>() <= 24);
+        assert!(std::mem::size_of::<Result<Each, Box<ConfigError>>>() <= 24);
     }
 
     #[test]
