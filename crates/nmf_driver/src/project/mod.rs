@@ -161,7 +161,7 @@ pub struct ProjectIndex {
     /// A run keeps one per file it read until a corpus takes them (all run long for files no
     /// corpus walks): by value, under the [`path_key`] of the file rather than a copy of its
     /// path (on transformers, a path takes 110 bytes, the key 16).
-    facts: Mutex<FxHashMap<u128, FileFacts>>,
+    facts: Mutex<FxHashMap<PathKey, FileFacts>>,
     folders: RwLock<FxHashMap<PathBuf, Arc<FolderInfo>>>,
     project_roots: Mutex<FxHashMap<PathBuf, Option<PathBuf>>>,
     /// `(root, module)` → the file that defines the module there.
@@ -188,9 +188,14 @@ pub struct ProjectIndex {
 
 /// A file's path as a 128-bit hash, where only the identity of the path matters: as for the
 /// hashes of texts the cache compares, two paths sharing one is not a concern.
-fn path_key(path: &Path) -> u128 {
-    xxhash_rust::xxh3::xxh3_128(path.as_os_str().as_encoded_bytes())
+fn path_key(path: &Path) -> PathKey {
+    let hash = xxhash_rust::xxh3::xxh3_128(path.as_os_str().as_encoded_bytes());
+    [hash as u64, (hash >> 64) as u64]
 }
+
+/// A [`path_key`] as two halves: aligned to 8 bytes rather than a `u128`'s 16, an entry of the
+/// map of facts takes 40 bytes instead of 48 (one per file of the run).
+type PathKey = [u64; 2];
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // The maps are only ever inserted into: a panic elsewhere cannot leave one inconsistent.
@@ -841,7 +846,7 @@ fn outermost(roots: &[PathBuf]) -> Vec<PathBuf> {
 /// `snapshot`, what the walk saw is recorded for the cache.
 fn collect_corpus(
     roots: &[PathBuf],
-    known: &Mutex<FxHashMap<u128, FileFacts>>,
+    known: &Mutex<FxHashMap<PathKey, FileFacts>>,
     buffers: &[PathBuf],
     snapshot: bool,
 ) -> Option<Corpus> {
@@ -1167,6 +1172,12 @@ mod tests {
         let path = root.join(relative);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(path, text).expect("write");
+    }
+
+    /// The map of facts holds an entry for every file a run read.
+    #[test]
+    fn an_entry_of_the_facts_of_files_stays_40_bytes() {
+        assert!(size_of::<(PathKey, FileFacts)>() <= 40);
     }
 
     #[test]
