@@ -215,3 +215,34 @@ fn findings_past_the_cap_are_dropped_and_said_so() {
     );
     assert!(run.elapsed < LINEAR_TIME, "{:?}", run.elapsed);
 }
+
+#[test]
+fn an_attribute_chain_hundreds_of_thousands_long_costs_no_deep_recursion() {
+    // NMF005's proof that a submodule is not trained read `model.b.b...` as text, and walked
+    // the file's expressions, one stack frame per attribute: 200,000 of them overflowed the
+    // stack. ruff's parser builds the tree (CPython's `ast` gives up with a RecursionError),
+    // and the check must finish with the finding it had before that proof existed.
+    let chain = format!("model{}", ".b".repeat(200_000));
+    let tree = Tree::new();
+    tree.write(
+        "chain.py",
+        format!(
+            "import torch\nfrom torch.nn.parallel import DistributedDataParallel as DDP\n\n\n\
+             def train(model, x):\n    {chain}.parameters()\n    ddp = DDP(model)\n    \
+             opt = torch.optim.Adam({chain}.parameters())\n    loss = ddp.module.head(x)\n    \
+             loss.backward()\n"
+        ),
+    );
+    let run = check_bounded(
+        &tree,
+        &["--statistics", "--select", "NMF005", "chain.py"],
+        1024,
+    );
+    assert_eq!(
+        run.stdout, "1\tNMF005\t[ ] unwrapped-module-after-wrap\n",
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(run.elapsed < LINEAR_TIME, "{:?}", run.elapsed);
+}

@@ -11,7 +11,7 @@ use ruff_python_ast::name::Name;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 
 use crate::semantic::summary::Binding;
-use crate::semantic::values::ValueExpr;
+use crate::semantic::values::{ValueExpr, dotted_text};
 
 /// How pytest calls a function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub(crate) fn fixture_decorator(function: &ast::StmtFunctionDef) -> Option<&ast:
             Expr::Call(call) => call.func.as_ref(),
             other => other,
         };
-        dotted(callee).is_some_and(|name| name == "fixture" || name.ends_with(".fixture"))
+        dotted_text(callee).is_some_and(|name| name == "fixture" || name.ends_with(".fixture"))
     })
 }
 
@@ -90,7 +90,7 @@ pub(crate) fn parametrized<'a>(
         let Expr::Call(call) = &decorator.expression else {
             continue;
         };
-        if !dotted(&call.func).is_some_and(|name| name.ends_with("mark.parametrize")) {
+        if !dotted_text(&call.func).is_some_and(|name| name.ends_with("mark.parametrize")) {
             continue;
         }
         let names_expr = call
@@ -178,10 +178,6 @@ pub(crate) fn plugins(body: &[Stmt]) -> Vec<Box<str>> {
         }));
     }
     found
-}
-
-fn dotted(expr: &Expr) -> Option<String> {
-    ValueExpr::dotted(expr).and_then(|value| value.display())
 }
 
 #[cfg(test)]

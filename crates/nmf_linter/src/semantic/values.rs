@@ -209,6 +209,12 @@ impl ValueExpr {
     }
 }
 
+/// `a.b.c` as text, for a name or a chain of attributes of one (no deeper than values are
+/// followed, so that a chain thousands of attributes long costs no deep recursion).
+pub fn dotted_text(expr: &Expr) -> Option<String> {
+    ValueExpr::dotted(expr).and_then(|value| value.display())
+}
+
 impl Annotation {
     /// Reduces an annotation expression; string annotations are parsed.
     pub fn from_expr(expr: &Expr) -> Self {

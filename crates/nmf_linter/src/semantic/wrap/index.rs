@@ -382,8 +382,10 @@ struct Builder<'a> {
 
 /// Deeper than this the walk stops: what it would find there is in generated code.
 const MAX_DEPTH: usize = 256;
-const STACK_RED_ZONE: usize = 64 * 1024;
-const STACK_SEGMENT: usize = 1024 * 1024;
+/// What the walks of a file's code (this one, and the proof that a submodule is not trained)
+/// leave free on the stack before they grow it, and by how much.
+pub(super) const STACK_RED_ZONE: usize = 64 * 1024;
+pub(super) const STACK_SEGMENT: usize = 1024 * 1024;
 
 fn suite_range(suite: &[Stmt]) -> Option<TextRange> {
     Some(TextRange::new(suite.first()?.start(), suite.last()?.end()))
@@ -485,10 +487,12 @@ impl<'a> Builder<'a> {
             .take_while(|argument| !argument.is_starred_expr())
             .enumerate()
             .map(|(position, argument)| (Some(position), argument));
-        let keywords = call.arguments.keywords.iter().filter_map(|keyword| {
-            let arg = keyword.arg.as_ref()?;
-            matches!(arg.as_str(), "model" | "module").then_some((None, &keyword.value))
-        });
+        let keywords = call
+            .arguments
+            .keywords
+            .iter()
+            .filter(|keyword| names_wrapped_module(keyword))
+            .map(|keyword| (None, &keyword.value));
         for (argument, value) in positional.chain(keywords) {
             match value {
                 Expr::Name(name) if !bound.contains(&&name.id) => {
@@ -1189,4 +1193,13 @@ fn tests_fsdp(test: &Expr, source: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// A keyword argument by which wrappers take the module they wrap (`DDP(module=m)`,
+/// `fabric.setup(model=m)`).
+pub(super) fn names_wrapped_module(keyword: &ast::Keyword) -> bool {
+    keyword
+        .arg
+        .as_ref()
+        .is_some_and(|arg| matches!(arg.as_str(), "model" | "module"))
 }

@@ -24,9 +24,10 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustc_hash::FxHashSet;
 
-use super::index::FileIndex;
+use super::index::{FileIndex, STACK_RED_ZONE, STACK_SEGMENT, names_wrapped_module};
 use crate::checker::{Checker, MemoKey};
 use crate::semantic::infer::Ty;
+use crate::semantic::values::dotted_text;
 
 /// Optimizer classes known by their own name, for `from torch.optim import AdamW` and the like.
 const OPTIMIZER_CLASSES: &[&str] = &[
@@ -96,7 +97,7 @@ impl Checker<'_> {
         let Some(wrapped) = index.wrapped_argument(created) else {
             return false;
         };
-        let Some(root) = dotted(wrapped) else {
+        let Some(root) = dotted_text(wrapped) else {
             return false;
         };
         let wrap_function = index.enclosing_function(created.start());
@@ -178,12 +179,7 @@ impl FileIndex<'_> {
                         call.arguments
                             .keywords
                             .iter()
-                            .find(|keyword| {
-                                keyword
-                                    .arg
-                                    .as_ref()
-                                    .is_some_and(|arg| matches!(arg.as_str(), "model" | "module"))
-                            })
+                            .find(|keyword| names_wrapped_module(keyword))
                             .map(|keyword| &keyword.value)
                     })
                 } else {
@@ -193,20 +189,6 @@ impl FileIndex<'_> {
                         .find(|argument| argument.range() == created)
                 }
             })
-    }
-}
-
-/// `a.b.c` as text, for a name or a chain of attributes of one.
-fn dotted(expr: &Expr) -> Option<String> {
-    match expr {
-        Expr::Name(name) => Some(name.id.to_string()),
-        Expr::Attribute(attribute) => {
-            let mut text = dotted(&attribute.value)?;
-            text.push('.');
-            text.push_str(attribute.attr.id.as_str());
-            Some(text)
-        }
-        _ => None,
     }
 }
 
@@ -247,7 +229,7 @@ impl Finder<'_, '_> {
                         && let Expr::Attribute(attribute) = call.func.as_ref()
                         && attribute.attr.id.as_str() == "requires_grad_"
                         && matches!(call.arguments.args.as_ref(), [value] if is_false(value))
-                        && let Some(receiver) = dotted(&attribute.value)
+                        && let Some(receiver) = dotted_text(&attribute.value)
                     {
                         self.parts.frozen.push((receiver, statement.start()));
                     }
@@ -312,11 +294,11 @@ impl Finder<'_, '_> {
                 if call.arguments.keywords.iter().any(|k| k.arg.is_none()) {
                     return None;
                 }
-                let callee = dotted(&call.func)?;
+                let callee = dotted_text(&call.func)?;
                 if let Expr::Attribute(attribute) = call.func.as_ref()
                     && attribute.attr.id.as_str() == "parameters"
                 {
-                    receivers.push(dotted(&attribute.value)?);
+                    receivers.push(dotted_text(&attribute.value)?);
                     return Some(());
                 }
                 match callee.as_str() {
@@ -418,7 +400,7 @@ fn freezing_loop(for_loop: &ast::StmtFor) -> Option<String> {
             && matches!(inner.arguments.args.as_ref(), [value] if is_false(value))),
         _ => false,
     };
-    freezes.then(|| dotted(&method.value)).flatten()
+    freezes.then(|| dotted_text(&method.value)).flatten()
 }
 
 impl<'a> Visitor<'a> for Finder<'_, '_> {
@@ -441,13 +423,15 @@ impl<'a> Visitor<'a> for Finder<'_, '_> {
             _ => &[],
         };
         self.check_unfreezing(targets);
-        walk_stmt(self, statement);
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || walk_stmt(self, statement));
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
-        match expr {
+        // Every expression is looked at (a skipped optimizer would prove too much), however
+        // deep: the stack grows instead.
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || match expr {
             Expr::Call(call) => {
-                let callee = dotted(&call.func);
+                let callee = dotted_text(&call.func);
                 if let Some(callee) = callee.as_deref() {
                     if is_optimizer_class(callee) {
                         let params = call.arguments.args.first().or_else(|| {
@@ -489,7 +473,7 @@ impl<'a> Visitor<'a> for Finder<'_, '_> {
                 if let Expr::Attribute(attribute) = call.func.as_ref() {
                     let method = attribute.attr.id.as_str();
                     if MODULE_METHODS.contains(&method)
-                        && let Some(receiver) = dotted(&attribute.value)
+                        && let Some(receiver) = dotted_text(&attribute.value)
                     {
                         self.parts.modules.insert(receiver);
                     }
@@ -542,7 +526,7 @@ impl<'a> Visitor<'a> for Finder<'_, '_> {
             }
             Expr::Name(name) if OPTIMIZER_CLASSES.contains(&name.id.as_str()) => self.give_up(),
             _ => walk_expr(self, expr),
-        }
+        });
     }
 }
 
