@@ -594,8 +594,9 @@ struct TextMemo {
     lookalike: Option<bool>,
     /// The NFKC forms of the words that hold a non-ASCII character, in order.
     normalized_words: Option<Vec<String>>,
-    /// The first offset of each of [`SHARED_NEEDLES`] (`Some(None)`: absent), once searched.
-    first_offsets: [Option<Option<usize>>; SHARED_NEEDLES.len()],
+    /// Every offset of each of [`SHARED_NEEDLES`], once searched: several prefilters walk the
+    /// occurrences of the same word (`forward`, `train`, `DP`), and each walk was a search.
+    offsets: [Option<Vec<usize>>; SHARED_NEEDLES.len()],
 }
 
 /// The words several prefilters (and the index's facts) search the same text for, most of them
@@ -638,7 +639,7 @@ pub fn with_shared_text_scans<R>(text: &str, scans: impl FnOnce() -> R) -> R {
         len: text.len(),
         lookalike: None,
         normalized_words: None,
-        first_offsets: [None; SHARED_NEEDLES.len()],
+        offsets: Default::default(),
     };
     let _restore = Restore(TEXT_MEMO.with(|slot| slot.borrow_mut().replace(memo)));
     scans()
@@ -660,22 +661,46 @@ fn with_bytes_memo<R>(bytes: &[u8], answer: impl FnOnce(&mut TextMemo) -> R) -> 
 /// The offset where `needle` first occurs in `bytes`. For one of [`SHARED_NEEDLES`] in the text
 /// being prefiltered (see [`with_shared_text_scans`]), searched once and remembered.
 pub fn first_occurrence(bytes: &[u8], needle: &[u8]) -> Option<usize> {
-    let Some(shared) = SHARED_NEEDLES.iter().position(|&known| known == needle) else {
-        return memmem::find(bytes, needle);
-    };
+    shared_offsets(bytes, needle, |offsets| offsets.first().copied())
+        .unwrap_or_else(|| memmem::find(bytes, needle))
+}
+
+/// `answer` applied to every offset of `needle` in `bytes`, when `needle` is one of
+/// [`SHARED_NEEDLES`] and `bytes` the text being prefiltered: the offsets are searched once.
+fn shared_offsets<R>(bytes: &[u8], needle: &[u8], answer: impl FnOnce(&[usize]) -> R) -> Option<R> {
+    let shared = SHARED_NEEDLES.iter().position(|&known| known == needle)?;
     with_bytes_memo(bytes, |memo| {
-        *memo.first_offsets[shared].get_or_insert_with(|| memmem::find(bytes, needle))
+        answer(
+            memo.offsets[shared].get_or_insert_with(|| memmem::find_iter(bytes, needle).collect()),
+        )
     })
-    .unwrap_or_else(|| memmem::find(bytes, needle))
 }
 
 /// Each offset where `needle` occurs in `bytes`, as `memmem::find_iter` gives them (in order,
-/// not overlapping), the search starting from its first occurrence (see [`first_occurrence`]).
-pub fn occurrences<'b>(bytes: &'b [u8], needle: &'b [u8]) -> impl Iterator<Item = usize> + 'b {
-    let first = first_occurrence(bytes, needle);
-    first.into_iter().flat_map(move |first| {
-        memmem::find_iter(&bytes[first..], needle).map(move |offset| first + offset)
-    })
+/// not overlapping); for one of [`SHARED_NEEDLES`] in the text being prefiltered, from the
+/// offsets searched once (see [`first_occurrence`]).
+pub fn occurrences<'b>(bytes: &'b [u8], needle: &'b [u8]) -> Occurrences<'b> {
+    match shared_offsets(bytes, needle, <[usize]>::to_vec) {
+        Some(offsets) => Occurrences::Known(offsets.into_iter()),
+        None => Occurrences::Searched(memmem::find_iter(bytes, needle)),
+    }
+}
+
+/// The offsets of a needle (see [`occurrences`]).
+pub enum Occurrences<'b> {
+    Known(std::vec::IntoIter<usize>),
+    Searched(memmem::FindIter<'b, 'b>),
+}
+
+impl Iterator for Occurrences<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            Self::Known(offsets) => offsets.next(),
+            Self::Searched(search) => search.next(),
+        }
+    }
 }
 
 /// Whether `c`'s NFKC decomposition holds an ASCII letter. Characters of the Basic

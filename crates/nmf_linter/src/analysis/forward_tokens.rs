@@ -165,7 +165,13 @@ impl<'s> Scanner<'s> {
 
     fn code(&mut self, byte: u8) -> Result<(), Unsure> {
         match byte {
-            b' ' | b'\t' | b'\x0c' => self.index += 1,
+            b' ' | b'\t' | b'\x0c' => {
+                // Indentation is runs of spaces: skipped at once.
+                self.index += 1;
+                while self.bytes.get(self.index) == Some(&b' ') {
+                    self.index += 1;
+                }
+            }
             b'\n' | b'\r' => {
                 if self.frames.is_empty() && self.brackets == 0 {
                     self.at_line_start = true;
@@ -301,6 +307,22 @@ impl<'s> Scanner<'s> {
             return self.push(Token::Literal, first);
         }
         let mut index = self.index + opening;
+        if triple {
+            // Docstrings are much of a file's text: jumped over to the next quote or backslash.
+            loop {
+                let rest = self.bytes.get(index..).ok_or(Unsure)?;
+                let at = index + memchr::memchr2(quote, b'\\', rest).ok_or(Unsure)?;
+                if self.bytes[at] == b'\\' {
+                    // In raw strings too, a backslash keeps the next character from ending it.
+                    index = at + 2;
+                } else if self.bytes[at..].starts_with(&[quote; 3]) {
+                    self.index = at + opening;
+                    return self.push(Token::Literal, first);
+                } else {
+                    index = at + 1;
+                }
+            }
+        }
         loop {
             let byte = *self.bytes.get(index).ok_or(Unsure)?;
             match byte {
@@ -639,6 +661,10 @@ class Wrapper(
             "class A(B):\n    def forward(self):\n        s = f'''{x:{'\"'}}\n    def forward(self):'''\n    def other(self):\n        return super().forward(x)\n",
             "class A(B):\n    def forward(self):\n        s = '\\'' # '\n    def other(self):\n        return super().forward(x)\n",
             "class A(B):\n    def forward(self):\n        s = f\"{{\" + \"}}\"\n    def other(self):\n        return super().forward(x)\n",
+            // Triple-quoted strings, jumped over to their quotes and backslashes: a lone or
+            // doubled quote, an escaped quote and an escaped backslash do not end them.
+            "class A(B):\n    def other(self):\n        s = '''a ' '' \\''' \\\\\n    def forward(self):\n'''\n        return super().forward(x)\n",
+            "class A(B):\n    def other(self):\n        s = r\"\"\"\\\"\"\"\n    def forward(self):\n\"\"\"\n        return super().forward(x)\n",
         ];
         for source in sources {
             assert!(!proven(source), "{source:?} was proven");

@@ -1,9 +1,7 @@
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-use crate::analysis::forward_call::{
-    could_spell_any, first_occurrence, is_identifier_byte, occurrences,
-};
+use crate::analysis::forward_call::{could_spell_any, is_identifier_byte, occurrences};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -112,11 +110,21 @@ impl Violation for FsdpNonForwardMethod {
 /// and the rule reports nothing.
 fn could_match(source: &str) -> bool {
     let bytes = source.as_bytes();
-    // `FSDP` holds `DP` and `FullyShardedDataParallel` holds `DataParallel`, which other
-    // prefilters search the text for too: a text without them (most) is not searched again.
-    let holds = |part: &[u8]| first_occurrence(bytes, part).is_some();
-    (holds(b"DP") && calls_named(bytes, b"FSDP", false))
-        || (holds(b"DataParallel") && calls_named(bytes, b"FullyShardedDataParallel", false))
+    // `FSDP` holds `DP` and `FullyShardedDataParallel` holds `DataParallel`, whose
+    // occurrences other prefilters walk too: the names are looked for there, not searched.
+    let calls_holding = |part: &[u8], offset: usize, name: &[u8]| {
+        occurrences(bytes, part).any(|found| {
+            found.checked_sub(offset).is_some_and(|start| {
+                bytes[start..].starts_with(name) && called_at(bytes, start, name.len(), false)
+            })
+        })
+    };
+    calls_holding(b"DP", 2, b"FSDP")
+        || calls_holding(
+            b"DataParallel",
+            "FullySharded".len(),
+            b"FullyShardedDataParallel",
+        )
         || calls_named(bytes, b"fully_shard", false)
         || with_lowercase(bytes, |lower| {
             calls_named(lower, b"fsdp", true) || isinstance_mentions_fsdp(lower)
@@ -152,15 +160,19 @@ fn with_lowercase(bytes: &[u8], search: impl FnOnce(&[u8]) -> bool) -> bool {
 
 /// Whether some identifier holding `part` is called (with an argument, if `with_argument`).
 fn calls_named(text: &[u8], part: &[u8], with_argument: bool) -> bool {
+    occurrences(text, part).any(|start| called_at(text, start, part.len(), with_argument))
+}
+
+/// Whether the identifier that goes on from `part_len` bytes at `start` is called (with an
+/// argument, if `with_argument`).
+fn called_at(text: &[u8], start: usize, part_len: usize, with_argument: bool) -> bool {
     let not_blank = |byte: &&u8| !matches!(**byte, b' ' | b'\t' | b'\\' | b'\n' | b'\r');
-    occurrences(text, part).any(|start| {
-        let mut end = start + part.len();
-        while end < text.len() && is_identifier_byte(text[end]) {
-            end += 1;
-        }
-        let mut rest = text[end..].iter().filter(not_blank);
-        rest.next() == Some(&b'(') && (!with_argument || rest.next() != Some(&b')'))
-    })
+    let mut end = start + part_len;
+    while end < text.len() && is_identifier_byte(text[end]) {
+        end += 1;
+    }
+    let mut rest = text[end..].iter().filter(not_blank);
+    rest.next() == Some(&b'(') && (!with_argument || rest.next() != Some(&b')'))
 }
 
 /// Whether the arguments of some `isinstance(...)` mention FSDP (`lower` in lower case).

@@ -3,7 +3,7 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextSize};
 
 use crate::analysis::forward_call::{
-    could_spell_any, first_occurrence, identifier_around, is_identifier_byte, occurrences,
+    could_spell_any, identifier_around, is_identifier_byte, occurrences,
 };
 use crate::checker::Checker;
 use crate::declare_rule;
@@ -96,7 +96,32 @@ impl Violation for DiscardedWrapper {
 /// them), so the file spells it at the start of a statement: after a line break, `;` or `:`
 /// and blanks, as the last part of a dotted name followed by `(`.
 fn could_match(source: &str) -> bool {
-    const WORDS: [&str; 7] = [
+    /// Each word searched for, and the wrappers' names that hold it: the offset of the word in
+    /// the name, the name, and whether it must be a whole identifier. `DDP` and `FSDP` hold
+    /// `DP`, `prepare_model` holds `prepare`, `setup_module` and `setup_dataloaders` hold
+    /// `setup`: each is looked for where the shorter word occurs (most texts hold none), not
+    /// searched for again.
+    const NAMES: [(&str, &[(usize, &str, bool)]); 5] = [
+        ("compile", &[(0, "compile", true)]),
+        (
+            "prepare",
+            &[(0, "prepare", true), (0, "prepare_model", true)],
+        ),
+        (
+            "setup",
+            &[
+                (0, "setup", true),
+                (0, "setup_module", true),
+                (0, "setup_dataloaders", true),
+            ],
+        ),
+        (
+            "DP",
+            &[(0, "DP", true), (1, "DDP", false), (2, "FSDP", false)],
+        ),
+        ("DataParallel", &[(0, "DataParallel", false)]),
+    ];
+    const ALL: [&str; 10] = [
         "compile",
         "prepare",
         "prepare_model",
@@ -104,29 +129,21 @@ fn could_match(source: &str) -> bool {
         "setup_module",
         "setup_dataloaders",
         "DP",
+        "DataParallel",
+        "DDP",
+        "FSDP",
     ];
-    const PARTS: [&str; 3] = ["DataParallel", "DDP", "FSDP"];
     let bytes = source.as_bytes();
-    // `DDP` and `FSDP` hold `DP`, `prepare_model` holds `prepare`, `setup_module` and
-    // `setup_dataloaders` hold `setup`: a text without the shorter word (most) is not searched
-    // for the longer ones.
-    const PARTS_OF_LONGER: [&str; 3] = ["DP", "prepare", "setup"];
-    let holds = |needle: &str| {
-        PARTS_OF_LONGER.into_iter().all(|part| {
-            part == needle
-                || !needle.contains(part)
-                || first_occurrence(bytes, part.as_bytes()).is_some()
+    NAMES.into_iter().any(|(word, names)| {
+        occurrences(bytes, word.as_bytes()).any(|found| {
+            names.iter().any(|&(offset, name, whole_word)| {
+                found.checked_sub(offset).is_some_and(|start| {
+                    bytes[start..].starts_with(name.as_bytes())
+                        && starts_statement_call(bytes, start, start + name.len(), whole_word)
+                })
+            })
         })
-    };
-    let found = |needle: &str, whole_word: bool| {
-        holds(needle)
-            && occurrences(bytes, needle.as_bytes())
-                .any(|start| starts_statement_call(bytes, start, start + needle.len(), whole_word))
-    };
-    let all: Vec<&str> = WORDS.into_iter().chain(PARTS).collect();
-    WORDS.into_iter().any(|word| found(word, true))
-        || PARTS.into_iter().any(|part| found(part, false))
-        || could_spell_any(source, &all)
+    }) || could_spell_any(source, &ALL)
 }
 
 /// Whether the text at `start..end` is (inside, unless `whole_word`) the last identifier of a

@@ -261,13 +261,9 @@ pub fn says_fsdp(identifier: &str) -> bool {
 /// of a file's functions is made only from such files (see [`super::callers`]), and NMF005's
 /// prefilter admits them.
 pub fn mentions_wrapping(source: &str) -> bool {
-    use crate::analysis::forward_call::{could_spell_any, first_occurrence, has_word};
-    const WORDS: [&str; 4] = [
-        "DataParallel",
-        "DistributedDataParallel",
-        "DDP",
-        "unwrap_model",
-    ];
+    use crate::analysis::forward_call::{
+        could_spell_any, has_word, identifier_around, occurrences,
+    };
     let bytes = source.as_bytes();
     let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
     let reads_module = memchr::memmem::find_iter(bytes, b".module").any(|start| {
@@ -275,15 +271,27 @@ pub fn mentions_wrapping(source: &str) -> bool {
             .get(start + ".module".len())
             .is_none_or(|&next| !is_identifier(next))
     });
-    // `DistributedDataParallel` holds `DataParallel`, `DDP` holds `DP`: a text without the
-    // shorter word (most) is not searched for the longer one.
-    let holds = |part: &str, word: &str| {
-        !word.contains(part) || first_occurrence(bytes, part.as_bytes()).is_some()
+    // `DistributedDataParallel` holds `DataParallel`, `DDP` holds `DP`, whose occurrences
+    // other prefilters walk too: the longer words are looked for there, not searched.
+    let is_word = |start: usize, len: usize| {
+        identifier_around(bytes, start, start + len) == (start, start + len)
+    };
+    let holding = |part: &[u8], longer: &[(usize, &[u8])]| {
+        occurrences(bytes, part).any(|found| {
+            longer.iter().any(|&(offset, word)| {
+                found.checked_sub(offset).is_some_and(|start| {
+                    bytes[start..].starts_with(word) && is_word(start, word.len())
+                })
+            })
+        })
     };
     reads_module
-        || WORDS
-            .into_iter()
-            .any(|word| holds("DataParallel", word) && holds("DP", word) && has_word(source, word))
+        || holding(
+            b"DataParallel",
+            &[(0, b"DataParallel"), (11, b"DistributedDataParallel")],
+        )
+        || holding(b"DP", &[(1, b"DDP")])
+        || has_word(source, "unwrap_model")
         || could_spell_any(
             source,
             &[

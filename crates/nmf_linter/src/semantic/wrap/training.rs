@@ -29,8 +29,8 @@ use super::callers::{follows_other_files, other_file_calls};
 use super::index::{FileIndex, FunctionId};
 use super::{Origin, Wrap};
 use crate::analysis::forward_call::{
-    could_spell_any, first_occurrence, has_called_attribute, has_word, identifier_around,
-    is_identifier_byte, occurrences,
+    could_spell_any, has_called_attribute, has_word, identifier_around, is_identifier_byte,
+    occurrences,
 };
 use crate::checker::Checker;
 
@@ -120,39 +120,39 @@ impl Checker<'_> {
 /// `calculate_train_batch_loss`, `training_step`, `train_step`, or a `def` whose name holds
 /// both `train` and `loss`). A file without any trains nowhere.
 pub fn may_train(source: &str) -> bool {
-    const STEPS: [&str; 4] = [
-        "compute_loss",
-        "calculate_train_batch_loss",
-        "training_step",
-        "train_step",
-    ];
-    // Three of the steps hold `train`: a text without it (most) has none of them.
-    let holds_train = first_occurrence(source.as_bytes(), b"train").is_some();
     has_called_attribute(source, "backward")
-        || STEPS
-            .into_iter()
-            .any(|word| (holds_train || !word.contains("train")) && has_word(source, word))
-        || defines_training_loss(source)
+        || has_word(source, "compute_loss")
+        || names_training_step(source)
         || could_spell_any(
             source,
             &["backward", "train", "train_step", "training_step"],
         )
 }
 
-/// Whether `source` has `def <name>` where the name holds both `train` and `loss`.
-fn defines_training_loss(source: &str) -> bool {
+/// Whether some identifier of `source` holding `train` is one of the training steps that
+/// hold it, or the name of a `def` that holds `loss` too: one walk over the occurrences of
+/// `train` (shared with other prefilters) instead of a search per step.
+fn names_training_step(source: &str) -> bool {
+    const STEPS: [&[u8]; 3] = [
+        b"calculate_train_batch_loss",
+        b"training_step",
+        b"train_step",
+    ];
     let bytes = source.as_bytes();
     occurrences(bytes, b"train").any(|found| {
         let (start, end) = identifier_around(bytes, found, found);
         let name = &bytes[start..end];
+        if STEPS.contains(&name) {
+            return true;
+        }
         let before = source[..start].trim_end_matches([' ', '\t']);
-        memchr::memmem::find(name, b"loss").is_some()
-            && !name.windows(3).any(|window| window == b"log")
-            && before.ends_with("def")
+        before.ends_with("def")
             && !before[..before.len() - 3]
                 .bytes()
                 .last()
                 .is_some_and(is_identifier_byte)
+            && memchr::memmem::find(name, b"loss").is_some()
+            && !name.windows(3).any(|window| window == b"log")
     })
 }
 
