@@ -686,7 +686,9 @@ pub fn occurrences<'b>(bytes: &'b [u8], needle: &'b [u8]) -> Occurrences<'b> {
     }
 }
 
-/// The offsets of a needle (see [`occurrences`]).
+/// The offsets of a needle (see [`occurrences`]). Lives on the stack for one walk: the
+/// searcher is kept inline rather than boxed once per search.
+#[allow(clippy::large_enum_variant)]
 pub enum Occurrences<'b> {
     Known(std::vec::IntoIter<usize>),
     Searched(memmem::FindIter<'b, 'b>),

@@ -280,3 +280,33 @@ fn check(expr: &Expr, checker: &mut Checker<'_>) {
     };
     checker.report(Diagnostic::new(&RULE, &violation, call.func.range()));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::could_match;
+
+    /// `FSDP` and `FullyShardedDataParallel` are found where `DP` and `DataParallel` occur, at
+    /// the start of the text too.
+    #[test]
+    fn prefilter_finds_fsdp_names_where_their_shorter_part_occurs() {
+        for text in [
+            "FSDP(model)\n",
+            "m = MyFSDPWrapper (model)\n",
+            "FullyShardedDataParallel(model)\n",
+            "m = FullyShardedDataParallelPlus(model)\n",
+            "fully_shard(model)\n",
+            "if is_model_FSDP(m): pass\n",
+            "isinstance(m, Fsdp)\n",
+        ] {
+            assert!(could_match(text), "{text:?}");
+        }
+        for text in [
+            "SDP(model)\n",
+            "from torch.distributed.fsdp import FSDP\n",
+            "DataParallel(model)\n",
+            "m = ShardedDataParallel(model)\n",
+        ] {
+            assert!(!could_match(text), "{text:?}");
+        }
+    }
+}

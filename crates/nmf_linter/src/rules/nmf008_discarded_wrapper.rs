@@ -101,7 +101,8 @@ fn could_match(source: &str) -> bool {
     /// `DP`, `prepare_model` holds `prepare`, `setup_module` and `setup_dataloaders` hold
     /// `setup`: each is looked for where the shorter word occurs (most texts hold none), not
     /// searched for again.
-    const NAMES: [(&str, &[(usize, &str, bool)]); 5] = [
+    type HeldNames = &'static [(usize, &'static str, bool)];
+    const NAMES: [(&str, HeldNames); 5] = [
         ("compile", &[(0, "compile", true)]),
         (
             "prepare",
@@ -315,5 +316,42 @@ fn is_dotted(expr: &Expr) -> bool {
         Expr::Name(_) => true,
         Expr::Attribute(attribute) => is_dotted(&attribute.value),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::could_match;
+
+    /// The names that hold a shorter word (`DDP` and `FSDP` hold `DP`, `prepare_model` holds
+    /// `prepare`, ...) are found where the shorter word occurs, at the start of the text too.
+    #[test]
+    fn prefilter_finds_each_wrapper_name_where_its_shorter_part_occurs() {
+        for text in [
+            "DP(model)\n",
+            "DDP(model)\n",
+            "FSDP(model)\n",
+            "x = 1\nnn.parallel.DDP(model)\n",
+            "MyFSDP(model)\n",
+            "torch.compile(model)\n",
+            "accelerator.prepare(model)\n",
+            "if x: accelerator.prepare_model(model)\n",
+            "fabric.setup(model)\n",
+            "fabric.setup_module(model)\n",
+            "x = 1; fabric.setup_dataloaders(loader)\n",
+            "nn.DataParallel(model)\n",
+        ] {
+            assert!(could_match(text), "{text:?}");
+        }
+        for text in [
+            "SDP(model)\n",
+            "x = DDP(model)\n",
+            "accelerator.prepare_inputs(model)\n",
+            "y = fabric.setup_module(model)\n",
+            "compiled = torch.compile(model)\n",
+            "DP\n= 1\n",
+        ] {
+            assert!(!could_match(text), "{text:?}");
+        }
     }
 }

@@ -279,3 +279,34 @@ fn trains_through_callers(
         .insert(key, found);
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::may_train;
+
+    /// The steps that hold `train` are found from its occurrences, as whole identifiers only.
+    #[test]
+    fn training_steps_are_found_where_train_occurs() {
+        for text in [
+            "loss.backward()\n",
+            "def compute_loss(self): pass\n",
+            "out = model.training_step(batch)\n",
+            "train_step(batch)\n",
+            "x = calculate_train_batch_loss\n",
+            "def train_loss(self): pass\n",
+            "async def my_train_loss_fn(self): pass\n",
+        ] {
+            assert!(may_train(text), "{text:?}");
+        }
+        for text in [
+            "self.training = True\n",
+            "x = pretrain_step(batch)\n",
+            "train_steps = 3\n",
+            "def train_log_loss(self): pass\n",
+            "train_loss = 1\n",
+            "undef train_loss(self): pass\n",
+        ] {
+            assert!(!may_train(text), "{text:?}");
+        }
+    }
+}
