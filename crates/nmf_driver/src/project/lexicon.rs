@@ -280,14 +280,24 @@ fn word_hash(word: &[u8]) -> u64 {
 }
 
 /// The files of a project by the words they write in binding statements.
+///
+/// Held packed, as a search reads it: each distinct word once, then the files that write it
+/// as the gaps between their sorted indices, in as few bytes as each gap needs (LEB128). A
+/// word is written by a file in about 57 places per file (2.7 million on 16 copies of
+/// transformers): a list of (word, file) pairs took 8 bytes each, this takes about 2.
 #[derive(Default, Clone)]
 pub struct Lexicon {
-    /// One per word of each file, sorted.
-    entries: Vec<Entry>,
+    /// The distinct words, sorted.
+    words: Box<[Word]>,
+    /// Where the files of `words[i]` start in `files`; one more at the end.
+    starts: Box<[u32]>,
+    /// For each word, the gaps between the indices of the files that write it (the first
+    /// from 0), each as LEB128.
+    files: Box<[u8]>,
 }
 
-/// A word and the index of a file that writes it, in 8 bytes: a project's lexicon holds one
-/// per word of each file.
+/// A word and the index of a file that writes it: the unpacked form of the lexicon, which
+/// it is built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Entry {
     word: Word,
@@ -298,6 +308,34 @@ impl Entry {
     fn new(word: Word, file: u32) -> Self {
         Self { word, file }
     }
+}
+
+/// Appends `value` as LEB128: seven bits a byte, low bits first, the high bit set on every
+/// byte but the last.
+fn push_varint(bytes: &mut Vec<u8>, mut value: u32) {
+    while value >= 0x80 {
+        bytes.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    bytes.push(value as u8);
+}
+
+/// The values [`push_varint`] wrote one after another in `bytes`, read back.
+fn varints(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let mut value = 0_u32;
+        let mut shift = 0;
+        loop {
+            let byte = *bytes.get(at)?;
+            at += 1;
+            value |= u32::from(byte & 0x7f).checked_shl(shift).unwrap_or(0);
+            shift += 7;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+    })
 }
 
 impl Lexicon {
@@ -316,7 +354,48 @@ impl Lexicon {
             entries.extend(words.iter().map(|&word| Entry::new(word, index)));
         }
         entries.sort_unstable();
-        Self { entries }
+        Self::packed(&entries)
+    }
+
+    /// The lexicon of `entries`, sorted.
+    fn packed(entries: &[Entry]) -> Self {
+        let mut words = Vec::new();
+        let mut starts = Vec::new();
+        // Most gaps take one or two bytes.
+        let mut files = Vec::with_capacity(entries.len() + entries.len() / 2);
+        let mut previous = 0;
+        for (at, entry) in entries.iter().enumerate() {
+            if at == 0 || entries[at - 1].word != entry.word {
+                words.push(entry.word);
+                starts.push(u32::try_from(files.len()).unwrap_or(u32::MAX));
+                previous = 0;
+            }
+            push_varint(&mut files, entry.file - previous);
+            previous = entry.file;
+        }
+        starts.push(u32::try_from(files.len()).unwrap_or(u32::MAX));
+        Self {
+            words: words.into_boxed_slice(),
+            starts: starts.into_boxed_slice(),
+            files: files.into_boxed_slice(),
+        }
+    }
+
+    /// The files that write `words[at]`, in order.
+    fn files_of(&self, at: usize) -> impl Iterator<Item = u32> + '_ {
+        let bytes = &self.files[self.starts[at] as usize..self.starts[at + 1] as usize];
+        varints(bytes).scan(0_u32, |file, gap| {
+            *file += gap;
+            Some(*file)
+        })
+    }
+
+    /// Every (word, file) pair, sorted.
+    fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
+        self.words
+            .iter()
+            .enumerate()
+            .flat_map(move |(at, &word)| self.files_of(at).map(move |file| Entry::new(word, file)))
     }
 
     /// The same index with file `index`'s words replaced by `words` (an index past the last
@@ -324,26 +403,25 @@ impl Lexicon {
     pub fn with_file(&self, index: u32, words: &[Word]) -> Self {
         let mut added: Vec<Entry> = words.iter().map(|&word| Entry::new(word, index)).collect();
         added.sort_unstable();
-        let kept = self.entries.iter().filter(|entry| entry.file != index);
-        let mut entries = Vec::with_capacity(self.entries.len() + added.len());
+        let kept = self.entries().filter(|entry| entry.file != index);
+        let mut entries = Vec::with_capacity(self.files.len() + added.len());
         let mut added = added.into_iter().peekable();
         for entry in kept {
-            while let Some(next) = added.next_if(|next| next < entry) {
+            while let Some(next) = added.next_if(|next| *next < entry) {
                 entries.push(next);
             }
-            entries.push(*entry);
+            entries.push(entry);
         }
         entries.extend(added);
-        Self { entries }
+        Self::packed(&entries)
     }
 
     /// The same index without file `index`: the files after it move down one.
     pub fn without_file(&self, index: u32) -> Self {
-        let entries = self
-            .entries
-            .iter()
+        let entries: Vec<Entry> = self
+            .entries()
             .filter(|entry| entry.file != index)
-            .map(|&entry| Entry {
+            .map(|entry| Entry {
                 file: if entry.file > index {
                     entry.file - 1
                 } else {
@@ -352,7 +430,7 @@ impl Lexicon {
                 ..entry
             })
             .collect();
-        Self { entries }
+        Self::packed(&entries)
     }
 
     /// The indices of the files that write one of `words`, sorted. A collision of hashes
@@ -373,14 +451,10 @@ impl Lexicon {
 
     fn files_with(&self, words: &[Word]) -> Vec<u32> {
         let mut found = Vec::new();
-        for &word in words {
-            let start = self.entries.partition_point(|entry| entry.word < word);
-            found.extend(
-                self.entries[start..]
-                    .iter()
-                    .take_while(|entry| entry.word == word)
-                    .map(|entry| entry.file),
-            );
+        for word in words {
+            if let Ok(at) = self.words.binary_search(word) {
+                found.extend(self.files_of(at));
+            }
         }
         found.sort_unstable();
         found.dedup();
@@ -412,8 +486,10 @@ mod tests {
                 None => expected.push(words.clone()),
             }
             assert_eq!(
-                index.with_file(file, &words).entries,
-                Lexicon::new(expected.iter().map(Vec::as_slice)).entries
+                index.with_file(file, &words).entries().collect::<Vec<_>>(),
+                Lexicon::new(expected.iter().map(Vec::as_slice))
+                    .entries()
+                    .collect::<Vec<_>>()
             );
         }
     }
@@ -428,10 +504,50 @@ mod tests {
             assert_eq!(
                 index
                     .without_file(u32::try_from(removed).unwrap_or(u32::MAX))
-                    .entries,
-                Lexicon::new(expected.iter().map(Vec::as_slice)).entries
+                    .entries()
+                    .collect::<Vec<_>>(),
+                Lexicon::new(expected.iter().map(Vec::as_slice))
+                    .entries()
+                    .collect::<Vec<_>>()
             );
         }
+    }
+
+    #[test]
+    fn gaps_of_every_width_read_back() {
+        let mut bytes = Vec::new();
+        let values = [0, 1, 127, 128, 300, 16_383, 16_384, 2_097_152, u32::MAX];
+        for value in values {
+            push_varint(&mut bytes, value);
+        }
+        assert_eq!(varints(&bytes).collect::<Vec<_>>(), values);
+    }
+
+    #[test]
+    fn the_packed_lexicon_answers_as_a_list_of_pairs_would() {
+        // Files far apart (gaps of several bytes) and words shared by many of them.
+        let files: Vec<Vec<Word>> = (0..20_000_u32)
+            .map(|file| {
+                let mut words = vec![file % 7, 1_000 + file % 1_500, u32::MAX - file / 9_000];
+                if file % 4_999 == 0 {
+                    words.push(77_777);
+                }
+                words.sort_unstable();
+                words.dedup();
+                words
+            })
+            .collect();
+        let lexicon = Lexicon::new(files.iter().map(Vec::as_slice));
+        for word in [0, 3, 1_000, 1_499, 77_777, u32::MAX, u32::MAX - 2, 5_000] {
+            let expected: Vec<u32> = (0..20_000_u32)
+                .filter(|&file| files[file as usize].contains(&word))
+                .collect();
+            assert_eq!(lexicon.files_with(&[word]), expected, "word {word}");
+        }
+        let either = (0..20_000_u32)
+            .filter(|file| file % 7 == 6 || file % 4_999 == 0)
+            .collect::<Vec<_>>();
+        assert_eq!(lexicon.files_with(&[77_777, 6]), either);
     }
 
     #[test]
