@@ -199,6 +199,35 @@ fn unary_operators_nested_past_cpythons_parser_limit_are_e999_without_a_tree() {
 }
 
 #[test]
+fn indentation_past_cpythons_limit_is_e999_where_cpython_stops() {
+    // Findings were reported at 150 levels and none at 3,000; CPython's tokenizer refuses the
+    // 100th level, at the start of the line that opens it.
+    let nested = |levels: usize| {
+        let mut text = "y = m.forward(x)\n".to_string();
+        for level in 0..levels {
+            text.push_str(&format!("{}if x:\n", " ".repeat(level)));
+        }
+        text.push_str(&format!("{}m.forward(x)\n", " ".repeat(levels)));
+        text
+    };
+    let tree = Tree::new();
+    tree.write("deep.py", nested(3_000))
+        .write("fine.py", nested(99))
+        .write("wide.py", nested(150));
+    let run = check_bounded(&tree, &["--select", "NMF001", "."], 256);
+    assert_eq!(
+        run.stdout,
+        "deep.py:102:1: E999 IndentationError: too many levels of indentation\n\
+         fine.py:1:5: NMF001 Do not call .forward() directly; use model(inputs) instead so DDP backward hooks run\n\
+         fine.py:101:100: NMF001 Do not call .forward() directly; use model(inputs) instead so DDP backward hooks run\n\
+         wide.py:102:1: E999 IndentationError: too many levels of indentation\n",
+        "{}",
+        run.stderr
+    );
+    assert!(run.elapsed < LINEAR_TIME, "{:?}", run.elapsed);
+}
+
+#[test]
 fn findings_past_the_cap_are_dropped_and_said_so() {
     // Millions of findings on one line took 4.6 GB; the first 100,000 of a file are kept.
     let tree = Tree::new();
