@@ -27,6 +27,12 @@ static ASSIGN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" = "));
 static IF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" if "));
 static ELSE: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(" else "));
 
+/// A byte of an identifier: ASCII letters, digits and `_`, and any byte of a non-ASCII
+/// character.
+fn is_identifier(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii()
+}
+
 /// Lines followed after a statement whose brackets stay open.
 const MAX_STATEMENT_LINES: usize = 400;
 
@@ -64,8 +70,6 @@ pub fn binding_words(text: &str) -> Vec<Word> {
     for at in ASSIGN.find_iter(bytes) {
         // Cheap rejections first: the target must be one name that opens its line, and the
         // value must start with a name.
-        let is_identifier =
-            |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii();
         let target_start = bytes[..at]
             .iter()
             .rposition(|&byte| !is_identifier(byte))
@@ -104,7 +108,6 @@ fn narrow(hash: u64) -> Word {
 /// Whether `target = value` can make an alias of a class: `Name = dotted.name`, or a
 /// conditional choice between dotted names (`Name = A if cond else B`).
 fn is_name_assignment(target: &[u8], value: &[u8]) -> bool {
-    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii();
     let target = target.trim_ascii();
     if target.is_empty()
         || target[0].is_ascii_digit()
@@ -227,7 +230,6 @@ fn statement_end(bytes: &[u8], start: usize) -> usize {
 
 /// Whether `word` occurs in `code` as a whole identifier.
 fn has_word(code: &[u8], word: &[u8]) -> bool {
-    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii();
     memmem::find_iter(code, word).any(|at| {
         (at == 0 || !is_identifier(code[at - 1]))
             && code
@@ -239,26 +241,29 @@ fn has_word(code: &[u8], word: &[u8]) -> bool {
 /// Adds the hash of every identifier of `code`, a non-ASCII one also in its NFKC form, as
 /// Python reads it.
 fn collect_identifiers(code: &[u8], words: &mut Vec<u64>) {
-    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii();
-    for word in code.split(|&byte| !is_identifier(byte)) {
-        if word.is_empty() || word[0].is_ascii_digit() {
-            continue;
-        }
-        words.push(word_hash(word));
-        if !word.is_ascii()
-            && let Ok(word) = std::str::from_utf8(word)
-        {
-            let normalized: String = word.nfkc().collect();
-            words.push(word_hash(normalized.as_bytes()));
-        }
-    }
+    collect_hashes(code, words, |hash| hash);
 }
 
 /// Adds the [`imported_word`] hash of every identifier of an import statement.
 fn collect_imported(statement: &[u8], words: &mut Vec<u64>) {
-    let mut plain = Vec::new();
-    collect_identifiers(statement, &mut plain);
-    words.extend(plain.into_iter().map(imported_hash));
+    collect_hashes(statement, words, imported_hash);
+}
+
+/// Adds `recorded(hash)` for the hash of every identifier of `code` (and of the NFKC form of a
+/// non-ASCII one).
+fn collect_hashes(code: &[u8], words: &mut Vec<u64>, recorded: impl Fn(u64) -> u64) {
+    for word in code.split(|&byte| !is_identifier(byte)) {
+        if word.is_empty() || word[0].is_ascii_digit() {
+            continue;
+        }
+        words.push(recorded(word_hash(word)));
+        if !word.is_ascii()
+            && let Ok(word) = std::str::from_utf8(word)
+        {
+            let normalized: String = word.nfkc().collect();
+            words.push(recorded(word_hash(normalized.as_bytes())));
+        }
+    }
 }
 
 /// The hash an identifier written in an import statement is recorded under, apart from the

@@ -870,6 +870,29 @@ mod tests {
     }
 
     #[test]
+    fn keywords_are_whole_words_and_prefixes_any_case() {
+        // A keyword's letters inside a longer name, ASCII or not, are a name.
+        for word in ["notà", "ànot", "not_", "not1", "Not"] {
+            let text = format!("x = {}y\n", format!("{word} ").repeat(6_001));
+            assert_eq!(refused(&text), None, "{word}");
+        }
+        // Raw f-strings in any case: `\N{` opens a replacement field, which is not an escape.
+        let field = |prefix: &str| {
+            format!(
+                "x = {prefix}'\\N{{{}1{}}}'\n",
+                "(".repeat(200),
+                ")".repeat(200)
+            )
+        };
+        for prefix in ["rf", "RF", "fR", "Rt"] {
+            assert_eq!(refused(&field(prefix)), Some(TOO_MANY_BRACKETS), "{prefix}");
+        }
+        for prefix in ["f", "F", "b", "Rb"] {
+            assert_eq!(refused(&field(prefix)), None, "{prefix}");
+        }
+    }
+
+    #[test]
     fn text_the_scan_does_not_understand_gives_no_verdict() {
         let unterminated = format!("x = '{}\n", "(".repeat(300));
         assert_eq!(refused(&unterminated), None);
