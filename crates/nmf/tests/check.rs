@@ -263,14 +263,17 @@ fn pathological_nesting_gives_a_result_not_a_crash() {
             ")".repeat(depth)
         ),
     );
-    let mut blocks = String::new();
-    for level in 0..300 {
-        blocks.push_str(&"    ".repeat(level));
-        blocks.push_str("if x:\n");
-    }
-    blocks.push_str(&"    ".repeat(300));
-    blocks.push_str("model.forward(1)\n");
-    tree.write("blocks.py", blocks);
+    let blocks = |levels: usize| {
+        let mut blocks = String::new();
+        for level in 0..levels {
+            blocks.push_str(&"    ".repeat(level));
+            blocks.push_str("if x:\n");
+        }
+        blocks.push_str(&"    ".repeat(levels));
+        blocks.push_str("model.forward(1)\n");
+        blocks
+    };
+    tree.write("blocks.py", blocks(300));
     tree.write(
         "chain.py",
         format!("y = model.forward(1){}\n", " + 1".repeat(200_000)),
@@ -302,8 +305,10 @@ fn pathological_nesting_gives_a_result_not_a_crash() {
             ")".repeat(3_000)
         ),
     );
-    // The same as deep as CPython accepts (199 brackets open, 5,000 unary operators): the
-    // deeper ones above are E999 as CPython reports them, before any tree is built.
+    // The same as deep as CPython accepts (199 brackets open, 5,000 unary operators, 99
+    // levels of indentation): the deeper ones above are E999 as CPython reports them, before
+    // any tree is built.
+    tree.write("blocks_accepted.py", blocks(99));
     tree.write(
         "calls_accepted.py",
         format!(
@@ -330,7 +335,8 @@ fn pathological_nesting_gives_a_result_not_a_crash() {
         run.locations(),
         [
             "aliases.py:10001:1: NMF001",
-            "blocks.py:301:1201: NMF001",
+            "blocks.py:101:1: E999",
+            "blocks_accepted.py:100:397: NMF001",
             "calls.py:1:406: E999",
             "calls_accepted.py:1:403: NMF001",
             "chain.py:1:5: NMF001",
