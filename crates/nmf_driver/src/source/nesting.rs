@@ -443,6 +443,7 @@ impl Scan<'_> {
             }
             let after_is = std::mem::take(&mut self.after_is);
             index = match class {
+                // (Skipped above with the blanks after it.)
                 Class::Blank => index + 1,
                 Class::Comment => {
                     match memchr::memchr2(b'\n', b'\r', &bytes[index..]) {
