@@ -51,6 +51,21 @@ struct FolderInfo {
 }
 
 /// A file's summary, with the file's size and time stamp when it was read.
+/// How much of a file [`ProjectIndex::load`] summarises.
+#[derive(Clone, Copy)]
+enum Summarise {
+    Whole,
+    ForwardPatches,
+}
+
+/// When the file at `path` was last modified, and its length: a summary is kept while both
+/// stay the same.
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    std::fs::metadata(path)
+        .ok()
+        .and_then(|metadata| Some((metadata.modified().ok()?, metadata.len())))
+}
+
 struct Loaded {
     stamp: Option<(SystemTime, u64)>,
     summary: Option<Arc<ModuleSummary>>,
@@ -168,6 +183,9 @@ pub struct ProjectIndex {
     lookups: RwLock<FxHashMap<(PathBuf, String), Option<PathBuf>>>,
     /// One slot per file, so that a file is parsed once even when threads ask together.
     files: Mutex<FxHashMap<PathBuf, Arc<Mutex<Option<Loaded>>>>>,
+    /// The same for the files that install a `forward`, summarised for their patches only
+    /// ([`ModuleSummary::forward_patches_only`]) when no whole summary of them was needed.
+    installer_files: Mutex<FxHashMap<PathBuf, Arc<Mutex<Option<Loaded>>>>>,
     /// Texts that win over the disk: an editor's open, unsaved buffers.
     overlay: RwLock<FxHashMap<PathBuf, Buffer>>,
     /// What the analyses of other files for checked ones found (see
@@ -434,16 +452,41 @@ impl ProjectIndex {
             .entry(path.to_path_buf())
             .or_default()
             .clone();
-        let mut loaded = lock(&slot);
-        let stamp = std::fs::metadata(path)
-            .ok()
-            .and_then(|metadata| Some((metadata.modified().ok()?, metadata.len())));
+        Self::loaded(&slot, path, || self.load(path, Summarise::Whole))
+    }
+
+    /// What the file at `path`, which installs a `forward`, installs: its whole summary when
+    /// the run has one, else one of its patches only, summarised once.
+    fn installer_summary(&self, path: &Path) -> Option<Arc<ModuleSummary>> {
+        let whole = lock(&self.files).get(path).cloned();
+        if let Some(slot) = whole
+            && let Some(current) = lock(&slot).as_ref()
+            && current.stamp == stamp(path)
+        {
+            return current.summary.clone();
+        }
+        let slot = lock(&self.installer_files)
+            .entry(path.to_path_buf())
+            .or_default()
+            .clone();
+        Self::loaded(&slot, path, || self.load(path, Summarise::ForwardPatches)).0
+    }
+
+    /// What `slot` holds of the file at `path` if the file has not changed since, else what
+    /// `load` makes of it now.
+    fn loaded(
+        slot: &Mutex<Option<Loaded>>,
+        path: &Path,
+        load: impl FnOnce() -> (Option<Arc<ModuleSummary>>, Option<Fingerprint>),
+    ) -> (Option<Arc<ModuleSummary>>, Option<Fingerprint>) {
+        let mut loaded = lock(slot);
+        let stamp = stamp(path);
         if let Some(current) = loaded.as_ref()
             && current.stamp == stamp
         {
             return (current.summary.clone(), current.fingerprint);
         }
-        let (summary, fingerprint) = self.load(path);
+        let (summary, fingerprint) = load();
         *loaded = Some(Loaded {
             stamp,
             summary: summary.clone(),
@@ -452,7 +495,11 @@ impl ProjectIndex {
         (summary, fingerprint)
     }
 
-    fn load(&self, path: &Path) -> (Option<Arc<ModuleSummary>>, Option<Fingerprint>) {
+    fn load(
+        &self,
+        path: &Path,
+        what: Summarise,
+    ) -> (Option<Arc<ModuleSummary>>, Option<Fingerprint>) {
         let buffer = read(&self.overlay)
             .get(path)
             .map(|buffer| buffer.text.clone());
@@ -472,8 +519,13 @@ impl ProjectIndex {
         let location = self.locate(path);
         // A file that does not parse is not trusted: what it defines stays unknown.
         let summary = parsed.errors().is_empty().then(|| {
-            let mut summary =
-                ModuleSummary::build(parsed.suite(), location.name, location.is_package, &text);
+            let (name, is_package) = (location.name, location.is_package);
+            let mut summary = match what {
+                Summarise::Whole => ModuleSummary::build(parsed.suite(), name, is_package, &text),
+                Summarise::ForwardPatches => {
+                    ModuleSummary::forward_patches_only(parsed.suite(), name, is_package, &text)
+                }
+            };
             summary.path = self.project_relative(path);
             Arc::new(summary)
         });
@@ -516,6 +568,7 @@ impl ProjectIndex {
             return BufferChange::default();
         }
         lock(&self.files).remove(path);
+        lock(&self.installer_files).remove(path);
         // Analyses of other files used this file's summary, or are of it.
         lock(&self.shared_calls).clear();
         lock(&self.importer_texts).clear();
@@ -1090,7 +1143,7 @@ impl ProjectModules for ProjectView<'_> {
         Some(
             paths
                 .iter()
-                .filter_map(|path| self.index.summary(path))
+                .filter_map(|path| self.index.installer_summary(path))
                 .collect(),
         )
     }

@@ -49,7 +49,8 @@ pub(crate) trait BindingSink {
 pub struct SourceFacts {
     /// The text has a `:=`: expressions may bind names, so they are walked.
     pub walrus: bool,
-    /// The text has `global`: functions may bind module names.
+    /// The text may hold a `global` statement (see [`may_declare_global`]): functions may bind
+    /// module names.
     pub global: bool,
     /// The text mentions `forward`: it may install a function as one.
     pub forward: bool,
@@ -77,7 +78,7 @@ impl SourceFacts {
         let ascii = source.is_ascii();
         Self {
             walrus: has(":="),
-            global: !ascii || has("global"),
+            global: !ascii || may_declare_global(source.as_bytes()),
             forward: !ascii || has("forward"),
             unwrap: !ascii
                 || has(".module")
@@ -89,6 +90,24 @@ impl SourceFacts {
             yields: !ascii || has("yield"),
         }
     }
+}
+
+/// Whether `source` (ASCII) may hold a `global` statement: the keyword where a statement
+/// starts (after the indentation of a line, a `;` or a `:`), followed by a blank. The word
+/// alone is in comments and docstrings of most large files ("global attention"), and a
+/// `global` that is not there lets every function body of a summarised file be walked a third
+/// time for nothing.
+fn may_declare_global(source: &[u8]) -> bool {
+    const KEYWORD: &[u8] = b"global";
+    memchr::memmem::find_iter(source, KEYWORD).any(|start| {
+        let before = source[..start]
+            .iter()
+            .rev()
+            .find(|byte| !matches!(byte, b' ' | b'\t' | b'\x0c'));
+        let after = source.get(start + KEYWORD.len());
+        matches!(before, None | Some(b'\n' | b'\r' | b';' | b':'))
+            && matches!(after, Some(b' ' | b'\t' | b'\x0c' | b'\\'))
+    })
 }
 
 /// Reports every binding of `body`'s own scope to `sink`; expressions are walked for walrus
@@ -558,4 +577,63 @@ pub(crate) fn is_staticmethod(function: &ast::StmtFunctionDef) -> bool {
 
 pub(crate) fn is_classmethod(function: &ast::StmtFunctionDef) -> bool {
     has_decorator(function, "classmethod")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_global_statement_is_told_from_the_word() {
+        for declares in [
+            "global x\n",
+            "def f():\n    global x\n",
+            "def f():\n\tglobal  x, y\n",
+            "def f(): global x\n",
+            "def f():\n    y = 1; global x\n",
+            "def f():\n    y = 1 ;\tglobal x\n",
+            "def f():\n    global \\\n        x\n",
+            "def f():\r\n    global\tx\r\n",
+            "def f():\r    global x\r",
+            "def f():\n    \x0cglobal\x0cx\n",
+            "# global attention\ndef f():\n    global x\n",
+        ] {
+            assert!(may_declare_global(declares.as_bytes()), "{declares:?}");
+            let parsed = ruff_python_parser::parse_module(declares).expect("valid module");
+            assert!(parsed.errors().is_empty(), "{declares:?}");
+        }
+        for only_the_word in [
+            "# uses global attention\n",
+            "\"\"\"A global pooling layer.\"\"\"\n",
+            "global_step = 0\n",
+            "x = use_global\n",
+            "x.global_pool(y)\n",
+            "\"global\"\n",
+            "",
+        ] {
+            assert!(
+                !may_declare_global(only_the_word.as_bytes()),
+                "{only_the_word:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_global_statement_the_parser_sees_is_spotted() {
+        // Wherever the parser finds a `global` statement, the fact says there may be one.
+        let sources = [
+            "def f():\n    if a: global x\n",
+            "class C:\n    def f(self):\n        while True: global x; x = 1\n",
+            "def f():\n    try:\n        pass\n    except E:  global x\n",
+        ];
+        for source in sources {
+            let parsed = ruff_python_parser::parse_module(source).expect("valid module");
+            assert!(parsed.errors().is_empty());
+            assert!(may_declare_global(source.as_bytes()), "{source:?}");
+            assert!(SourceFacts::of(source).global);
+        }
+        assert!(!SourceFacts::of("# global\n").global);
+        // Identifiers may be spelled with characters that normalise to ASCII: not looked at.
+        assert!(SourceFacts::of("# ｇlobal\n").global);
+    }
 }

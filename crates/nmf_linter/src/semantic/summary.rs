@@ -252,6 +252,30 @@ impl ModuleSummary {
         summary
     }
 
+    /// What a file that installs functions as a `forward` says of them, and nothing else: its
+    /// [`ModuleSummary::forward_patches`], with the module's name and kind to resolve where
+    /// each installed function comes from. The question of which functions are installed
+    /// somewhere in the project looks at every such file; summarising each whole (every
+    /// function's body walked) to read its patches would cost as much as the rest of its
+    /// summary is never asked for.
+    pub fn forward_patches_only(
+        body: &[Stmt],
+        name: Option<Box<str>>,
+        is_package: bool,
+        source: &str,
+    ) -> Self {
+        let mut summary = ModuleSummary {
+            name,
+            is_package,
+            ..ModuleSummary::default()
+        };
+        if SourceFacts::of(source).forward {
+            summary.forward_patches = crate::semantic::patches::find(body);
+            summary.forward_patches.shrink_to_fit();
+        }
+        summary
+    }
+
     /// Gives back the room the lists and maps kept while they grew: a summary lives for the
     /// whole run, one per file a check looked into, and most names have one binding in a list
     /// made for four.
@@ -454,6 +478,31 @@ mod tests {
     fn summarise(source: &str, name: &str, is_package: bool) -> ModuleSummary {
         let parsed = ruff_python_parser::parse_module(source).expect("valid module");
         ModuleSummary::build(parsed.suite(), Some(name.into()), is_package, source)
+    }
+
+    #[test]
+    fn the_patches_of_an_installer_are_those_of_its_whole_summary() {
+        let source = "from .helpers import patched\nimport types\n\
+                      class Head:\n    def forward(self, x):\n        return x\n\
+                      def install(m):\n    m.forward = types.MethodType(patched, m)\n\
+                      Head.forward = local\nsetattr(m, 'forward', other)\n\
+                      def local(self, x):\n    return x\n";
+        let parsed = ruff_python_parser::parse_module(source).expect("valid module");
+        let whole = ModuleSummary::build(parsed.suite(), Some("pkg.m".into()), false, source);
+        let patches = ModuleSummary::forward_patches_only(
+            parsed.suite(),
+            Some("pkg.m".into()),
+            false,
+            source,
+        );
+        assert_eq!(whole.forward_patches.len(), 3);
+        assert_eq!(patches.forward_patches, whole.forward_patches);
+        assert_eq!(patches.name, whole.name);
+        assert_eq!(
+            patches.resolve_relative("helpers", 1).as_deref(),
+            Some("pkg.helpers")
+        );
+        assert!(patches.globals.is_empty() && patches.classes.is_empty());
     }
 
     #[test]
