@@ -595,7 +595,7 @@ mod tests {
             "def f():\n    global \\\n        x\n",
             "def f():\r\n    global\tx\r\n",
             "def f():\r    global x\r",
-            "def f():\n    \x0cglobal\x0cx\n",
+            "def f():\n    global\x0cx\n",
             "# global attention\ndef f():\n    global x\n",
         ] {
             assert!(may_declare_global(declares.as_bytes()), "{declares:?}");
