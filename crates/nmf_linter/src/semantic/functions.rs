@@ -116,6 +116,17 @@ pub(crate) fn summary(
     scope: FunctionScope<'_>,
     enclosing: &FxHashSet<Name>,
 ) -> FunctionSummary {
+    summary_of_walked(function, scope, enclosing, None)
+}
+
+/// [`summary`], with the walk of the function's body already made (`walked`, from
+/// [`BodySink::walk`] with the same facts) when the caller needed it too.
+pub(crate) fn summary_of_walked(
+    function: &ast::StmtFunctionDef,
+    scope: FunctionScope<'_>,
+    enclosing: &FxHashSet<Name>,
+    walked: Option<BodySink>,
+) -> FunctionSummary {
     let mut summary = light_summary(function);
     summary.decoration = decoration(function, scope.lines);
     let role = pytest::role(
@@ -131,7 +142,7 @@ pub(crate) fn summary(
                 Decoration::Fixture(_) | Decoration::ContextManager
             ));
     if wanted && !matches!(summary.decoration, Decoration::Opaque) {
-        summary.body = body(function, scope, role, enclosing).map(Arc::new);
+        summary.body = body(function, scope, role, enclosing, walked).map(Arc::new);
     }
     summary
 }
@@ -240,17 +251,52 @@ pub(crate) fn parameter_bindings<'d>(
     bound
 }
 
-/// The names a function's body binds, and those it declares `global` or `nonlocal`.
+/// The names a function's body binds, and those it declares `global` or `nonlocal`; for a
+/// method asked for ([`BodySink::of_method`]), also what it assigns to attributes of its first
+/// parameter, so that one walk of a method's body serves both its summary and its class's
+/// instance attributes.
 #[derive(Default)]
 pub(crate) struct BodySink {
     pub bound: Vec<(Name, Binding)>,
     pub outside: FxHashSet<Name>,
     pub star_import: bool,
+    /// The method's first parameter (`self`), when its attributes are collected.
+    self_name: Option<Name>,
+    /// `self.x = value`: the attribute and the value, as written in the method.
+    pub self_assigned: Vec<(Name, ValueExpr)>,
+}
+
+impl BodySink {
+    /// A sink that also collects what the method assigns to attributes of `self_name`.
+    pub(crate) fn of_method(self_name: &Name) -> Self {
+        Self {
+            self_name: Some(self_name.clone()),
+            ..Self::default()
+        }
+    }
+
+    /// The walk of `function`'s body, for [`summary`] to reuse.
+    pub(crate) fn walk(mut self, function: &ast::StmtFunctionDef, facts: SourceFacts) -> Self {
+        walk_bindings(&function.body, &mut self, facts);
+        self
+    }
 }
 
 impl BindingSink for BodySink {
     fn bind(&mut self, name: &Name, binding: Binding) {
         self.bound.push((name.clone(), binding));
+    }
+
+    fn bind_attribute(&mut self, attribute: &ast::ExprAttribute, binding: Binding) {
+        if let Some(self_name) = &self.self_name
+            && matches!(attribute.value.as_ref(), Expr::Name(name) if &name.id == self_name)
+        {
+            let value = match binding {
+                Binding::Value(value) => value,
+                _ => ValueExpr::Unknown,
+            };
+            self.self_assigned.push((attribute.attr.id.clone(), value));
+        }
     }
 
     fn star_import(&mut self, _module: &str, _level: u32) {
@@ -269,9 +315,9 @@ fn body(
     scope: FunctionScope<'_>,
     role: Role,
     enclosing: &FxHashSet<Name>,
+    walked: Option<BodySink>,
 ) -> Option<FunctionBody> {
-    let mut sink = BodySink::default();
-    walk_bindings(&function.body, &mut sink, scope.facts);
+    let mut sink = walked.unwrap_or_else(|| BodySink::default().walk(function, scope.facts));
     if sink.star_import {
         return None;
     }

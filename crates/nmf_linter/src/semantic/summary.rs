@@ -15,7 +15,7 @@ use crate::semantic::bindings::{
     BindingSink, Localiser, SourceFacts, first_parameter, global_assignments, is_staticmethod,
     walk_bindings,
 };
-use crate::semantic::functions::{self, FunctionScope, Lines};
+use crate::semantic::functions::{self, BodySink, FunctionScope, Lines};
 use crate::semantic::values::{Annotation, ValueExpr};
 
 /// Index of a class in [`ModuleSummary::classes`].
@@ -388,8 +388,10 @@ impl BindingSink for ScopeSink<'_> {
         // `global x` in the function: what it assigns to `x` binds the module's `x`.
         self.module_bindings
             .extend(global_assignments(function, self.facts));
+        let mut walked = None;
         if let Some(class) = self.class {
-            let attributes = instance_attributes(function, self.facts);
+            let (attributes, walk) = instance_attributes(function, self.facts);
+            walked = walk;
             if let Some(class) = self.summary.classes.get_mut(class as usize) {
                 for (attribute, value) in attributes {
                     class
@@ -410,7 +412,8 @@ impl BindingSink for ScopeSink<'_> {
             facts: self.facts,
             lines: Some(self.lines),
         };
-        let mut summary = functions::summary(function, scope, &FxHashSet::default());
+        let mut summary =
+            functions::summary_of_walked(function, scope, &FxHashSet::default(), walked);
         summary.unwraps_argument =
             self.facts.unwrap && crate::semantic::wrap::eval::returns_inner_of_argument(function);
         Binding::Function(summary)
@@ -421,54 +424,28 @@ impl BindingSink for ScopeSink<'_> {
     }
 }
 
-/// A method body: the names it binds, and what it assigns to attributes of its first parameter.
-struct MethodSink<'m> {
-    self_name: &'m Name,
-    bound: Vec<(Name, Binding)>,
-    assigned: Vec<(Name, ValueExpr)>,
-}
-
-impl BindingSink for MethodSink<'_> {
-    fn bind(&mut self, name: &Name, binding: Binding) {
-        self.bound.push((name.clone(), binding));
-    }
-
-    fn bind_attribute(&mut self, attribute: &ast::ExprAttribute, binding: Binding) {
-        if matches!(attribute.value.as_ref(), Expr::Name(name) if &name.id == self.self_name) {
-            let value = match binding {
-                Binding::Value(value) => value,
-                _ => ValueExpr::Unknown,
-            };
-            self.assigned.push((attribute.attr.id.clone(), value));
-        }
-    }
-}
-
 /// `self.x = value` and `self.x: T` anywhere in a method's own body, with the values made
 /// independent of the method: a method's locals are not visible to other files' inference, so
 /// a parameter stands for its annotation, any other local name for an unknown value; only names
-/// the method does not bind refer to the module's.
+/// the method does not bind refer to the module's. With them, the walk of the body it took, for
+/// the method's summary to reuse.
 fn instance_attributes(
     method: &ast::StmtFunctionDef,
     facts: SourceFacts,
-) -> Vec<(Name, ValueExpr)> {
+) -> (Vec<(Name, ValueExpr)>, Option<BodySink>) {
     let Some(self_name) = first_parameter(method) else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     if is_staticmethod(method) {
-        return Vec::new();
+        return (Vec::new(), None);
     }
-    let mut sink = MethodSink {
-        self_name,
-        bound: Vec::new(),
-        assigned: Vec::new(),
-    };
-    walk_bindings(&method.body, &mut sink, facts);
+    let mut sink = BodySink::of_method(self_name).walk(method, facts);
     let localiser = Localiser::new(method, &sink.bound, Some(self_name));
-    sink.assigned
+    let attributes = std::mem::take(&mut sink.self_assigned)
         .into_iter()
         .map(|(attribute, value)| (attribute, localiser.localise(value)))
-        .collect()
+        .collect();
+    (attributes, Some(sink))
 }
 
 #[cfg(test)]
