@@ -232,9 +232,9 @@ impl ProjectModules for RecordingView<'_> {
         self.view.mentioning(words)
     }
 
-    fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
+    fn forward_installers(&self, function: &str) -> Option<Vec<Arc<ModuleSummary>>> {
         self.recorder.record_corpus(self.view);
-        self.view.forward_installers()
+        self.view.forward_installers(function)
     }
 
     fn importers(&self, words: &[&str], limit: usize) -> Option<Vec<ProjectFile<'_>>> {
@@ -292,8 +292,8 @@ impl ProjectModules for RecordingOtherView<'_> {
         self.recording().mentioning(words)
     }
 
-    fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
-        self.recording().forward_installers()
+    fn forward_installers(&self, function: &str) -> Option<Vec<Arc<ModuleSummary>>> {
+        self.recording().forward_installers(function)
     }
 
     fn conftests(&self) -> Vec<Arc<ModuleSummary>> {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
+use nmf_linter::analysis::forward_call::{could_spell, has_word};
 use nmf_linter::checker::FileContext;
 use nmf_linter::semantic::infer::{ProjectFile, ProjectModules};
 use nmf_linter::semantic::summary::ModuleSummary;
@@ -455,13 +456,15 @@ impl ProjectIndex {
         Self::loaded(&slot, path, || self.load(path, Summarise::Whole))
     }
 
-    /// What the file at `path`, which installs a `forward`, installs: its whole summary when
-    /// the run has one, else one of its patches only, summarised once.
-    fn installer_summary(&self, path: &Path) -> Option<Arc<ModuleSummary>> {
+    /// What the file at `path`, which installs a `forward`, installs, when its text writes the
+    /// name `function` (a file that does not cannot install that function, and is not parsed):
+    /// its whole summary when the run has one, else one of its patches only, summarised once.
+    fn installer_summary(&self, path: &Path, function: &str) -> Option<Arc<ModuleSummary>> {
+        let stamp = stamp(path);
         let whole = lock(&self.files).get(path).cloned();
         if let Some(slot) = whole
             && let Some(current) = lock(&slot).as_ref()
-            && current.stamp == stamp(path)
+            && current.stamp == stamp
         {
             return current.summary.clone();
         }
@@ -469,7 +472,26 @@ impl ProjectIndex {
             .entry(path.to_path_buf())
             .or_default()
             .clone();
-        Self::loaded(&slot, path, || self.load(path, Summarise::ForwardPatches)).0
+        let mut loaded = lock(&slot);
+        if let Some(current) = loaded.as_ref()
+            && current.stamp == stamp
+        {
+            return current.summary.clone();
+        }
+        let (text, fingerprint) = self.text_read(path)?;
+        let writes_function =
+            has_word(&text, function) || (!text.is_ascii() && could_spell(&text, function));
+        if !writes_function {
+            return None;
+        }
+        let (summary, fingerprint) =
+            self.summarise(path, &text, fingerprint, Summarise::ForwardPatches);
+        *loaded = Some(Loaded {
+            stamp,
+            summary: summary.clone(),
+            fingerprint,
+        });
+        summary
     }
 
     /// What `slot` holds of the file at `path` if the file has not changed since, else what
@@ -500,30 +522,34 @@ impl ProjectIndex {
         path: &Path,
         what: Summarise,
     ) -> (Option<Arc<ModuleSummary>>, Option<Fingerprint>) {
-        let buffer = read(&self.overlay)
-            .get(path)
-            .map(|buffer| buffer.text.clone());
-        let (text, fingerprint) = match buffer {
-            Some(text) => (text, None),
-            None => match read_source(path) {
-                Ok(source) => (source.text, source.fingerprint),
-                Err(_) => return (None, None),
-            },
-        };
-        if crate::source::nesting::refusal(&text).is_some() {
+        match self.text_read(path) {
+            Some((text, fingerprint)) => self.summarise(path, &text, fingerprint, what),
+            None => (None, None),
+        }
+    }
+
+    /// The summary of the file at `path` whose text is `text`, read as `fingerprint` says.
+    fn summarise(
+        &self,
+        path: &Path,
+        text: &str,
+        fingerprint: Option<Fingerprint>,
+        what: Summarise,
+    ) -> (Option<Arc<ModuleSummary>>, Option<Fingerprint>) {
+        if crate::source::nesting::refusal(text).is_some() {
             // CPython refuses it: not trusted, and not parsed.
             return (None, fingerprint);
         }
-        let module = ParsedModule::parse(&text, PySourceType::Python);
+        let module = ParsedModule::parse(text, PySourceType::Python);
         let parsed = module.parsed();
         let location = self.locate(path);
         // A file that does not parse is not trusted: what it defines stays unknown.
         let summary = parsed.errors().is_empty().then(|| {
             let (name, is_package) = (location.name, location.is_package);
             let mut summary = match what {
-                Summarise::Whole => ModuleSummary::build(parsed.suite(), name, is_package, &text),
+                Summarise::Whole => ModuleSummary::build(parsed.suite(), name, is_package, text),
                 Summarise::ForwardPatches => {
-                    ModuleSummary::forward_patches_only(parsed.suite(), name, is_package, &text)
+                    ModuleSummary::forward_patches_only(parsed.suite(), name, is_package, text)
                 }
             };
             summary.path = self.project_relative(path);
@@ -1138,12 +1164,12 @@ impl ProjectModules for ProjectView<'_> {
             .and_then(|path| self.index.summary(&path))
     }
 
-    fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
+    fn forward_installers(&self, function: &str) -> Option<Vec<Arc<ModuleSummary>>> {
         let paths = self.index.forward_installers(&self.location.roots)?;
         Some(
             paths
                 .iter()
-                .filter_map(|path| self.index.installer_summary(path))
+                .filter_map(|path| self.index.installer_summary(path, function))
                 .collect(),
         )
     }
@@ -1291,6 +1317,48 @@ mod tests {
             "Base"
         );
         assert!(view.module("fresh").is_none());
+    }
+
+    #[test]
+    fn installers_are_summarised_for_their_patches_when_they_write_the_function() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        write(root, "pyproject.toml", "");
+        write(root, "pkg/__init__.py", "");
+        write(
+            root,
+            "pkg/install.py",
+            "from .heads import patched\n\
+             def helper():\n    return 1\n\
+             def install(m):\n    m.forward = patched\n",
+        );
+        write(
+            root,
+            "pkg/heads.py",
+            "def patched(self, x):\n    return x\n",
+        );
+        let index = ProjectIndex::new();
+        let view = index.view(&root.join("pkg/heads.py"));
+        // A file that does not write the name cannot install the function: not even parsed.
+        assert_eq!(
+            view.forward_installers("other").map(|found| found.len()),
+            Some(0)
+        );
+        let found = view.forward_installers("patched").expect("searched");
+        let [installer] = found.as_slice() else {
+            panic!("one installer, found {}", found.len());
+        };
+        assert_eq!(installer.forward_patches.len(), 1);
+        assert_eq!(installer.forward_patches[0].function.as_str(), "patched");
+        // Its patches only: nothing else was asked of it.
+        assert!(installer.globals.is_empty());
+        // Once the run needs the file whole, that summary answers too.
+        let whole = index
+            .summary(&root.join("pkg/install.py"))
+            .expect("summary");
+        assert!(whole.globals.contains_key("helper"));
+        let found = view.forward_installers("patched").expect("searched");
+        assert!(found.iter().all(|module| Arc::ptr_eq(module, &whole)));
     }
 
     #[test]

@@ -54,10 +54,10 @@ pub trait ProjectModules: Sync {
     /// files): then any such question is answered "unknown".
     fn mentioning(&self, words: &[&str]) -> Option<Vec<Arc<ModuleSummary>>>;
 
-    /// The summaries of every file of the project that may install a function as a `forward`
-    /// (`x.forward = f`, `setattr(x, "forward", f)`). `None` when the project cannot be
-    /// searched.
-    fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>>;
+    /// The summaries of every file of the project that may install a function named
+    /// `function` as a `forward` (`x.forward = f`, `setattr(x, "forward", f)`): they may leave
+    /// out files that do not write that name. `None` when the project cannot be searched.
+    fn forward_installers(&self, function: &str) -> Option<Vec<Arc<ModuleSummary>>>;
 
     /// The summaries of the `conftest.py` files pytest loads for the checked file: in its
     /// folder and each folder above it up to the project's root, the closest first.
@@ -117,7 +117,7 @@ impl ProjectModules for NoProject {
         Some(Vec::new())
     }
 
-    fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
+    fn forward_installers(&self, _function: &str) -> Option<Vec<Arc<ModuleSummary>>> {
         Some(Vec::new())
     }
 
@@ -468,7 +468,7 @@ impl<'p> TypeResolver<'p> {
             return true;
         }
         let own_name = own.name.as_deref().unwrap_or_default();
-        let Some(modules) = self.project.forward_installers() else {
+        let Some(modules) = self.project.forward_installers(function) else {
             return false;
         };
         modules.iter().any(|module| {

@@ -65,7 +65,7 @@ impl ProjectModules for Project {
         Some(self.0.values().cloned().collect())
     }
 
-    fn forward_installers(&self) -> Option<Vec<Arc<ModuleSummary>>> {
+    fn forward_installers(&self, _function: &str) -> Option<Vec<Arc<ModuleSummary>>> {
         Some(self.0.values().cloned().collect())
     }
 
