@@ -18,7 +18,8 @@ and noisy: quote the ratios (CPU time is the steadier one under load), not the a
 By default both tools run without their caches. `--warm` fills each tool's cache once and then
 times reruns on the unchanged tree; `--fill` times nmf filling an empty cache against nmf with
 `--no-cache` (the cache's cost on a cold run). `--copies N` checks N hard-linked copies of the
-tree side by side.
+tree side by side, each with the package's `pyproject.toml` (a project of its own, as in a
+monorepo); `--bare-copies` leaves the marker out, as this script made them before (no project index is built then).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
 RUFF_VERSION = "0.17.6"
+# The files that make a folder a project root for nmf (and ruff).
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py")
 
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -174,19 +177,31 @@ def notebooks(tree: Path, count: int) -> Path:
     return folder
 
 
-def copies(tree: Path, count: int) -> Path:
-    """`count` copies of the tree side by side, hard-linked so they cost no disk."""
-    folder = BENCH / f"{tree.parent.name if tree.name == 'src' else tree.name}-x{count}"
+def copies(tree: Path, count: int, bare: bool = False) -> Path:
+    """`count` copies of the tree side by side, hard-linked so they cost no disk.
+
+    Each copy is a project of its own, as packages sit in a monorepo: when the tree is a
+    package's `src/`, the package's marker files are linked into every copy too, so nmf builds
+    each copy's project index as it does for one copy. `bare` leaves them out, as copies were
+    made before: no copy is then inside a project nmf can index, which hides the index's cost.
+    """
+    suffix = f"-x{count}" if bare else f"-x{count}p"
+    folder = BENCH / f"{tree.parent.name if tree.name == 'src' else tree.name}{suffix}"
     if not folder.exists():
         staging = folder.with_suffix(".partial")
+        markers = [] if bare or tree.name != "src" else [
+            tree.parent / name for name in PROJECT_MARKERS if (tree.parent / name).is_file()]
         for index in range(count):
+            copy = staging / f"copy{index:02}"
             for path in tree.rglob("*"):
                 if path.is_dir() or path.name.startswith(".") or ".nmf_cache" in path.parts \
                         or ".ruff_cache" in path.parts:
                     continue
-                target = staging / f"copy{index:02}" / path.relative_to(tree)
+                target = copy / path.relative_to(tree)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.link(path, target)
+            for marker in markers:
+                os.link(marker, copy / marker.name)
         staging.rename(folder)
     return folder
 
@@ -288,7 +303,10 @@ def main() -> None:
     parser.add_argument("--notebooks", type=int, metavar="N",
                         help="time a folder of N notebooks made from the package's modules")
     parser.add_argument("--copies", type=int, metavar="N", help="check N copies of the tree "
-                        "(with --all: the larger size, default 16)")
+                        "(with --all: the larger size, default 16), each a project of its own")
+    parser.add_argument("--bare-copies", action="store_true",
+                        help="copies without the package's project marker (no project index: "
+                        "as copies were made before, to compare with older figures)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--warm", action="store_true",
                       help="time reruns with both tools' caches filled")
@@ -308,7 +326,7 @@ def main() -> None:
     nmf = args.nmf.resolve() if args.nmf else nmf_binary()
     if args.all:
         count = args.copies or 16
-        large = copies(tree, count)
+        large = copies(tree, count, args.bare_copies)
         runs = [("cold", tree, "1x"), ("cold", large, f"{count}x"), ("warm", tree, "1x"),
                 ("warm", large, f"{count}x"), ("fill", tree, "1x"), ("fill", large, f"{count}x")]
         print(f"trees: {describe(tree)}; {describe(large)}")
@@ -332,7 +350,7 @@ def main() -> None:
         return
 
     if args.copies:
-        tree = copies(tree, args.copies)
+        tree = copies(tree, args.copies, args.bare_copies)
     mode = "warm" if args.warm else "fill" if args.fill else "cold"
     pairs = args.pairs or 11
     print(f"tree: {describe(tree)}")
