@@ -195,14 +195,61 @@ pub struct ProjectIndex {
     /// other files' summaries); a run's files on disk are taken as they were first read, as
     /// the corpora take them.
     shared_calls: Mutex<FxHashMap<SharedCallsKey, SharedCalls>>,
-    /// The texts of the files [`ProjectModules::importers`] found, read once per run (a
-    /// checked file asks for them once for each of its functions), with what each file was
-    /// when read. Forgotten with the analyses.
-    importer_texts: Mutex<FxHashMap<PathBuf, Option<TextRead>>>,
+    /// The texts of the files [`ProjectModules::importers`] found, with what each file was
+    /// when read: a checked file asks for them once for each of its functions. Only the
+    /// latest are kept (see [`ImporterTexts`]). Forgotten with the analyses.
+    importer_texts: Mutex<ImporterTexts>,
     /// Corpora are collected without [`Corpus::snapshot`]s: nothing records what a check
     /// depended on (a run without the cache), so the stat of every file and folder a
     /// snapshot takes would be wasted.
     skip_snapshots: bool,
+}
+
+/// The texts of importers kept at most, in bytes. Kept whole for the run, they were the largest
+/// part of a cold run's peak on many projects (16 copies of transformers side by side: 21 MiB
+/// of 82); the files checked one after another ask for the same few importers (those of
+/// their own project), so the latest texts serve nearly every question and the others are
+/// read again when asked for.
+const MAX_IMPORTER_TEXT_BYTES: usize = 4 << 20;
+
+/// The importers' texts read lately, the oldest forgotten first past
+/// [`MAX_IMPORTER_TEXT_BYTES`].
+#[derive(Default)]
+struct ImporterTexts {
+    texts: FxHashMap<PathBuf, Option<TextRead>>,
+    /// The paths of `texts`, oldest first.
+    order: std::collections::VecDeque<PathBuf>,
+    /// The length of the texts held.
+    bytes: usize,
+}
+
+impl ImporterTexts {
+    fn get(&self, path: &Path) -> Option<Option<TextRead>> {
+        self.texts.get(path).cloned()
+    }
+
+    fn insert(&mut self, path: &Path, read: Option<TextRead>) {
+        let length = read.as_ref().map_or(0, |(text, _)| text.len());
+        if let Some(old) = self.texts.insert(path.to_path_buf(), read) {
+            self.bytes -= old.map_or(0, |(text, _)| text.len());
+        } else {
+            self.order.push_back(path.to_path_buf());
+        }
+        self.bytes += length;
+        // The text just read is kept, whatever its length.
+        while self.bytes > MAX_IMPORTER_TEXT_BYTES && self.order.len() > 1 {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(Some((text, _))) = self.texts.remove(&oldest) {
+                self.bytes -= text.len();
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = Self::default();
+    }
 }
 
 /// A file's path as a 128-bit hash, where only the identity of the path matters: as for the
@@ -710,13 +757,14 @@ impl ProjectIndex {
         Some((source.text, source.fingerprint))
     }
 
-    /// [`ProjectIndex::text_read`] of a file [`ProjectModules::importers`] found, read once.
+    /// [`ProjectIndex::text_read`] of a file [`ProjectModules::importers`] found, read once
+    /// while it is among the latest asked for.
     pub(crate) fn importer_text(&self, path: &Path) -> Option<TextRead> {
         if let Some(known) = lock(&self.importer_texts).get(path) {
-            return known.clone();
+            return known;
         }
         let read = self.text_read(path);
-        lock(&self.importer_texts).insert(path.to_path_buf(), read.clone());
+        lock(&self.importer_texts).insert(path, read.clone());
         read
     }
 
