@@ -1307,6 +1307,30 @@ mod tests {
         assert!(size_of::<(PathKey, FileFacts)>() <= 40);
     }
 
+    /// Importers' texts are kept up to a budget, the oldest forgotten first; the text just read
+    /// stays even when it alone is over the budget.
+    #[test]
+    fn importer_texts_forget_the_oldest_past_their_budget() {
+        let text = |length: usize| Some((Arc::new("x".repeat(length)), None));
+        let half = MAX_IMPORTER_TEXT_BYTES / 2;
+        let mut texts = ImporterTexts::default();
+        texts.insert(Path::new("a.py"), text(half));
+        texts.insert(Path::new("b.py"), None);
+        texts.insert(Path::new("c.py"), text(half));
+        assert!(texts.get(Path::new("a.py")).is_some());
+        assert_eq!(texts.bytes, MAX_IMPORTER_TEXT_BYTES);
+        texts.insert(Path::new("d.py"), text(1));
+        assert!(texts.get(Path::new("a.py")).is_none());
+        assert!(texts.get(Path::new("b.py")).is_some());
+        assert_eq!(texts.bytes, half + 1);
+        texts.insert(Path::new("e.py"), text(MAX_IMPORTER_TEXT_BYTES + 1));
+        assert_eq!(texts.order, [PathBuf::from("e.py")]);
+        assert_eq!(texts.bytes, MAX_IMPORTER_TEXT_BYTES + 1);
+        // Read again (changed on disk meanwhile), a path is counted once.
+        texts.insert(Path::new("e.py"), text(3));
+        assert_eq!((texts.order.len(), texts.bytes), (1, 3));
+    }
+
     #[test]
     fn unsaved_buffers_win_over_the_disk_for_lookups_summaries_and_searches() {
         let dir = tempfile::tempdir().expect("tempdir");
