@@ -51,7 +51,6 @@ struct FolderInfo {
     project_roots: Vec<PathBuf>,
 }
 
-/// A file's summary, with the file's size and time stamp when it was read.
 /// How much of a file [`ProjectIndex::load`] summarises.
 #[derive(Clone, Copy)]
 enum Summarise {
@@ -67,6 +66,7 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
         .and_then(|metadata| Some((metadata.modified().ok()?, metadata.len())))
 }
 
+/// A file's summary, with the file's size and time stamp when it was read.
 struct Loaded {
     stamp: Option<(SystemTime, u64)>,
     summary: Option<Arc<ModuleSummary>>,
