@@ -686,6 +686,15 @@ pub fn occurrences<'b>(bytes: &'b [u8], needle: &'b [u8]) -> Occurrences<'b> {
     }
 }
 
+/// Where `name` starts around an occurrence of `part` at `found`, `name` holding `part` at
+/// `offset` (`FSDP` holds `DP` at 2), or `None` when the text there is not `name`. Longer names
+/// are looked for where a shorter word they hold occurs, whose offsets other prefilters walk
+/// too, rather than searched for again.
+pub fn name_around(bytes: &[u8], found: usize, offset: usize, name: &[u8]) -> Option<usize> {
+    let start = found.checked_sub(offset)?;
+    bytes[start..].starts_with(name).then_some(start)
+}
+
 /// The offsets of a needle (see [`occurrences`]). Lives on the stack for one walk: the
 /// searcher is kept inline rather than boxed once per search.
 #[allow(clippy::large_enum_variant)]

@@ -1,7 +1,9 @@
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-use crate::analysis::forward_call::{could_spell_any, is_identifier_byte, occurrences};
+use crate::analysis::forward_call::{
+    could_spell_any, is_identifier_byte, name_around, occurrences,
+};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -114,9 +116,8 @@ fn could_match(source: &str) -> bool {
     // occurrences other prefilters walk too: the names are looked for there, not searched.
     let calls_holding = |part: &[u8], offset: usize, name: &[u8]| {
         occurrences(bytes, part).any(|found| {
-            found.checked_sub(offset).is_some_and(|start| {
-                bytes[start..].starts_with(name) && called_at(bytes, start, name.len(), false)
-            })
+            name_around(bytes, found, offset, name)
+                .is_some_and(|start| called_at(bytes, start, name.len(), false))
         })
     };
     calls_holding(b"DP", 2, b"FSDP")

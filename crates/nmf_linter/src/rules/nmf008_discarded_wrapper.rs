@@ -3,7 +3,7 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextSize};
 
 use crate::analysis::forward_call::{
-    could_spell_any, identifier_around, is_identifier_byte, occurrences,
+    could_spell_any, identifier_around, is_identifier_byte, name_around, occurrences,
 };
 use crate::checker::Checker;
 use crate::declare_rule;
@@ -138,9 +138,8 @@ fn could_match(source: &str) -> bool {
     NAMES.into_iter().any(|(word, names)| {
         occurrences(bytes, word.as_bytes()).any(|found| {
             names.iter().any(|&(offset, name, whole_word)| {
-                found.checked_sub(offset).is_some_and(|start| {
-                    bytes[start..].starts_with(name.as_bytes())
-                        && starts_statement_call(bytes, start, start + name.len(), whole_word)
+                name_around(bytes, found, offset, name.as_bytes()).is_some_and(|start| {
+                    starts_statement_call(bytes, start, start + name.len(), whole_word)
                 })
             })
         })

@@ -262,7 +262,7 @@ pub fn says_fsdp(identifier: &str) -> bool {
 /// prefilter admits them.
 pub fn mentions_wrapping(source: &str) -> bool {
     use crate::analysis::forward_call::{
-        could_spell_any, has_word, identifier_around, occurrences,
+        could_spell_any, has_word, identifier_around, name_around, occurrences,
     };
     let bytes = source.as_bytes();
     let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
@@ -279,9 +279,8 @@ pub fn mentions_wrapping(source: &str) -> bool {
     let holding = |part: &[u8], longer: &[(usize, &[u8])]| {
         occurrences(bytes, part).any(|found| {
             longer.iter().any(|&(offset, word)| {
-                found.checked_sub(offset).is_some_and(|start| {
-                    bytes[start..].starts_with(word) && is_word(start, word.len())
-                })
+                name_around(bytes, found, offset, word)
+                    .is_some_and(|start| is_word(start, word.len()))
             })
         })
     };
