@@ -49,6 +49,8 @@ enum Token<'s> {
     Literal,
     /// The start of a logical line.
     LineStart,
+    /// One or more tokens read past without being told apart (see [`Scanner::skip_plain_code`]).
+    Skipped,
 }
 
 /// Where a string's text is being read.
@@ -120,7 +122,61 @@ struct Scanner<'s> {
     /// A `getattr(...)` just closed, and then its `.`: where its arguments are.
     getattr_closed: Option<(usize, usize)>,
     getattr_dot: Option<(usize, usize)>,
+    /// Where the next physical line holding `forward` starts, and `getattr`: tokens are
+    /// told apart there (see [`Scanner::skip_plain_code`]).
+    forward_lines: NextLine,
+    getattr_lines: NextLine,
 }
+
+/// The start of the next physical line that holds a needle, found as the scan moves on.
+struct NextLine {
+    needle: &'static [u8],
+    /// The needle's next occurrence at or after where it was last asked, or `usize::MAX`.
+    occurrence: usize,
+    /// The start of the physical line holding `occurrence`, or where the search began when
+    /// no line break stands between.
+    line_start: usize,
+}
+
+impl NextLine {
+    fn new(needle: &'static [u8]) -> Self {
+        Self {
+            needle,
+            occurrence: 0,
+            line_start: 0,
+        }
+    }
+
+    /// The start of the line holding the needle's first occurrence at or after `index`
+    /// (`index` itself when that is on `index`'s line), or `usize::MAX` when there is none.
+    /// Each call searches only past the previous occurrence, so the whole scan is linear.
+    fn line_start_from(&mut self, bytes: &[u8], index: usize) -> usize {
+        if self.occurrence < index {
+            self.occurrence = memchr::memmem::find(&bytes[index..], self.needle)
+                .map_or(usize::MAX, |at| index + at);
+            self.line_start = if self.occurrence == usize::MAX {
+                usize::MAX
+            } else {
+                memchr::memrchr2(b'\n', b'\r', &bytes[index..self.occurrence])
+                    .map_or(index, |at| index + at + 1)
+            };
+        }
+        self.line_start
+    }
+}
+
+/// Bytes that [`Scanner::skip_plain_code`] stops at: strings, comments, brackets, line breaks
+/// and continuations, which the scan follows token by token everywhere.
+const STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut index = 0;
+    let bytes = b"'\"#()[]{}\n\r\\";
+    while index < bytes.len() {
+        table[bytes[index] as usize] = true;
+        index += 1;
+    }
+    table
+};
 
 impl<'s> Scanner<'s> {
     fn new(source: &'s str, goal: Goal) -> Self {
@@ -141,6 +197,8 @@ impl<'s> Scanner<'s> {
             getattr_opens: Vec::new(),
             getattr_closed: None,
             getattr_dot: None,
+            forward_lines: NextLine::new(b"forward"),
+            getattr_lines: NextLine::new(b"getattr"),
         }
     }
 
@@ -192,10 +250,69 @@ impl<'s> Scanner<'s> {
             }
             _ => {
                 self.line_start()?;
-                self.code_token(byte)?;
+                if !STRUCTURAL[usize::from(byte)] && self.may_skip() {
+                    self.skip_plain_code()?;
+                } else {
+                    self.code_token(byte)?;
+                }
             }
         }
         Ok(())
+    }
+
+    /// Whether the tokens from here to the next string, comment, bracket or line break may
+    /// be read past without telling them apart: outside strings' fields, past the first token
+    /// of a logical line, outside a `def` or `class` header, with no `.forward` or
+    /// `getattr(...)` waiting for its next token, and on a physical line holding neither
+    /// `forward` nor `getattr` (the override chain is proven from the tokens of its line).
+    fn may_skip(&mut self) -> bool {
+        self.frames.is_empty()
+            && self.header == Header::None
+            && self.recent[4] != Token::LineStart
+            && self.pending_forward.is_none()
+            && self.getattr_closed.is_none()
+            && self.getattr_dot.is_none()
+            && self.index < self.forward_lines.line_start_from(self.bytes, self.index)
+            && (self.goal != Goal::OnlyOverrideChains
+                || self.index < self.getattr_lines.line_start_from(self.bytes, self.index))
+    }
+
+    /// Reads past plain code (names, numbers, operators) up to the next byte the scan follows
+    /// (see [`STRUCTURAL`]), most of a file's code: what it held is one [`Token::Skipped`], and
+    /// a `.` or `@` that ends it is its own token, as what a `forward` on a later line may
+    /// follow (`(m.` then `forward)`, `@\` then `super().forward(x)`). A quote ends the run
+    /// with the string's prefix, if any, before it.
+    fn skip_plain_code(&mut self) -> Result<(), Unsure> {
+        let start = self.index;
+        let mut end = start;
+        while end < self.bytes.len() && !STRUCTURAL[usize::from(self.bytes[end])] {
+            end += 1;
+        }
+        let skipped = &self.bytes[start..end];
+        if let Some(&quote @ (b'\'' | b'"')) = self.bytes.get(end) {
+            let prefix_start = skipped
+                .iter()
+                .rposition(|&byte| !is_identifier_byte(byte))
+                .map_or(0, |at| at + 1);
+            let prefix = &skipped[prefix_start..];
+            if is_string_prefix(prefix) {
+                if prefix_start > 0 {
+                    self.push(Token::Skipped, false)?;
+                }
+                self.index = end;
+                return self.string(quote, prefix, false);
+            }
+        }
+        self.index = end;
+        self.push(Token::Skipped, false)?;
+        match skipped
+            .iter()
+            .rev()
+            .find(|&&byte| !matches!(byte, b' ' | b'\t' | b'\x0c'))
+        {
+            Some(&last @ (b'.' | b'@')) => self.push(Token::Op(last), false),
+            _ => Ok(()),
+        }
     }
 
     /// At the first token of a logical line: closes the scopes it is not indented into.
@@ -715,6 +832,48 @@ class Wrapper(
         ];
         for source in sources {
             assert!(could(source), "{source:?} was ruled out");
+        }
+    }
+
+    /// Plain code is read past a run at a time (see `Scanner::skip_plain_code`): what a
+    /// `forward` or `getattr(...)` on a later line follows is still seen.
+    #[test]
+    fn what_a_later_line_continues_is_seen_past_plain_code() {
+        let admitted = [
+            // The dot, a decorator's `@` or a matrix product before `super` on the line before.
+            "class A(B):\n    def forward(self, x):\n        return (m .  \n            super().forward(x))\n",
+            "class A(B):\n    def forward(self, x):\n        return (m.  # note\n            super().forward(x))\n",
+            "class A(B):\n    def forward(self, x):\n        @\\\n        super().forward(x)\n        def f(): pass\n",
+            // A dot on the line before `forward`.
+            "class A(B):\n    def other(self, x):\n        return (self.layer.\n            forward(x))\n",
+            "y = self.layer.\\\n    forward(x)\n",
+            // `getattr(...)` called on a line without the name.
+            "x = (getattr(m, 'forward', f'{d}')\n     .__call__(y))\n",
+            "x = getattr(m,\n    'forward', f'{d}')(y)\n",
+            "x = [getattr(m, f'{d}',\n    'forward')\n    (y)]\n",
+        ];
+        for source in admitted {
+            assert!(!proven(source), "{source:?} was proven");
+            assert!(could(source), "{source:?} was ruled out");
+        }
+        let reads = [
+            "y = (m.\n     forward)\n",
+            "y = (m .  \n     forward)\n",
+            "y = m.\\\n    forward\n",
+            "y = [a, b, m.\n     forward]\n",
+        ];
+        for source in reads {
+            assert!(super::may_read_forward_uncalled(source), "{source:?}");
+        }
+        // String prefixes read past with the code before them.
+        let prefixed = [
+            "class A(B):\n    def other(self):\n        s = x + rb'''\n    def forward(self):\n'''\n        return super().forward(x)\n",
+            "class A(B):\n    def other(self):\n        s = x + Rf'''{y}\n    def forward(self):\n'''\n        return super().forward(x)\n",
+        ];
+        for source in prefixed {
+            assert!(!proven(source), "{source:?} was proven");
+            let both_forward = source.replace("def other", "def forward");
+            assert!(proven(&both_forward), "{both_forward:?} was not proven");
         }
     }
 
