@@ -68,8 +68,9 @@ pub fn binding_words(text: &str) -> Vec<Word> {
         }
     }
     for at in ASSIGN.find_iter(bytes) {
-        // Cheap rejections first: the target must be one name that opens its line, and the
-        // value must start with a name.
+        // Cheap rejections first, without looking for the line's ends: the target must be one
+        // name that opens a statement, and the value must start with a name and be no call
+        // or expression.
         let target_start = bytes[..at]
             .iter()
             .rposition(|&byte| !is_identifier(byte))
@@ -77,6 +78,7 @@ pub fn binding_words(text: &str) -> Vec<Word> {
         if target_start == at
             || !starts_statement(bytes, target_start)
             || !bytes.get(at + 3).is_some_and(|&byte| is_identifier(byte))
+            || !may_be_dotted(&bytes[at + 3..])
         {
             continue;
         }
@@ -87,7 +89,6 @@ pub fn binding_words(text: &str) -> Vec<Word> {
             collect_identifiers(&bytes[line_start..line_end], &mut words);
         }
     }
-    let mut words: Vec<Word> = words.into_iter().map(narrow).collect();
     words.sort_unstable();
     words.dedup();
     words
@@ -105,6 +106,22 @@ fn narrow(hash: u64) -> Word {
     (hash ^ (hash >> 32)) as Word
 }
 
+/// A byte of a dotted name as [`is_name_assignment`] reads it: identifier bytes, `.`, and
+/// the backslash of a continued line.
+fn is_dotted_byte(byte: u8) -> bool {
+    is_identifier(byte) || byte == b'.' || byte == b'\\'
+}
+
+/// Whether the value starting `rest` (up to its line's end) may pass
+/// [`is_name_assignment`]: its first byte past a dotted name is a blank, a line break, a
+/// comment's `#` or the end. Most values are calls or expressions (`x = f(y)`), rejected here
+/// before the line's ends are looked for.
+fn may_be_dotted(rest: &[u8]) -> bool {
+    rest.iter()
+        .find(|&&byte| !is_dotted_byte(byte))
+        .is_none_or(|&byte| byte.is_ascii_whitespace() || byte == b'#')
+}
+
 /// Whether `target = value` can make an alias of a class: `Name = dotted.name`, or a
 /// conditional choice between dotted names (`Name = A if cond else B`).
 fn is_name_assignment(target: &[u8], value: &[u8]) -> bool {
@@ -116,7 +133,6 @@ fn is_name_assignment(target: &[u8], value: &[u8]) -> bool {
         return false;
     }
     let value = &value[..memchr::memchr(b'#', value).unwrap_or(value.len())];
-    let is_dotted_byte = |byte: u8| is_identifier(byte) || byte == b'.' || byte == b'\\';
     let is_dotted = |part: &[u8]| {
         let part = part.trim_ascii();
         !part.is_empty() && part.iter().all(|&byte| is_dotted_byte(byte))
@@ -240,28 +256,28 @@ fn has_word(code: &[u8], word: &[u8]) -> bool {
 
 /// Adds the hash of every identifier of `code`, a non-ASCII one also in its NFKC form, as
 /// Python reads it.
-fn collect_identifiers(code: &[u8], words: &mut Vec<u64>) {
+fn collect_identifiers(code: &[u8], words: &mut Vec<Word>) {
     collect_hashes(code, words, |hash| hash);
 }
 
 /// Adds the [`imported_word`] hash of every identifier of an import statement.
-fn collect_imported(statement: &[u8], words: &mut Vec<u64>) {
+fn collect_imported(statement: &[u8], words: &mut Vec<Word>) {
     collect_hashes(statement, words, imported_hash);
 }
 
 /// Adds `recorded(hash)` for the hash of every identifier of `code` (and of the NFKC form of a
 /// non-ASCII one).
-fn collect_hashes(code: &[u8], words: &mut Vec<u64>, recorded: impl Fn(u64) -> u64) {
+fn collect_hashes(code: &[u8], words: &mut Vec<Word>, recorded: impl Fn(u64) -> u64) {
     for word in code.split(|&byte| !is_identifier(byte)) {
         if word.is_empty() || word[0].is_ascii_digit() {
             continue;
         }
-        words.push(recorded(word_hash(word)));
+        words.push(narrow(recorded(word_hash(word))));
         if !word.is_ascii()
             && let Ok(word) = std::str::from_utf8(word)
         {
             let normalized: String = word.nfkc().collect();
-            words.push(recorded(word_hash(normalized.as_bytes())));
+            words.push(narrow(recorded(word_hash(normalized.as_bytes()))));
         }
     }
 }
@@ -633,6 +649,36 @@ mod tests {
                 "{not_alias:?} is not an alias"
             );
         }
+    }
+
+    #[test]
+    fn a_file_indexes_an_assignment_exactly_when_its_value_is_an_alias() {
+        // The scan rejects most values before it looks for the line's ends: it must agree
+        // with the full check on every value, comments and continued lines included.
+        for value in [
+            "pkg.Thing",
+            "pkg.Thing#note",
+            "pkg.Thing  # f(x)",
+            "pkg.Thing\t",
+            "pkg.Thing if f(c) else Other",
+            "Thing if c else Other(x)",
+            "pkg.\\\n",
+            "pkg.\\",
+            "1",
+            "f(x)",
+            "Thing+Other",
+            "Thing + Other",
+            "[Thing]",
+            "",
+        ] {
+            let text = format!("A = {value}\n");
+            assert_eq!(
+                has(&text, "A"),
+                is_name_assignment(b"A", value.as_bytes()),
+                "{text:?}"
+            );
+        }
+        assert!(has("A = Thing#note", "A"));
     }
 
     #[test]
