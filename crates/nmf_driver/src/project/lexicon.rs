@@ -39,8 +39,23 @@ const MAX_STATEMENT_LINES: usize = 400;
 /// The [`Word`]s of the identifiers a file writes in class headers and imports, sorted and
 /// without repeats.
 pub fn binding_words(text: &str) -> Vec<Word> {
-    let bytes = text.as_bytes();
-    let mut words = Vec::new();
+    thread_local! {
+        /// The words of the file being scanned, with repeats: kept from file to file, so that
+        /// it grows only as far as the largest file needs.
+        static COLLECTED: std::cell::RefCell<Vec<Word>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    COLLECTED.with_borrow_mut(|words| {
+        words.clear();
+        collect_binding_words(text.as_bytes(), words);
+        words.sort_unstable();
+        words.dedup();
+        // Sized as the file's words, which the index keeps.
+        words.to_vec()
+    })
+}
+
+/// Adds the words of [`binding_words`] to `words`, with repeats.
+fn collect_binding_words(bytes: &[u8], words: &mut Vec<Word>) {
     for (keyword, finder) in [("class", &*CLASS), ("import", &*IMPORT)] {
         for start in finder.find_iter(bytes) {
             let follows = bytes.get(start + keyword.len());
@@ -57,13 +72,11 @@ pub fn binding_words(text: &str) -> Vec<Word> {
                 continue;
             }
             let statement = &bytes[start..statement_end(bytes, start)];
-            if keyword == "import" {
-                collect_imported(statement, &mut words);
-            }
-            // An import matters only when it renames (`import C as D`): a subclass written
-            // with the imported name itself is found by its class header.
-            if keyword == "class" || has_word(statement, b"as") {
-                collect_identifiers(statement, &mut words);
+            // An import matters to subclass searches only when it renames (`import C as D`):
+            // a subclass written with the imported name itself is found by its class header.
+            let renames = keyword == "import" && collect_imported(statement, words);
+            if keyword == "class" || renames {
+                collect_identifiers(statement, words);
             }
         }
     }
@@ -86,12 +99,9 @@ pub fn binding_words(text: &str) -> Vec<Word> {
         let line_end =
             memchr::memchr2(b'\n', b'\r', &bytes[at..]).map_or(bytes.len(), |end| at + end);
         if is_name_assignment(&bytes[target_start..at], &bytes[at + 3..line_end]) {
-            collect_identifiers(&bytes[line_start..line_end], &mut words);
+            collect_identifiers(&bytes[line_start..line_end], words);
         }
     }
-    words.sort_unstable();
-    words.dedup();
-    words
 }
 
 /// What the lexicon keeps of a word: 32 bits of its hash. A project's lexicon holds one per
@@ -244,34 +254,27 @@ fn statement_end(bytes: &[u8], start: usize) -> usize {
     end
 }
 
-/// Whether `word` occurs in `code` as a whole identifier.
-fn has_word(code: &[u8], word: &[u8]) -> bool {
-    memmem::find_iter(code, word).any(|at| {
-        (at == 0 || !is_identifier(code[at - 1]))
-            && code
-                .get(at + word.len())
-                .is_none_or(|&next| !is_identifier(next))
-    })
-}
-
 /// Adds the hash of every identifier of `code`, a non-ASCII one also in its NFKC form, as
 /// Python reads it.
 fn collect_identifiers(code: &[u8], words: &mut Vec<Word>) {
     collect_hashes(code, words, |hash| hash);
 }
 
-/// Adds the [`imported_word`] hash of every identifier of an import statement.
-fn collect_imported(statement: &[u8], words: &mut Vec<Word>) {
-    collect_hashes(statement, words, imported_hash);
+/// Adds the [`imported_word`] hash of every identifier of an import statement; says whether
+/// the statement renames (one of its identifiers is `as`), found on the same pass.
+fn collect_imported(statement: &[u8], words: &mut Vec<Word>) -> bool {
+    collect_hashes(statement, words, imported_hash)
 }
 
 /// Adds `recorded(hash)` for the hash of every identifier of `code` (and of the NFKC form of a
-/// non-ASCII one).
-fn collect_hashes(code: &[u8], words: &mut Vec<Word>, recorded: impl Fn(u64) -> u64) {
+/// non-ASCII one); says whether one of them is `as`.
+fn collect_hashes(code: &[u8], words: &mut Vec<Word>, recorded: impl Fn(u64) -> u64) -> bool {
+    let mut has_as = false;
     for word in code.split(|&byte| !is_identifier(byte)) {
         if word.is_empty() || word[0].is_ascii_digit() {
             continue;
         }
+        has_as |= word == b"as";
         words.push(narrow(recorded(word_hash(word))));
         if !word.is_ascii()
             && let Ok(word) = std::str::from_utf8(word)
@@ -280,6 +283,7 @@ fn collect_hashes(code: &[u8], words: &mut Vec<Word>, recorded: impl Fn(u64) -> 
             words.push(narrow(recorded(word_hash(normalized.as_bytes()))));
         }
     }
+    has_as
 }
 
 /// The hash an identifier written in an import statement is recorded under, apart from the
@@ -679,6 +683,24 @@ mod tests {
             );
         }
         assert!(has("A = Thing#note", "A"));
+    }
+
+    #[test]
+    fn an_import_renames_only_with_the_whole_word_as() {
+        for text in [
+            "from m import as_tensor, Basis\n",
+            "from m import Basis  # alias\n",
+            "import has, Basis\n",
+        ] {
+            assert!(!has(text, "Basis"), "{text:?}");
+        }
+        for text in [
+            "from m import Basis as B\n",
+            "from m import (\n    Basis,\n    Other as O,\n)\n",
+            "import Basis as\\\n    B\n",
+        ] {
+            assert!(has(text, "Basis"), "{text:?}");
+        }
     }
 
     #[test]
