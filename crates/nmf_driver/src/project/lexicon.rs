@@ -30,8 +30,23 @@ static ELSE: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(" el
 /// A byte of an identifier: ASCII letters, digits and `_`, and any byte of a non-ASCII
 /// character.
 fn is_identifier(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii()
+    IDENTIFIER_BYTES[usize::from(byte)]
 }
+
+/// [`is_identifier`] of each byte, looked up once per byte instead of tested against each
+/// range: the scans test every byte of the statements they index.
+static IDENTIFIER_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        // `byte < 256`: the cast keeps every bit.
+        #[allow(clippy::cast_possible_truncation)]
+        let value = byte as u8;
+        table[byte] = value.is_ascii_alphanumeric() || value == b'_' || !value.is_ascii();
+        byte += 1;
+    }
+    table
+};
 
 /// Lines followed after a statement whose brackets stay open.
 const MAX_STATEMENT_LINES: usize = 400;
@@ -270,7 +285,17 @@ fn collect_imported(statement: &[u8], words: &mut Vec<Word>) -> bool {
 /// non-ASCII one); says whether one of them is `as`.
 fn collect_hashes(code: &[u8], words: &mut Vec<Word>, recorded: impl Fn(u64) -> u64) -> bool {
     let mut has_as = false;
-    for word in code.split(|&byte| !is_identifier(byte)) {
+    let mut at = 0;
+    while at < code.len() {
+        // The next identifier: past the bytes between, then through its own.
+        while at < code.len() && !is_identifier(code[at]) {
+            at += 1;
+        }
+        let start = at;
+        while at < code.len() && is_identifier(code[at]) {
+            at += 1;
+        }
+        let word = &code[start..at];
         if word.is_empty() || word[0].is_ascii_digit() {
             continue;
         }
