@@ -189,6 +189,18 @@ static CLASSES: [Class; 256] = {
     classes
 };
 
+/// Whether each byte continues a name ([`Class::Word`] or [`Class::Digit`]): names are most
+/// of the bytes of code, and a test of one flag is the cheapest way through them.
+static NAME_BYTES: [bool; 256] = {
+    let mut names = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        names[byte] = matches!(CLASSES[byte], Class::Word | Class::Digit);
+        byte += 1;
+    }
+    names
+};
+
 fn class_of(byte: u8) -> Class {
     CLASSES[usize::from(byte)]
 }
@@ -523,10 +535,10 @@ impl Scan<'_> {
                 }
                 Class::Digit => self.number(index),
                 Class::Word => {
-                    let end = bytes[index..]
-                        .iter()
-                        .position(|&byte| !matches!(class_of(byte), Class::Word | Class::Digit))
-                        .map_or(bytes.len(), |offset| index + offset);
+                    let mut end = index + 1;
+                    while end < bytes.len() && NAME_BYTES[usize::from(bytes[end])] {
+                        end += 1;
+                    }
                     let word = &bytes[index..end];
                     if matches!(bytes.get(end), Some(b'\'' | b'"')) && is_string_prefix(word) {
                         return self.open_string(end, word);
