@@ -18,6 +18,7 @@ use crate::cancel;
 use crate::diagnostic::{Diagnostic, Explanation};
 use crate::registry::{ExprCheck, RuleInfo, StmtCheck};
 use crate::semantic::bindings::SourceFacts;
+use crate::semantic::class_bases;
 use crate::semantic::infer::{
     ClassKey, Exactness, Judgement, ProjectFile, ProjectModules, Ty, TypeResolver, Verdict,
 };
@@ -64,6 +65,10 @@ pub struct Checker<'a> {
     /// How many self-documenting f-string fields (`f"{expr=}"`) enclose the current node.
     self_documenting_fields: usize,
     types: Option<TypeState<'a>>,
+    /// A resolver over the file's module-level bindings alone, for class verdicts asked before
+    /// anything needed [`Checker::types`] (see [`crate::semantic::class_bases`]); `Some(None)`
+    /// when the file cannot have one.
+    module_level: Option<Option<TypeResolver<'a>>>,
     /// The wrap states of values (see [`crate::semantic::wrap`]), built when a rule first asks.
     wraps: Option<WrapAnalysis<'a>>,
     /// See [`Checker::memo`].
@@ -191,12 +196,51 @@ impl<'a> Checker<'a> {
 
     /// Whether instances of the class defined by `class` (in this file) are `nn.Module`s.
     pub fn class_verdict(&mut self, class: &ast::StmtClassDef) -> Verdict {
+        if self.types.is_none()
+            && let Some(verdict) = self.module_level_class_verdict(class)
+        {
+            return verdict;
+        }
         let module = self.type_state().resolver.module().clone();
         let Some(id) = module.class_at(class.start()) else {
             return Verdict::Unknown;
         };
         let ty = Ty::Instance(ClassKey::Project(module, id), Vec::new(), Exactness::Exact);
         self.verdict(&ty)
+    }
+
+    /// [`Self::class_verdict`] from the file's module-level bindings alone, when the class's
+    /// bases read nothing else of the file: in most files NMF003 lets through it is the only
+    /// question, and the whole summary would walk every method for nothing. `None` when the
+    /// whole summary is needed.
+    fn module_level_class_verdict(&mut self, class: &ast::StmtClassDef) -> Option<Verdict> {
+        let (file, suite, source, settings) = (self.file, self.suite, self.source, self.settings);
+        let resolver = self
+            .module_level
+            .get_or_insert_with(|| {
+                let summary = class_bases::module_level_summary(
+                    suite,
+                    file.module_name.clone(),
+                    file.is_package,
+                    source,
+                )?;
+                Some(
+                    TypeResolver::new(
+                        file.project,
+                        Arc::new(summary),
+                        &settings.not_module_packages,
+                    )
+                    .with_factories(&settings.module_factories, &settings.not_module_factories),
+                )
+            })
+            .as_mut()?;
+        let module = resolver.module().clone();
+        let id = module.class_at(class.start())?;
+        if !class_bases::bases_read_only_module_level(&module, id) {
+            return None;
+        }
+        let ty = Ty::Instance(ClassKey::Project(module, id), Vec::new(), Exactness::Exact);
+        Some(resolver.verdict(&ty))
     }
 
     /// Whether the class defined by `class` (in this file) is one of the classes named
@@ -474,6 +518,10 @@ impl<'a> Checker<'a> {
     }
 
     fn type_state(&mut self) -> &mut TypeState<'a> {
+        if self.types.is_none() {
+            // Whatever is asked from now on is answered from the whole summary.
+            self.module_level = None;
+        }
         let file = self.file;
         let suite = self.suite;
         let source = self.source;
@@ -749,6 +797,7 @@ impl<'a> Checker<'a> {
             inference_depth: 0,
             self_documenting_fields: 0,
             types: None,
+            module_level: None,
             wraps: None,
             memos: Memos::default(),
             truncated: false,

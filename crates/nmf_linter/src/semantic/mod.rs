@@ -1,6 +1,7 @@
 //! Where the checker is in the module, and what names and receivers mean there.
 
 pub mod bindings;
+pub(crate) mod class_bases;
 pub(crate) mod functions;
 pub mod infer;
 pub mod known;
