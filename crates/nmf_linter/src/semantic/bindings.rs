@@ -97,7 +97,7 @@ impl SourceFacts {
 /// alone is in comments and docstrings of most large files ("global attention"), and a
 /// `global` that is not there lets every function body of a summarised file be walked a third
 /// time for nothing.
-fn may_declare_global(source: &[u8]) -> bool {
+pub(crate) fn may_declare_global(source: &[u8]) -> bool {
     const KEYWORD: &[u8] = b"global";
     memchr::memmem::find_iter(source, KEYWORD).any(|start| {
         let before = source[..start]
