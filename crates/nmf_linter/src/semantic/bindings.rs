@@ -33,7 +33,7 @@ pub(crate) trait BindingSink {
 
     /// A `def` statement: what its name is bound to. The walker does not enter its body.
     fn function(&mut self, function: &ast::StmtFunctionDef) -> Binding {
-        Binding::Function(light_summary(function))
+        Binding::Function(Box::new(light_summary(function)))
     }
 
     /// `from module import *`.
@@ -524,7 +524,7 @@ pub(crate) fn global_assignments(
         }
         fn function(&mut self, function: &ast::StmtFunctionDef) -> Binding {
             self.nested.extend(global_assignments(function, self.facts));
-            Binding::Function(light_summary(function))
+            Binding::Function(Box::new(light_summary(function)))
         }
         fn declare_outside(&mut self, name: &Name, is_global: bool) {
             if is_global {

@@ -398,7 +398,7 @@ fn body(
             for bindings in locals.values_mut() {
                 for binding in bindings {
                     if matches!(binding, Binding::Function(light) if light.start == full.start) {
-                        *binding = Binding::Function(full.clone());
+                        *binding = Binding::Function(Box::new(full.clone()));
                     }
                 }
             }

@@ -64,7 +64,7 @@ pub fn function_bindings(
             if let Some(bindings) = sink.table.get_mut(&definition.name.id) {
                 for binding in bindings {
                     if matches!(binding, Binding::Function(light) if light.start == full.start) {
-                        *binding = Binding::Function(full.clone());
+                        *binding = Binding::Function(Box::new(full.clone()));
                     }
                 }
             }

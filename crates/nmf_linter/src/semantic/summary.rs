@@ -54,7 +54,9 @@ pub enum Binding {
         member: Option<Name>,
     },
     Class(ClassId),
-    Function(FunctionSummary),
+    /// Boxed: most bindings are values or imports, and a list of bindings is as wide as its
+    /// widest kind.
+    Function(Box<FunctionSummary>),
     /// `x = value`, `for x in value` (as [`ValueExpr::Iter`]), `x: T` (as [`ValueExpr::Declared`]).
     Value(ValueExpr),
     /// The first parameter of a method: the instance (or the class, for a classmethod).
@@ -416,7 +418,7 @@ impl BindingSink for ScopeSink<'_> {
             functions::summary_of_walked(function, scope, &FxHashSet::default(), walked);
         summary.unwraps_argument =
             self.facts.unwrap && crate::semantic::wrap::eval::returns_inner_of_argument(function);
-        Binding::Function(summary)
+        Binding::Function(Box::new(summary))
     }
 
     fn star_import(&mut self, module: &str, level: u32) {

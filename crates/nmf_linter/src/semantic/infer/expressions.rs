@@ -11,7 +11,7 @@ use super::ty::{
 };
 use super::{Context, LookupKey, MAX_EVAL_DEPTH, ReceiverKey, TypeResolver};
 use crate::semantic::known::{BUILTINS, TypingForm, typing_form};
-use crate::semantic::summary::{Binding, ModuleSummary};
+use crate::semantic::summary::{Binding, FunctionSummary, ModuleSummary};
 use crate::semantic::values::{Annotation, ValueExpr};
 
 impl TypeResolver<'_> {
@@ -228,7 +228,7 @@ impl TypeResolver<'_> {
                 Exactness::Exact,
             ),
             Binding::Function(function) => {
-                FunctionRef::plain(context.module.clone(), function.clone())
+                FunctionRef::plain(context.module.clone(), FunctionSummary::clone(function))
             }
             Binding::Value(value) => self.eval(context, value, depth + 1),
             Binding::SelfParameter { class, is_class } => {

@@ -12,7 +12,9 @@ use rustc_hash::FxHashSet;
 use super::returns::{Produced, generator_element};
 use super::ty::{ClassKey, FunctionRef, Ty, members};
 use super::{Context, TypeResolver};
-use crate::semantic::summary::{Binding, ClassId, Decoration, ModuleId, ModuleSummary};
+use crate::semantic::summary::{
+    Binding, ClassId, Decoration, FunctionSummary, ModuleId, ModuleSummary,
+};
 
 /// Test classes inherit fixtures from at most this many classes.
 const MAX_CLASSES: usize = 32;
@@ -47,7 +49,7 @@ fn matching_function(
         };
         let candidate = FunctionRef {
             module: module.clone(),
-            function: function.clone(),
+            function: FunctionSummary::clone(function),
             receiver: None,
         };
         search.matches(&candidate).then_some(candidate)

@@ -214,7 +214,7 @@ impl TypeResolver<'_> {
                 };
                 let overriding = FunctionRef {
                     module: module.clone(),
-                    function: overriding,
+                    function: *overriding,
                     receiver,
                 };
                 results.push(self.returns(&overriding, 0));
