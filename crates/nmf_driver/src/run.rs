@@ -14,8 +14,8 @@ use crate::check::admitted_rules;
 use crate::check::message::{ExplanationReport, Message, io_error_message, sort_messages};
 use crate::check::pipeline::{Destination, FileOutcome, Target, check_file};
 pub use crate::check::pipeline::{FixMode, RunOptions};
-use crate::project::ProjectIndex;
 use crate::project::dependencies::{Dependencies, DocumentDependencies, Recorder};
+use crate::project::{ProjectIndex, SummaryRelease};
 use crate::settings::SettingsResolver;
 use crate::settings::config::{ConfigError, Settings};
 use crate::settings::discover::{Discovered, absolutize, display_path};
@@ -418,51 +418,32 @@ fn check_each(
         options,
         record,
     };
+    // What each file to check can reach of the project, counted: a project's summaries are
+    // forgotten once its last file is checked.
+    let release = SummaryRelease::default();
+    let reaches: Vec<Option<Arc<[PathBuf]>>> = files
+        .iter()
+        .zip(&inputs)
+        .map(|(path, pending)| match pending {
+            Pending::Check(..) | Pending::Admitted(..) => {
+                let settings = resolver.for_file(path).ok();
+                let import_paths = settings.as_ref().map_or(&[][..], |s| &s.import_paths[..]);
+                Some(release.expect(&index, path, import_paths))
+            }
+            _ => None,
+        })
+        .collect();
     // A configuration error is boxed: one result is held for every file.
     let each: Vec<Result<Each, Box<ConfigError>>> = files
         .par_iter()
         .zip(inputs)
-        .map(|(path, pending)| match pending {
-            Pending::Done(outcome, dependencies) => Ok(Each::Checked(outcome, dependencies)),
-            Pending::Clean(dependencies) => Ok(Each::Clean(dependencies)),
-            Pending::RuledOut => Ok(Each::RuledOut),
-            Pending::NotStarted => Ok(Each::NotStarted),
-            Pending::Check(..) | Pending::Admitted(..) if cancelled() => Ok(Each::NotStarted),
-            Pending::Check(to_check) => {
-                let ToCheck { input, key, rules } = *to_check;
-                check_input(path, input, rules, key, &shared)
-                    .map(|(outcome, dependencies)| {
-                        Each::Checked(Box::new(outcome), dependencies.map(Box::new))
-                    })
-                    .map_err(Box::new)
+        .zip(reaches)
+        .map(|((path, pending), reach)| {
+            let each = check_pending(path, pending, &shared, &cancelled);
+            if let Some(reach) = &reach {
+                release.checked(&index, reach);
             }
-            Pending::Admitted(admission) => {
-                let Admission {
-                    key,
-                    rules,
-                    content,
-                } = *admission;
-                let input = SourceKind::read(path);
-                // Decided again on the text checked, should the file have changed since.
-                let unchanged = |source: &SourceKind| {
-                    content.is_some()
-                        && source.fingerprint().map(|fingerprint| fingerprint.hash) == content
-                };
-                let rules = match (&input, resolver.for_file(path)) {
-                    (Ok(source), _) if unchanged(source) => rules,
-                    (Ok(source), Ok(settings)) => admitted_rules(
-                        &settings.linter_for(path),
-                        &source.code(),
-                        options.check.prefilter,
-                    ),
-                    _ => RuleSet::empty(),
-                };
-                check_input(path, input, rules, key, &shared)
-                    .map(|(outcome, dependencies)| {
-                        Each::Checked(Box::new(outcome), dependencies.map(Box::new))
-                    })
-                    .map_err(Box::new)
-            }
+            each
         })
         .filter(|each| record || matches!(each, Ok(Each::Checked(..)) | Err(_)))
         .collect();
@@ -470,6 +451,60 @@ fn check_each(
     each.into_iter()
         .collect::<Result<_, _>>()
         .map_err(|error| *error)
+}
+
+/// Checks one file of [`check_each`] as its first pass left it.
+fn check_pending(
+    path: &Path,
+    pending: Pending,
+    shared: &CheckInputs<'_>,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Each, Box<ConfigError>> {
+    let CheckInputs {
+        resolver, options, ..
+    } = *shared;
+    match pending {
+        Pending::Done(outcome, dependencies) => Ok(Each::Checked(outcome, dependencies)),
+        Pending::Clean(dependencies) => Ok(Each::Clean(dependencies)),
+        Pending::RuledOut => Ok(Each::RuledOut),
+        Pending::NotStarted => Ok(Each::NotStarted),
+        Pending::Check(..) | Pending::Admitted(..) if cancelled() => Ok(Each::NotStarted),
+        Pending::Check(to_check) => {
+            let ToCheck { input, key, rules } = *to_check;
+            check_input(path, input, rules, key, shared)
+                .map(|(outcome, dependencies)| {
+                    Each::Checked(Box::new(outcome), dependencies.map(Box::new))
+                })
+                .map_err(Box::new)
+        }
+        Pending::Admitted(admission) => {
+            let Admission {
+                key,
+                rules,
+                content,
+            } = *admission;
+            let input = SourceKind::read(path);
+            // Decided again on the text checked, should the file have changed since.
+            let unchanged = |source: &SourceKind| {
+                content.is_some()
+                    && source.fingerprint().map(|fingerprint| fingerprint.hash) == content
+            };
+            let rules = match (&input, resolver.for_file(path)) {
+                (Ok(source), _) if unchanged(source) => rules,
+                (Ok(source), Ok(settings)) => admitted_rules(
+                    &settings.linter_for(path),
+                    &source.code(),
+                    options.check.prefilter,
+                ),
+                _ => RuleSet::empty(),
+            };
+            check_input(path, input, rules, key, shared)
+                .map(|(outcome, dependencies)| {
+                    Each::Checked(Box::new(outcome), dependencies.map(Box::new))
+                })
+                .map_err(Box::new)
+        }
+    }
 }
 
 /// Checks source text read from standard input. `filename` names it in the output and

@@ -606,6 +606,79 @@ impl ProjectIndex {
     }
 }
 
+/// Forgets the summaries of a run's projects as their last files are checked: a summary is
+/// kept for every later check that may ask for it, and at 16 projects side by side the
+/// summaries of finished projects were most of the heap at its peak. A file's checks can ask
+/// only for files under its *reach* (its import roots and import paths: module look-ups,
+/// searches, conftests and importers all stay under them), so a summary is forgotten once no
+/// file left to check has it in reach; a summary outside every reach is kept.
+#[derive(Default)]
+pub(crate) struct SummaryRelease {
+    /// Files left to check, by reach.
+    pending: Mutex<FxHashMap<Arc<[PathBuf]>, usize>>,
+}
+
+impl SummaryRelease {
+    /// The reach of the file at `path`, counted as one file left to check.
+    pub(crate) fn expect(
+        &self,
+        index: &ProjectIndex,
+        path: &Path,
+        import_paths: &[PathBuf],
+    ) -> Arc<[PathBuf]> {
+        let mut reach = index.locate(path).roots;
+        reach.extend(import_paths.iter().cloned());
+        let reach: Arc<[PathBuf]> = outermost(&reach).into();
+        let mut pending = lock(&self.pending);
+        let (reach, count) = match pending.get_key_value(&reach) {
+            Some((known, count)) => (known.clone(), count + 1),
+            None => (reach, 1),
+        };
+        pending.insert(reach.clone(), count);
+        reach
+    }
+
+    /// One file of `reach` is checked: when it was the last, the summaries no other file left
+    /// to check can reach are forgotten. The last reach of all keeps its summaries: the index
+    /// is dropped with the run.
+    pub(crate) fn checked(&self, index: &ProjectIndex, reach: &Arc<[PathBuf]>) {
+        let mut pending = lock(&self.pending);
+        let Some(count) = pending.get_mut(reach) else {
+            return;
+        };
+        *count = count.saturating_sub(1);
+        if *count > 0 {
+            return;
+        }
+        pending.remove(reach);
+        if pending.is_empty() {
+            return;
+        }
+        let others: Vec<Arc<[PathBuf]>> = pending.keys().cloned().collect();
+        drop(pending);
+        // Every file left to check is counted in `others`: none can ask for what is forgotten.
+        let in_reach =
+            |path: &Path, roots: &[PathBuf]| roots.iter().any(|root| path.starts_with(root));
+        let forgotten = |path: &PathBuf| {
+            in_reach(path, reach) && !others.iter().any(|other| in_reach(path, other))
+        };
+        let mut released = Vec::new();
+        for files in [&index.files, &index.installer_files] {
+            let mut files = lock(files);
+            let paths: Vec<PathBuf> = files
+                .keys()
+                .filter(|path| forgotten(path))
+                .cloned()
+                .collect();
+            for path in paths {
+                released.extend(files.remove(&path));
+            }
+        }
+        // Dropped outside the locks.
+        drop(released);
+    }
+}
+
 impl ProjectIndex {
     /// A Python file (absolute path) as an editor holds it, unsaved: its text wins over the
     /// disk's until it is taken back with `None`. What depended on the file's old text is
@@ -1389,6 +1462,73 @@ mod tests {
             "Base"
         );
         assert!(view.module("fresh").is_none());
+    }
+
+    /// Two projects side by side and a shared import path: a project's summaries are forgotten
+    /// when its last file is checked, not before, and not those another project left to check
+    /// reaches (the import path); the last project keeps its own.
+    #[test]
+    fn a_projects_summaries_are_forgotten_after_its_last_file_is_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (first, second, shared) = (
+            dir.path().join("first"),
+            dir.path().join("second"),
+            dir.path().join("shared"),
+        );
+        for project in [&first, &second] {
+            write(project, "pyproject.toml", "");
+            write(
+                project,
+                "a.py",
+                "from b import B
+from lib import L
+",
+            );
+            write(
+                project,
+                "c.py",
+                "from b import B
+",
+            );
+            write(
+                project,
+                "b.py",
+                "class B:
+    pass
+",
+            );
+        }
+        write(
+            &shared,
+            "lib.py",
+            "class L:
+    pass
+",
+        );
+        let index = ProjectIndex::new();
+        let release = SummaryRelease::default();
+        let import_paths = [shared.clone()];
+        let reach = |path: &Path| release.expect(&index, path, &import_paths);
+        let (first_a, first_c) = (reach(&first.join("a.py")), reach(&first.join("c.py")));
+        let second_a = reach(&second.join("a.py"));
+        let kept = |path: PathBuf| lock(&index.files).contains_key(&path);
+        for project in [&first, &second] {
+            let view = index.view_with(&project.join("a.py"), &import_paths);
+            assert!(view.module("b").is_some() && view.module("lib").is_some());
+        }
+        release.checked(&index, &first_a);
+        assert!(
+            kept(first.join("b.py")),
+            "c.py of the project is left to check"
+        );
+        release.checked(&index, &first_c);
+        assert!(!kept(first.join("b.py")));
+        assert!(kept(shared.join("lib.py")) && kept(second.join("b.py")));
+        release.checked(&index, &second_a);
+        assert!(kept(shared.join("lib.py")) && kept(second.join("b.py")));
+        // Asked again, a forgotten summary is made again.
+        let view = index.view_with(&first.join("a.py"), &import_paths);
+        assert!(view.module("b").is_some());
     }
 
     #[test]
