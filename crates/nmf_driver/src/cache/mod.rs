@@ -267,8 +267,8 @@ impl Cache {
             ));
         }
         let file = cache_file(folder);
-        let stored = match std::fs::read(&file) {
-            Ok(bytes) => format::decode(&bytes, MAGIC).unwrap_or_else(|| {
+        let stored = match format::read(&file, MAGIC) {
+            Ok(stored) => stored.unwrap_or_else(|| {
                 warnings.push(format!(
                     "the cache file {} is damaged; it is rebuilt",
                     file.display()

@@ -57,9 +57,9 @@ pub fn discover_remembered(
     cache_dir: &Path,
 ) -> Result<Discovered, ConfigError> {
     let record_file = record_path(paths, resolver, cache_dir);
-    if let Some(record) = std::fs::read(&record_file)
+    if let Some(record) = format::read::<WalkRecord>(&record_file, MAGIC)
         .ok()
-        .and_then(|bytes| format::decode::<WalkRecord>(&bytes, MAGIC))
+        .flatten()
         && let Some(stats) = still_holds(&record)
     {
         let WalkRecord {
