@@ -521,52 +521,113 @@ impl Cache {
             drop_in_background(self.stored);
             return warnings;
         }
-        let mut stored = self.stored;
         let updates = self
             .updates
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
-        // Room for all at once: growing by doubling would hold the old table, the new one and
-        // the updates together (the peak of a run filling the cache of a large tree).
-        stored.entries.reserve(updates.len());
-        for (key, entry) in updates {
-            if entry.is_forgotten() {
-                stored.entries.remove(&key);
-            } else {
-                stored.entries.insert(key, entry);
-            }
-        }
-        stored.corpora.extend(
-            self.new_corpora
-                .into_inner()
-                .unwrap_or_else(PoisonError::into_inner)
-                .into_iter()
-                .map(|(key, snapshot)| (key, Arc::unwrap_or_clone(snapshot))),
-        );
-        // Snapshots no entry refers to any more are dropped.
-        let used: std::collections::HashSet<&String> = stored
-            .entries
-            .values()
-            .filter_map(|entry| entry.dependencies.as_ref())
-            .flat_map(|dependencies| &dependencies.corpora)
-            .collect();
-        let unused: Vec<String> = stored
-            .corpora
-            .keys()
-            .filter(|key| !used.contains(key))
-            .cloned()
-            .collect();
-        for key in unused {
-            stored.corpora.remove(&key);
-        }
-        if let Err(error) = write_atomically(&self.folder, &stored) {
+        let new_corpora = self
+            .new_corpora
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        let merged = Merged::of(&self.stored, &updates, &new_corpora);
+        if let Err(error) = write_atomically(&self.folder, &merged) {
             warnings.push(format!(
                 "the cache in {} was not updated ({error})",
                 self.folder.display()
             ));
         }
-        drop_in_background(stored);
+        drop(merged);
+        drop_in_background((self.stored, updates, new_corpora));
         warnings
+    }
+}
+
+/// What [`Cache::save`] writes: the stored entries and snapshots with this run's updates, the
+/// latest update of a file winning, encoded as a [`Stored`] is without building the merged
+/// table (a run filling the cache of a large tree held the updates, the old table and the new
+/// one at once). Snapshots no entry refers to any more are left out.
+struct Merged<'a> {
+    /// The stored entries no update replaces or removes.
+    kept: Vec<(&'a String, &'a Entry)>,
+    /// The latest update of each file, removals left out.
+    updated: Vec<(&'a String, &'a Entry)>,
+    corpora: Vec<(&'a String, &'a Snapshot)>,
+}
+
+impl<'a> Merged<'a> {
+    fn of(
+        stored: &'a Stored,
+        updates: &'a [(String, Entry)],
+        new_corpora: &'a FxHashMap<String, Arc<Snapshot>>,
+    ) -> Self {
+        let mut latest: FxHashMap<&str, usize> = FxHashMap::default();
+        latest.reserve(updates.len());
+        for (position, (key, _)) in updates.iter().enumerate() {
+            latest.insert(key.as_str(), position);
+        }
+        let kept: Vec<(&String, &Entry)> = stored
+            .entries
+            .iter()
+            .filter(|(key, _)| !latest.contains_key(key.as_str()))
+            .collect();
+        let updated: Vec<(&String, &Entry)> = updates
+            .iter()
+            .enumerate()
+            .filter(|(position, (key, entry))| {
+                latest.get(key.as_str()) == Some(position) && !entry.is_forgotten()
+            })
+            .map(|(_, (key, entry))| (key, entry))
+            .collect();
+        drop(latest);
+        let used: rustc_hash::FxHashSet<&str> = kept
+            .iter()
+            .chain(&updated)
+            .filter_map(|(_, entry)| entry.dependencies.as_ref())
+            .flat_map(|dependencies| &dependencies.corpora)
+            .map(String::as_str)
+            .collect();
+        let corpora = new_corpora
+            .iter()
+            .map(|(key, snapshot)| (key, &**snapshot))
+            .chain(
+                stored
+                    .corpora
+                    .iter()
+                    .filter(|(key, _)| !new_corpora.contains_key(*key)),
+            )
+            .filter(|(key, _)| used.contains(key.as_str()))
+            .collect();
+        Self {
+            kept,
+            updated,
+            corpora,
+        }
+    }
+}
+
+impl Serialize for Merged<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeStruct};
+
+        /// Pairs written as one map.
+        struct Pairs<'p, K, V>(&'p [&'p [(K, V)]]);
+
+        impl<K: Serialize, V: Serialize> Serialize for Pairs<'_, K, V> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let length = self.0.iter().map(|pairs| pairs.len()).sum();
+                let mut map = serializer.serialize_map(Some(length))?;
+                for (key, value) in self.0.iter().copied().flatten() {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+        }
+
+        // The fields of `Stored`, in its order.
+        let mut stored = serializer.serialize_struct("Stored", 2)?;
+        stored.serialize_field("entries", &Pairs(&[&self.kept, &self.updated]))?;
+        stored.serialize_field("corpora", &Pairs(&[&self.corpora]))?;
+        stored.end()
     }
 }
 
@@ -637,7 +698,7 @@ fn prepare_folder(folder: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_atomically(folder: &Path, stored: &Stored) -> std::io::Result<()> {
+fn write_atomically(folder: &Path, stored: &Merged<'_>) -> std::io::Result<()> {
     let target = cache_file(folder);
     let parent = target.parent().unwrap_or(folder);
     std::fs::create_dir_all(parent)?;
@@ -711,6 +772,66 @@ mod tests {
     use nmf_linter::registry::RuleSet;
 
     use super::*;
+
+    fn entry_at(path: &Path, settings: u64) -> (Fingerprint, u64, CachedOutcome) {
+        let fingerprint = Fingerprint {
+            stat: Stat {
+                kind: 0,
+                device: 1,
+                inode: 2,
+                len: 3,
+                modified: 4,
+                changed: 5,
+            },
+            hash: u128::from(settings),
+            read_at: 6,
+        };
+        let outcome =
+            CachedOutcome::of(false, Some(path.display().to_string()), &[]).expect("an outcome");
+        (fingerprint, settings, outcome)
+    }
+
+    /// What a cache file holds: each file's settings and outcome, sorted.
+    fn stored_in(folder: &Path) -> Vec<(String, u64, Option<String>)> {
+        let cache = Cache::open(folder);
+        let mut entries: Vec<_> = cache
+            .stored
+            .entries
+            .iter()
+            .map(|(key, entry)| (key.clone(), entry.settings, entry.outcome.skipped.clone()))
+            .collect();
+        entries.sort();
+        entries
+    }
+
+    #[test]
+    fn saving_merges_the_latest_update_of_each_file_into_what_was_stored() {
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let [a, b, c] = ["/p/a.py", "/p/b.py", "/p/c.py"].map(Path::new);
+        let store = |cache: &Cache, path: &Path, settings: u64| {
+            let (fingerprint, settings, outcome) = entry_at(path, settings);
+            cache.store(path, fingerprint, settings, None, outcome);
+        };
+        let first = Cache::open(folder.path());
+        store(&first, a, 1);
+        store(&first, b, 1);
+        store(&first, c, 1);
+        assert!(first.save().is_empty());
+        let second = Cache::open(folder.path());
+        // Replaced twice: the latest wins. Forgotten: gone. Untouched: kept.
+        store(&second, a, 2);
+        store(&second, a, 3);
+        second.forget(b);
+        assert!(second.save().is_empty());
+        let owned = |path: &Path| Some(path.display().to_string());
+        assert_eq!(
+            stored_in(folder.path()),
+            [
+                ("/p/a.py".to_string(), 3, owned(a)),
+                ("/p/c.py".to_string(), 1, owned(c)),
+            ]
+        );
+    }
 
     #[test]
     fn the_settings_hash_tells_every_field_apart_and_only_them() {
