@@ -854,6 +854,26 @@ impl ProjectIndex {
         self.corpus(roots)?.snapshot.clone()
     }
 
+    /// The roots a search of the project of the file at `path` (absolute) walks: what names
+    /// the project for [`ProjectIndex::forget_project`].
+    pub fn project_roots_of(&self, path: &Path) -> Vec<PathBuf> {
+        outermost(&self.locate(path).roots)
+    }
+
+    /// Forgets what was learnt of the project of `roots` (its corpus, the summaries of its
+    /// files that install a `forward`, the analyses of its files; its module summaries are
+    /// [`SummaryRelease`]'s), for a run that is done with it: each is learnt again
+    /// should a later check ask for it. A run over many projects side by side (a monorepo)
+    /// otherwise held every project's until its end. Projects nested in it keep theirs.
+    pub fn forget_project(&self, roots: &[PathBuf]) {
+        let of_project = |path: &Path| {
+            roots.iter().any(|root| path.starts_with(root)) && self.project_roots_of(path) == roots
+        };
+        lock(&self.corpora).remove(roots);
+        lock(&self.installer_files).retain(|path, _| !of_project(path));
+        lock(&self.shared_calls).retain(|key, _| !of_project(&key.path));
+    }
+
     /// Learns what searches need of a file the run read (absolute path), so that they do not
     /// read it again.
     pub fn learn(&self, path: &Path, text: &str) {
