@@ -1654,6 +1654,50 @@ from lib import L
     }
 
     #[test]
+    fn a_forgotten_project_is_learnt_again_and_the_others_are_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for project in ["a", "b", "a/nested"] {
+            let root = dir.path().join(project);
+            write(&root, "setup.py", "");
+            write(&root, "pkg/__init__.py", "");
+            write(&root, "pkg/models.py", "class Model:\n    pass\n");
+        }
+        let index = ProjectIndex::new();
+        let models = |project: &str| dir.path().join(project).join("pkg/models.py");
+        let search = |project: &str| {
+            let found = index
+                .view(&models(project))
+                .mentioning(&["Model"])
+                .expect("a search of the project");
+            assert!(!found.is_empty());
+        };
+        let corpora = || {
+            let mut known: Vec<Vec<PathBuf>> = lock(&index.corpora).keys().cloned().collect();
+            known.sort();
+            known
+        };
+        for project in ["a", "b", "a/nested"] {
+            search(project);
+        }
+        let roots = index.project_roots_of(&models("a"));
+        assert_eq!(roots, [dir.path().join("a")]);
+        let all = corpora();
+        assert_eq!(all.len(), 3);
+        index.forget_project(&roots);
+        // b's and the nested project's are kept.
+        assert_eq!(
+            corpora(),
+            [
+                vec![dir.path().join("a/nested")],
+                vec![dir.path().join("b")]
+            ]
+        );
+        // Searched again, the project is collected again.
+        search("a");
+        assert_eq!(corpora(), all);
+    }
+
+    #[test]
     fn buffers_unlike_the_disk_are_told_with_whether_their_words_differ() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
