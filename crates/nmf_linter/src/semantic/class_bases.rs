@@ -11,12 +11,11 @@
 //! walked) gives the verdict the whole summary gives.
 
 use ruff_python_ast::name::Name;
-use ruff_python_ast::{self as ast, Expr, Stmt};
-use ruff_text_size::Ranged;
+use ruff_python_ast::{self as ast, Stmt};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::semantic::bindings::{BindingSink, SourceFacts, may_declare_global, walk_bindings};
-use crate::semantic::summary::{Binding, ClassId, ClassSummary, ModuleSummary};
+use crate::semantic::summary::{Binding, ClassId, ModuleSummary, replaces_own_module};
 use crate::semantic::values::ValueExpr;
 
 /// The module-level bindings of a file, its classes with their bases (their bodies unwalked,
@@ -119,28 +118,13 @@ impl BindingSink for ModuleLevelSink {
     }
 
     fn bind_subscript(&mut self, subscript: &ast::ExprSubscript) {
-        // `sys.modules[__name__] = LazyModule(...)`
-        let replaces_itself = matches!(
-            ValueExpr::dotted(&subscript.value)
-                .and_then(|value| value.display())
-                .as_deref(),
-            Some("sys.modules")
-        ) && matches!(subscript.slice.as_ref(), Expr::Name(name) if name.id.as_str() == "__name__");
-        if replaces_itself {
+        if replaces_own_module(subscript) {
             self.summary.is_dynamic = true;
         }
     }
 
     fn class(&mut self, class_def: &ast::StmtClassDef) -> Binding {
-        let id = ClassId::try_from(self.summary.classes.len()).unwrap_or(ClassId::MAX);
-        self.summary.classes.push(ClassSummary {
-            name: class_def.name.id.clone(),
-            start: class_def.start(),
-            bases: class_def.bases().iter().map(ValueExpr::from_base).collect(),
-            body: FxHashMap::default(),
-            instance_attributes: FxHashMap::default(),
-        });
-        Binding::Class(id)
+        Binding::Class(self.summary.add_class_header(class_def))
     }
 
     fn star_import(&mut self, module: &str, level: u32) {

@@ -330,6 +330,33 @@ impl ModuleSummary {
     }
 }
 
+/// Whether an assignment to `subscript` is `sys.modules[__name__] = ...` (a lazy module
+/// replacing itself): the module's names are then not what its statements bind.
+pub(crate) fn replaces_own_module(subscript: &ast::ExprSubscript) -> bool {
+    matches!(
+        ValueExpr::dotted(&subscript.value)
+            .and_then(|value| value.display())
+            .as_deref(),
+        Some("sys.modules")
+    ) && matches!(subscript.slice.as_ref(), Expr::Name(name) if name.id.as_str() == "__name__")
+}
+
+impl ModuleSummary {
+    /// Adds the class of `class_def` with its name, start and bases, its body not summarised
+    /// yet; returns its id.
+    pub(crate) fn add_class_header(&mut self, class_def: &ast::StmtClassDef) -> ClassId {
+        let id = ClassId::try_from(self.classes.len()).unwrap_or(ClassId::MAX);
+        self.classes.push(ClassSummary {
+            name: class_def.name.id.clone(),
+            start: class_def.start(),
+            bases: class_def.bases().iter().map(ValueExpr::from_base).collect(),
+            body: FxHashMap::default(),
+            instance_attributes: FxHashMap::default(),
+        });
+        id
+    }
+}
+
 /// A module or class body: its names, and the classes it defines, summarised as they come.
 struct ScopeSink<'s> {
     summary: &'s mut ModuleSummary,
@@ -348,27 +375,13 @@ impl BindingSink for ScopeSink<'_> {
     }
 
     fn bind_subscript(&mut self, subscript: &ast::ExprSubscript) {
-        // `sys.modules[__name__] = LazyModule(...)`
-        let replaces_itself = matches!(
-            ValueExpr::dotted(&subscript.value)
-                .and_then(|value| value.display())
-                .as_deref(),
-            Some("sys.modules")
-        ) && matches!(subscript.slice.as_ref(), Expr::Name(name) if name.id.as_str() == "__name__");
-        if self.class.is_none() && replaces_itself {
+        if self.class.is_none() && replaces_own_module(subscript) {
             self.summary.is_dynamic = true;
         }
     }
 
     fn class(&mut self, class_def: &ast::StmtClassDef) -> Binding {
-        let id = ClassId::try_from(self.summary.classes.len()).unwrap_or(ClassId::MAX);
-        self.summary.classes.push(ClassSummary {
-            name: class_def.name.id.clone(),
-            start: class_def.start(),
-            bases: class_def.bases().iter().map(ValueExpr::from_base).collect(),
-            body: FxHashMap::default(),
-            instance_attributes: FxHashMap::default(),
-        });
+        let id = self.summary.add_class_header(class_def);
         let mut body = ScopeSink {
             summary: &mut *self.summary,
             facts: self.facts,
