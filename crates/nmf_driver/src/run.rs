@@ -100,7 +100,8 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 }
 
 /// The cache a run with these options uses, if any. Opening it reads the whole cache file:
-/// callers can do it while discovery walks the folders.
+/// `nmf check` does it once discovery is done, so that what discovery holds (a decoded walk
+/// record) is gone before the findings are decoded.
 pub fn open_cache(resolver: &SettingsResolver, options: RunOptions) -> Option<Cache> {
     // `--show-receivers` explains what the rules concluded: nothing is taken from the cache.
     match (options.cache && !options.explanations, resolver.global()) {
