@@ -15,7 +15,7 @@ use crate::check::message::{ExplanationReport, Message, io_error_message, sort_m
 use crate::check::pipeline::{Destination, FileOutcome, Target, check_file};
 pub use crate::check::pipeline::{FixMode, RunOptions};
 use crate::project::dependencies::{Dependencies, DocumentDependencies, Recorder};
-use crate::project::{ProjectIndex, SummaryRelease};
+use crate::project::{ProjectIndex, SummaryRelease, WalkedFiles};
 use crate::settings::SettingsResolver;
 use crate::settings::config::{ConfigError, Settings};
 use crate::settings::discover::{Discovered, absolutize, display_path};
@@ -66,8 +66,12 @@ pub fn check_discovered(
         stats,
         unreadable,
         leftovers,
+        walked,
     } = discovered;
-    let mut run = check_files(&files, stats, resolver, options, cache)?;
+    // Shared with the project index, whose corpora take the walk's files.
+    let files: Arc<[PathBuf]> = files.into();
+    let walked = walked.and_then(|walked| WalkedFiles::new(Arc::clone(&files), walked));
+    let mut run = check_files_walked(&files, stats, resolver, options, cache, walked)?;
     // What `--fix` runs killed mid-write left in the walked folders.
     run.warnings.extend(
         leftovers
@@ -119,7 +123,28 @@ pub fn check_files(
     options: RunOptions,
     cache: Option<Cache>,
 ) -> Result<RunResult, ConfigError> {
-    let each = check_each(files, stats, resolver, options, cache.as_ref(), None)?;
+    check_files_walked(files, stats, resolver, options, cache, None)
+}
+
+/// [`check_files`], whose project searches take discovery's files where its walk covered
+/// them.
+fn check_files_walked(
+    files: &[PathBuf],
+    stats: Option<Vec<Option<Stat>>>,
+    resolver: &SettingsResolver,
+    options: RunOptions,
+    cache: Option<Cache>,
+    walked: Option<WalkedFiles>,
+) -> Result<RunResult, ConfigError> {
+    let each = check_each(
+        files,
+        stats,
+        resolver,
+        options,
+        cache.as_ref(),
+        None,
+        walked,
+    )?;
     let mut run = RunResult {
         files_checked: files.len(),
         ..RunResult::default()
@@ -188,6 +213,7 @@ pub fn check_by_file(
         options,
         cache.as_ref(),
         Some(cancel),
+        None,
     )?;
     let mut by_file = ByFile::default();
     if let Some(cache) = cache {
@@ -252,6 +278,7 @@ fn check_each(
     options: RunOptions,
     cache: Option<&Cache>,
     cancel: Option<&CancelToken>,
+    walked: Option<WalkedFiles>,
 ) -> Result<Vec<Each>, ConfigError> {
     let record = cancel.is_some();
     let cancelled = || cancel.is_some_and(CancelToken::is_cancelled);
@@ -261,7 +288,8 @@ fn check_each(
         ProjectIndex::new()
     } else {
         ProjectIndex::without_snapshots()
-    };
+    }
+    .with_walk(walked);
     let keys = SettingsKeys::default();
     // First, which files the cache holds unchanged (their stats are then known, for checking
     // project snapshots without taking them again). Stats are taken folder by folder, unless

@@ -88,6 +88,7 @@ pub fn discover_remembered(
             stats: Some(stats),
             unreadable: Vec::new(),
             leftovers: leftovers.into_iter().map(PathBuf::from).collect(),
+            walked: None,
         });
     }
     let taken_at = now_nanos();

@@ -19,6 +19,7 @@ use rustc_hash::FxHashMap;
 
 use crate::project::dependencies::RecorderState;
 use crate::project::lexicon::{Lexicon, Word, binding_words, may_install_forward};
+use crate::settings::discover::{Found, WalkedFolders};
 use crate::source::parse::ParsedModule;
 use rayon::prelude::*;
 
@@ -203,6 +204,114 @@ pub struct ProjectIndex {
     /// depended on (a run without the cache), so the stat of every file and folder a
     /// snapshot takes would be wasted.
     skip_snapshots: bool,
+    /// What discovery's walk found, for corpora to take instead of walking the folders it
+    /// covered again (see [`WalkedFiles`]).
+    walked: Option<WalkedFiles>,
+}
+
+/// Discovery's files and how its walk found them: the Python files of a folder it entered, as
+/// a corpus's walk would find them when the same ignore files apply (see
+/// [`WalkedFiles::covers`]).
+pub struct WalkedFiles {
+    /// Discovery's files, sorted by their bytes.
+    files: Arc<[PathBuf]>,
+    walked: WalkedFolders,
+}
+
+/// Files and folders that make a folder's entries ignored or not: with none of them in the
+/// folders between two walks' roots, both walks apply the same ignore files to what lies below
+/// both roots (`.git` brings `.git/info/exclude` and is where git's ignore files stop applying;
+/// `.jj` marks a repository as `.git` does).
+const IGNORE_SOURCES: [&str; 4] = [".gitignore", ".ignore", ".git", ".jj"];
+
+impl WalkedFiles {
+    /// `files` are discovery's, sorted by their bytes, found as `walked` says.
+    pub fn new(files: Arc<[PathBuf]>, walked: WalkedFolders) -> Option<Self> {
+        (walked.found.len() == files.len()).then_some(Self { files, walked })
+    }
+
+    /// The range of [`WalkedFiles::files`] inside `folder`.
+    fn inside(&self, folder: &Path) -> std::ops::Range<usize> {
+        let prefix = folder.as_os_str().as_encoded_bytes();
+        let under = |path: &PathBuf| {
+            let bytes = path.as_os_str().as_encoded_bytes();
+            bytes.len() > prefix.len()
+                && bytes.starts_with(prefix)
+                && std::path::is_separator(char::from(bytes[prefix.len()]))
+        };
+        // Sorted by bytes, the paths inside the folder follow each other, after every path
+        // ordered before the folder's own.
+        let start = self
+            .files
+            .partition_point(|path| path.as_os_str().as_encoded_bytes() <= prefix);
+        let end = start
+            + self.files[start..]
+                .iter()
+                .take_while(|path| under(path))
+                .count();
+        start..end
+    }
+
+    /// The regular `.py` files the walk found inside `folder`.
+    fn python_inside(&self, folder: &Path) -> impl Iterator<Item = &PathBuf> {
+        let range = self.inside(folder);
+        self.files[range.clone()]
+            .iter()
+            .zip(&self.walked.found[range])
+            .filter(|(_, found)| **found == Found::WalkedPython)
+            .map(|(path, _)| path)
+    }
+
+    /// Whether the walk found for `folder` what a walk of it (as a corpus walks) would, for
+    /// a folder inside one of the walked roots: the walk entered it (it found a file inside),
+    /// and no folder from that root down to the folder's parent holds an ignore file. The
+    /// ignore files above the root then apply the same way to both walks, as those of the
+    /// folder and below do.
+    fn covers(&self, folder: &Path) -> bool {
+        let Some(root) = self
+            .walked
+            .roots
+            .iter()
+            .find(|root| folder.starts_with(root))
+        else {
+            return false;
+        };
+        let entered = folder == root
+            || self
+                .inside(folder)
+                .any(|index| self.walked.found[index] != Found::Named);
+        entered
+            && folder
+                .ancestors()
+                .skip(1)
+                .take_while(|ancestor| ancestor.starts_with(root))
+                .all(|ancestor| !holds_ignore_sources(ancestor))
+    }
+
+    /// The walked roots inside `folder` (not the folder itself) that a walk of `folder` may
+    /// take from discovery when it reaches them: no folder from `folder` down to the root's
+    /// parent holds an ignore file.
+    fn roots_inside(&self, folder: &Path) -> Vec<PathBuf> {
+        self.walked
+            .roots
+            .iter()
+            .filter(|root| *root != folder && root.starts_with(folder))
+            .filter(|root| {
+                root.ancestors()
+                    .skip(1)
+                    .take_while(|ancestor| ancestor.starts_with(folder))
+                    .all(|ancestor| !holds_ignore_sources(ancestor))
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// Whether `folder` holds one of the [`IGNORE_SOURCES`].
+fn holds_ignore_sources(folder: &Path) -> bool {
+    IGNORE_SOURCES
+        .iter()
+        .any(|name| std::fs::symlink_metadata(folder.join(name)).is_ok())
 }
 
 /// The texts of importers kept at most, in bytes. Kept whole for the run, they were the largest
@@ -319,6 +428,11 @@ impl ProjectIndex {
             .entry(key)
             .or_insert(computed)
             .clone()
+    }
+
+    /// The index, with discovery's files for its corpora to take (see [`WalkedFiles`]).
+    pub fn with_walk(self, walked: Option<WalkedFiles>) -> Self {
+        Self { walked, ..self }
     }
 
     /// An index for a run that records nothing of what its checks depended on: its corpora
@@ -895,7 +1009,10 @@ impl ProjectIndex {
                 .filter(|path| roots.iter().any(|root| path.starts_with(root)))
                 .cloned()
                 .collect();
-            collect_corpus(&roots, &self.facts, &buffers, !self.skip_snapshots).map(Arc::new)
+            // Discovery's walk does not record the folders a snapshot holds.
+            let walked = self.walked.as_ref().filter(|_| self.skip_snapshots);
+            collect_corpus(&roots, &self.facts, &buffers, !self.skip_snapshots, walked)
+                .map(Arc::new)
         })
         .as_ref()
         .clone()
@@ -1063,60 +1180,108 @@ fn outermost(roots: &[PathBuf]) -> Vec<PathBuf> {
 
 /// Every Python file under `roots`, walked as `nmf check` walks (ignore files, hidden
 /// folders and the default excludes skipped), with its text; `None` past the limit. With
-/// `snapshot`, what the walk saw is recorded for the cache.
+/// `snapshot`, what the walk saw is recorded for the cache. With `walked`, the folders
+/// discovery's walk covered (see [`WalkedFiles::covers`]) are not walked again: their files
+/// are discovery's. The files are sorted by their bytes, whichever walk found them.
 fn collect_corpus(
     roots: &[PathBuf],
     known: &Mutex<FxHashMap<PathKey, FileFacts>>,
     buffers: &[PathBuf],
     snapshot: bool,
+    walked: Option<&WalkedFiles>,
 ) -> Option<Corpus> {
-    let (first, rest) = roots.split_first()?;
+    if roots.is_empty() {
+        return None;
+    }
     let taken_at = now_nanos();
     let mut seen: Vec<PathBuf> = if snapshot {
         walk_context(roots)
     } else {
         Vec::new()
     };
-    let mut builder = ignore::WalkBuilder::new(first);
-    for root in rest {
-        builder.add(root);
+    let mut paths = Vec::new();
+    // The roots discovery's walk covered give their files; the others are walked, and the
+    // walked roots inside them they reach give theirs.
+    let mut to_walk = Vec::new();
+    let mut inside = Vec::new();
+    for root in roots {
+        match walked {
+            Some(walked) if walked.covers(root) => {
+                paths.extend(walked.python_inside(root).cloned());
+            }
+            _ => {
+                to_walk.push(root.clone());
+                inside.extend(
+                    walked
+                        .map(|walked| walked.roots_inside(root))
+                        .unwrap_or_default(),
+                );
+            }
+        }
     }
-    builder
-        .hidden(true)
-        .require_git(false)
-        .follow_links(false)
-        .filter_entry(|entry| {
-            entry.depth() == 0
-                || !entry
+    if let Some((first, rest)) = to_walk.split_first() {
+        let reached: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
+        let filter_reached = Arc::clone(&reached);
+        let mut builder = ignore::WalkBuilder::new(first);
+        for root in rest {
+            builder.add(root);
+        }
+        builder
+            .hidden(true)
+            .require_git(false)
+            .follow_links(false)
+            .filter_entry(move |entry| {
+                if entry.depth() == 0 {
+                    return true;
+                }
+                if entry
                     .file_name()
                     .to_str()
                     .is_some_and(|name| crate::settings::config::DEFAULT_EXCLUDE.contains(&name))
-        });
-    let mut paths = Vec::new();
-    for entry in builder.build().flatten() {
-        if entry.file_type().is_some_and(|kind| kind.is_dir()) {
-            if !snapshot {
+                {
+                    return false;
+                }
+                // Past the ignore files and the excludes: discovery's walk has its files.
+                if inside.iter().any(|root| root == entry.path()) {
+                    lock(&filter_reached).push(entry.path().to_path_buf());
+                    return false;
+                }
+                true
+            });
+        for entry in builder.build().flatten() {
+            if entry.file_type().is_some_and(|kind| kind.is_dir()) {
+                if !snapshot {
+                    continue;
+                }
+                // Ignore files that appear later change the folder's summary; those present
+                // are read by the walk.
+                seen.extend(
+                    IGNORE_FILES
+                        .iter()
+                        .map(|name| entry.path().join(name))
+                        .filter(|path| path.exists()),
+                );
+                seen.push(entry.into_path());
                 continue;
             }
-            // Ignore files that appear later change the folder's summary; those present are
-            // read by the walk.
-            seen.extend(
-                IGNORE_FILES
-                    .iter()
-                    .map(|name| entry.path().join(name))
-                    .filter(|path| path.exists()),
-            );
-            seen.push(entry.into_path());
-            continue;
-        }
-        let is_python = entry.path().extension().is_some_and(|ext| ext == "py");
-        if is_python && entry.file_type().is_some_and(|kind| kind.is_file()) {
-            if paths.len() >= MAX_CORPUS_FILES {
-                return None;
+            let is_python = entry.path().extension().is_some_and(|ext| ext == "py");
+            if is_python && entry.file_type().is_some_and(|kind| kind.is_file()) {
+                if paths.len() >= MAX_CORPUS_FILES {
+                    return None;
+                }
+                paths.push(entry.into_path());
             }
-            paths.push(entry.into_path());
+        }
+        if let Some(walked) = walked {
+            for root in std::mem::take(&mut *lock(&reached)) {
+                paths.extend(walked.python_inside(&root).cloned());
+            }
         }
     }
+    if paths.len() > MAX_CORPUS_FILES {
+        return None;
+    }
+    paths.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     for buffer in buffers {
         if !paths.contains(buffer) {
             paths.push(buffer.clone());
@@ -1422,6 +1587,108 @@ mod tests {
         // Read again (changed on disk meanwhile), a path is counted once.
         texts.insert(Path::new("e.py"), text(3));
         assert_eq!((texts.order.len(), texts.bytes), (1, 3));
+    }
+
+    /// The Python files of the corpus of `roots`, taking discovery's files when `walked`.
+    fn corpus_paths(roots: &[PathBuf], walked: Option<&WalkedFiles>) -> Vec<PathBuf> {
+        collect_corpus(roots, &Mutex::default(), &[], false, walked)
+            .expect("collected")
+            .paths
+    }
+
+    /// Discovery's walk of `folders`, with the default settings.
+    fn walk_of(folders: &[PathBuf]) -> WalkedFiles {
+        use crate::settings::config::Overrides;
+        use crate::settings::{ConfigSource, SettingsResolver};
+        let resolver = Arc::new(
+            SettingsResolver::new(
+                ConfigSource::Isolated,
+                Overrides::default(),
+                folders[0].clone(),
+            )
+            .expect("settings"),
+        );
+        let discovered = crate::settings::discover::discover(folders, &resolver).expect("walked");
+        let walked = discovered.walked.expect("walked as a search walks");
+        WalkedFiles::new(discovered.files.into(), walked).expect("one record per file")
+    }
+
+    /// A project around the folder discovery walked (a package's `src/`): its corpus takes
+    /// the files of that folder from discovery (a file written since is not among them) and
+    /// walks the rest; both give what a walk of the whole project gives. With an ignore file
+    /// in the project's folder, whose rules a walk from there applies as its own, the folder
+    /// is walked again.
+    #[test]
+    fn a_corpus_takes_the_files_of_a_walked_folder_inside_its_project() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("project");
+        let src = root.join("src");
+        write(&root, "pyproject.toml", "");
+        write(&root, "tests/test_a.py", "");
+        for file in [
+            "pkg/__init__.py",
+            "pkg/a.py",
+            "pkg/b.pyi",
+            "pkg/c.ipynb",
+            ".hidden/h.py",
+            "dist/d.py",
+            "skipped/s.py",
+        ] {
+            write(&src, file, "");
+        }
+        write(&src, ".gitignore", "skipped/\n");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(src.join("pkg/a.py"), src.join("pkg/link.py")).expect("link");
+        let walked = walk_of(std::slice::from_ref(&src));
+        let roots = [root.clone()];
+        let expected = [
+            src.join("pkg/__init__.py"),
+            src.join("pkg/a.py"),
+            root.join("tests/test_a.py"),
+        ];
+        assert_eq!(corpus_paths(&roots, None), expected);
+        assert_eq!(corpus_paths(&roots, Some(&walked)), expected);
+
+        write(&src, "pkg/late.py", "");
+        write(&root, "tests/test_late.py", "");
+        let taken = corpus_paths(&roots, Some(&walked));
+        assert!(!taken.contains(&src.join("pkg/late.py")));
+        assert!(taken.contains(&root.join("tests/test_late.py")));
+
+        write(&root, ".ignore", "nothing\n");
+        assert!(corpus_paths(&roots, Some(&walked)).contains(&src.join("pkg/late.py")));
+    }
+
+    /// Projects side by side in the folder discovery walked: each corpus is discovery's files
+    /// of its project, unless an ignore file in the walked folder would apply to a walk of the
+    /// project differently (its rules are a parent's there).
+    #[test]
+    fn a_corpus_takes_the_files_of_a_project_inside_a_walked_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = dir.path().join("projects");
+        write(&folder, "first/pyproject.toml", "");
+        write(&folder, "first/pkg/a.py", "");
+        write(&folder, "second/pyproject.toml", "");
+        write(&folder, "second/b.py", "");
+        let walked = walk_of(std::slice::from_ref(&folder));
+        let first = [folder.join("first")];
+        assert_eq!(corpus_paths(&first, None), [folder.join("first/pkg/a.py")]);
+        write(&folder, "first/pkg/late.py", "");
+        assert_eq!(
+            corpus_paths(&first, Some(&walked)),
+            [folder.join("first/pkg/a.py")]
+        );
+        // A folder the walk never entered is walked.
+        write(&folder, "third/c.py", "");
+        assert_eq!(
+            corpus_paths(&[folder.join("third")], Some(&walked)),
+            [folder.join("third/c.py")]
+        );
+
+        write(&folder, ".gitignore", "late.py\n");
+        let walked = walk_of(std::slice::from_ref(&folder));
+        write(&folder, "first/pkg/later.py", "");
+        assert!(corpus_paths(&first, Some(&walked)).contains(&folder.join("first/pkg/later.py")));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use ignore::{WalkBuilder, WalkState};
 
 use crate::settings::SettingsResolver;
-use crate::settings::config::ConfigError;
+use crate::settings::config::{ConfigError, DEFAULT_EXCLUDE};
 use crate::source::SourceError;
 use crate::source::leftovers::is_leftover_name;
 
@@ -26,6 +26,35 @@ pub struct Discovered {
     /// Temporary copies and backups of `--fix` in the walked folders (see
     /// [`crate::source::leftovers`]), sorted.
     pub leftovers: Vec<PathBuf>,
+    /// How the walk found each of `files`, when it walked as a search of a project does
+    /// (see [`WalkedFolders`]): such a search can then take the walk's files instead of
+    /// walking the folders again.
+    pub walked: Option<WalkedFolders>,
+}
+
+/// How discovery found one of its files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Found {
+    /// Named on the command line, not found by the walk.
+    Named,
+    /// Found by the walk, but not a regular `.py` file (a stub, a notebook, a link).
+    Walked,
+    /// Found by the walk: a regular file whose name ends in `.py`, as a search of the project
+    /// takes them.
+    WalkedPython,
+}
+
+/// What the walk of the folders named on the command line found, when its rules were those
+/// of a search of a project (see `ProjectIndex`'s corpora): ignore files respected, hidden
+/// entries skipped, the default `exclude` and an `include` that takes every `*.py` file, for
+/// every folder's settings. A folder the walk entered then holds the same Python files for
+/// both, as long as the ignore files in play are the same (which the search checks).
+#[derive(Debug, Clone)]
+pub struct WalkedFolders {
+    /// The folders walked, none inside another.
+    pub roots: Vec<PathBuf>,
+    /// How each of [`Discovered::files`] was found, in the same order.
+    pub found: Vec<Found>,
 }
 
 /// Told what a walk goes through (the cache remembers walks this way).
@@ -52,20 +81,20 @@ pub fn discover_observed(
     resolver: &Arc<SettingsResolver>,
     observer: Option<&dyn WalkObserver>,
 ) -> Result<Discovered, ConfigError> {
-    let mut files = Vec::new();
+    let mut files: Vec<(PathBuf, Found)> = Vec::new();
     let mut folders = Vec::new();
     for path in paths {
         let absolute = absolutize(path, resolver.working_dir());
         match std::fs::symlink_metadata(&absolute) {
             // A path that does not exist, or cannot be looked at (a folder on the way is not
             // searchable): reading it reports why.
-            Err(_) => files.push(absolute),
+            Err(_) => files.push((absolute, Found::Named)),
             Ok(metadata) if metadata.is_dir() => folders.push(absolute),
             Ok(_) if absolute.is_dir() => folders.push(absolute),
             Ok(_) => {
                 let settings = resolver.for_file(&absolute)?;
                 if !(settings.force_exclude && settings.is_excluded_with_ancestors(&absolute)) {
-                    files.push(absolute);
+                    files.push((absolute, Found::Named));
                 }
             }
         }
@@ -74,7 +103,7 @@ pub fn discover_observed(
     let leftovers: Arc<Mutex<Vec<PathBuf>>> = Arc::new(Mutex::new(Vec::new()));
     if !folders.is_empty() {
         let first_error: Arc<Mutex<Option<ConfigError>>> = Arc::new(Mutex::new(None));
-        let found: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+        let found: Mutex<Vec<(PathBuf, Found)>> = Mutex::new(Vec::new());
         let respect_gitignore = resolver.global()?.respect_gitignore;
         let mut builder = WalkBuilder::new(&folders[0]);
         for folder in &folders[1..] {
@@ -137,6 +166,8 @@ pub fn discover_observed(
                         _ => {}
                     }
                 }
+                let is_regular_python = entry.file_type().is_some_and(|kind| kind.is_file())
+                    && entry.path().extension().is_some_and(|ext| ext == "py");
                 let is_file = match entry.file_type() {
                     Some(kind) if kind.is_dir() => false,
                     // A link is checked unless it leads to a folder; a dangling one is
@@ -156,10 +187,15 @@ pub fn discover_observed(
                     // run (2.8 MB at 46,592 files).
                     let mut path = entry.into_path();
                     path.shrink_to_fit();
+                    let how = if is_regular_python {
+                        Found::WalkedPython
+                    } else {
+                        Found::Walked
+                    };
                     found
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push(path);
+                        .push((path, how));
                 }
                 WalkState::Continue
             })
@@ -178,12 +214,18 @@ pub fn discover_observed(
         );
     }
     // Byte order (not component order, which is slower to compare): only duplicates matter.
-    files.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-    files.dedup();
+    // A file both named and found keeps how the walk found it.
+    files.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()).then(b.1.cmp(&a.1)));
+    files.dedup_by(|later, kept| later.0 == kept.0);
+    let (files, found): (Vec<PathBuf>, Vec<Found>) = files.into_iter().unzip();
     // Configuration errors surface even for files named explicitly.
     for file in &files {
         resolver.for_file(file)?;
     }
+    let walked = walks_as_searches(&folders, resolver).then_some(WalkedFolders {
+        roots: folders,
+        found,
+    });
     let mut unreadable = unreadable
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -197,7 +239,38 @@ pub fn discover_observed(
         stats: None,
         unreadable,
         leftovers,
+        walked,
     })
+}
+
+/// Whether the walk of `folders` found what searches of the projects in them would (see
+/// [`WalkedFolders`]): each of their folders' settings (all resolved by now) respects ignore
+/// files and has the default `exclude` and an `include` of every `*.py` file, and no folder
+/// is inside another (files found under both would have been found by two walks).
+fn walks_as_searches(folders: &[PathBuf], resolver: &SettingsResolver) -> bool {
+    let nested = folders.iter().enumerate().any(|(index, folder)| {
+        folders
+            .iter()
+            .enumerate()
+            .any(|(other_index, other)| index != other_index && folder.starts_with(other))
+    });
+    !folders.is_empty()
+        && !nested
+        && resolver.every_resolved(|settings| {
+            settings.respect_gitignore
+                && settings.exclude.patterns.len() == DEFAULT_EXCLUDE.len()
+                && settings
+                    .exclude
+                    .patterns
+                    .iter()
+                    .zip(DEFAULT_EXCLUDE)
+                    .all(|(pattern, default)| pattern.pattern == *default)
+                && settings
+                    .include
+                    .patterns
+                    .iter()
+                    .any(|pattern| pattern.pattern == "*.py")
+        })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

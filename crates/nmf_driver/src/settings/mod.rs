@@ -72,6 +72,16 @@ impl SettingsResolver {
         &self.working_dir
     }
 
+    /// Whether every settings resolved so far (and those of folders with no configuration
+    /// above them) pass `test`; `false` when a folder's configuration could not be read.
+    pub fn every_resolved(&self, test: impl Fn(&Settings) -> bool) -> bool {
+        test(&self.fallback)
+            && self
+                .lock()
+                .values()
+                .all(|resolved| resolved.as_ref().is_ok_and(|settings| test(settings)))
+    }
+
     /// The settings that apply to files in `folder` (absolute).
     pub fn for_folder(&self, folder: &Path) -> Result<Arc<Settings>, ConfigError> {
         self.for_folder_knowing(folder, &|_| false)
