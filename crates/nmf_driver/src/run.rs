@@ -64,10 +64,15 @@ pub fn check_discovered(
     let Discovered {
         files,
         stats,
+        folder_stats,
         unreadable,
         leftovers,
         walked,
     } = discovered;
+    let cache = cache.map(|mut cache| {
+        cache.know_folders(folder_stats);
+        cache
+    });
     // Shared with the project index, whose corpora take the walk's files.
     let files: Arc<[PathBuf]> = files.into();
     let walked = walked.and_then(|walked| WalkedFiles::new(Arc::clone(&files), walked));

@@ -20,7 +20,7 @@ use crate::cache::format;
 use crate::settings::SettingsResolver;
 use crate::settings::config::{CONFIG_FILES, ConfigError};
 use crate::settings::discover::{Discovered, WalkObserver, discover_observed};
-use crate::source::fingerprint::{Stat, hash_bytes, now_nanos};
+use crate::source::fingerprint::{FolderStats, Stat, hash_bytes, now_nanos};
 
 /// Ignore files; with the configuration files, what in a walked folder (or above one) changes
 /// what the walk finds.
@@ -69,7 +69,15 @@ pub fn discover_remembered(
             configless,
             ..
         } = record;
-        drop(watched);
+        // Every watched stat was just found equal to the one taken now: the folders' are
+        // kept for the cache.
+        let folder_stats = watched
+            .into_iter()
+            .filter_map(|(path, stat)| {
+                let stat = stat.filter(|stat| stat.kind == 1)?;
+                Some((hash_bytes(path.as_bytes()), stat))
+            })
+            .collect();
         // The record's strings become the paths (no copies: a warm run's peak memory).
         let files: Vec<PathBuf> = files.into_iter().map(PathBuf::from).collect();
         // Settings are resolved as a walk would resolve them, configuration errors included:
@@ -86,6 +94,7 @@ pub fn discover_remembered(
         return Ok(Discovered {
             files,
             stats: Some(stats),
+            folder_stats,
             unreadable: Vec::new(),
             leftovers: leftovers.into_iter().map(PathBuf::from).collect(),
             walked: None,
@@ -298,24 +307,38 @@ fn still_holds(record: &WalkRecord) -> Option<Vec<Option<Stat>>> {
             .filter(|(path, _)| !listed.contains(path.as_str()))
             .all(|(path, then)| holds(then, Stat::of_entry(Path::new(path))))
     };
+    // Runs in sorted order, a share at a time: each share opens a folder from the one above.
+    let share = runs.len().div_ceil(rayon::current_num_threads() * 8).max(1);
     let files = || {
-        runs.par_iter()
-            .map(
-                |(folder, run)| match folder.filter(|folder| listed.contains(folder)) {
-                    Some(folder) => {
-                        let (own, stats) = Stat::of_folder_and_paths(Path::new(folder), run);
-                        watched(folder)
-                            .is_some_and(|then| holds(then, own))
-                            .then_some(stats)
-                    }
-                    // A file named on the command line, in a folder not walked.
-                    None => Some(Stat::of_paths_in_folder(run)),
-                },
-            )
-            .collect::<Option<Vec<Vec<Option<Stat>>>>>()
+        runs.par_chunks(share)
+            .map(|runs| {
+                let mut folders = FolderStats::default();
+                runs.iter()
+                    .map(
+                        |(folder, run)| match folder.filter(|folder| listed.contains(folder)) {
+                            Some(folder) => {
+                                let (own, stats) = folders.of_folder_and_paths(folder, run);
+                                watched(folder)
+                                    .is_some_and(|then| holds(then, own))
+                                    .then_some(stats)
+                            }
+                            // A file named on the command line, in a folder not walked.
+                            None => Some(Stat::of_paths_in_folder(run)),
+                        },
+                    )
+                    .collect::<Option<Vec<Vec<Option<Stat>>>>>()
+            })
+            .collect::<Option<Vec<Vec<Vec<Option<Stat>>>>>>()
     };
     let (others, files) = rayon::join(others_hold, files);
-    Some(files.filter(|_| others)?.into_iter().flatten().collect())
+    Some(
+        files
+            .filter(|_| others)?
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect(),
+    )
 }
 
 /// The folder of `file` (a path as the record keeps it), compared as text.
