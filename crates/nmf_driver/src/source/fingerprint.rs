@@ -256,6 +256,38 @@ impl FolderStats {
         Stat::of_folder_and_paths(Path::new(folder), paths)
     }
 
+    /// The stat of `folder` and of each of `names` in it (a name may hold separators), as
+    /// [`Stat::of_entry`] takes them by path (not following a link at the end).
+    pub fn of_folder_and_entries(
+        &mut self,
+        folder: &str,
+        names: &[&str],
+    ) -> (Option<Stat>, Vec<Option<Stat>>) {
+        #[cfg(target_os = "linux")]
+        if let Some(folder_fd) = self.open_folder(folder) {
+            use rustix::fs::{AtFlags, StatxFlags};
+            let entry = |name: &str| {
+                let flags = if name.is_empty() {
+                    AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW
+                } else {
+                    AtFlags::SYMLINK_NOFOLLOW
+                };
+                rustix::fs::statx(folder_fd, name, flags, StatxFlags::BASIC_STATS)
+                    .ok()
+                    .map(|found| Stat::of_statx(&found))
+            };
+            return (entry(""), names.iter().map(|name| entry(name)).collect());
+        }
+        let folder = Path::new(folder);
+        (
+            Stat::of_entry(folder),
+            names
+                .iter()
+                .map(|name| Stat::of_entry(&folder.join(name)))
+                .collect(),
+        )
+    }
+
     /// `folder` (absolute, with plain names only) opened name by name from the closest
     /// folder open above it, without following links: `None` when a name is a link, is no
     /// folder or cannot be opened, or the path is not of that form (taken by path instead).
@@ -466,6 +498,7 @@ mod tests {
     fn stats_of_folders_opened_one_from_another_equal_stats_taken_by_path() {
         let temporary = tempfile::tempdir().expect("a temporary folder");
         let root = temporary.path().to_path_buf();
+        std::fs::write(root.join("m.py"), "").expect("write");
         for folder in ["a", "a/b", "a/b/c", "a/d", "e"] {
             std::fs::create_dir(root.join(folder)).expect("mkdir");
             std::fs::write(root.join(folder).join("m.py"), folder).expect("write");
@@ -494,6 +527,19 @@ mod tests {
             assert_eq!(
                 folders.of_folder_and_paths(text, &paths),
                 expected,
+                "{name}"
+            );
+            let names = ["m.py", "missing.py", "../e/m.py"];
+            let by_path = (
+                Stat::of_entry(&folder),
+                names
+                    .iter()
+                    .map(|entry| Stat::of_entry(&folder.join(entry)))
+                    .collect::<Vec<_>>(),
+            );
+            assert_eq!(
+                folders.of_folder_and_entries(text, &names),
+                by_path,
                 "{name}"
             );
             if name != "missing" && name != "link" {
