@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use nmf_linter::analysis::forward_call::{could_spell, has_word};
 use nmf_linter::checker::FileContext;
 use nmf_linter::semantic::infer::{ProjectFile, ProjectModules};
-use nmf_linter::semantic::summary::ModuleSummary;
+use nmf_linter::semantic::summary::{ModuleSummary, SourceAgain};
 use nmf_linter::semantic::wrap::callers::FileCalls;
 use ruff_python_ast::PySourceType;
 use rustc_hash::FxHashMap;
@@ -693,7 +693,7 @@ impl ProjectIndex {
     fn summarise(
         &self,
         path: &Path,
-        text: &str,
+        text: &Arc<String>,
         fingerprint: Option<Fingerprint>,
         what: Summarise,
     ) -> (Option<Arc<ModuleSummary>>, Option<Fingerprint>) {
@@ -708,7 +708,15 @@ impl ProjectIndex {
         let summary = parsed.errors().is_empty().then(|| {
             let (name, is_package) = (location.name, location.is_package);
             let mut summary = match what {
-                Summarise::Whole => ModuleSummary::build(parsed.suite(), name, is_package, text),
+                // Other files' questions seldom reach instance attributes or function bodies:
+                // those are summarised when first asked for.
+                Summarise::Whole => ModuleSummary::first_tier(
+                    parsed.suite(),
+                    name,
+                    is_package,
+                    text,
+                    text_again(path, text, fingerprint.as_ref()),
+                ),
                 Summarise::ForwardPatches => {
                     ModuleSummary::forward_patches_only(parsed.suite(), name, is_package, text)
                 }
@@ -717,6 +725,25 @@ impl ProjectIndex {
             Arc::new(summary)
         });
         (summary, fingerprint)
+    }
+}
+
+/// How a summary's second tier gets the text of the file at `path` again ([`SourceAgain`]):
+/// read anew, and only while the file holds what was read (`fingerprint`); kept, for a text
+/// that was not read from the file (an editor's buffer, held anyway).
+fn text_again(path: &Path, text: &Arc<String>, fingerprint: Option<&Fingerprint>) -> SourceAgain {
+    match fingerprint {
+        Some(fingerprint) => {
+            let (path, hash) = (path.to_path_buf(), fingerprint.hash);
+            Box::new(move || {
+                let source = read_source(&path).ok()?;
+                (source.fingerprint?.hash == hash).then_some(source.text)
+            })
+        }
+        None => {
+            let text = text.clone();
+            Box::new(move || Some(text.clone()))
+        }
     }
 }
 

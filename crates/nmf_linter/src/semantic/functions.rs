@@ -99,6 +99,7 @@ pub(crate) fn light_summary(function: &ast::StmtFunctionDef) -> FunctionSummary 
         kind,
         decoration: decoration(function, None),
         body: None,
+        body_deferred: false,
         // Filled in by module and class scopes, for other files' calls (see `ScopeSink`).
         unwraps_argument: false,
         without_grad: function
@@ -127,6 +128,21 @@ pub(crate) fn summary_of_walked(
     enclosing: &FxHashSet<Name>,
     walked: Option<BodySink>,
 ) -> FunctionSummary {
+    let (mut summary, role) = summary_without_body(function, scope);
+    if summary.body_deferred {
+        summary.body_deferred = false;
+        summary.body = body(function, scope, role, enclosing, walked).map(Arc::new);
+    }
+    summary
+}
+
+/// [`summary`] of a function of a module or class scope, its body left for later: marked
+/// [`FunctionSummary::body_deferred`] when [`summary`] would summarise it. With the function's
+/// pytest role, which the body's summary needs.
+pub(crate) fn summary_without_body(
+    function: &ast::StmtFunctionDef,
+    scope: FunctionScope<'_>,
+) -> (FunctionSummary, Role) {
     let mut summary = light_summary(function);
     summary.decoration = decoration(function, scope.lines);
     let role = pytest::role(
@@ -141,10 +157,8 @@ pub(crate) fn summary_of_walked(
                 summary.decoration,
                 Decoration::Fixture(_) | Decoration::ContextManager
             ));
-    if wanted && !matches!(summary.decoration, Decoration::Opaque) {
-        summary.body = body(function, scope, role, enclosing, walked).map(Arc::new);
-    }
-    summary
+    summary.body_deferred = wanted && !matches!(summary.decoration, Decoration::Opaque);
+    (summary, role)
 }
 
 /// What the decorators make of a call of `function`.

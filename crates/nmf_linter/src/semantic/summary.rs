@@ -4,7 +4,7 @@
 //! (bases, attributes, method return types) and module-level values. A summary holds exactly
 //! that, so a project of thousands of files can be indexed without keeping their syntax trees.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ruff_python_ast::name::Name;
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -89,8 +89,13 @@ pub struct FunctionSummary {
     /// What its first parameter is, when the function is a method.
     pub kind: FunctionKind,
     pub decoration: Decoration,
-    /// What its body returns and yields, for a function without a return annotation.
+    /// What its body returns and yields, for a function without a return annotation. Read it
+    /// with [`ModuleSummary::function_body`]: it may be left for later
+    /// ([`Self::body_deferred`]).
     pub body: Option<Arc<FunctionBody>>,
+    /// The body is summarised only when asked for, from the module's whole summary
+    /// ([`ModuleSummary::first_tier`]).
+    pub body_deferred: bool,
     /// Some `return` returns the module inside a wrapper passed as an argument
     /// (`return model.module if hasattr(model, "module") else model`): see
     /// [`crate::semantic::wrap`].
@@ -189,8 +194,31 @@ pub struct ClassSummary {
     pub bases: Vec<ValueExpr>,
     /// Names bound in the class body: methods, nested classes, class attributes.
     pub body: FxHashMap<Name, Vec<Binding>>,
-    /// `self.x = ...` and `self.x: T = ...` in any method.
+    /// `self.x = ...` and `self.x: T = ...` in any method. Read them with
+    /// [`ModuleSummary::instance_attributes`]: they may be left for later
+    /// ([`ModuleSummary::first_tier`]).
     pub instance_attributes: FxHashMap<Name, Vec<ValueExpr>>,
+}
+
+/// Gives the text a [`ModuleSummary::first_tier`] was built from again, or `None` when that
+/// text is gone (its file changed since): then what the first tier left for later stays
+/// unknown, never taken from another text.
+pub type SourceAgain = Box<dyn Fn() -> Option<Arc<String>> + Send + Sync>;
+
+/// What a [`ModuleSummary::first_tier`] left for later: how to get its text again, and the
+/// whole summary of that text, made on first use.
+pub struct SecondTier {
+    source: SourceAgain,
+    whole: OnceLock<Option<Box<ModuleSummary>>>,
+}
+
+impl std::fmt::Debug for SecondTier {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SecondTier")
+            .field("made", &self.whole.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What one file binds.
@@ -216,12 +244,47 @@ pub struct ModuleSummary {
     /// The file's path relative to its project's root (`tests/conftest.py`), for notes shown
     /// to users; set by whoever read the file.
     pub path: Option<Box<str>>,
+    /// For a [`ModuleSummary::first_tier`], what it left for later.
+    pub second_tier: Option<Arc<SecondTier>>,
 }
 
 impl ModuleSummary {
     /// Summarises a module parsed from `source`; cheap facts about the text let the walks skip
     /// what cannot be there.
     pub fn build(body: &[Stmt], name: Option<Box<str>>, is_package: bool, source: &str) -> Self {
+        Self::build_tiers(body, name, is_package, source, false)
+    }
+
+    /// [`ModuleSummary::build`] without what other files' questions seldom read: the instance
+    /// attributes of classes and the bodies of functions, which cost most of a summary (every
+    /// method walked twice) and most of its memory. Those are summarised from the text
+    /// `source_again` gives back (`source`, which `body` was parsed from, or nothing) the first
+    /// time they are asked for ([`ModuleSummary::instance_attributes`],
+    /// [`ModuleSummary::function_body`]), into the same summary [`ModuleSummary::build`] makes.
+    /// Everything else is the same: names, classes and their ids, functions' annotations and
+    /// decorators.
+    pub fn first_tier(
+        body: &[Stmt],
+        name: Option<Box<str>>,
+        is_package: bool,
+        source: &str,
+        source_again: SourceAgain,
+    ) -> Self {
+        let mut summary = Self::build_tiers(body, name, is_package, source, true);
+        summary.second_tier = Some(Arc::new(SecondTier {
+            source: source_again,
+            whole: OnceLock::new(),
+        }));
+        summary
+    }
+
+    fn build_tiers(
+        body: &[Stmt],
+        name: Option<Box<str>>,
+        is_package: bool,
+        source: &str,
+        defer: bool,
+    ) -> Self {
         let facts = SourceFacts::of(source);
         let lines = Lines::new(source);
         let mut summary = ModuleSummary {
@@ -236,6 +299,7 @@ impl ModuleSummary {
             summary: &mut summary,
             facts,
             lines: &lines,
+            defer,
             class: None,
             names: FxHashMap::default(),
             module_bindings: Vec::new(),
@@ -308,6 +372,61 @@ impl ModuleSummary {
         self.classes.get(id as usize)
     }
 
+    /// The instance attributes of class `id` (see [`ClassSummary::instance_attributes`]).
+    pub fn instance_attributes(&self, id: ClassId) -> Option<&FxHashMap<Name, Vec<ValueExpr>>> {
+        self.whole()
+            .class(id)
+            .map(|class| &class.instance_attributes)
+    }
+
+    /// What the body of `function`, a function of this module, returns and yields (see
+    /// [`FunctionSummary::body`]).
+    pub fn function_body(&self, function: &FunctionSummary) -> Option<Arc<FunctionBody>> {
+        if !function.body_deferred {
+            return function.body.clone();
+        }
+        let whole = self.whole();
+        let scopes =
+            std::iter::once(&whole.globals).chain(whole.classes.iter().map(|class| &class.body));
+        scopes
+            .flat_map(FxHashMap::values)
+            .flatten()
+            .find_map(|binding| match binding {
+                Binding::Function(found) if found.start == function.start => found.body.clone(),
+                _ => None,
+            })
+    }
+
+    /// This summary with both tiers: itself, or, for a [`ModuleSummary::first_tier`], the whole
+    /// summary of its text, made on first use under the same id and path. When that text is
+    /// gone (or no longer parses), the first tier answers: nothing left for later is known.
+    fn whole(&self) -> &ModuleSummary {
+        let Some(tier) = &self.second_tier else {
+            return self;
+        };
+        tier.whole
+            .get_or_init(|| {
+                // The text's nesting passed CPython's limits when the first tier was built;
+                // the walks of a deep tree still want room.
+                stacker::maybe_grow(64 * 1024, 8 * 1024 * 1024, || {
+                    let source = (tier.source)()?;
+                    let parsed = ruff_python_parser::parse_module(&source).ok()?;
+                    let mut whole = Self::build_tiers(
+                        parsed.suite(),
+                        self.name.clone(),
+                        self.is_package,
+                        &source,
+                        false,
+                    );
+                    whole.id = self.id;
+                    whole.path.clone_from(&self.path);
+                    Some(Box::new(whole))
+                })
+            })
+            .as_deref()
+            .unwrap_or(self)
+    }
+
     /// The absolute module a relative import names, as Python resolves it.
     pub fn resolve_relative(&self, module: &str, level: u32) -> Option<String> {
         if level == 0 {
@@ -362,6 +481,8 @@ struct ScopeSink<'s> {
     summary: &'s mut ModuleSummary,
     facts: SourceFacts,
     lines: &'s Lines<'s>,
+    /// Leave instance attributes and function bodies for later ([`ModuleSummary::first_tier`]).
+    defer: bool,
     /// The class whose body this is; its methods' `self.x = ...` are its instance attributes.
     class: Option<ClassId>,
     names: FxHashMap<Name, Vec<Binding>>,
@@ -386,6 +507,7 @@ impl BindingSink for ScopeSink<'_> {
             summary: &mut *self.summary,
             facts: self.facts,
             lines: self.lines,
+            defer: self.defer,
             class: Some(id),
             names: FxHashMap::default(),
             module_bindings: Vec::new(),
@@ -404,7 +526,9 @@ impl BindingSink for ScopeSink<'_> {
         self.module_bindings
             .extend(global_assignments(function, self.facts));
         let mut walked = None;
-        if let Some(class) = self.class {
+        if let Some(class) = self.class
+            && !self.defer
+        {
             let (attributes, walk) = instance_attributes(function, self.facts);
             walked = walk;
             if let Some(class) = self.summary.classes.get_mut(class as usize) {
@@ -427,8 +551,11 @@ impl BindingSink for ScopeSink<'_> {
             facts: self.facts,
             lines: Some(self.lines),
         };
-        let mut summary =
-            functions::summary_of_walked(function, scope, &FxHashSet::default(), walked);
+        let mut summary = if self.defer {
+            functions::summary_without_body(function, scope).0
+        } else {
+            functions::summary_of_walked(function, scope, &FxHashSet::default(), walked)
+        };
         summary.unwraps_argument =
             self.facts.unwrap && crate::semantic::wrap::eval::returns_inner_of_argument(function);
         Binding::Function(Box::new(summary))
@@ -495,6 +622,130 @@ mod tests {
             Some("pkg.helpers")
         );
         assert!(patches.globals.is_empty() && patches.classes.is_empty());
+    }
+
+    #[test]
+    fn a_first_tier_answers_as_the_whole_summary_and_builds_the_rest_on_first_use() {
+        let source = "import torch.nn as nn\n\
+                      class A(nn.Module):\n    \
+                          size: int\n    \
+                          def __init__(self, layer: 'Layer'):\n        \
+                              self.layer = layer\n    \
+                          def make(self):\n        \
+                              return Helper()\n    \
+                          class Inner:\n        \
+                              def __init__(self):\n            \
+                                  self.x = X()\n\
+                      class B(A):\n    \
+                          def build(self) -> 'A':\n        \
+                              return A()\n\
+                      def factory():\n    \
+                          return B()\n";
+        let parsed = ruff_python_parser::parse_module(source).expect("valid module");
+        let whole = ModuleSummary::build(parsed.suite(), Some("pkg.m".into()), false, source);
+        let text = Arc::new(source.to_string());
+        let mut first = ModuleSummary::first_tier(
+            parsed.suite(),
+            Some("pkg.m".into()),
+            false,
+            source,
+            Box::new(move || Some(text.clone())),
+        );
+        first.path = Some("pkg/m.py".into());
+        // Nothing of the second tier is made until asked for.
+        let tier = first.second_tier.clone().expect("a second tier");
+        assert!(tier.whole.get().is_none());
+        assert!(
+            first
+                .classes
+                .iter()
+                .all(|class| class.instance_attributes.is_empty())
+        );
+        let Some([Binding::Function(factory)]) = first.globals.get("factory").map(Vec::as_slice)
+        else {
+            panic!("factory is a function");
+        };
+        assert!(factory.body_deferred && factory.body.is_none());
+
+        // The same names, classes, ids and headers as the whole summary.
+        assert_eq!(first.classes.len(), whole.classes.len());
+        for (first_class, whole_class) in first.classes.iter().zip(&whole.classes) {
+            assert_eq!(first_class.name, whole_class.name);
+            assert_eq!(first_class.start, whole_class.start);
+            assert_eq!(first_class.bases, whole_class.bases);
+            let mut names: Vec<_> = first_class.body.keys().collect();
+            let mut whole_names: Vec<_> = whole_class.body.keys().collect();
+            names.sort();
+            whole_names.sort();
+            assert_eq!(names, whole_names);
+        }
+        let mut globals: Vec<_> = first.globals.keys().collect();
+        let mut whole_globals: Vec<_> = whole.globals.keys().collect();
+        globals.sort();
+        whole_globals.sort();
+        assert_eq!(globals, whole_globals);
+
+        // What was left for later is what the whole summary holds.
+        for id in 0..ClassId::try_from(whole.classes.len()).expect("few classes") {
+            assert_eq!(
+                first.instance_attributes(id),
+                whole.instance_attributes(id),
+                "class {id}"
+            );
+        }
+        assert!(
+            first
+                .instance_attributes(0)
+                .expect("A")
+                .contains_key("layer")
+        );
+        assert!(
+            first
+                .instance_attributes(1)
+                .expect("Inner")
+                .contains_key("x")
+        );
+        let Some([Binding::Function(whole_factory)]) =
+            whole.globals.get("factory").map(Vec::as_slice)
+        else {
+            panic!("factory is a function");
+        };
+        assert!(whole_factory.body.is_some());
+        assert_eq!(first.function_body(factory), whole_factory.body);
+        let Some([Binding::Function(make)]) = first
+            .class(0)
+            .and_then(|class| class.body.get("make"))
+            .map(Vec::as_slice)
+        else {
+            panic!("make is a method");
+        };
+        let Some([Binding::Function(whole_make)]) = whole
+            .class(0)
+            .and_then(|class| class.body.get("make"))
+            .map(Vec::as_slice)
+        else {
+            panic!("make is a method");
+        };
+        assert!(whole_make.body.is_some());
+        assert_eq!(first.function_body(make), whole_make.body);
+        // Made once, under the first tier's id and path.
+        let made = tier.whole.get().and_then(Option::as_deref).expect("made");
+        assert_eq!(made.id, first.id);
+        assert_eq!(made.path.as_deref(), Some("pkg/m.py"));
+    }
+
+    #[test]
+    fn a_first_tier_whose_text_is_gone_leaves_the_rest_unknown() {
+        let source = "class A:\n    def __init__(self):\n        self.x = X()\n\
+                      def make():\n    return A()\n";
+        let parsed = ruff_python_parser::parse_module(source).expect("valid module");
+        let first =
+            ModuleSummary::first_tier(parsed.suite(), None, false, source, Box::new(|| None));
+        assert_eq!(first.instance_attributes(0), Some(&FxHashMap::default()));
+        let Some([Binding::Function(make)]) = first.globals.get("make").map(Vec::as_slice) else {
+            panic!("make is a function");
+        };
+        assert_eq!(first.function_body(make), None);
     }
 
     #[test]

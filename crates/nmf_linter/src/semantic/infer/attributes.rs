@@ -123,7 +123,11 @@ impl TypeResolver<'_> {
                 self_class: Some(id),
                 receiver: None,
             };
-            if on_instance && class.instance_attributes.contains_key(attribute) {
+            if on_instance
+                && module
+                    .instance_attributes(id)
+                    .is_some_and(|attributes| attributes.contains_key(attribute))
+            {
                 let values = self.instance_attribute(context, id, attribute, depth + 1);
                 declared.extend(values.declared);
                 found.extend(values.found);
@@ -195,8 +199,8 @@ impl TypeResolver<'_> {
             let mut values = AttributeValues::default();
             let Some(assigned) = context
                 .module
-                .class(id)
-                .and_then(|class| class.instance_attributes.get(attribute))
+                .instance_attributes(id)
+                .and_then(|attributes| attributes.get(attribute))
             else {
                 return values;
             };

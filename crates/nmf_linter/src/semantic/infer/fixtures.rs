@@ -110,7 +110,7 @@ impl TypeResolver<'_> {
             let declared = self.annotation(Context::module(&fixture.module), annotation, depth + 1);
             return generator_element(&declared).unwrap_or(declared);
         }
-        match &fixture.function.body {
+        match &fixture.module.function_body(&fixture.function) {
             Some(body) if body.is_generator => self.produced(fixture, Produced::Yields),
             Some(_) => self.produced(fixture, Produced::Returns),
             None => Ty::Unknown,

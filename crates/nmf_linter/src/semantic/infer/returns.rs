@@ -105,7 +105,7 @@ impl TypeResolver<'_> {
         if function.function.decoration != Decoration::Transparent {
             return Ty::Unknown;
         }
-        match &function.function.body {
+        match &function.module.function_body(&function.function) {
             Some(body) if !body.is_generator => self.produced(function, Produced::Returns),
             _ => Ty::Unknown,
         }
@@ -119,7 +119,7 @@ impl TypeResolver<'_> {
             let ty = self.annotation(Context::module(&function.module), annotation, depth + 1);
             return generator_element(&ty).unwrap_or(Ty::Unknown);
         }
-        match &function.function.body {
+        match &function.module.function_body(&function.function) {
             Some(body) if body.is_generator => self.produced(function, Produced::Yields),
             _ => Ty::Unknown,
         }
@@ -128,7 +128,7 @@ impl TypeResolver<'_> {
     /// The union of the values a body returns or yields, evaluated with `self` bound to the
     /// function's receiver; remembered unless a limit cut the evaluation short.
     pub(super) fn produced(&mut self, function: &FunctionRef, produced: Produced) -> Ty {
-        let Some(body) = function.function.body.clone() else {
+        let Some(body) = function.module.function_body(&function.function) else {
             return Ty::Unknown;
         };
         let key = FunctionKey {

@@ -161,7 +161,9 @@ impl TypeResolver<'_> {
                 return true;
             };
             if summary.body.contains_key(&attribute)
-                || summary.instance_attributes.contains_key(&attribute)
+                || module
+                    .instance_attributes(id)
+                    .is_some_and(|attributes| attributes.contains_key(&attribute))
             {
                 return true;
             }
