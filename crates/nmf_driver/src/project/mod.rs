@@ -1948,6 +1948,51 @@ from lib import L
     }
 
     #[test]
+    fn the_second_tier_of_a_summary_is_made_only_from_the_text_of_its_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        write(root, "setup.py", "");
+        write(root, "pkg/__init__.py", "");
+        let class = |attribute: &str| {
+            format!("class Model:\n    def __init__(self):\n        self.{attribute} = Layer()\n")
+        };
+        for module in ["kept", "changed", "buffer"] {
+            write(root, &format!("pkg/{module}.py"), &class("layer"));
+        }
+        let index = ProjectIndex::new();
+        index.set_buffer(&root.join("pkg/buffer.py"), Some(&class("unsaved")));
+        let view = index.view(&root.join("pkg/kept.py"));
+        let summary = |module: &str| {
+            let summary = view.module(module).expect("resolves");
+            // Instance attributes are left for later.
+            assert!(
+                summary
+                    .class(0)
+                    .expect("Model")
+                    .instance_attributes
+                    .is_empty()
+            );
+            summary
+        };
+        let attributes = |summary: &ModuleSummary| -> Vec<String> {
+            let attributes = summary.instance_attributes(0).expect("Model");
+            attributes.keys().map(ToString::to_string).collect()
+        };
+        let (kept, changed, buffer) = (
+            summary("pkg.kept"),
+            summary("pkg.changed"),
+            summary("pkg.buffer"),
+        );
+        write(root, "pkg/changed.py", &class("other"));
+        write(root, "pkg/buffer.py", &class("other"));
+        assert_eq!(attributes(&kept), ["layer"]);
+        // The file no longer holds the text of the first tier: what it left stays unknown.
+        assert!(attributes(&changed).is_empty());
+        // An editor's buffer is the text, whatever the disk holds.
+        assert_eq!(attributes(&buffer), ["unsaved"]);
+    }
+
+    #[test]
     fn a_forgotten_project_is_learnt_again_and_the_others_are_kept() {
         let dir = tempfile::tempdir().expect("tempdir");
         for project in ["a", "b", "a/nested"] {
