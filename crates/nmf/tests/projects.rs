@@ -140,3 +140,13 @@ fn speechbrain_recipes_project_hparams_aliases() {
     );
     insta::assert_snapshot!(output);
 }
+
+/// Projects that import each other (each lists the other in `extra-paths`), checked in one
+/// run: a class of one project is known in the other, and what the index forgets of a
+/// project once its files are checked is never what the other still asks for.
+#[test]
+fn importing_each_other_projects_resolve_each_others_classes() {
+    let folder = projects().join("importing_each_other");
+    let output = nmf_in(&folder, &["check", "--show-receivers", "."]);
+    insta::assert_snapshot!(output);
+}

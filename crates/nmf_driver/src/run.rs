@@ -15,7 +15,7 @@ use crate::check::message::{ExplanationReport, Message, io_error_message, sort_m
 use crate::check::pipeline::{Destination, FileOutcome, Target, check_file};
 pub use crate::check::pipeline::{FixMode, RunOptions};
 use crate::project::dependencies::{Dependencies, DocumentDependencies, Recorder};
-use crate::project::{ProjectIndex, SummaryRelease, WalkedFiles};
+use crate::project::{ProjectIndex, Reach, Release, WalkedFiles};
 use crate::settings::SettingsResolver;
 use crate::settings::config::{ConfigError, Settings};
 use crate::settings::discover::{Discovered, absolutize, display_path};
@@ -452,10 +452,10 @@ fn check_each(
         options,
         record,
     };
-    // What each file to check can reach of the project, counted: a project's summaries are
-    // forgotten once its last file is checked.
-    let release = SummaryRelease::default();
-    let reaches: Vec<Option<Arc<[PathBuf]>>> = files
+    // What each file to check can ask the index for, counted: what a project's files alone
+    // asked for is forgotten once the last of them is checked (see `Release`).
+    let release = Release::default();
+    let reaches: Vec<Option<Arc<Reach>>> = files
         .iter()
         .zip(&inputs)
         .map(|(path, pending)| match pending {
@@ -467,8 +467,6 @@ fn check_each(
             _ => None,
         })
         .collect();
-    // And each project's corpus and analyses, once its last file is checked.
-    let projects = ProjectsLeft::of(files, &inputs, &index);
     // A configuration error is boxed: one result is held for every file.
     let each: Vec<Result<Each, Box<ConfigError>>> = files
         .par_iter()
@@ -478,7 +476,6 @@ fn check_each(
             let each = check_pending(path, pending, &shared, &cancelled);
             if let Some(reach) = &reach {
                 release.checked(&index, reach);
-                projects.one_done(path, &index);
             }
             each
         })
@@ -540,41 +537,6 @@ fn check_pending(
                     Each::Checked(Box::new(outcome), dependencies.map(Box::new))
                 })
                 .map_err(Box::new)
-        }
-    }
-}
-
-/// How many files each project (by [`ProjectIndex::project_roots_of`]) still has to check in
-/// a run: when none is left, the index forgets what it learnt of it. Files are checked in the
-/// order given, where a project's files are next to each other: on many projects side by side
-/// the index holds what two or three of them need at a time rather than all of theirs.
-struct ProjectsLeft {
-    left: FxHashMap<Vec<PathBuf>, std::sync::atomic::AtomicUsize>,
-}
-
-impl ProjectsLeft {
-    fn of(files: &[PathBuf], inputs: &[Pending], index: &ProjectIndex) -> Self {
-        let mut left: FxHashMap<Vec<PathBuf>, std::sync::atomic::AtomicUsize> =
-            FxHashMap::default();
-        for (path, pending) in files.iter().zip(inputs) {
-            if matches!(pending, Pending::Check(..) | Pending::Admitted(..)) {
-                *left
-                    .entry(index.project_roots_of(path))
-                    .or_default()
-                    .get_mut() += 1;
-            }
-        }
-        Self { left }
-    }
-
-    /// One file of the project of `path` is checked.
-    fn one_done(&self, path: &Path, index: &ProjectIndex) {
-        let roots = index.project_roots_of(path);
-        let Some(count) = self.left.get(&roots) else {
-            return;
-        };
-        if count.fetch_sub(1, std::sync::atomic::Ordering::AcqRel) == 1 {
-            index.forget_project(&roots);
         }
     }
 }

@@ -52,6 +52,24 @@ struct FolderInfo {
     project_roots: Vec<PathBuf>,
 }
 
+impl FolderInfo {
+    /// The import roots of a file in the folder: the source root, then the project's.
+    fn import_roots(&self) -> Vec<PathBuf> {
+        let mut roots = vec![self.source_root.clone()];
+        for root in &self.project_roots {
+            if !roots.contains(root) {
+                roots.push(root.clone());
+            }
+        }
+        roots
+    }
+}
+
+/// Whether `path` is under one of `roots`, or one of them.
+fn under(path: &Path, roots: &[PathBuf]) -> bool {
+    roots.iter().any(|root| path.starts_with(root))
+}
+
 /// How much of a file [`ProjectIndex::load`] summarises.
 #[derive(Clone, Copy)]
 enum Summarise {
@@ -463,17 +481,19 @@ impl ProjectIndex {
         if !is_package {
             parts.push(stem.to_string());
         }
-        let mut roots = vec![info.source_root.clone()];
-        for root in &info.project_roots {
-            if !roots.contains(root) {
-                roots.push(root.clone());
-            }
-        }
         ModuleLocation {
             name: (!parts.is_empty()).then(|| parts.join(".").into_boxed_str()),
             is_package,
-            roots,
+            roots: info.import_roots(),
         }
+    }
+
+    /// The import roots of the file at `path` (absolute), as [`ProjectIndex::locate`] gives
+    /// them, without its module name.
+    fn import_roots_of(&self, path: &Path) -> Vec<PathBuf> {
+        path.parent()
+            .map(|folder| self.folder(folder).import_roots())
+            .unwrap_or_default()
     }
 
     /// The index as seen from the file at `path` (absolute): its module name, and modules
@@ -747,42 +767,62 @@ fn text_again(path: &Path, text: &Arc<String>, fingerprint: Option<&Fingerprint>
     }
 }
 
-/// Forgets the summaries of a run's projects as their last files are checked: a summary is
-/// kept for every later check that may ask for it, and at 16 projects side by side the
-/// summaries of finished projects were most of the heap at its peak. A file's checks can ask
-/// only for files under its *reach* (its import roots and import paths: module look-ups,
-/// searches, conftests and importers all stay under them), so a summary is forgotten once no
-/// file left to check has it in reach; a summary outside every reach is kept.
-#[derive(Default)]
-pub(crate) struct SummaryRelease {
-    /// Files left to check, by reach.
-    pending: Mutex<FxHashMap<Arc<[PathBuf]>, usize>>,
+/// What the checks of one file can ask the index for, worked out once per file by
+/// [`Release::expect`]: its project (whose corpus, installers and analyses its searches use)
+/// and its reach (the folders its module look-ups, searches, conftests and importers stay
+/// under).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Reach {
+    /// The roots of the file's project, as [`ProjectIndex::project_roots_of`] names them.
+    project: Box<[PathBuf]>,
+    /// The file's import roots and import paths, the outermost only.
+    folders: Box<[PathBuf]>,
 }
 
-impl SummaryRelease {
-    /// The reach of the file at `path`, counted as one file left to check.
+/// Forgets what a run learnt of its projects as their last files are checked. At 16 projects
+/// side by side, what finished projects had left in the index (module summaries, corpora,
+/// analyses of callers) was most of the heap at its peak. Every file left to check is counted
+/// under its [`Reach`], so what is forgotten is what no file left to check can ask for:
+/// - when the last file of a reach is checked, the summaries under it that no other reach
+///   left holds (a summary outside every reach is kept);
+/// - when the last file of a project is checked, what [`ProjectIndex::forget_project`]
+///   forgets of it.
+///
+/// Whatever is forgotten is learnt again should a check ask for it after all.
+#[derive(Default)]
+pub(crate) struct Release {
+    /// Files left to check, by reach.
+    pending: Mutex<FxHashMap<Arc<Reach>, usize>>,
+}
+
+impl Release {
+    /// The reach of the file at `path`, whose modules also resolve under `import_paths`,
+    /// counted as one file left to check. Files of one reach share one value.
     pub(crate) fn expect(
         &self,
         index: &ProjectIndex,
         path: &Path,
         import_paths: &[PathBuf],
-    ) -> Arc<[PathBuf]> {
-        let mut reach = index.locate(path).roots;
-        reach.extend(import_paths.iter().cloned());
-        let reach: Arc<[PathBuf]> = outermost(&reach).into();
-        let mut pending = lock(&self.pending);
-        let (reach, count) = match pending.get_key_value(&reach) {
-            Some((known, count)) => (known.clone(), count + 1),
-            None => (reach, 1),
+    ) -> Arc<Reach> {
+        let mut folders = index.import_roots_of(path);
+        let project = outermost(&folders).into_boxed_slice();
+        folders.extend(import_paths.iter().cloned());
+        let reach = Reach {
+            project,
+            folders: outermost(&folders).into_boxed_slice(),
         };
-        pending.insert(reach.clone(), count);
+        let mut pending = lock(&self.pending);
+        let reach = match pending.get_key_value(&reach) {
+            Some((known, _)) => known.clone(),
+            None => Arc::new(reach),
+        };
+        *pending.entry(reach.clone()).or_default() += 1;
         reach
     }
 
-    /// One file of `reach` is checked: when it was the last, the summaries no other file left
-    /// to check can reach are forgotten. The last reach of all keeps its summaries: the index
-    /// is dropped with the run.
-    pub(crate) fn checked(&self, index: &ProjectIndex, reach: &Arc<[PathBuf]>) {
+    /// One file of `reach` is checked. The last file of all keeps everything: the index is
+    /// dropped with the run.
+    pub(crate) fn checked(&self, index: &ProjectIndex, reach: &Arc<Reach>) {
         let mut pending = lock(&self.pending);
         let Some(count) = pending.get_mut(reach) else {
             return;
@@ -795,13 +835,12 @@ impl SummaryRelease {
         if pending.is_empty() {
             return;
         }
-        let others: Vec<Arc<[PathBuf]>> = pending.keys().cloned().collect();
+        // Every file left to check, running ones included, is counted in `others`: none can
+        // ask for what is forgotten.
+        let others: Vec<Arc<Reach>> = pending.keys().cloned().collect();
         drop(pending);
-        // Every file left to check is counted in `others`: none can ask for what is forgotten.
-        let in_reach =
-            |path: &Path, roots: &[PathBuf]| roots.iter().any(|root| path.starts_with(root));
         let forgotten = |path: &PathBuf| {
-            in_reach(path, reach) && !others.iter().any(|other| in_reach(path, other))
+            under(path, &reach.folders) && !others.iter().any(|other| under(path, &other.folders))
         };
         let mut released = Vec::new();
         for files in [&index.files, &index.installer_files] {
@@ -817,6 +856,9 @@ impl SummaryRelease {
         }
         // Dropped outside the locks.
         drop(released);
+        if !others.iter().any(|other| other.project == reach.project) {
+            index.forget_project(&reach.project);
+        }
     }
 }
 
@@ -877,7 +919,7 @@ impl ProjectIndex {
             let present = (text.is_some() || path.is_file()).then(|| facts.clone());
             let mut corpora = lock(&self.corpora);
             corpora.retain(|roots, slot| {
-                if !roots.iter().any(|root| path.starts_with(root)) {
+                if !under(path, roots) {
                     return true;
                 }
                 let Some(corpus) = slot.peek().and_then(|collected| collected.as_ref().clone())
@@ -998,18 +1040,16 @@ impl ProjectIndex {
     /// The roots a search of the project of the file at `path` (absolute) walks: what names
     /// the project for [`ProjectIndex::forget_project`].
     pub fn project_roots_of(&self, path: &Path) -> Vec<PathBuf> {
-        outermost(&self.locate(path).roots)
+        outermost(&self.import_roots_of(path))
     }
 
     /// Forgets what was learnt of the project of `roots` (its corpus, the summaries of its
     /// files that install a `forward`, the analyses of its files; its module summaries are
-    /// [`SummaryRelease`]'s), for a run that is done with it: each is learnt again
+    /// [`Release`]'s), for a run that is done with it: each is learnt again
     /// should a later check ask for it. A run over many projects side by side (a monorepo)
     /// otherwise held every project's until its end. Projects nested in it keep theirs.
     pub fn forget_project(&self, roots: &[PathBuf]) {
-        let of_project = |path: &Path| {
-            roots.iter().any(|root| path.starts_with(root)) && self.project_roots_of(path) == roots
-        };
+        let of_project = |path: &Path| under(path, roots) && self.project_roots_of(path) == roots;
         lock(&self.corpora).remove(roots);
         lock(&self.installer_files).retain(|path, _| !of_project(path));
         lock(&self.shared_calls).retain(|key, _| !of_project(&key.path));
@@ -1033,7 +1073,7 @@ impl ProjectIndex {
             // Unsaved buffers of files not yet on disk belong to the project too.
             let buffers: Vec<PathBuf> = read(&self.overlay)
                 .keys()
-                .filter(|path| roots.iter().any(|root| path.starts_with(root)))
+                .filter(|path| under(path, &roots))
                 .cloned()
                 .collect();
             // Discovery's walk does not record the folders a snapshot holds.
@@ -1820,7 +1860,7 @@ from lib import L
 ",
         );
         let index = ProjectIndex::new();
-        let release = SummaryRelease::default();
+        let release = Release::default();
         let import_paths = [shared.clone()];
         let reach = |path: &Path| release.expect(&index, path, &import_paths);
         let (first_a, first_c) = (reach(&first.join("a.py")), reach(&first.join("c.py")));
@@ -1843,6 +1883,52 @@ from lib import L
         // Asked again, a forgotten summary is made again.
         let view = index.view_with(&first.join("a.py"), &import_paths);
         assert!(view.module("b").is_some());
+    }
+
+    #[test]
+    fn a_project_is_forgotten_after_its_last_file_and_a_summary_once_no_file_left_reaches_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (alpha, beta) = (dir.path().join("alpha"), dir.path().join("beta"));
+        write(&alpha, "pyproject.toml", "");
+        write(&alpha, "models.py", "class M:\n    pass\n");
+        write(&alpha, "a.py", "from models import M\n");
+        write(&alpha, "c.py", "from models import M\n");
+        write(&beta, "pyproject.toml", "");
+        write(&beta, "b.py", "from models import M\n");
+        let index = ProjectIndex::new();
+        let release = Release::default();
+        // Two reaches of alpha (c.py also imports from beta), and beta, which imports from alpha.
+        let (to_beta, to_alpha) = ([beta.clone()], [alpha.clone()]);
+        let a = release.expect(&index, &alpha.join("a.py"), &[]);
+        let c = release.expect(&index, &alpha.join("c.py"), &to_beta);
+        let b = release.expect(&index, &beta.join("b.py"), &to_alpha);
+        assert!(!Arc::ptr_eq(&a, &c) && a.project == c.project);
+        // Files of one reach share one value, counted for each file.
+        assert!(Arc::ptr_eq(
+            &a,
+            &release.expect(&index, &alpha.join("models.py"), &[])
+        ));
+        release.checked(&index, &a);
+        for (path, import_paths) in [
+            (alpha.join("a.py"), &[][..]),
+            (beta.join("b.py"), &to_alpha),
+        ] {
+            let view = index.view_with(&path, import_paths);
+            assert!(view.module("models").is_some());
+            assert!(view.mentioning(&["M"]).is_some());
+        }
+        let collected = |root: &Path| lock(&index.corpora).contains_key(&vec![root.to_path_buf()]);
+        let kept = |path: PathBuf| lock(&index.files).contains_key(&path);
+        assert!(collected(&alpha) && collected(&beta));
+        release.checked(&index, &a);
+        assert!(collected(&alpha), "c.py of alpha is left to check");
+        assert!(kept(alpha.join("models.py")));
+        release.checked(&index, &c);
+        assert!(!collected(&alpha));
+        assert!(kept(alpha.join("models.py")), "b.py of beta reaches it");
+        release.checked(&index, &b);
+        // The last file of all keeps what it asked for: the index is dropped with the run.
+        assert!(collected(&beta) && kept(alpha.join("models.py")));
     }
 
     #[test]
