@@ -784,7 +784,8 @@ pub(crate) struct Reach {
 /// analyses of callers) was most of the heap at its peak. Every file left to check is counted
 /// under its [`Reach`], so what is forgotten is what no file left to check can ask for:
 /// - when the last file of a reach is checked, the summaries under it that no other reach
-///   left holds (a summary outside every reach is kept);
+///   left holds (a summary outside every reach is kept, and so are the last reach's: they go
+///   with the index, dropped in the background);
 /// - when the last file of a project is checked, what [`ProjectIndex::forget_project`]
 ///   forgets of it.
 ///
@@ -820,8 +821,7 @@ impl Release {
         reach
     }
 
-    /// One file of `reach` is checked. The last file of all keeps everything: the index is
-    /// dropped with the run.
+    /// One file of `reach` is checked.
     pub(crate) fn checked(&self, index: &ProjectIndex, reach: &Arc<Reach>) {
         let mut pending = lock(&self.pending);
         let Some(count) = pending.get_mut(reach) else {
@@ -832,13 +832,17 @@ impl Release {
             return;
         }
         pending.remove(reach);
-        if pending.is_empty() {
-            return;
-        }
         // Every file left to check, running ones included, is counted in `others`: none can
         // ask for what is forgotten.
         let others: Vec<Arc<Reach>> = pending.keys().cloned().collect();
         drop(pending);
+        if !others.iter().any(|other| other.project == reach.project) {
+            index.forget_project(&reach.project);
+        }
+        if others.is_empty() {
+            // The last reach of all keeps its summaries: the index is dropped with the run.
+            return;
+        }
         let forgotten = |path: &PathBuf| {
             under(path, &reach.folders) && !others.iter().any(|other| under(path, &other.folders))
         };
@@ -856,9 +860,6 @@ impl Release {
         }
         // Dropped outside the locks.
         drop(released);
-        if !others.iter().any(|other| other.project == reach.project) {
-            index.forget_project(&reach.project);
-        }
     }
 }
 
@@ -1927,8 +1928,9 @@ from lib import L
         assert!(!collected(&alpha));
         assert!(kept(alpha.join("models.py")), "b.py of beta reaches it");
         release.checked(&index, &b);
-        // The last file of all keeps what it asked for: the index is dropped with the run.
-        assert!(collected(&beta) && kept(alpha.join("models.py")));
+        // The last file of all keeps its summaries (the index is dropped with the run), not
+        // its project's corpus.
+        assert!(!collected(&beta) && kept(alpha.join("models.py")));
     }
 
     #[test]
