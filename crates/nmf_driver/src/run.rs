@@ -455,16 +455,28 @@ fn check_each(
     // What each file to check can ask the index for, counted: what a project's files alone
     // asked for is forgotten once the last of them is checked (see `Release`).
     let release = Release::default();
+    // The files of one folder, next to each other, share their settings and roots: the reach
+    // is worked out for the first of them.
+    let mut previous: Option<(&Path, Arc<Reach>)> = None;
     let reaches: Vec<Option<Arc<Reach>>> = files
         .iter()
         .zip(&inputs)
-        .map(|(path, pending)| match pending {
-            Pending::Check(..) | Pending::Admitted(..) => {
-                let settings = resolver.for_file(path).ok();
-                let import_paths = settings.as_ref().map_or(&[][..], |s| &s.import_paths[..]);
-                Some(release.expect(&index, path, import_paths))
+        .map(|(path, pending)| {
+            if !matches!(pending, Pending::Check(..) | Pending::Admitted(..)) {
+                return None;
             }
-            _ => None,
+            let folder = path.parent();
+            if let Some((known, reach)) = &previous
+                && folder == Some(*known)
+            {
+                Release::expect_another(reach);
+                return Some(reach.clone());
+            }
+            let settings = resolver.for_file(path).ok();
+            let import_paths = settings.as_ref().map_or(&[][..], |s| &s.import_paths[..]);
+            let reach = release.expect(&index, path, import_paths);
+            previous = folder.map(|folder| (folder, reach.clone()));
+            Some(reach)
         })
         .collect();
     // A configuration error is boxed: one result is held for every file.

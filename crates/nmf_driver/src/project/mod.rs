@@ -6,6 +6,7 @@ pub mod lexicon;
 pub(crate) mod recipe_configs;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
@@ -767,16 +768,34 @@ fn text_again(path: &Path, text: &Arc<String>, fingerprint: Option<&Fingerprint>
     }
 }
 
-/// What the checks of one file can ask the index for, worked out once per file by
+/// What the checks of one file can ask the index for, worked out once per folder by
 /// [`Release::expect`]: its project (whose corpus, installers and analyses its searches use)
 /// and its reach (the folders its module look-ups, searches, conftests and importers stay
-/// under).
-#[derive(Debug, PartialEq, Eq, Hash)]
+/// under), with how many files of that reach are left to check.
+#[derive(Debug)]
 pub(crate) struct Reach {
     /// The roots of the file's project, as [`ProjectIndex::project_roots_of`] names them.
     project: Box<[PathBuf]>,
     /// The file's import roots and import paths, the outermost only.
     folders: Box<[PathBuf]>,
+    /// Files of the reach left to check: counted without a lock, as the files are checked
+    /// in parallel.
+    left: AtomicUsize,
+}
+
+/// Reaches are the same when they name the same folders, whatever is left of them.
+impl PartialEq for Reach {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.project, &self.folders) == (&other.project, &other.folders)
+    }
+}
+
+impl Eq for Reach {}
+
+impl std::hash::Hash for Reach {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.project, &self.folders).hash(state);
+    }
 }
 
 /// Forgets what a run learnt of its projects as their last files are checked. At 16 projects
@@ -792,8 +811,8 @@ pub(crate) struct Reach {
 /// Whatever is forgotten is learnt again should a check ask for it after all.
 #[derive(Default)]
 pub(crate) struct Release {
-    /// Files left to check, by reach.
-    pending: Mutex<FxHashMap<Arc<Reach>, usize>>,
+    /// The reaches with files left to check.
+    pending: Mutex<rustc_hash::FxHashSet<Arc<Reach>>>,
 }
 
 impl Release {
@@ -811,30 +830,37 @@ impl Release {
         let reach = Reach {
             project,
             folders: outermost(&folders).into_boxed_slice(),
+            left: AtomicUsize::new(0),
         };
         let mut pending = lock(&self.pending);
-        let reach = match pending.get_key_value(&reach) {
-            Some((known, _)) => known.clone(),
-            None => Arc::new(reach),
+        let reach = match pending.get(&reach) {
+            Some(known) => known.clone(),
+            None => {
+                let reach = Arc::new(reach);
+                pending.insert(reach.clone());
+                reach
+            }
         };
-        *pending.entry(reach.clone()).or_default() += 1;
+        Self::expect_another(&reach);
         reach
+    }
+
+    /// One file more left to check under `reach`, which [`Release::expect`] gave: a file of
+    /// the folder it was worked out for has the same.
+    pub(crate) fn expect_another(reach: &Reach) {
+        reach.left.fetch_add(1, Ordering::Relaxed);
     }
 
     /// One file of `reach` is checked.
     pub(crate) fn checked(&self, index: &ProjectIndex, reach: &Arc<Reach>) {
-        let mut pending = lock(&self.pending);
-        let Some(count) = pending.get_mut(reach) else {
-            return;
-        };
-        *count = count.saturating_sub(1);
-        if *count > 0 {
+        if reach.left.fetch_sub(1, Ordering::AcqRel) != 1 {
             return;
         }
+        let mut pending = lock(&self.pending);
         pending.remove(reach);
         // Every file left to check, running ones included, is counted in `others`: none can
         // ask for what is forgotten.
-        let others: Vec<Arc<Reach>> = pending.keys().cloned().collect();
+        let others: Vec<Arc<Reach>> = pending.iter().cloned().collect();
         drop(pending);
         if !others.iter().any(|other| other.project == reach.project) {
             index.forget_project(&reach.project);
