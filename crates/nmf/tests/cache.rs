@@ -534,6 +534,38 @@ fn a_package_made_by_an_init_file_changes_module_names() {
     agree(&tree, &["--known-modules-only", "."]);
 }
 
+/// A warm run answers whether a folder's `__init__.py` exists from the stats it took of the
+/// files to check: one deleted, made again, or replaced by a FIFO (not a file to Python's
+/// imports) between runs taken from a remembered walk still moves the module names.
+#[test]
+fn an_init_file_deleted_made_again_or_not_a_file_moves_module_names() {
+    let tree = project();
+    // A relative import resolves only in a package.
+    tree.write(
+        "pkg/train.py",
+        "from .models import Net\n\nnet = Net()\nnet.forward(1)\n",
+    );
+    let args = ["--known-modules-only", "."];
+    let package = agree(&tree, &args).findings();
+    remember_walk(&tree);
+    std::fs::remove_file(tree.join("pkg/__init__.py")).expect("remove");
+    let namespace = agree(&tree, &args).findings();
+    assert!(package.contains("pkg/train.py:4:1: NMF001"), "{package}");
+    assert!(!namespace.contains("pkg/train.py"), "{namespace}");
+    remember_walk(&tree);
+    tree.write("pkg/__init__.py", "");
+    assert_eq!(agree(&tree, &args).findings(), package);
+    remember_walk(&tree);
+    std::fs::remove_file(tree.join("pkg/__init__.py")).expect("remove");
+    let made = std::process::Command::new("mkfifo")
+        .arg(tree.join("pkg/__init__.py"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let with_fifo = agree(&tree, &args).findings();
+    assert!(!with_fifo.contains("pkg/train.py"), "{with_fifo}");
+}
+
 #[test]
 fn settings_that_change_findings_invalidate_entries() {
     let tree = project();

@@ -287,15 +287,6 @@ fn check_each(
 ) -> Result<Vec<Each>, ConfigError> {
     let record = cancel.is_some();
     let cancelled = || cancel.is_some_and(CancelToken::is_cancelled);
-    // Without the cache, and when nothing asks what each file depended on, nothing records
-    // what the checks depended on.
-    let index = if cache.is_some() || record {
-        ProjectIndex::new()
-    } else {
-        ProjectIndex::without_snapshots()
-    }
-    .with_walk(walked);
-    let keys = SettingsKeys::default();
     // First, which files the cache holds unchanged (their stats are then known, for checking
     // project snapshots without taking them again). Stats are taken folder by folder, unless
     // discovery took them; none when no cache or an empty one would use them.
@@ -310,6 +301,27 @@ fn check_each(
         ),
         (None, _) => None,
     };
+    // Without the cache, and when nothing asks what each file depended on, nothing records
+    // what the checks depended on.
+    let index = if cache.is_some() || record {
+        ProjectIndex::new()
+    } else {
+        ProjectIndex::without_snapshots()
+    }
+    .with_walk(walked);
+    // The files whose stats were just taken are known to exist: whether a folder is a
+    // package, or a module's file is there, is not asked of the disk again for them.
+    let index = match &stats {
+        Some(stats) => index.with_regular_files(
+            files
+                .iter()
+                .zip(stats)
+                .filter(|(_, stat)| stat.is_some_and(|stat| stat.kind == 0))
+                .map(|(path, _)| path.as_path()),
+        ),
+        None => index,
+    };
+    let keys = SettingsKeys::default();
     // A file's settings, and what the cache may hold of it (given its stat when known).
     let prepare = |path: &PathBuf, stat: Option<Stat>| -> Option<Prepared<'_>> {
         // A configuration error surfaces when the file is checked.

@@ -57,6 +57,8 @@ fn stamp_nanos(seconds: i64, nanoseconds: i64) -> i64 {
 /// modification time), so an edit that keeps size and modification time still shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stat {
+    /// 0: a regular file, 1: a folder, 2: a link (not followed), 3: anything else (a FIFO, a
+    /// device, a socket), which reading refuses and Python's imports do not take as a file.
     pub kind: u8,
     pub device: u64,
     pub inode: u64,
@@ -73,8 +75,10 @@ impl Stat {
             1
         } else if metadata.file_type().is_symlink() {
             2
-        } else {
+        } else if metadata.is_file() {
             0
+        } else {
+            3
         };
         #[cfg(unix)]
         let (device, inode, changed) = {
@@ -194,9 +198,10 @@ impl Stat {
         };
         Self {
             kind: match mode {
+                0o100000 => 0,
                 0o040000 => 1,
                 0o120000 => 2,
-                _ => 0,
+                _ => 3,
             },
             device: rustix::fs::makedev(found.stx_dev_major, found.stx_dev_minor),
             inode: found.stx_ino,
