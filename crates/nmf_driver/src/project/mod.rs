@@ -305,12 +305,7 @@ impl WalkedFiles {
             || self
                 .inside(folder)
                 .any(|index| self.walked.found[index] != Found::Named);
-        entered
-            && folder
-                .ancestors()
-                .skip(1)
-                .take_while(|ancestor| ancestor.starts_with(root))
-                .all(|ancestor| !holds_ignore_sources(ancestor))
+        entered && no_ignore_sources_between(root, folder)
     }
 
     /// The walked roots inside `folder` (not the folder itself) that a walk of `folder` may
@@ -321,15 +316,21 @@ impl WalkedFiles {
             .roots
             .iter()
             .filter(|root| *root != folder && root.starts_with(folder))
-            .filter(|root| {
-                root.ancestors()
-                    .skip(1)
-                    .take_while(|ancestor| ancestor.starts_with(folder))
-                    .all(|ancestor| !holds_ignore_sources(ancestor))
-            })
+            .filter(|root| no_ignore_sources_between(folder, root))
             .cloned()
             .collect()
     }
+}
+
+/// Whether no folder from `top` down to the parent of `inner` (a path under `top`) holds one
+/// of the [`IGNORE_SOURCES`]: what lies below `inner` is then ignored or not alike by walks
+/// from `top` and from `inner`.
+fn no_ignore_sources_between(top: &Path, inner: &Path) -> bool {
+    inner
+        .ancestors()
+        .skip(1)
+        .take_while(|ancestor| ancestor.starts_with(top))
+        .all(|ancestor| !holds_ignore_sources(ancestor))
 }
 
 /// Whether `folder` holds one of the [`IGNORE_SOURCES`].
