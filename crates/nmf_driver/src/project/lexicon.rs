@@ -96,18 +96,20 @@ fn collect_binding_words(bytes: &[u8], words: &mut Vec<Word>) {
         }
     }
     for at in ASSIGN.find_iter(bytes) {
-        // Cheap rejections first, without looking for the line's ends: the target must be one
-        // name that opens a statement, and the value must start with a name and be no call
-        // or expression.
+        // Cheap rejections first, without looking for the line's ends: the value must start
+        // with a name and be no call or expression (most values are calls: this rejects them
+        // before the target's line is walked back), and the target must be one name that
+        // opens a statement.
+        if !bytes.get(at + 3).is_some_and(|&byte| is_identifier(byte))
+            || !may_be_dotted(&bytes[at + 3..])
+        {
+            continue;
+        }
         let target_start = bytes[..at]
             .iter()
             .rposition(|&byte| !is_identifier(byte))
             .map_or(0, |before| before + 1);
-        if target_start == at
-            || !starts_statement(bytes, target_start)
-            || !bytes.get(at + 3).is_some_and(|&byte| is_identifier(byte))
-            || !may_be_dotted(&bytes[at + 3..])
-        {
+        if target_start == at || !starts_statement(bytes, target_start) {
             continue;
         }
         let line_start = memchr::memrchr2(b'\n', b'\r', &bytes[..at]).map_or(0, |end| end + 1);

@@ -495,8 +495,66 @@ pub fn could_contain_forward_call(source: &str) -> bool {
     }
     // Left to the tokens: calls of `forward` shaped as the chain, and `getattr(...)`s whose
     // arguments hold an f-string.
-    (calls_forward || getattr.is_none())
-        && !super::forward_tokens::calls_only_override_chains(source)
+    (calls_forward || getattr.is_none()) && !calls_only_override_chains(source)
+}
+
+/// Whether the bytes may read the attribute `forward` without calling it (NMF004's prefilter,
+/// before the tokens are asked; see [`may_read_forward_uncalled`]).
+pub fn has_uncalled_forward_attribute(bytes: &[u8]) -> bool {
+    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
+    let is_blank = |byte: u8| matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | b'\\' | b'\x0c');
+    occurrences(bytes, b"forward").any(|start| {
+        let end = start + b"forward".len();
+        if (start > 0 && is_identifier(bytes[start - 1]))
+            || bytes.get(end).is_some_and(|&byte| is_identifier(byte))
+        {
+            return false;
+        }
+        let before = bytes[..start]
+            .iter()
+            .rposition(|&byte| !is_blank(byte))
+            .map_or(0, |at| at + 1);
+        let attribute = before > 0 && bytes[before - 1] == b'.';
+        // `m.  # note` then `forward` on the next line (inside brackets): the comment hides
+        // the dot from this backwards scan, so such a file passes. The line before is only
+        // searched then: searching it for every `.forward` of a long line took quadratic time.
+        let after_comment = !attribute && bytes[before..start].contains(&b'\n') && {
+            let line_start = bytes[..before].iter().rposition(|&byte| byte == b'\n');
+            bytes[line_start.map_or(0, |at| at + 1)..before].contains(&b'#')
+        };
+        if !attribute && !after_comment {
+            return false;
+        }
+        let next = bytes[end..].iter().find(|&&byte| !is_blank(byte));
+        next != Some(&b'(')
+    })
+}
+
+/// [`super::forward_tokens::calls_only_override_chains`]. In the text being prefiltered, the
+/// same pass also answers [`may_read_forward_uncalled`] for NMF004 when its bytes leave that
+/// to the tokens, and the answer is kept for it.
+fn calls_only_override_chains(source: &str) -> bool {
+    if with_memo(source, |_| ()).is_none() {
+        return super::forward_tokens::calls_only_override_chains(source);
+    }
+    let also_called = has_uncalled_forward_attribute(source.as_bytes());
+    let proven =
+        super::forward_tokens::override_chains_and_no_uncalled_forward(source, also_called);
+    if also_called {
+        with_memo(source, |memo| {
+            memo.no_uncalled_forward = Some(proven.called)
+        });
+    }
+    proven.chains
+}
+
+/// [`super::forward_tokens::may_read_forward_uncalled`], answered from the pass
+/// [`calls_only_override_chains`] made of the same text, if it made one.
+pub fn may_read_forward_uncalled(source: &str) -> bool {
+    match with_memo(source, |memo| memo.no_uncalled_forward).flatten() {
+        Some(called) => !called,
+        None => super::forward_tokens::may_read_forward_uncalled(source),
+    }
 }
 
 /// Whether the identifier at `start` is followed by `(` on its line.
@@ -572,14 +630,27 @@ fn has_ascii_letter_lookalike(source: &str) -> bool {
 fn scan_lookalike(source: &str) -> bool {
     let bytes = source.as_bytes();
     let mut index = 0;
+    // The last character found not to be a look-alike: banners repeat one (transformers'
+    // generated files open with eighty `🚨`, each decomposed afresh, outside the table).
+    let mut cleared = None;
     while let Some(found) = next_non_ascii(bytes, index) {
-        let Some(c) = source.get(found..).and_then(|rest| rest.chars().next()) else {
+        let Some(rest) = source.get(found..) else {
             return true;
         };
-        if normalizes_to_ascii_letter(c) {
-            return true;
+        // A run of non-ASCII characters is decoded in one go, up to the next ASCII one.
+        index = bytes.len();
+        for (offset, c) in rest.char_indices() {
+            if c.is_ascii() {
+                index = found + offset;
+                break;
+            }
+            if cleared != Some(c) {
+                if normalizes_to_ascii_letter(c) {
+                    return true;
+                }
+                cleared = Some(c);
+            }
         }
-        index = found + c.len_utf8();
     }
     false
 }
@@ -594,6 +665,9 @@ struct TextMemo {
     lookalike: Option<bool>,
     /// The NFKC forms of the words that hold a non-ASCII character, in order.
     normalized_words: Option<Vec<String>>,
+    /// Whether every `.forward` the text reads is called, as the tokens told
+    /// [`calls_only_override_chains`].
+    no_uncalled_forward: Option<bool>,
     /// Every offset of each of [`SHARED_NEEDLES`], once searched: several prefilters walk the
     /// occurrences of the same word (`forward`, `train`, `DP`), and each walk was a search.
     offsets: [Option<Vec<usize>>; SHARED_NEEDLES.len()],
@@ -639,6 +713,7 @@ pub fn with_shared_text_scans<R>(text: &str, scans: impl FnOnce() -> R) -> R {
         len: text.len(),
         lookalike: None,
         normalized_words: None,
+        no_uncalled_forward: None,
         offsets: Default::default(),
     };
     let _restore = Restore(TEXT_MEMO.with(|slot| slot.borrow_mut().replace(memo)));
@@ -1275,6 +1350,25 @@ mod tests {
             assert_eq!(reversed, alone, "{text:?}");
             // Each names a wrapper, a step or a call some rule looks for, but the comment.
             assert_eq!(alone.contains(&true), !text.contains('#'), "{text:?}");
+        }
+    }
+
+    /// Runs of non-ASCII characters, repeated ones among them, are each looked at.
+    #[test]
+    fn look_alikes_are_found_in_runs_and_after_repeats() {
+        use super::scan_lookalike;
+        let banner = "🚨".repeat(80);
+        assert!(!scan_lookalike(&format!(
+            "# {banner}\nx = '—→'\n# {banner}\n"
+        )));
+        for text in [
+            format!("# {banner}ｆ\n"),
+            format!("# {banner}—ｆ—\n"),
+            format!("# {banner}\nx = 1  # é\n"),
+            format!("ｆ{banner}"),
+            "a—🚨🚨a🚨𝐟".to_string(),
+        ] {
+            assert!(scan_lookalike(&text), "{text:?}");
         }
     }
 

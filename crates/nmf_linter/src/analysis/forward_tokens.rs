@@ -19,23 +19,46 @@ use crate::analysis::forward_call::is_identifier_byte;
 /// an indentation, an unterminated string or a `def` with type parameters, answers `false`,
 /// and so does a file that does not parse (it reports no finding anyway).
 pub fn calls_only_override_chains(source: &str) -> bool {
-    Scanner::new(source, Goal::OnlyOverrideChains).run().is_ok()
+    Scanner::new(source, Goals::CHAINS).run().chains
 }
 
 /// Whether the code of `source` (not its comments or string literals) may read an attribute
 /// `forward` without calling it: a `.forward` whose next token is not `(`. Text the tokenizer
 /// is unsure of (see [`calls_only_override_chains`]) counts as such a read.
 pub fn may_read_forward_uncalled(source: &str) -> bool {
-    Scanner::new(source, Goal::NoUncalledForward).run().is_err()
+    !Scanner::new(source, Goals::CALLED).run().called
 }
 
-/// What the scan proves, or fails to.
+/// [`calls_only_override_chains`] and, unless `also_called` is false (then `false`), the
+/// negation of [`may_read_forward_uncalled`], from one pass over the tokens: the files where
+/// one is asked are mostly those where the other is (models that spell `super().forward(...)`
+/// and `` `Model.forward` `` in their docstrings), and the pass costs as much as parsing.
+pub fn override_chains_and_no_uncalled_forward(source: &str, also_called: bool) -> Goals {
+    let goals = Goals {
+        chains: true,
+        called: also_called,
+    };
+    Scanner::new(source, goals).run()
+}
+
+/// What a scan sets out to prove and, once it has run, what it proved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Goal {
-    /// Every `.forward` called is the override chain.
-    OnlyOverrideChains,
-    /// Every `.forward` is called.
-    NoUncalledForward,
+pub struct Goals {
+    /// Every `.forward` called is the override chain (see [`calls_only_override_chains`]).
+    pub chains: bool,
+    /// Every `.forward` is called (see [`may_read_forward_uncalled`]).
+    pub called: bool,
+}
+
+impl Goals {
+    const CHAINS: Self = Self {
+        chains: true,
+        called: false,
+    };
+    const CALLED: Self = Self {
+        chains: false,
+        called: true,
+    };
 }
 
 /// The proof failed: a call of `forward` that may be reported, or text the scanner is unsure of.
@@ -100,7 +123,9 @@ enum Header {
 }
 
 struct Scanner<'s> {
-    goal: Goal,
+    /// The proofs still standing: a goal that fails is dropped, and the scan stops when none
+    /// is left.
+    goals: Goals,
     bytes: &'s [u8],
     index: usize,
     frames: Vec<Frame>,
@@ -179,10 +204,10 @@ const STRUCTURAL: [bool; 256] = {
 };
 
 impl<'s> Scanner<'s> {
-    fn new(source: &'s str, goal: Goal) -> Self {
+    fn new(source: &'s str, goals: Goals) -> Self {
         let text = source.strip_prefix('\u{feff}').unwrap_or(source);
         Self {
-            goal,
+            goals,
             bytes: text.as_bytes(),
             index: 0,
             frames: Vec::new(),
@@ -202,7 +227,26 @@ impl<'s> Scanner<'s> {
         }
     }
 
-    fn run(mut self) -> Result<(), Unsure> {
+    /// The goals proven: none when the text is not followed exactly.
+    fn run(mut self) -> Goals {
+        const NONE: Goals = Goals {
+            chains: false,
+            called: false,
+        };
+        if self.tokens().is_err() {
+            return NONE;
+        }
+        // Brackets left open: the file does not parse; it is left to the parser to say so.
+        if !self.frames.is_empty() || self.brackets != 0 {
+            return NONE;
+        }
+        Goals {
+            chains: self.goals.chains,
+            called: self.goals.called && self.pending_forward.is_none(),
+        }
+    }
+
+    fn tokens(&mut self) -> Result<(), Unsure> {
         while let Some(&byte) = self.bytes.get(self.index) {
             match self.frames.last().copied() {
                 Some(Frame::Interpolated { quote, triple, raw }) => {
@@ -212,9 +256,27 @@ impl<'s> Scanner<'s> {
                 Some(Frame::Field { .. }) | None => self.code(byte)?,
             }
         }
-        let uncalled = self.goal == Goal::NoUncalledForward && self.pending_forward.is_some();
-        // Brackets left open: the file does not parse; it is left to the parser to say so.
-        if self.frames.is_empty() && self.brackets == 0 && !uncalled {
+        Ok(())
+    }
+
+    /// Drops the proof that only override chains are called; fails when no goal is left.
+    fn drop_chains(&mut self) -> Result<(), Unsure> {
+        self.goals.chains = false;
+        // What only that proof follows must not keep the scan from skipping plain code.
+        self.getattr_opens.clear();
+        self.getattr_closed = None;
+        self.getattr_dot = None;
+        if self.goals.called {
+            Ok(())
+        } else {
+            Err(Unsure)
+        }
+    }
+
+    /// Drops the proof that every `.forward` is called; fails when no goal is left.
+    fn drop_called(&mut self) -> Result<(), Unsure> {
+        self.goals.called = false;
+        if self.goals.chains {
             Ok(())
         } else {
             Err(Unsure)
@@ -273,7 +335,7 @@ impl<'s> Scanner<'s> {
             && self.getattr_closed.is_none()
             && self.getattr_dot.is_none()
             && self.index < self.forward_lines.line_start_from(self.bytes, self.index)
-            && (self.goal != Goal::OnlyOverrideChains
+            && (!self.goals.chains
                 || self.index < self.getattr_lines.line_start_from(self.bytes, self.index))
     }
 
@@ -508,12 +570,12 @@ impl<'s> Scanner<'s> {
     /// Reads one token of code: follows `def` and `class` headers and checks each `.forward`.
     fn push(&mut self, token: Token<'s>, first: bool) -> Result<(), Unsure> {
         if let Some(chain) = self.pending_forward.take() {
-            match (self.goal, token) {
-                (Goal::OnlyOverrideChains, Token::Op(b'(')) if chain => {}
-                (Goal::OnlyOverrideChains, Token::Op(b'(' | b')' | b'.')) => return Err(Unsure),
-                (Goal::NoUncalledForward, Token::Op(b'(')) => {}
-                (Goal::NoUncalledForward, _) => return Err(Unsure),
-                _ => {}
+            let may_call = matches!(token, Token::Op(b'(' | b')' | b'.'));
+            if self.goals.chains && may_call && !(chain && token == Token::Op(b'(')) {
+                self.drop_chains()?;
+            }
+            if self.goals.called && token != Token::Op(b'(') {
+                self.drop_called()?;
             }
         }
         if token == Token::LineStart {
@@ -522,8 +584,8 @@ impl<'s> Scanner<'s> {
             return Ok(());
         }
         self.header(token, first)?;
-        if self.goal == Goal::OnlyOverrideChains {
-            self.follow_getattr(token)?;
+        if self.goals.chains && self.follow_getattr(token).is_err() {
+            self.drop_chains()?;
         }
         if token == Token::Name(b"forward") && self.recent[4] == Token::Op(b'.') {
             let chain = matches!(
@@ -874,6 +936,68 @@ class Wrapper(
             assert!(!proven(source), "{source:?} was proven");
             let both_forward = source.replace("def other", "def forward");
             assert!(proven(&both_forward), "{both_forward:?} was not proven");
+        }
+    }
+
+    /// Texts where the two proofs part ways at different points, or fail together.
+    const BOTH_WAYS: [&str; 14] = [
+        MODEL,
+        // The chain fails first, then a read of `forward` follows (or does not).
+        "class A(B):\n    def other(self, x):\n        return super().forward(x)\n\nhook = m.forward\n",
+        "class A(B):\n    def other(self, x):\n        return super().forward(x)\n\ny = m.forward(x)\n",
+        // A read first, then a call that is not the chain (or is).
+        "hook = m.forward\nclass A(B):\n    def other(self, x):\n        return super().forward(x)\n",
+        "hook = m.forward\nclass A(B):\n    def forward(self, x):\n        return super().forward(x)\n",
+        // `getattr(...)` calls fail the chain alone, on lines read token by token.
+        "x = getattr(m, 'forward', f'{d}')(y)\nhook = m.forward\n",
+        "x = getattr(m, 'forward', f'{d}')(y)\n",
+        "x = (getattr(m,\n  'forward', f'{d}')\n  .__call__(y))\nz = [m.forward\n  (x)]\n",
+        "x = getattr(m, f'{d}')\ny = x(1)\nz = (m.\n  forward)\n",
+        // Text neither proof follows.
+        "s = 'unterminated\nhook = m.forward\n",
+        "class A(B):\n\tdef forward(self, x):\n\t\treturn super().forward(x)\n",
+        "y = (m.forward\n",
+        "y = m.forward",
+        "",
+    ];
+
+    /// One pass answers both questions as a pass for each does.
+    #[test]
+    fn one_pass_proves_what_two_do() {
+        use super::{Goals, override_chains_and_no_uncalled_forward as both};
+        for source in BOTH_WAYS {
+            let alone = Goals {
+                chains: proven(source),
+                called: !reads(source),
+            };
+            assert_eq!(both(source, true), alone, "{source:?}");
+            let chains_only = Goals {
+                called: false,
+                ..alone
+            };
+            assert_eq!(both(source, false), chains_only, "{source:?}");
+        }
+        // The texts part the proofs both ways.
+        let answers: Vec<Goals> = BOTH_WAYS.iter().map(|source| both(source, true)).collect();
+        for (chains, called) in [(true, false), (false, true), (false, false), (true, true)] {
+            assert!(
+                answers.contains(&Goals { chains, called }),
+                "no text gives {chains} {called}"
+            );
+        }
+    }
+
+    /// NMF004 asked after NMF001 in the same scope is answered from NMF001's pass, as alone.
+    #[test]
+    fn prefilters_sharing_the_pass_answer_as_alone() {
+        use crate::analysis::forward_call::{may_read_forward_uncalled, with_shared_text_scans};
+        for source in BOTH_WAYS {
+            let alone = (could(source), may_read_forward_uncalled(source));
+            let together = with_shared_text_scans(source, || {
+                (could(source), may_read_forward_uncalled(source))
+            });
+            assert_eq!(together, alone, "{source:?}");
+            assert_eq!(alone.1, reads(source), "{source:?}");
         }
     }
 

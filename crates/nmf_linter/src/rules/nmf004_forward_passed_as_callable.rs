@@ -6,9 +6,9 @@ use ruff_text_size::Ranged;
 use rustc_hash::FxHashSet;
 
 use crate::analysis::forward_call::{
-    could_spell, dot_before, is_call_of, is_own_instance, occurrences,
+    could_spell, dot_before, has_uncalled_forward_attribute, is_call_of, is_own_instance,
+    may_read_forward_uncalled,
 };
-use crate::analysis::forward_tokens::may_read_forward_uncalled;
 use crate::checker::{Checker, MemoKey};
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -144,36 +144,6 @@ impl Violation for StoredForwardCalled {
 fn could_match(source: &str) -> bool {
     (has_uncalled_forward_attribute(source.as_bytes()) && may_read_forward_uncalled(source))
         || could_spell(source, "forward")
-}
-
-fn has_uncalled_forward_attribute(bytes: &[u8]) -> bool {
-    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
-    let is_blank = |byte: u8| matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | b'\\' | b'\x0c');
-    occurrences(bytes, b"forward").any(|start| {
-        let end = start + b"forward".len();
-        if (start > 0 && is_identifier(bytes[start - 1]))
-            || bytes.get(end).is_some_and(|&byte| is_identifier(byte))
-        {
-            return false;
-        }
-        let before = bytes[..start]
-            .iter()
-            .rposition(|&byte| !is_blank(byte))
-            .map_or(0, |at| at + 1);
-        let attribute = before > 0 && bytes[before - 1] == b'.';
-        // `m.  # note` then `forward` on the next line (inside brackets): the comment hides
-        // the dot from this backwards scan, so such a file passes. The line before is only
-        // searched then: searching it for every `.forward` of a long line took quadratic time.
-        let after_comment = !attribute && bytes[before..start].contains(&b'\n') && {
-            let line_start = bytes[..before].iter().rposition(|&byte| byte == b'\n');
-            bytes[line_start.map_or(0, |at| at + 1)..before].contains(&b'#')
-        };
-        if !attribute && !after_comment {
-            return false;
-        }
-        let next = bytes[end..].iter().find(|&&byte| !is_blank(byte));
-        next != Some(&b'(')
-    })
 }
 
 /// Functions that call the function they are given, later; their first parameter is it.
