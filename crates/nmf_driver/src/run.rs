@@ -316,7 +316,7 @@ fn check_each(
             files
                 .iter()
                 .zip(stats)
-                .filter(|(_, stat)| stat.is_some_and(|stat| stat.kind == 0))
+                .filter(|(_, stat)| stat.is_some_and(|stat| stat.kind == Stat::FILE))
                 .map(|(path, _)| path.as_path()),
         ),
         None => index,

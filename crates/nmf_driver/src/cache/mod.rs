@@ -358,7 +358,7 @@ impl Cache {
     pub fn know_folders(&mut self, folders: Vec<(u128, Stat)>) {
         self.known_folders = folders
             .into_iter()
-            .filter(|(_, stat)| stat.kind == 1)
+            .filter(|(_, stat)| stat.kind == Stat::FOLDER)
             .collect();
     }
 
@@ -824,7 +824,7 @@ mod tests {
     fn entry_at(path: &Path, settings: u64) -> (Fingerprint, u64, CachedOutcome) {
         let fingerprint = Fingerprint {
             stat: Stat {
-                kind: 0,
+                kind: Stat::FILE,
                 device: 1,
                 inode: 2,
                 len: 3,

@@ -74,7 +74,7 @@ pub fn discover_remembered(
         let folder_stats = watched
             .into_iter()
             .filter_map(|(path, stat)| {
-                let stat = stat.filter(|stat| stat.kind == 1)?;
+                let stat = stat.filter(|stat| stat.kind == Stat::FOLDER)?;
                 Some((hash_bytes(path.as_bytes()), stat))
             })
             .collect();

@@ -57,8 +57,8 @@ fn stamp_nanos(seconds: i64, nanoseconds: i64) -> i64 {
 /// modification time), so an edit that keeps size and modification time still shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stat {
-    /// 0: a regular file, 1: a folder, 2: a link (not followed), 3: anything else (a FIFO, a
-    /// device, a socket), which reading refuses and Python's imports do not take as a file.
+    /// [`Stat::FILE`], [`Stat::FOLDER`], [`Stat::LINK`] or [`Stat::OTHER`]; a byte, as the
+    /// cache stores it.
     pub kind: u8,
     pub device: u64,
     pub inode: u64,
@@ -70,15 +70,25 @@ pub struct Stat {
 }
 
 impl Stat {
+    /// A regular file.
+    pub const FILE: u8 = 0;
+    /// A folder.
+    pub const FOLDER: u8 = 1;
+    /// A link, not followed.
+    pub const LINK: u8 = 2;
+    /// Anything else (a FIFO, a device, a socket): reading refuses it, and Python's imports do
+    /// not take it for a file.
+    pub const OTHER: u8 = 3;
+
     pub fn of(metadata: &std::fs::Metadata) -> Self {
         let kind = if metadata.is_dir() {
-            1
+            Self::FOLDER
         } else if metadata.file_type().is_symlink() {
-            2
+            Self::LINK
         } else if metadata.is_file() {
-            0
+            Self::FILE
         } else {
-            3
+            Self::OTHER
         };
         #[cfg(unix)]
         let (device, inode, changed) = {
@@ -198,10 +208,10 @@ impl Stat {
         };
         Self {
             kind: match mode {
-                0o100000 => 0,
-                0o040000 => 1,
-                0o120000 => 2,
-                _ => 3,
+                0o100000 => Self::FILE,
+                0o040000 => Self::FOLDER,
+                0o120000 => Self::LINK,
+                _ => Self::OTHER,
             },
             device: rustix::fs::makedev(found.stx_dev_major, found.stx_dev_minor),
             inode: found.stx_ino,
@@ -494,7 +504,7 @@ mod tests {
                 .collect();
             let (own, stats) = Stat::of_folder_and_paths(&link, &through);
             assert_eq!(own, Stat::of_entry(&link));
-            assert_eq!(own.map(|stat| stat.kind), Some(2));
+            assert_eq!(own.map(|stat| stat.kind), Some(Stat::LINK));
             assert_eq!(stats, vec![by_path[0], None]);
         }
     }
@@ -548,7 +558,10 @@ mod tests {
                 "{name}"
             );
             if name != "missing" && name != "link" {
-                assert!(expected.0.is_some_and(|stat| stat.kind == 1), "{name}");
+                assert!(
+                    expected.0.is_some_and(|stat| stat.kind == Stat::FOLDER),
+                    "{name}"
+                );
                 assert!(expected.1[0].is_some() && expected.1[1].is_none(), "{name}");
             }
         }
