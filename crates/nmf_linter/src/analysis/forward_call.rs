@@ -501,18 +501,16 @@ pub fn could_contain_forward_call(source: &str) -> bool {
 /// Whether the bytes may read the attribute `forward` without calling it (NMF004's prefilter,
 /// before the tokens are asked; see [`may_read_forward_uncalled`]).
 pub fn has_uncalled_forward_attribute(bytes: &[u8]) -> bool {
-    let is_identifier = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
-    let is_blank = |byte: u8| matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | b'\\' | b'\x0c');
     occurrences(bytes, b"forward").any(|start| {
         let end = start + b"forward".len();
-        if (start > 0 && is_identifier(bytes[start - 1]))
-            || bytes.get(end).is_some_and(|&byte| is_identifier(byte))
+        if (start > 0 && is_identifier_byte(bytes[start - 1]))
+            || bytes.get(end).is_some_and(|&byte| is_identifier_byte(byte))
         {
             return false;
         }
         let before = bytes[..start]
             .iter()
-            .rposition(|&byte| !is_blank(byte))
+            .rposition(|&byte| !is_blank_across_lines(byte))
             .map_or(0, |at| at + 1);
         let attribute = before > 0 && bytes[before - 1] == b'.';
         // `m.  # note` then `forward` on the next line (inside brackets): the comment hides
@@ -525,7 +523,9 @@ pub fn has_uncalled_forward_attribute(bytes: &[u8]) -> bool {
         if !attribute && !after_comment {
             return false;
         }
-        let next = bytes[end..].iter().find(|&&byte| !is_blank(byte));
+        let next = bytes[end..]
+            .iter()
+            .find(|&&byte| !is_blank_across_lines(byte));
         next != Some(&b'(')
     })
 }
@@ -860,6 +860,12 @@ pub(crate) fn identifier_around(bytes: &[u8], start: usize, end: usize) -> (usiz
 /// Blanks inside a logical line: spaces, tabs and form feeds.
 fn is_blank(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\x0c')
+}
+
+/// [`is_blank`], line breaks and backslashes: what may separate two tokens inside brackets or
+/// across a continued line, as byte-level prefilters look past it.
+pub fn is_blank_across_lines(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | b'\\' | b'\x0c')
 }
 
 /// Each offset where `needle` occurs as a whole identifier.

@@ -3,7 +3,7 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
-use crate::analysis::forward_call::{could_spell, is_call_of};
+use crate::analysis::forward_call::{could_spell, is_blank_across_lines, is_call_of};
 use crate::checker::Checker;
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Violation};
@@ -92,7 +92,7 @@ impl Violation for ModuleCallOverride {
 /// spell it with characters that NFKC-normalise to it pass too.
 fn could_match(source: &str) -> bool {
     let bytes = source.as_bytes();
-    let is_blank = |byte: &u8| matches!(byte, b' ' | b'\t' | b'\\' | b'\n' | b'\r' | b'\x0c');
+    let is_blank = |byte: &u8| is_blank_across_lines(*byte);
     let found = memmem::find_iter(bytes, b"__call__").any(|start| {
         let before = bytes[..start]
             .iter()
