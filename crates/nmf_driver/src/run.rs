@@ -96,6 +96,38 @@ pub fn check_discovered(
 
 /// Whether two paths name entries of the same folder (compared as bytes: this runs for
 /// every file of a warm run).
+/// A run of [`check_each`] ends at a change of project once it holds this many files: smaller
+/// projects side by side are read and checked together, for both cores to stay busy.
+const MIN_RUN_FILES: usize = 1024;
+
+/// `files` cut into runs of whole projects (by their outermost project roots), in order, for
+/// [`check_each`] to read and check one run after the other: a run ends at a change of
+/// project once it holds `min_files`.
+fn project_runs(
+    files: &[PathBuf],
+    index: &ProjectIndex,
+    min_files: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    let mut project: Option<Vec<PathBuf>> = None;
+    for (at, path) in files.iter().enumerate() {
+        if at > 0 && same_folder(&files[at - 1], path) {
+            continue;
+        }
+        let roots = index.project_roots_of(path);
+        if at - start >= min_files && project.as_ref().is_some_and(|known| *known != roots) {
+            runs.push(start..at);
+            start = at;
+        }
+        project = Some(roots);
+    }
+    if start < files.len() {
+        runs.push(start..files.len());
+    }
+    runs
+}
+
 fn same_folder(a: &Path, b: &Path) -> bool {
     fn folder(path: &Path) -> &[u8] {
         let bytes = path.as_os_str().as_encoded_bytes();
@@ -436,27 +468,6 @@ fn check_each(
         }
         Pending::RuledOut
     };
-    // With findings in the cache, every file is prepared before any is read: the cache then
-    // knows the stat of every file it holds when it checks what a file's findings depended
-    // on. Otherwise each file is prepared as it is read, and nothing is held for every file
-    // meanwhile.
-    let inputs: Vec<Pending> = if let Some(stats) = stats {
-        let prepared: Vec<Option<Prepared<'_>>> = files
-            .par_iter()
-            .zip(stats)
-            .map(|(path, stat)| prepare(path, stat))
-            .collect();
-        files
-            .par_iter()
-            .zip(prepared)
-            .map(|(path, prepared)| read(path, prepared))
-            .collect()
-    } else {
-        files
-            .par_iter()
-            .map(|path| read(path, prepare(path, None)))
-            .collect()
-    };
     let shared = CheckInputs {
         cache,
         resolver,
@@ -467,44 +478,81 @@ fn check_each(
     // What each file to check can ask the index for, counted: what a project's files alone
     // asked for is forgotten once the last of them is checked (see `Release`).
     let release = Release::default();
-    // The files of one folder, next to each other, share their settings and roots: the reach
-    // is worked out for the first of them.
-    let mut previous: Option<(&Path, Arc<Reach>)> = None;
-    let reaches: Vec<Option<Arc<Reach>>> = files
-        .iter()
-        .zip(&inputs)
-        .map(|(path, pending)| {
-            if !matches!(pending, Pending::Check(..) | Pending::Admitted(..)) {
-                return None;
-            }
-            let folder = path.parent();
-            if let Some((known, reach)) = &previous
-                && folder == Some(*known)
-            {
-                Release::expect_another(reach);
-                return Some(reach.clone());
-            }
-            let settings = resolver.for_file(path).ok();
-            let import_paths = settings.as_ref().map_or(&[][..], |s| &s.import_paths[..]);
-            let reach = release.expect(&index, path, import_paths);
-            previous = folder.map(|folder| (folder, reach.clone()));
-            Some(reach)
-        })
-        .collect();
+    // With findings in the cache, every file is prepared before any is read: the cache then
+    // knows the stat of every file it holds when it checks what a file's findings depended
+    // on. Otherwise each file is prepared as it is read, and nothing is held for every file
+    // meanwhile.
+    let mut prepared = stats.map(|stats| {
+        files
+            .par_iter()
+            .zip(stats)
+            .map(|(path, stat)| prepare(path, stat))
+            .collect::<Vec<Option<Prepared<'_>>>>()
+            .into_iter()
+    });
     // A configuration error is boxed: one result is held for every file.
-    let each: Vec<Result<Each, Box<ConfigError>>> = files
-        .par_iter()
-        .zip(inputs)
-        .zip(reaches)
-        .map(|((path, pending), reach)| {
-            let each = check_pending(path, pending, &shared, &cancelled);
-            if let Some(reach) = &reach {
-                release.checked(&index, reach);
+    let mut each: Vec<Result<Each, Box<ConfigError>>> = Vec::new();
+    // Project by project, the files are read (and learnt), then checked: what the index
+    // learnt of a project's files is held until its searches take it, so a run over many
+    // projects would otherwise hold every project's at once.
+    let runs = project_runs(files, &index, MIN_RUN_FILES);
+    for run in runs.iter().cloned() {
+        release.set_more_to_come(run.end < files.len());
+        let files = &files[run];
+        let inputs: Vec<Pending> = match &mut prepared {
+            Some(prepared) => {
+                let prepared: Vec<Option<Prepared<'_>>> =
+                    prepared.by_ref().take(files.len()).collect();
+                files
+                    .par_iter()
+                    .zip(prepared)
+                    .map(|(path, prepared)| read(path, prepared))
+                    .collect()
             }
-            each
-        })
-        .filter(|each| record || matches!(each, Ok(Each::Checked(..)) | Err(_)))
-        .collect();
+            None => files
+                .par_iter()
+                .map(|path| read(path, prepare(path, None)))
+                .collect(),
+        };
+        // The files of one folder, next to each other, share their settings and roots: the
+        // reach is worked out for the first of them.
+        let mut previous: Option<(&Path, Arc<Reach>)> = None;
+        let reaches: Vec<Option<Arc<Reach>>> = files
+            .iter()
+            .zip(&inputs)
+            .map(|(path, pending)| {
+                if !matches!(pending, Pending::Check(..) | Pending::Admitted(..)) {
+                    return None;
+                }
+                let folder = path.parent();
+                if let Some((known, reach)) = &previous
+                    && folder == Some(*known)
+                {
+                    Release::expect_another(reach);
+                    return Some(reach.clone());
+                }
+                let settings = resolver.for_file(path).ok();
+                let import_paths = settings.as_ref().map_or(&[][..], |s| &s.import_paths[..]);
+                let reach = release.expect(&index, path, import_paths);
+                previous = folder.map(|folder| (folder, reach.clone()));
+                Some(reach)
+            })
+            .collect();
+        each.par_extend(
+            files
+                .par_iter()
+                .zip(inputs)
+                .zip(reaches)
+                .map(|((path, pending), reach)| {
+                    let each = check_pending(path, pending, &shared, &cancelled);
+                    if let Some(reach) = &reach {
+                        release.checked(&index, reach);
+                    }
+                    each
+                })
+                .filter(|each| record || matches!(each, Ok(Each::Checked(..)) | Err(_))),
+        );
+    }
     crate::cache::drop_in_background(index);
     each.into_iter()
         .collect::<Result<_, _>>()
@@ -939,6 +987,34 @@ mod tests {
             .collect();
         let cache = open_cache(&resolver, options);
         check_by_file(&files, None, &resolver, options, cache, cancel).expect("checked")
+    }
+
+    #[test]
+    fn runs_end_between_projects_once_they_hold_enough_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut files = Vec::new();
+        for (project, count) in [("alpha", 3), ("beta", 1), ("gamma", 2), ("gamma/sub", 1)] {
+            let folder = dir.path().join(project);
+            std::fs::create_dir_all(&folder).expect("folder");
+            if !project.contains('/') {
+                std::fs::write(folder.join("pyproject.toml"), "").expect("marker");
+            }
+            for file in 0..count {
+                let path = folder.join(format!("m{file}.py"));
+                std::fs::write(&path, "").expect("file");
+                files.push(path);
+            }
+        }
+        let index = ProjectIndex::new();
+        // alpha alone is long enough; beta is not, and goes on with gamma (whose subfolder
+        // is gamma's project too).
+        assert_eq!(project_runs(&files, &index, 2), [0..3, 3..7]);
+        assert_eq!(project_runs(&files, &index, 1), [0..3, 3..4, 4..7]);
+        assert_eq!(
+            project_runs(&files, &index, 100),
+            vec![std::ops::Range { start: 0, end: 7 }]
+        );
+        assert!(project_runs(&[], &index, 1).is_empty());
     }
 
     /// Each file's findings and what they depended on, as a string to compare runs by.

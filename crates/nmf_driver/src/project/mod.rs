@@ -831,6 +831,9 @@ impl std::hash::Hash for Reach {
 pub(crate) struct Release {
     /// The reaches with files left to check.
     pending: Mutex<rustc_hash::FxHashSet<Arc<Reach>>>,
+    /// Files not counted yet are still to come (a run checks its projects one after the
+    /// other): the last reach counted forgets its summaries too.
+    more_to_come: std::sync::atomic::AtomicBool,
 }
 
 impl Release {
@@ -863,6 +866,11 @@ impl Release {
         reach
     }
 
+    /// Whether files not counted yet will be checked after those counted so far.
+    pub(crate) fn set_more_to_come(&self, more: bool) {
+        self.more_to_come.store(more, Ordering::Relaxed);
+    }
+
     /// One file more left to check under `reach`, which [`Release::expect`] gave: a file of
     /// the folder it was worked out for has the same.
     pub(crate) fn expect_another(reach: &Reach) {
@@ -883,7 +891,7 @@ impl Release {
         if !others.iter().any(|other| other.project == reach.project) {
             index.forget_project(&reach.project);
         }
-        if others.is_empty() {
+        if others.is_empty() && !self.more_to_come.load(Ordering::Relaxed) {
             // The last reach of all keeps its summaries: the index is dropped with the run.
             return;
         }
@@ -1978,6 +1986,13 @@ from lib import L
         // The last file of all keeps its summaries (the index is dropped with the run), not
         // its project's corpus.
         assert!(!collected(&beta) && kept(alpha.join("models.py")));
+        // Unless more files are to be counted (the run's next projects).
+        release.set_more_to_come(true);
+        let again = release.expect(&index, &beta.join("b.py"), &to_alpha);
+        let view = index.view_with(&beta.join("b.py"), &to_alpha);
+        assert!(view.module("models").is_some());
+        release.checked(&index, &again);
+        assert!(!kept(alpha.join("models.py")));
     }
 
     #[test]
