@@ -151,6 +151,10 @@ struct Scanner<'s> {
     /// told apart there (see [`Scanner::skip_plain_code`]).
     forward_lines: NextLine,
     getattr_lines: NextLine,
+    /// Runs of plain code also read past brackets and header parameters (see
+    /// [`Scanner::skip_plain_code`]); off, they stop at every bracket and line break, as
+    /// they did before, for a test to compare the two.
+    wide_skips: bool,
 }
 
 /// The start of the next physical line that holds a needle, found as the scan moves on.
@@ -224,6 +228,7 @@ impl<'s> Scanner<'s> {
             getattr_dot: None,
             forward_lines: NextLine::new(b"forward"),
             getattr_lines: NextLine::new(b"getattr"),
+            wide_skips: true,
         }
     }
 
@@ -333,7 +338,8 @@ impl<'s> Scanner<'s> {
     /// its line).
     fn skip_limit(&mut self) -> Option<usize> {
         let skippable = self.frames.is_empty()
-            && (self.header == Header::None || (self.header == Header::Rest && self.brackets > 0))
+            && (self.header == Header::None
+                || (self.wide_skips && self.header == Header::Rest && self.brackets > 0))
             && self.recent[4] != Token::LineStart
             && self.pending_forward.is_none()
             && self.getattr_closed.is_none()
@@ -367,6 +373,9 @@ impl<'s> Scanner<'s> {
             if !STRUCTURAL[usize::from(byte)] {
                 end += 1;
                 continue;
+            }
+            if !self.wide_skips {
+                break;
             }
             match byte {
                 b'(' | b'[' | b'{' if self.getattr_opens.is_empty() => {
@@ -1082,7 +1091,18 @@ class Wrapper(
     #[test]
     fn the_pass_answers_as_the_reference_does() {
         use super::override_chains_and_no_uncalled_forward as pass;
-        use crate::analysis::forward_tokens_reference::override_chains_and_no_uncalled_forward as reference;
+        // The same scan with runs that stop at every bracket and line break.
+        let reference = |source: &str, also_called: bool| {
+            let mut scanner = super::Scanner::new(
+                source,
+                super::Goals {
+                    chains: true,
+                    called: also_called,
+                },
+            );
+            scanner.wide_skips = false;
+            scanner.run()
+        };
         // A fixed xorshift sequence: the same texts on every run.
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = |bound: usize| {
