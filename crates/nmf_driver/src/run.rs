@@ -480,35 +480,40 @@ fn check_each(
     let release = Release::default();
     // With findings in the cache, every file is prepared before any is read: the cache then
     // knows the stat of every file it holds when it checks what a file's findings depended
-    // on. Otherwise each file is prepared as it is read, and nothing is held for every file
-    // meanwhile.
-    let mut prepared = stats.map(|stats| {
+    // on (and the files are then read and checked in one run, below). Otherwise each file is
+    // prepared as it is read, and nothing is held for every file meanwhile.
+    let mut prepared: Option<Vec<Option<Prepared<'_>>>> = stats.map(|stats| {
         files
             .par_iter()
             .zip(stats)
             .map(|(path, stat)| prepare(path, stat))
-            .collect::<Vec<Option<Prepared<'_>>>>()
-            .into_iter()
+            .collect()
     });
     // A configuration error is boxed: one result is held for every file.
     let mut each: Vec<Result<Each, Box<ConfigError>>> = Vec::new();
     // Project by project, the files are read (and learnt), then checked: what the index
     // learnt of a project's files is held until its searches take it, so a run over many
     // projects would otherwise hold every project's at once.
-    let runs = project_runs(files, &index, MIN_RUN_FILES);
+    // Not with findings in the cache: most files are then done without being read, and the
+    // roots of every folder, which runs are cut by, would cost more than they save.
+    let runs = if prepared.is_some() {
+        vec![std::ops::Range {
+            start: 0,
+            end: files.len(),
+        }]
+    } else {
+        project_runs(files, &index, MIN_RUN_FILES)
+    };
     for run in runs.iter().cloned() {
         release.set_more_to_come(run.end < files.len());
         let files = &files[run];
-        let inputs: Vec<Pending> = match &mut prepared {
-            Some(prepared) => {
-                let prepared: Vec<Option<Prepared<'_>>> =
-                    prepared.by_ref().take(files.len()).collect();
-                files
-                    .par_iter()
-                    .zip(prepared)
-                    .map(|(path, prepared)| read(path, prepared))
-                    .collect()
-            }
+        // Prepared files make one run, which takes them all.
+        let inputs: Vec<Pending> = match prepared.take() {
+            Some(prepared) => files
+                .par_iter()
+                .zip(prepared)
+                .map(|(path, prepared)| read(path, prepared))
+                .collect(),
             None => files
                 .par_iter()
                 .map(|path| read(path, prepare(path, None)))
@@ -538,20 +543,26 @@ fn check_each(
                 Some(reach)
             })
             .collect();
-        each.par_extend(
-            files
-                .par_iter()
-                .zip(inputs)
-                .zip(reaches)
-                .map(|((path, pending), reach)| {
-                    let each = check_pending(path, pending, &shared, &cancelled);
-                    if let Some(reach) = &reach {
-                        release.checked(&index, reach);
-                    }
-                    each
-                })
-                .filter(|each| record || matches!(each, Ok(Each::Checked(..)) | Err(_))),
-        );
+        let checked: Vec<Result<Each, Box<ConfigError>>> = files
+            .par_iter()
+            .zip(inputs)
+            .zip(reaches)
+            .map(|((path, pending), reach)| {
+                let each = check_pending(path, pending, &shared, &cancelled);
+                if let Some(reach) = &reach {
+                    release.checked(&index, reach);
+                }
+                each
+            })
+            .filter(|each| record || matches!(each, Ok(Each::Checked(..)) | Err(_)))
+            .collect();
+        // The first run's results are taken as they are: extending an empty list would hold
+        // them twice, once in the pieces rayon collected them into.
+        if each.is_empty() {
+            each = checked;
+        } else {
+            each.extend(checked);
+        }
     }
     crate::cache::drop_in_background(index);
     each.into_iter()
