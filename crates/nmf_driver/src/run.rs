@@ -94,8 +94,6 @@ pub fn check_discovered(
     Ok(run)
 }
 
-/// Whether two paths name entries of the same folder (compared as bytes: this runs for
-/// every file of a warm run).
 /// A run of [`check_each`] ends at a change of project once it holds this many files: smaller
 /// projects side by side are read and checked together, for both cores to stay busy.
 const MIN_RUN_FILES: usize = 1024;
@@ -128,6 +126,8 @@ fn project_runs(
     runs
 }
 
+/// Whether two paths name entries of the same folder (compared as bytes: this runs for
+/// every file of a warm run).
 fn same_folder(a: &Path, b: &Path) -> bool {
     fn folder(path: &Path) -> &[u8] {
         let bytes = path.as_os_str().as_encoded_bytes();
