@@ -504,7 +504,7 @@ fn check_each(
     } else {
         project_runs(files, &index, MIN_RUN_FILES)
     };
-    for run in runs.iter().cloned() {
+    for run in runs {
         release.set_more_to_come(run.end < files.len());
         let files = &files[run];
         // Prepared files make one run, which takes them all.
